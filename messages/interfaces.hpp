@@ -1,0 +1,156 @@
+#pragma once
+
+// Every actor of the runtime on one page: its typed interface, one line per
+// message it accepts. Handles of these types are the only way actors talk to
+// each other (design.md §1); timers are delayed messages to self carrying a
+// generation number, so stale ones are ignored.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/atom.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "messages/messages.hpp"
+
+namespace batching {
+
+// -- atoms (at most 10 characters) --------------------------------------------
+
+using submit_atom = caf::atom_constant<caf::atom("submit")>;
+using status_atom = caf::atom_constant<caf::atom("status")>;
+using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
+using dashboard_atom = caf::atom_constant<caf::atom("dashboard")>;
+using enqueue_atom = caf::atom_constant<caf::atom("enqueue")>;
+using metrics_atom = caf::atom_constant<caf::atom("metrics")>;
+using allow_atom = caf::atom_constant<caf::atom("allow")>;
+using execute_atom = caf::atom_constant<caf::atom("execute")>;
+using trends_atom = caf::atom_constant<caf::atom("trends")>;
+using recommend_atom = caf::atom_constant<caf::atom("recommend")>;
+using alerts_atom = caf::atom_constant<caf::atom("alerts")>;
+using predict_atom = caf::atom_constant<caf::atom("predict")>;
+using insights_atom = caf::atom_constant<caf::atom("insights")>;
+using ab_start_atom = caf::atom_constant<caf::atom("ab_start")>;
+using ab_record_atom = caf::atom_constant<caf::atom("ab_record")>;
+using ab_analyze_atom = caf::atom_constant<caf::atom("ab_analyze")>;
+using load_test_atom = caf::atom_constant<caf::atom("load_test")>;
+using timer_atom = caf::atom_constant<caf::atom("timer")>;
+
+// -- executor -----------------------------------------------------------------
+
+/// Turns a batch into backend calls (host function, HTTP, simulated backend).
+using executor_actor = caf::typed_actor<
+  // Runs one batch; the answer always arrives (errors become an outcome).
+  caf::replies_to<execute_atom, batch>::with<batch_outcome>>;
+
+// -- circuit breaker ----------------------------------------------------------
+
+/// Anyone who wants a breaker's transitions pushed to it.
+using breaker_listener = caf::typed_actor<
+  // A breaker changed state.
+  caf::reacts_to<breaker_state_changed>>;
+
+/// One per backend: closed -> open -> half-open -> closed.
+using circuit_breaker_actor = caf::typed_actor<
+  // May a request go to the backend now? (half-open admits trials only)
+  caf::replies_to<allow_atom>::with<bool>,
+  // The result of a request to the backend (429 never counts as failure).
+  caf::reacts_to<request_completed>,
+  // Push every later transition to the listener.
+  caf::reacts_to<caf::subscribe_atom, breaker_listener>,
+  // The current state.
+  caf::replies_to<caf::get_atom>::with<breaker_state>,
+  // Internal: the open timeout with its generation.
+  caf::reacts_to<timer_atom, std::uint64_t>>;
+
+// -- resource sampler ---------------------------------------------------------
+
+/// Anyone who wants resource snapshots and alerts broadcast to it.
+using resource_listener = caf::typed_actor<
+  // One sampling period's reading (shared, not copied, per subscriber).
+  caf::reacts_to<resource_snapshot>,
+  // A threshold crossed or cleared for its sustained duration.
+  caf::reacts_to<resource_alert>>;
+
+/// Samples CPU, memory, network and disk on a period.
+using resource_sampler_actor = caf::typed_actor<
+  // Broadcast every later snapshot and alert to the listener.
+  caf::reacts_to<caf::subscribe_atom, resource_listener>,
+  // Stop broadcasting to the listener.
+  caf::reacts_to<caf::unsubscribe_atom, resource_listener>,
+  // The latest snapshot.
+  caf::replies_to<caf::get_atom>::with<resource_snapshot>,
+  // Trend per resource over the configured window.
+  caf::replies_to<trends_atom>::with<resource_trends>,
+  // Recommendations from the current readings and trends.
+  caf::replies_to<recommend_atom>::with<std::vector<recommendation>>,
+  // Alerts currently raised.
+  caf::replies_to<alerts_atom>::with<std::vector<resource_alert>>,
+  // Internal: the sampling period with its generation.
+  caf::reacts_to<timer_atom, std::uint64_t>>;
+
+// -- batcher ------------------------------------------------------------------
+
+/// One per operation type: queues, sizes, paces, retries, reports outcomes.
+using batcher_actor = caf::typed_actor<
+  // Queue a job's operations.
+  caf::reacts_to<enqueue_atom, work_items>,
+  // Cancel a job's operations that are still queued.
+  caf::reacts_to<cancel_atom, std::uint64_t>,
+  // Current figures for the dashboard.
+  caf::replies_to<metrics_atom>::with<batching_metrics>,
+  // The backend's breaker changed state.
+  caf::reacts_to<breaker_state_changed>,
+  // Resource readings (pressure shrinks batches).
+  caf::reacts_to<resource_snapshot>,
+  // Resource alerts.
+  caf::reacts_to<resource_alert>,
+  // Internal: linger, pacing and retry timers with their generation.
+  caf::reacts_to<timer_atom, std::uint64_t>>;
+
+// -- coordinator --------------------------------------------------------------
+
+/// Admits jobs, tracks every operation, answers status and the dashboard.
+using coordinator_actor = caf::typed_actor<
+  // Admit a job whole or reject it whole; answers the job id.
+  caf::replies_to<submit_atom, job_submission>::with<std::uint64_t>,
+  // Where a job stands.
+  caf::replies_to<status_atom, std::uint64_t>::with<job_status>,
+  // Cancel a job's unfinished operations; answers its status.
+  caf::replies_to<cancel_atom, std::uint64_t>::with<job_status>,
+  // The whole system's figures.
+  caf::replies_to<dashboard_atom>::with<dashboard>,
+  // Final outcomes from the batchers (each operation exactly once).
+  caf::reacts_to<std::vector<operation_finished>>,
+  // Resource readings.
+  caf::reacts_to<resource_snapshot>,
+  // Resource alerts (critical halves max_concurrent_jobs until cleared).
+  caf::reacts_to<resource_alert>>;
+
+// -- optimizer ----------------------------------------------------------------
+
+/// Learns batch size from samples with supervised model actors; A/B tests.
+using optimizer_actor = caf::typed_actor<
+  // One observation from a batcher.
+  caf::reacts_to<training_sample>,
+  // predict_optimal_batch_size(features, target).
+  caf::replies_to<predict_atom, prediction_request>::with<prediction>,
+  // Totals, confidence, model scores, importances, recommendations.
+  caf::replies_to<insights_atom>::with<optimizer_insights>,
+  // Start an A/B test; answers its id.
+  caf::replies_to<ab_start_atom, ab_test_config>::with<std::string>,
+  // Record one result: test id, whether from the test arm, the score.
+  caf::reacts_to<ab_record_atom, std::string, bool, double>,
+  // Analyze an A/B test.
+  caf::replies_to<ab_analyze_atom, std::string>::with<ab_test_result>>;
+
+// -- load generator -----------------------------------------------------------
+
+/// Plays a workload into the coordinator and measures it.
+using load_generator_actor = caf::typed_actor<
+  // Run a load test; answers when it is over.
+  caf::replies_to<load_test_atom, load_test_config>::with<load_test_result>>;
+
+} // namespace batching

@@ -1,0 +1,508 @@
+#pragma once
+
+// The protocol's message types: plain aggregates with `operator==` and a CAF
+// `inspect` overload each (positional fields; CAF 0.17 has no field names).
+// Events are past tense (`batch_completed`), commands are an atom plus one
+// of these payloads (see interfaces.hpp). This header pulls in only
+// caf/meta/type_name.hpp, so it stays cheap to include.
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <caf/meta/type_name.hpp>
+
+#include "runtime/policy/types.hpp"
+
+namespace batching {
+
+// -- jobs ---------------------------------------------------------------------
+
+/// A host's request to run operations of one type.
+struct job_submission {
+  std::string op_type;
+  priority prio = priority::normal;
+  std::vector<operation> operations;
+  /// Operations still unfinished this long after submission are failed;
+  /// zero means no deadline.
+  duration deadline{0};
+
+  bool operator==(const job_submission&) const = default;
+};
+
+/// Where a job stands: counts per operation state add up to `total`.
+struct job_status {
+  std::uint64_t job_id = 0;
+  std::string op_type;
+  priority prio = priority::normal;
+  job_state state = job_state::waiting;
+  std::uint64_t total = 0;
+  std::uint64_t queued = 0;
+  std::uint64_t in_flight = 0;
+  std::uint64_t succeeded = 0;
+  std::uint64_t failed = 0;
+  std::uint64_t cancelled = 0;
+  time_point submitted_at;
+  time_point started_at;  // epoch while waiting
+  time_point finished_at; // epoch while unfinished
+  double throughput = 0;  // finished operations/s since started_at
+  std::string last_error; // the latest failure's message, if any
+
+  bool operator==(const job_status&) const = default;
+};
+
+/// Operations the coordinator hands to the batcher of their type.
+struct work_items {
+  std::uint64_t job_id = 0;
+  priority prio = priority::normal;
+  time_point deadline; // epoch: none
+  std::vector<operation> operations;
+
+  bool operator==(const work_items&) const = default;
+};
+
+/// The final outcome of one operation, reported exactly once.
+struct operation_finished {
+  std::uint64_t operation_id = 0;
+  std::uint64_t job_id = 0;
+  operation_state state = operation_state::succeeded; // a terminal state
+  std::uint32_t attempts = 0;
+  duration latency{0}; // submission to final outcome
+  std::string error;   // empty on success
+
+  bool operator==(const operation_finished&) const = default;
+};
+
+// -- batches and executors ----------------------------------------------------
+
+/// Operations of one type sent to a backend as one request.
+struct batch {
+  std::uint64_t batch_id = 0;
+  std::string op_type;
+  std::string backend;
+  std::vector<operation> operations;
+  std::uint32_t attempt = 1; // 1 for the first try of every operation in it
+  time_point created_at;
+  duration timeout{0}; // how long the executor may take
+
+  bool operator==(const batch&) const = default;
+};
+
+/// An executor's verdict on one operation of a batch.
+struct item_result {
+  std::uint64_t operation_id = 0;
+  item_status status = item_status::ok;
+  std::string detail; // error text, or the backend's per-item answer
+
+  bool operator==(const item_result&) const = default;
+};
+
+/// An executor's answer for a whole batch.
+struct batch_outcome {
+  std::uint64_t batch_id = 0;
+  batch_status status = batch_status::ok;
+  duration retry_after{0}; // from Retry-After when throttled
+  duration latency{0};     // backend time for the request
+  /// Per-operation results; empty means every operation shares `status`.
+  std::vector<item_result> items;
+  std::string message; // backend or executor error text
+
+  bool operator==(const batch_outcome&) const = default;
+};
+
+// -- circuit breaker ----------------------------------------------------------
+
+/// Pushed by a circuit breaker to its subscribers on every transition.
+struct breaker_state_changed {
+  std::string backend;
+  breaker_state from = breaker_state::closed;
+  breaker_state to = breaker_state::closed;
+  time_point at;
+  std::string reason;
+
+  bool operator==(const breaker_state_changed&) const = default;
+};
+
+/// A batcher's report of one request's result to its backend's breaker.
+struct request_completed {
+  std::string backend;
+  batch_status status = batch_status::ok;
+  time_point at;
+
+  bool operator==(const request_completed&) const = default;
+};
+
+// -- resources ----------------------------------------------------------------
+
+/// A suggestion derived from resource readings (the seed's
+/// get_optimization_recommendations).
+struct recommendation {
+  std::string type; // e.g. "reduce_batch_size", "scale_up"
+  std::string text;
+
+  bool operator==(const recommendation&) const = default;
+};
+
+/// Trends of every resource over the sampler's window.
+struct resource_trends {
+  trend cpu = trend::stable;
+  trend memory = trend::stable;
+  trend network = trend::stable;
+  trend disk = trend::stable;
+
+  bool operator==(const resource_trends&) const = default;
+};
+
+// -- optimizer ----------------------------------------------------------------
+
+/// predict_optimal_batch_size(features, target) for one operation type.
+struct prediction_request {
+  std::string op_type;
+  feature_vector features;
+  optimization_target target;
+
+  bool operator==(const prediction_request&) const = default;
+};
+
+/// What the optimizer has learned (the seed's get_optimization_insights).
+struct optimizer_insights {
+  std::uint64_t total_predictions = 0;
+  double average_confidence = 0;
+  std::map<std::string, double> model_scores;        // e.g. "read.r2"
+  std::map<std::string, double> feature_importances; // by feature name
+  std::vector<std::string> recommendations;
+
+  bool operator==(const optimizer_insights&) const = default;
+};
+
+/// start_ab_test(name, control, test, duration).
+struct ab_test_config {
+  std::string name;
+  std::string control_strategy;
+  std::string test_strategy;
+  duration length{0};
+
+  bool operator==(const ab_test_config&) const = default;
+};
+
+/// analyze_ab_test: per-arm means, improvement and Welch's t-test.
+struct ab_test_result {
+  std::string test_id;
+  std::string name;
+  std::string control_strategy;
+  std::string test_strategy;
+  std::uint64_t control_samples = 0;
+  std::uint64_t test_samples = 0;
+  double control_mean = 0;
+  double test_mean = 0;
+  double improvement_percent = 0;
+  double p_value = 1;
+  ab_recommendation recommendation = ab_recommendation::inconclusive;
+
+  bool operator==(const ab_test_result&) const = default;
+};
+
+// -- load tests ---------------------------------------------------------------
+
+/// The seed's LoadTestConfiguration.
+struct load_test_config {
+  std::string name;
+  std::uint32_t duration_seconds = 60;
+  std::uint32_t concurrent_users = 10;
+  std::uint32_t operations_per_user = 100;
+  std::vector<std::uint32_t> batch_sizes;
+
+  bool operator==(const load_test_config&) const = default;
+};
+
+/// Load-test figures of one operation type.
+struct type_breakdown {
+  std::string op_type;
+  std::uint64_t total_operations = 0;
+  std::uint64_t succeeded = 0;
+  std::uint64_t failed = 0;
+  std::uint64_t throttled = 0;
+  double operations_per_second = 0;
+  latency_summary latency_ms;
+
+  bool operator==(const type_breakdown&) const = default;
+};
+
+/// The seed's load-test result.
+struct load_test_result {
+  std::string name;
+  std::uint64_t total_operations = 0;
+  std::uint64_t succeeded = 0;
+  std::uint64_t failed = 0;
+  std::uint64_t throttled = 0; // requests answered 429
+  double duration_seconds = 0;
+  double operations_per_second = 0;
+  double success_rate = 0; // 0..1
+  latency_summary latency_ms;
+  std::vector<type_breakdown> per_type;
+
+  bool operator==(const load_test_result&) const = default;
+};
+
+// -- dashboard ----------------------------------------------------------------
+
+/// The coordinator's own counters.
+struct coordinator_status {
+  std::uint64_t active_jobs = 0;
+  std::uint64_t waiting_jobs = 0;
+  std::uint64_t completed_jobs = 0;
+  std::uint32_t max_concurrent_jobs = 0;
+  std::uint64_t queued_operations = 0;
+
+  bool operator==(const coordinator_status&) const = default;
+};
+
+/// One batcher's figures.
+struct batching_metrics {
+  std::string op_type;
+  strategy_kind strategy = strategy_kind::adaptive;
+  std::uint32_t current_batch_size = 0;
+  std::uint32_t in_flight_batches = 0;
+  std::uint64_t queue_depth = 0;
+  std::uint64_t succeeded = 0;
+  std::uint64_t failed = 0;
+  std::uint64_t throttled = 0; // requests answered 429
+  double average_throughput = 0; // operations/s
+  double average_latency_ms = 0;
+  double p99_latency_ms = 0;
+  double request_rate = 0; // requests/s allowed by the pacer
+  breaker_state breaker = breaker_state::closed;
+  bool circuit_breaker_active = false; // breaker not closed
+
+  bool operator==(const batching_metrics&) const = default;
+};
+
+/// Whole-system figures.
+struct performance_metrics {
+  double average_throughput = 0; // operations/s
+  double average_latency_ms = 0;
+  double success_rate = 0; // 0..1
+  double system_cpu_usage = 0;
+  double system_memory_usage = 0;
+
+  bool operator==(const performance_metrics&) const = default;
+};
+
+/// The seed's get_performance_dashboard.
+struct dashboard {
+  time_point at;
+  coordinator_status coordinator;
+  std::vector<batching_metrics> batching;
+  performance_metrics performance;
+  resource_snapshot resources;
+  std::vector<resource_alert> active_alerts;
+
+  bool operator==(const dashboard&) const = default;
+};
+
+// -- inspect overloads --------------------------------------------------------
+
+// Vocabulary types declared in runtime/policy/types.hpp.
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, operation& x) {
+  return f(caf::meta::type_name("operation"), x.id, x.payload);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, resource_snapshot& x) {
+  return f(caf::meta::type_name("resource_snapshot"), x.at, x.cpu_percent,
+           x.memory_percent, x.net_rx_bytes_per_s, x.net_tx_bytes_per_s,
+           x.disk_read_bytes_per_s, x.disk_write_bytes_per_s,
+           x.disk_busy_percent, x.load_average_1m);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, resource_alert& x) {
+  return f(caf::meta::type_name("resource_alert"), x.at, x.level, x.resource,
+           x.value, x.threshold, x.message);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, feature_vector& x) {
+  return f(caf::meta::type_name("feature_vector"), x.batch_size,
+           x.in_flight_batches, x.pending_operations, x.arrival_rate,
+           x.recent_latency_ms, x.throttle_rate, x.error_rate,
+           x.seconds_since_throttle, x.cpu_percent, x.memory_percent);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, training_sample& x) {
+  return f(caf::meta::type_name("training_sample"), x.op_type, x.features,
+           x.throughput, x.item_latency_ms, x.success_rate);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, optimization_target& x) {
+  return f(caf::meta::type_name("optimization_target"), x.target_throughput,
+           x.max_response_time_ms, x.priority);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, prediction& x) {
+  return f(caf::meta::type_name("prediction"), x.op_type, x.batch_size,
+           x.predicted_throughput, x.predicted_latency_ms, x.confidence,
+           x.model);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, latency_summary& x) {
+  return f(caf::meta::type_name("latency_summary"), x.p50, x.p95, x.p99,
+           x.mean, x.max);
+}
+
+// Message types declared above.
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, job_submission& x) {
+  return f(caf::meta::type_name("job_submission"), x.op_type, x.prio,
+           x.operations, x.deadline);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, job_status& x) {
+  return f(caf::meta::type_name("job_status"), x.job_id, x.op_type, x.prio,
+           x.state, x.total, x.queued, x.in_flight, x.succeeded, x.failed,
+           x.cancelled, x.submitted_at, x.started_at, x.finished_at,
+           x.throughput, x.last_error);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, work_items& x) {
+  return f(caf::meta::type_name("work_items"), x.job_id, x.prio, x.deadline,
+           x.operations);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, operation_finished& x) {
+  return f(caf::meta::type_name("operation_finished"), x.operation_id,
+           x.job_id, x.state, x.attempts, x.latency, x.error);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, batch& x) {
+  return f(caf::meta::type_name("batch"), x.batch_id, x.op_type, x.backend,
+           x.operations, x.attempt, x.created_at, x.timeout);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, item_result& x) {
+  return f(caf::meta::type_name("item_result"), x.operation_id, x.status,
+           x.detail);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, batch_outcome& x) {
+  return f(caf::meta::type_name("batch_outcome"), x.batch_id, x.status,
+           x.retry_after, x.latency, x.items, x.message);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f,
+                                        breaker_state_changed& x) {
+  return f(caf::meta::type_name("breaker_state_changed"), x.backend, x.from,
+           x.to, x.at, x.reason);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, request_completed& x) {
+  return f(caf::meta::type_name("request_completed"), x.backend, x.status,
+           x.at);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, recommendation& x) {
+  return f(caf::meta::type_name("recommendation"), x.type, x.text);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, resource_trends& x) {
+  return f(caf::meta::type_name("resource_trends"), x.cpu, x.memory,
+           x.network, x.disk);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, prediction_request& x) {
+  return f(caf::meta::type_name("prediction_request"), x.op_type, x.features,
+           x.target);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, optimizer_insights& x) {
+  return f(caf::meta::type_name("optimizer_insights"), x.total_predictions,
+           x.average_confidence, x.model_scores, x.feature_importances,
+           x.recommendations);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, ab_test_config& x) {
+  return f(caf::meta::type_name("ab_test_config"), x.name, x.control_strategy,
+           x.test_strategy, x.length);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, ab_test_result& x) {
+  return f(caf::meta::type_name("ab_test_result"), x.test_id, x.name,
+           x.control_strategy, x.test_strategy, x.control_samples,
+           x.test_samples, x.control_mean, x.test_mean, x.improvement_percent,
+           x.p_value, x.recommendation);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, load_test_config& x) {
+  return f(caf::meta::type_name("load_test_config"), x.name,
+           x.duration_seconds, x.concurrent_users, x.operations_per_user,
+           x.batch_sizes);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, type_breakdown& x) {
+  return f(caf::meta::type_name("type_breakdown"), x.op_type,
+           x.total_operations, x.succeeded, x.failed, x.throttled,
+           x.operations_per_second, x.latency_ms);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, load_test_result& x) {
+  return f(caf::meta::type_name("load_test_result"), x.name,
+           x.total_operations, x.succeeded, x.failed, x.throttled,
+           x.duration_seconds, x.operations_per_second, x.success_rate,
+           x.latency_ms, x.per_type);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, coordinator_status& x) {
+  return f(caf::meta::type_name("coordinator_status"), x.active_jobs,
+           x.waiting_jobs, x.completed_jobs, x.max_concurrent_jobs,
+           x.queued_operations);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, batching_metrics& x) {
+  return f(caf::meta::type_name("batching_metrics"), x.op_type, x.strategy,
+           x.current_batch_size, x.in_flight_batches, x.queue_depth,
+           x.succeeded, x.failed, x.throttled, x.average_throughput,
+           x.average_latency_ms, x.p99_latency_ms, x.request_rate, x.breaker,
+           x.circuit_breaker_active);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, performance_metrics& x) {
+  return f(caf::meta::type_name("performance_metrics"), x.average_throughput,
+           x.average_latency_ms, x.success_rate, x.system_cpu_usage,
+           x.system_memory_usage);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, dashboard& x) {
+  return f(caf::meta::type_name("dashboard"), x.at, x.coordinator, x.batching,
+           x.performance, x.resources, x.active_alerts);
+}
+
+} // namespace batching

@@ -1,0 +1,151 @@
+#pragma once
+
+// Every tunable of the runtime, one struct per component, with its defaults.
+// The component that a struct configures owns it (policies take it in their
+// constructor); only config/ reads YAML into these structs, and
+// config/*.yaml plus docs/configuration.md list the same keys and defaults
+// (tests check both). Units are in the field names.
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "runtime/policy/types.hpp"
+
+namespace batching {
+
+/// Circuit breaker per backend (closed -> open -> half-open -> closed).
+struct circuit_breaker_config {
+  /// Consecutive failed requests (429 excluded) that open the breaker.
+  std::uint32_t failure_threshold = 5;
+  /// Time the breaker stays open before half-open trial requests.
+  double timeout_seconds = 300;
+  /// Successful half-open trials needed to close again.
+  std::uint32_t recovery_attempts = 3;
+
+  bool operator==(const circuit_breaker_config&) const = default;
+};
+
+/// Global batch-size bounds and adaptation signals.
+struct batching_config {
+  std::uint32_t min_batch_size = 10;
+  std::uint32_t max_batch_size = 500;
+  /// Item latency the strategies steer towards.
+  double target_response_time_ms = 500;
+  /// Error rate above which strategies shrink batches.
+  double max_error_rate = 0.05;
+  /// Fraction of the gap to the desired size closed per adaptation step.
+  double adaptation_sensitivity = 0.2;
+  /// Longest time the oldest queued item waits for its batch to fill.
+  double linger_ms = 50;
+  circuit_breaker_config circuit_breaker;
+
+  bool operator==(const batching_config&) const = default;
+};
+
+/// Per operation type (read, write, or a custom type).
+struct operation_type_config {
+  std::uint32_t preferred_batch_size = 100;
+  std::uint32_t max_batch_size = 500;
+  strategy_kind strategy = strategy_kind::adaptive;
+  /// Scales the executor timeout for this type's batches.
+  double timeout_multiplier = 1.0;
+
+  bool operator==(const operation_type_config&) const = default;
+};
+
+/// Job admission.
+struct coordinator_config {
+  std::uint32_t max_concurrent_jobs = 10;
+  /// Queued operations across all jobs; a job that would exceed it is rejected.
+  std::uint64_t max_queued_operations = 1'000'000;
+
+  bool operator==(const coordinator_config&) const = default;
+};
+
+/// Warning and critical levels of one resource, in percent.
+struct threshold_levels {
+  double warning = 70;
+  double critical = 85;
+  /// How long a level must hold before an alert is raised (or cleared).
+  double sustained_seconds = 30;
+
+  bool operator==(const threshold_levels&) const = default;
+};
+
+/// Alert thresholds per resource.
+struct resource_thresholds_config {
+  threshold_levels cpu{70, 85, 30};
+  threshold_levels memory{75, 90, 30};
+  /// Network usage is a percentage of network_capacity_mbit_s.
+  threshold_levels network{70, 85, 30};
+  /// Disk usage is the percentage of time the disks are busy.
+  threshold_levels disk{80, 95, 30};
+  double network_capacity_mbit_s = 1000;
+
+  bool operator==(const resource_thresholds_config&) const = default;
+};
+
+/// One scaling rule: act when cpu stays beyond the threshold long enough.
+struct scaling_rule {
+  double cpu_threshold = 75;
+  double sustained_duration_seconds = 180;
+
+  bool operator==(const scaling_rule&) const = default;
+};
+
+/// Auto-scaling of concurrency from resource pressure.
+struct scaling_config {
+  scaling_rule scale_up{75, 180};
+  scaling_rule scale_down{30, 300};
+
+  bool operator==(const scaling_config&) const = default;
+};
+
+/// Resource sampler period and trend window.
+struct sampling_config {
+  double interval_seconds = 1.0;
+  double trend_window_seconds = 300;
+
+  bool operator==(const sampling_config&) const = default;
+};
+
+/// The seed's performance targets, used by benchmarks and reports.
+struct performance_targets_config {
+  double throughput_improvement_percent = 40;
+  double resource_efficiency_percent = 30;
+  double success_rate_without_throttling_percent = 95;
+  double average_response_time_ms = 500;
+  double p99_response_time_ms = 1000;
+  double stability_percent = 99.5;
+  double adaptation_seconds = 5;
+  double load_multiplier = 10;
+
+  bool operator==(const performance_targets_config&) const = default;
+};
+
+/// The operation types every runtime has unless the configuration changes
+/// them: the seed's read (aggressive) and write (balanced).
+inline std::map<std::string, operation_type_config>
+default_operation_configs() {
+  return {
+    {"read", {100, 500, strategy_kind::aggressive, 1.0}},
+    {"write", {50, 500, strategy_kind::balanced, 1.0}},
+  };
+}
+
+/// The whole configuration (the three YAML files merged).
+struct runtime_config {
+  batching_config batching;
+  std::map<std::string, operation_type_config> operation_configs
+    = default_operation_configs();
+  coordinator_config coordinator;
+  resource_thresholds_config resource_thresholds;
+  scaling_config scaling;
+  sampling_config sampling;
+  performance_targets_config performance_targets;
+
+  bool operator==(const runtime_config&) const = default;
+};
+
+} // namespace batching

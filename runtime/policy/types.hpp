@@ -1,0 +1,255 @@
+#pragma once
+
+// The runtime's vocabulary: value types shared by the pure policies, the
+// protocol (messages/ adds their `inspect` overloads) and the tools. Standard
+// library only, so every layer may include it.
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "runtime/policy/enum_names.hpp"
+
+namespace batching {
+
+// -- time ---------------------------------------------------------------------
+
+/// Policies never read a clock: callers pass `now` of this type. Actors use
+/// their actor clock (steady, or virtual under the deterministic scheduler).
+using time_point = std::chrono::steady_clock::time_point;
+using duration = std::chrono::nanoseconds;
+
+// -- enums --------------------------------------------------------------------
+
+/// Job priority. Batches are assembled in this order (critical first).
+enum class priority : std::uint8_t { critical, high, normal, low };
+
+/// Lifecycle of one operation: queued -> in_flight -> one terminal state.
+/// in_flight may go back to queued (retry, throttling, breaker open).
+enum class operation_state : std::uint8_t {
+  queued,
+  in_flight,
+  succeeded,
+  failed,
+  cancelled,
+};
+
+/// True for the states an operation never leaves.
+constexpr bool is_terminal(operation_state x) {
+  return x == operation_state::succeeded || x == operation_state::failed
+         || x == operation_state::cancelled;
+}
+
+/// Lifecycle of a job.
+enum class job_state : std::uint8_t {
+  waiting,   // admitted, but max_concurrent_jobs are running
+  running,   // its operations are being batched
+  completed, // every operation succeeded
+  failed,    // finished, at least one operation failed
+  cancelled, // cancelled before all operations finished
+};
+
+/// What the backend said about a whole request (batch).
+enum class batch_status : std::uint8_t {
+  ok,                // accepted; per-item results may still carry failures
+  throttled,         // 429/503 with Retry-After: backpressure, not a failure
+  retryable_failure, // 5xx, timeout, connection error: retry with backoff
+  permanent_failure, // 4xx: retrying cannot help
+};
+
+/// Per-operation result reported by an executor.
+enum class item_status : std::uint8_t {
+  ok,
+  retryable_failure,
+  permanent_failure,
+};
+
+/// Circuit breaker states per backend.
+enum class breaker_state : std::uint8_t { closed, open, half_open };
+
+/// Batch-size strategies selectable per operation type.
+enum class strategy_kind : std::uint8_t {
+  conservative,
+  aggressive,
+  adaptive,
+  balanced,
+};
+
+/// Severity of a resource alert. `cleared` ends an earlier alert.
+enum class alert_level : std::uint8_t { cleared, warning, critical };
+
+/// Resources the sampler watches.
+enum class resource_kind : std::uint8_t { cpu, memory, network, disk };
+
+/// Direction of a resource's recent values.
+enum class trend : std::uint8_t { decreasing, stable, increasing };
+
+/// What an optimization target favours (the seed's OptimizationTarget).
+enum class target_priority : std::uint8_t { throughput, latency, balanced };
+
+/// Verdict of an A/B test.
+enum class ab_recommendation : std::uint8_t { adopt, keep, inconclusive };
+
+template <>
+struct enum_names<priority> {
+  static constexpr std::array<std::string_view, 4> names{"critical", "high",
+                                                          "normal", "low"};
+};
+template <>
+struct enum_names<operation_state> {
+  static constexpr std::array<std::string_view, 5> names{
+    "queued", "in_flight", "succeeded", "failed", "cancelled"};
+};
+template <>
+struct enum_names<job_state> {
+  static constexpr std::array<std::string_view, 5> names{
+    "waiting", "running", "completed", "failed", "cancelled"};
+};
+template <>
+struct enum_names<batch_status> {
+  static constexpr std::array<std::string_view, 4> names{
+    "ok", "throttled", "retryable_failure", "permanent_failure"};
+};
+template <>
+struct enum_names<item_status> {
+  static constexpr std::array<std::string_view, 3> names{
+    "ok", "retryable_failure", "permanent_failure"};
+};
+template <>
+struct enum_names<breaker_state> {
+  static constexpr std::array<std::string_view, 3> names{"closed", "open",
+                                                         "half_open"};
+};
+template <>
+struct enum_names<strategy_kind> {
+  static constexpr std::array<std::string_view, 4> names{
+    "conservative", "aggressive", "adaptive", "balanced"};
+};
+template <>
+struct enum_names<alert_level> {
+  static constexpr std::array<std::string_view, 3> names{"cleared", "warning",
+                                                         "critical"};
+};
+template <>
+struct enum_names<resource_kind> {
+  static constexpr std::array<std::string_view, 4> names{"cpu", "memory",
+                                                         "network", "disk"};
+};
+template <>
+struct enum_names<trend> {
+  static constexpr std::array<std::string_view, 3> names{
+    "decreasing", "stable", "increasing"};
+};
+template <>
+struct enum_names<target_priority> {
+  static constexpr std::array<std::string_view, 3> names{
+    "throughput", "latency", "balanced"};
+};
+template <>
+struct enum_names<ab_recommendation> {
+  static constexpr std::array<std::string_view, 3> names{"adopt", "keep",
+                                                         "inconclusive"};
+};
+
+// -- values -------------------------------------------------------------------
+
+/// One unit of work. The payload is opaque to the runtime (usually JSON text);
+/// only the executor interprets it. The operation type is carried by the job
+/// and the batch, since every operation of a job shares it.
+struct operation {
+  std::uint64_t id = 0;
+  std::string payload;
+
+  bool operator==(const operation&) const = default;
+};
+
+/// One reading of the machine's resources.
+struct resource_snapshot {
+  time_point at;
+  double cpu_percent = 0;             // all cores, 0..100
+  double memory_percent = 0;          // used / total, 0..100
+  double net_rx_bytes_per_s = 0;      // all non-loopback interfaces
+  double net_tx_bytes_per_s = 0;      //
+  double disk_read_bytes_per_s = 0;   // all whole disks
+  double disk_write_bytes_per_s = 0;  //
+  double disk_busy_percent = 0;       // time with I/O in progress, 0..100
+  double load_average_1m = 0;         // /proc/loadavg
+
+  bool operator==(const resource_snapshot&) const = default;
+};
+
+/// A threshold crossed (or cleared) for at least its sustained duration.
+struct resource_alert {
+  time_point at;
+  alert_level level = alert_level::warning;
+  resource_kind resource = resource_kind::cpu;
+  double value = 0;     // the sustained reading that raised the alert
+  double threshold = 0; // the threshold it crossed
+  std::string message;  // human-readable, e.g. "cpu 91.2% >= critical 85%"
+
+  bool operator==(const resource_alert&) const = default;
+};
+
+/// What the optimizer's models see about a batcher at one moment.
+struct feature_vector {
+  double batch_size = 0;
+  double in_flight_batches = 0;
+  double pending_operations = 0;
+  double arrival_rate = 0;        // operations/s
+  double recent_latency_ms = 0;   // item latency
+  double throttle_rate = 0;       // 0..1 of recent requests
+  double error_rate = 0;          // 0..1 of recent requests
+  double seconds_since_throttle = 0;
+  double cpu_percent = 0;
+  double memory_percent = 0;
+
+  bool operator==(const feature_vector&) const = default;
+};
+
+/// One observation for the optimizer: features, then what happened.
+struct training_sample {
+  std::string op_type;
+  feature_vector features;
+  double throughput = 0;     // succeeded operations/s
+  double item_latency_ms = 0;
+  double success_rate = 0;   // 0..1
+
+  bool operator==(const training_sample&) const = default;
+};
+
+/// What the optimizer should aim for (the seed's OptimizationTarget).
+struct optimization_target {
+  double target_throughput = 0;      // operations/s
+  double max_response_time_ms = 0;
+  target_priority priority = target_priority::balanced;
+
+  bool operator==(const optimization_target&) const = default;
+};
+
+/// A model's answer to "which batch size?".
+struct prediction {
+  std::string op_type;
+  std::uint32_t batch_size = 0;
+  double predicted_throughput = 0;   // operations/s
+  double predicted_latency_ms = 0;
+  double confidence = 0;             // 0..1
+  std::string model;                 // which model answered
+
+  bool operator==(const prediction&) const = default;
+};
+
+/// Latency percentiles in milliseconds.
+struct latency_summary {
+  double p50 = 0;
+  double p95 = 0;
+  double p99 = 0;
+  double mean = 0;
+  double max = 0;
+
+  bool operator==(const latency_summary&) const = default;
+};
+
+} // namespace batching
