@@ -1,0 +1,183 @@
+#include "config/emit.hpp"
+
+#include <sstream>
+#include <type_traits>
+
+#include <boost/json.hpp>
+#include <yaml-cpp/yaml.h>
+
+#include "config/schema.hpp"
+#include "runtime/policy/text.hpp"
+
+namespace batching::config {
+
+namespace {
+
+template <class T>
+std::string scalar_text(const T& x) {
+  if constexpr (std::is_integral_v<T>)
+    return std::to_string(x);
+  else
+    return format_number(x);
+}
+
+// -- YAML ---------------------------------------------------------------------
+
+class yaml_writer {
+public:
+  explicit yaml_writer(YAML::Emitter& out) : out_(out) {
+    // nop
+  }
+
+  template <class T>
+  void scalar(std::string_view key, T& field, bounds, std::string_view,
+              std::string_view) {
+    out_ << YAML::Key << std::string{key} << YAML::Value << scalar_text(field);
+  }
+
+  template <class Enum>
+  void choice(std::string_view key, Enum& field, std::string_view) {
+    out_ << YAML::Key << std::string{key} << YAML::Value << to_string(field);
+  }
+
+  template <class T>
+  void section(std::string_view key, T& sub, std::string_view) {
+    out_ << YAML::Key << std::string{key} << YAML::Value << YAML::BeginMap;
+    visit(sub, *this);
+    out_ << YAML::EndMap;
+  }
+
+  template <class T>
+  void map(std::string_view key, std::map<std::string, T>& entries,
+           std::string_view) {
+    out_ << YAML::Key << std::string{key} << YAML::Value << YAML::BeginMap;
+    for (auto& [name, entry] : entries)
+      section(name, entry, {});
+    out_ << YAML::EndMap;
+  }
+
+private:
+  YAML::Emitter& out_;
+};
+
+// -- JSON ---------------------------------------------------------------------
+
+class json_writer {
+public:
+  explicit json_writer(boost::json::object& obj) : obj_(obj) {
+    // nop
+  }
+
+  template <class T>
+  void scalar(std::string_view key, T& field, bounds, std::string_view,
+              std::string_view) {
+    obj_[key] = field;
+  }
+
+  template <class Enum>
+  void choice(std::string_view key, Enum& field, std::string_view) {
+    obj_[key] = to_string(field);
+  }
+
+  template <class T>
+  void section(std::string_view key, T& sub, std::string_view) {
+    boost::json::object child;
+    json_writer nested{child};
+    visit(sub, nested);
+    obj_[key] = std::move(child);
+  }
+
+  template <class T>
+  void map(std::string_view key, std::map<std::string, T>& entries,
+           std::string_view) {
+    boost::json::object child;
+    json_writer nested{child};
+    for (auto& [name, entry] : entries)
+      nested.section(name, entry, {});
+    obj_[key] = std::move(child);
+  }
+
+private:
+  boost::json::object& obj_;
+};
+
+// -- key reference ------------------------------------------------------------
+
+class doc_writer {
+public:
+  doc_writer(std::ostringstream& out, std::string prefix)
+    : out_(out), prefix_(std::move(prefix)) {
+    // nop
+  }
+
+  template <class T>
+  void scalar(std::string_view key, T& field, bounds b, std::string_view unit,
+              std::string_view doc) {
+    row(key, std::is_integral_v<T> ? "integer" : "number", scalar_text(field),
+        to_string(b), unit, doc);
+  }
+
+  template <class Enum>
+  void choice(std::string_view key, Enum& field, std::string_view doc) {
+    row(key, "name", to_string(field), enum_choices<Enum>(), "", doc);
+  }
+
+  template <class T>
+  void section(std::string_view key, T& sub, std::string_view) {
+    doc_writer nested{out_, prefix_ + std::string{key} + "."};
+    visit(sub, nested);
+  }
+
+  template <class T>
+  void map(std::string_view key, std::map<std::string, T>&,
+           std::string_view) {
+    T defaults;
+    doc_writer nested{out_, prefix_ + std::string{key} + ".<type>."};
+    visit(defaults, nested);
+  }
+
+private:
+  void row(std::string_view key, std::string_view type,
+           const std::string& def, const std::string& range,
+           std::string_view unit, std::string_view doc) {
+    out_ << "| `" << prefix_ << key << "` | " << type << " | " << def
+         << " | " << range << " | " << (unit.empty() ? "" : unit) << " | "
+         << doc << " |\n";
+  }
+
+  std::ostringstream& out_;
+  std::string prefix_;
+};
+
+} // namespace
+
+std::string to_yaml(const runtime_config& cfg) {
+  auto copy = cfg; // the visitors take mutable references
+  YAML::Emitter out;
+  out << YAML::BeginMap;
+  yaml_writer writer{out};
+  visit(copy, writer);
+  out << YAML::EndMap;
+  return std::string{out.c_str()} + "\n";
+}
+
+boost::json::value to_json(const runtime_config& cfg) {
+  auto copy = cfg;
+  boost::json::object obj;
+  json_writer writer{obj};
+  visit(copy, writer);
+  return obj;
+}
+
+std::string key_reference() {
+  runtime_config defaults;
+  defaults.operation_configs.clear(); // documented per <type> instead
+  std::ostringstream out;
+  out << "| key | type | default | range | unit | meaning |\n"
+      << "|---|---|---|---|---|---|\n";
+  doc_writer writer{out, ""};
+  visit(defaults, writer);
+  return out.str();
+}
+
+} // namespace batching::config

@@ -1,0 +1,191 @@
+#pragma once
+
+// The configuration schema, written once: `visit` lists every key of every
+// config struct with its range, unit and meaning, CAF-inspect style. The
+// reader (YAML -> struct, with positioned errors), the emitters (YAML, JSON)
+// and the key reference in docs/configuration.md are visitors over it, so a
+// key cannot exist in one of them and not in the others.
+//
+// A visitor provides:
+//   scalar(key, field&, bounds, unit, doc)   numbers
+//   choice(key, enum_field&, doc)            named enums
+//   section(key, sub&, doc)                  nested mapping
+//   map(key, std::map<std::string, T>&, doc) mapping of named entries
+
+#include <limits>
+#include <string>
+#include <string_view>
+
+#include "runtime/policy/settings.hpp"
+#include "runtime/policy/text.hpp"
+
+namespace batching::config {
+
+/// Inclusive numeric range; `min_open` excludes the minimum itself.
+struct bounds {
+  double min = 0;
+  double max = std::numeric_limits<double>::max();
+  bool min_open = false;
+};
+
+/// "[1, 100000]", or "(0, 1]" when the minimum is excluded.
+inline std::string to_string(const bounds& b) {
+  // Appended piecewise: g++ 12 -O3 flags the `+` chain with a false -Wrestrict.
+  std::string result = b.min_open ? "(" : "[";
+  result += format_number(b.min);
+  result += ", ";
+  result += format_number(b.max);
+  result += ']';
+  return result;
+}
+
+inline constexpr bounds percent{0, 100};
+inline constexpr bounds positive_seconds{0, 86'400, true};
+inline constexpr bounds any_seconds{0, 86'400};
+inline constexpr bounds batch_items{1, 100'000};
+
+template <class V>
+void visit(circuit_breaker_config& x, V& v) {
+  v.scalar("failure_threshold", x.failure_threshold, bounds{1, 1'000'000},
+           "requests",
+           "Consecutive failed requests (HTTP 429 excluded) that open the "
+           "breaker.");
+  v.scalar("timeout_seconds", x.timeout_seconds, positive_seconds, "s",
+           "How long the breaker stays open before half-open trials.");
+  v.scalar("recovery_attempts", x.recovery_attempts, bounds{1, 1'000},
+           "requests", "Successful half-open trials that close the breaker.");
+}
+
+template <class V>
+void visit(batching_config& x, V& v) {
+  v.scalar("min_batch_size", x.min_batch_size, batch_items, "items",
+           "Smallest batch any strategy may choose.");
+  v.scalar("max_batch_size", x.max_batch_size, batch_items, "items",
+           "Largest batch any strategy may choose.");
+  v.scalar("target_response_time", x.target_response_time_ms,
+           bounds{0, 3'600'000, true}, "ms",
+           "Item latency (submit to outcome) the strategies steer towards.");
+  v.scalar("max_error_rate", x.max_error_rate, bounds{0, 1}, "fraction",
+           "Request error rate above which strategies shrink batches.");
+  v.scalar("adaptation_sensitivity", x.adaptation_sensitivity,
+           bounds{0, 1, true}, "fraction",
+           "Share of the gap to the desired batch size closed per step.");
+  v.scalar("linger_ms", x.linger_ms, bounds{0, 60'000}, "ms",
+           "Longest time the oldest queued item waits for its batch to fill.");
+  v.section("circuit_breaker", x.circuit_breaker,
+            "Circuit breaker per backend.");
+}
+
+template <class V>
+void visit(operation_type_config& x, V& v) {
+  v.scalar("preferred_batch_size", x.preferred_batch_size, batch_items,
+           "items", "Batch size a strategy starts from.");
+  v.scalar("max_batch_size", x.max_batch_size, batch_items, "items",
+           "Largest batch for this type (also bounded by "
+           "batching.max_batch_size).");
+  v.choice("strategy", x.strategy, "Batch-size strategy for this type.");
+  v.scalar("timeout_multiplier", x.timeout_multiplier, bounds{0, 1'000, true},
+           "factor", "Scales the executor timeout for this type's batches.");
+}
+
+template <class V>
+void visit(coordinator_config& x, V& v) {
+  v.scalar("max_concurrent_jobs", x.max_concurrent_jobs, bounds{1, 1'000'000},
+           "jobs",
+           "Jobs batched at once; more wait, ordered by priority. Halved "
+           "while a critical resource alert lasts.");
+  v.scalar("max_queued_operations", x.max_queued_operations,
+           bounds{1, 1e12}, "operations",
+           "Unfinished operations across all jobs; a job that would exceed "
+           "it is rejected whole.");
+}
+
+template <class V>
+void visit(threshold_levels& x, V& v) {
+  v.scalar("warning", x.warning, percent, "%", "Level of a warning alert.");
+  v.scalar("critical", x.critical, percent, "%", "Level of a critical alert.");
+  v.scalar("sustained_seconds", x.sustained_seconds, any_seconds, "s",
+           "How long a level must hold before an alert is raised or "
+           "cleared.");
+}
+
+template <class V>
+void visit(resource_thresholds_config& x, V& v) {
+  v.section("cpu", x.cpu, "CPU usage of all cores.");
+  v.section("memory", x.memory, "Used share of physical memory.");
+  v.section("network", x.network,
+            "Network traffic as a share of network_capacity_mbit_s.");
+  v.section("disk", x.disk, "Share of time the disks are busy.");
+  v.scalar("network_capacity_mbit_s", x.network_capacity_mbit_s,
+           bounds{0, 1e7, true}, "Mbit/s",
+           "Link capacity that network percentages refer to.");
+}
+
+template <class V>
+void visit(scaling_rule& x, V& v) {
+  v.scalar("cpu_threshold", x.cpu_threshold, percent, "%",
+           "CPU usage that triggers the rule.");
+  v.scalar("sustained_duration_seconds", x.sustained_duration_seconds,
+           any_seconds, "s", "How long CPU must stay beyond the threshold.");
+}
+
+template <class V>
+void visit(scaling_config& x, V& v) {
+  v.section("scale_up", x.scale_up,
+            "CPU at or above the threshold for the duration recommends "
+            "scaling up (more capacity).");
+  v.section("scale_down", x.scale_down,
+            "CPU at or below the threshold for the duration recommends "
+            "scaling down (less capacity).");
+}
+
+template <class V>
+void visit(sampling_config& x, V& v) {
+  v.scalar("interval_seconds", x.interval_seconds, bounds{0.01, 3'600}, "s",
+           "Resource sampling period.");
+  v.scalar("trend_window_seconds", x.trend_window_seconds,
+           bounds{1, 604'800}, "s", "Window over which trends are computed.");
+}
+
+template <class V>
+void visit(performance_targets_config& x, V& v) {
+  v.scalar("throughput_improvement_percent", x.throughput_improvement_percent,
+           bounds{0, 10'000}, "%",
+           "Goodput gain over the static baseline to reach.");
+  v.scalar("resource_efficiency_percent", x.resource_efficiency_percent,
+           percent, "%", "Resource use reduction over the baseline.");
+  v.scalar("success_rate_without_throttling_percent",
+           x.success_rate_without_throttling_percent, percent, "%",
+           "Share of requests that must succeed without HTTP 429.");
+  v.scalar("average_response_time_ms", x.average_response_time_ms,
+           bounds{0, 3'600'000, true}, "ms", "Average item latency to keep.");
+  v.scalar("p99_response_time_ms", x.p99_response_time_ms,
+           bounds{0, 3'600'000, true}, "ms", "p99 item latency to keep.");
+  v.scalar("stability_percent", x.stability_percent, percent, "%",
+           "Uptime under varying load.");
+  v.scalar("adaptation_seconds", x.adaptation_seconds, bounds{0, 3'600, true},
+           "s", "Time within which batch sizing must respond to a change.");
+  v.scalar("load_multiplier", x.load_multiplier, bounds{1, 1'000}, "factor",
+           "Multiple of normal load the system must withstand.");
+}
+
+/// The root: the sections of all three files (a file holds any subset).
+template <class V>
+void visit(runtime_config& x, V& v) {
+  v.section("batching", x.batching, "Batch sizes and adaptation.");
+  v.map("operation_configs", x.operation_configs,
+        "One entry per operation type; read and write exist by default, "
+        "other names add custom types.");
+  v.section("coordinator", x.coordinator, "Job admission.");
+  v.section("resource_thresholds", x.resource_thresholds,
+            "Resource alert levels.");
+  v.section("scaling", x.scaling, "Scaling rules driven by CPU usage.");
+  v.section("sampling", x.sampling, "Resource sampling.");
+  v.section("performance_targets", x.performance_targets,
+            "The targets benchmarks and reports compare against.");
+}
+
+/// The key of the environments section, read by the loader itself.
+inline constexpr std::string_view environments_key = "environments";
+
+} // namespace batching::config

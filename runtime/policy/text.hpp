@@ -1,0 +1,23 @@
+#pragma once
+
+// Small text helpers shared by every layer that prints numbers for people
+// and for files that are read back (YAML, JSON, reports).
+
+#include <charconv>
+#include <string>
+#include <system_error>
+
+namespace batching {
+
+/// The shortest text that reads back to exactly `x` ("0.05", "500",
+/// "1000000"); whole numbers below 1e15 never use an exponent.
+inline std::string format_number(double x) {
+  if (x == static_cast<double>(static_cast<long long>(x)) && x < 1e15
+      && x > -1e15)
+    return std::to_string(static_cast<long long>(x));
+  char buf[64];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), x);
+  return ec == std::errc{} ? std::string(buf, end) : std::to_string(x);
+}
+
+} // namespace batching

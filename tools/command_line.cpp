@@ -1,0 +1,149 @@
+#include "tools/command_line.hpp"
+
+#include <algorithm>
+#include <iostream>
+
+namespace batching::cli {
+
+arguments::arguments(const std::vector<std::string>& args,
+                     const std::set<std::string>& flags,
+                     const std::set<std::string>& options) {
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const auto& arg = args[i];
+    if (arg == "--") {
+      positional_.insert(positional_.end(), args.begin() + i + 1, args.end());
+      break;
+    }
+    if (arg.size() < 2 || arg[0] != '-') {
+      positional_.push_back(arg);
+      continue;
+    }
+    auto eq = arg.find('=');
+    auto name = arg.substr(0, eq);
+    if (flags.count(name)) {
+      if (eq != std::string::npos) {
+        error_ = "option '" + name + "' takes no value";
+        return;
+      }
+      flags_.insert(name);
+    } else if (options.count(name)) {
+      std::string value;
+      if (eq != std::string::npos) {
+        value = arg.substr(eq + 1);
+      } else if (i + 1 < args.size()) {
+        value = args[++i];
+      } else {
+        error_ = "option '" + name + "' needs a value";
+        return;
+      }
+      options_.emplace(name, value);
+    } else {
+      error_ = "unknown option '" + name + "'";
+      return;
+    }
+  }
+}
+
+std::optional<std::string> arguments::value(const std::string& option) const {
+  auto all = values(option);
+  if (all.empty())
+    return std::nullopt;
+  return all.back();
+}
+
+std::vector<std::string>
+arguments::values(const std::string& option) const {
+  std::vector<std::string> result;
+  auto [first, last] = options_.equal_range(option);
+  for (auto it = first; it != last; ++it)
+    result.push_back(it->second);
+  return result;
+}
+
+int usage_error(const std::string& path, const std::string& message) {
+  std::cerr << "batching " << path << ": " << message << " (try 'batching "
+            << path << " --help')\n";
+  return exit_usage;
+}
+
+namespace {
+
+bool is_help(const std::string& arg) { return arg == "--help" || arg == "-h"; }
+
+void list_commands(const std::vector<command>& commands,
+                   const std::string& prefix, std::ostream& out) {
+  std::size_t width = 0;
+  for (const auto& cmd : commands)
+    if (cmd.path.rfind(prefix, 0) == 0)
+      width = std::max(width, cmd.path.size());
+  for (const auto& cmd : commands)
+    if (cmd.path.rfind(prefix, 0) == 0)
+      out << "  batching " << cmd.path
+          << std::string(width - cmd.path.size() + 2, ' ') << cmd.summary
+          << '\n';
+}
+
+} // namespace
+
+int dispatch(const std::vector<command>& commands, int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  // Longest command path that prefixes the arguments.
+  const command* best = nullptr;
+  std::size_t best_words = 0;
+  for (const auto& cmd : commands) {
+    std::vector<std::string> words;
+    std::size_t start = 0;
+    while (start <= cmd.path.size()) {
+      auto end = cmd.path.find(' ', start);
+      if (end == std::string::npos)
+        end = cmd.path.size();
+      words.push_back(cmd.path.substr(start, end - start));
+      start = end + 1;
+    }
+    if (words.size() <= args.size() && words.size() > best_words
+        && std::equal(words.begin(), words.end(), args.begin())) {
+      best = &cmd;
+      best_words = words.size();
+    }
+  }
+  if (best) {
+    std::vector<std::string> rest(args.begin() + best_words, args.end());
+    if (std::any_of(rest.begin(), rest.end(), is_help)) {
+      std::cout << best->help;
+      return exit_ok;
+    }
+    return best->run(rest);
+  }
+  // A group (e.g. `batching config`) or the top level: list what exists.
+  std::string prefix;
+  for (const auto& arg : args) {
+    if (arg.empty() || arg[0] == '-')
+      break;
+    auto candidate = prefix.empty() ? arg : prefix + " " + arg;
+    bool known = std::any_of(commands.begin(), commands.end(), [&](auto& c) {
+      return c.path.rfind(candidate + " ", 0) == 0;
+    });
+    if (!known)
+      break;
+    prefix = candidate;
+  }
+  bool help = std::any_of(args.begin(), args.end(), is_help);
+  std::size_t prefix_words
+    = prefix.empty() ? 0 : std::count(prefix.begin(), prefix.end(), ' ') + 1;
+  bool bare = args.size() == prefix_words;
+  auto& out = help ? std::cout : std::cerr;
+  if (!help && !bare) {
+    std::cerr << "batching: unknown command '";
+    for (std::size_t i = 0; i < args.size(); ++i)
+      std::cerr << (i ? " " : "") << args[i];
+    std::cerr << "'\n\n";
+  }
+  out << "batching: an adaptive batching runtime for rate-limited backends\n\n"
+      << "Usage: batching " << (prefix.empty() ? "" : prefix + " ")
+      << "COMMAND [OPTIONS]\n\nCommands:\n";
+  list_commands(commands, prefix.empty() ? "" : prefix + " ", out);
+  out << "\nEvery command accepts --help.\n";
+  return help ? exit_ok : exit_usage;
+}
+
+} // namespace batching::cli

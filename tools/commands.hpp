@@ -1,0 +1,14 @@
+#pragma once
+
+// The command groups of the `batching` CLI; main.cpp joins them.
+
+#include <vector>
+
+#include "tools/command_line.hpp"
+
+namespace batching::cli {
+
+/// `batching config check|show|keys`.
+std::vector<command> config_commands();
+
+} // namespace batching::cli

@@ -1,0 +1,115 @@
+// `batching config ...`: validate configuration files, print the effective
+// configuration, print the key reference.
+
+#include <iostream>
+
+#include "config/emit.hpp"
+#include "config/loader.hpp"
+#include "tools/commands.hpp"
+#include "tools/json_text.hpp"
+
+namespace batching::cli {
+
+namespace {
+
+void print(const std::vector<config::diagnostic>& errors) {
+  for (const auto& err : errors)
+    std::cerr << err.to_string() << '\n';
+  std::cerr << errors.size() << (errors.size() == 1 ? " error" : " errors")
+            << '\n';
+}
+
+int run_check(const std::vector<std::string>& args) {
+  arguments parsed{args, {}, {}};
+  if (!parsed.error().empty())
+    return usage_error("config check", parsed.error());
+  if (parsed.positional().empty())
+    return usage_error("config check", "expects at least one FILE");
+  auto errors = config::check(config::from_paths(parsed.positional()));
+  if (!errors.empty()) {
+    print(errors);
+    return exit_usage;
+  }
+  for (const auto& file : parsed.positional())
+    std::cout << file << ": ok\n";
+  return exit_ok;
+}
+
+int run_show(const std::vector<std::string>& args) {
+  arguments parsed{args, {"--json"}, {"--env", "--config", "--config-dir"}};
+  if (!parsed.error().empty())
+    return usage_error("config show", parsed.error());
+  if (!parsed.positional().empty())
+    return usage_error("config show", "unexpected argument '"
+                                        + parsed.positional().front() + "'");
+  auto files = parsed.values("--config");
+  if (files.empty()) {
+    auto dir = parsed.value("--config-dir").value_or(
+      config::default_directory());
+    files = config::default_files(dir);
+    if (files.empty()) {
+      std::cerr << "batching config show: no configuration files in '" << dir
+                << "'\n";
+      return exit_failure;
+    }
+  }
+  auto env = config::select_environment(parsed.value("--env").value_or(""));
+  auto result = config::load(config::from_paths(files), env);
+  if (!result.ok()) {
+    print(result.errors);
+    return exit_usage;
+  }
+  if (parsed.has("--json")) {
+    std::cout << to_json_text(config::to_json(result.config));
+    return exit_ok;
+  }
+  std::cout << "# effective configuration"
+            << (env.empty() ? "" : " (environment " + env + ")") << " from:";
+  for (const auto& file : files)
+    std::cout << ' ' << file;
+  std::cout << '\n' << config::to_yaml(result.config);
+  return exit_ok;
+}
+
+int run_keys(const std::vector<std::string>& args) {
+  if (!args.empty())
+    return usage_error("config keys", "takes no arguments");
+  std::cout << config::key_reference();
+  return exit_ok;
+}
+
+} // namespace
+
+std::vector<command> config_commands() {
+  return {
+    {"config check", "validate configuration files",
+     "Usage: batching config check FILE...\n\n"
+     "Validates the files as one configuration (applied in order), with and\n"
+     "without each environment they define. Every problem is reported as\n"
+     "FILE:LINE:COLUMN: error: MESSAGE on stderr.\n\n"
+     "Exit status: 0 when valid, 2 when any problem was found.\n",
+     run_check},
+    {"config show", "print the effective configuration",
+     "Usage: batching config show [--env NAME] [--json] [--config FILE]...\n"
+     "                            [--config-dir DIR]\n\n"
+     "Prints the configuration the runtime would use: the files merged in\n"
+     "order, with the environment's overrides.\n\n"
+     "Options:\n"
+     "  --env NAME        environment to apply (default: $BATCHING_ENV)\n"
+     "  --json            print JSON instead of YAML\n"
+     "  --config FILE     a file to load (repeatable; replaces the defaults)\n"
+     "  --config-dir DIR  load batching_config.yaml, resource_thresholds.yaml\n"
+     "                    and performance_targets.yaml from DIR (default:\n"
+     "                    $BATCHING_CONFIG_DIR, else ./config, else the\n"
+     "                    source tree's config/)\n\n"
+     "Exit status: 0, or 2 when the configuration is invalid.\n",
+     run_show},
+    {"config keys", "print the reference of every configuration key",
+     "Usage: batching config keys\n\n"
+     "Prints a Markdown table of every key: type, default, range, unit and\n"
+     "meaning (the table in docs/configuration.md).\n",
+     run_keys},
+  };
+}
+
+} // namespace batching::cli

@@ -1,0 +1,12 @@
+// The `batching` command line: every command group registers its commands
+// here; `batching --help` lists them.
+
+#include "tools/commands.hpp"
+
+int main(int argc, char** argv) {
+  using namespace batching::cli;
+  std::vector<command> commands;
+  for (auto& cmd : config_commands())
+    commands.push_back(std::move(cmd));
+  return dispatch(commands, argc, argv);
+}
