@@ -129,20 +129,19 @@ public:
   }
 
   template <class T>
-  void map(std::string_view key, std::map<std::string, T>&,
-           std::string_view) {
+  void map(std::string_view key, std::map<std::string, T>&, std::string_view) {
     T defaults;
     doc_writer nested{out_, prefix_ + std::string{key} + ".<type>."};
     visit(defaults, nested);
   }
 
 private:
-  void row(std::string_view key, std::string_view type,
-           const std::string& def, const std::string& range,
-           std::string_view unit, std::string_view doc) {
-    out_ << "| `" << prefix_ << key << "` | " << type << " | " << def
-         << " | " << range << " | " << (unit.empty() ? "" : unit) << " | "
-         << doc << " |\n";
+  void row(std::string_view key, std::string_view type, const std::string& def,
+           const std::string& range, std::string_view unit,
+           std::string_view doc) {
+    out_ << "| `" << prefix_ << key << "` | " << type << " | " << def << " | "
+         << range << " | " << (unit.empty() ? "" : unit) << " | " << doc
+         << " |\n";
   }
 
   std::ostringstream& out_;

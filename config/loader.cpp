@@ -108,8 +108,8 @@ public:
     auto path = full(key);
     auto mark = value.Mark().is_null() ? key_mark : value.Mark();
     constexpr bool whole = std::is_integral_v<T>;
-    const char* expected = whole ? "expected a whole number"
-                                 : "expected a number";
+    const char* expected
+      = whole ? "expected a whole number" : "expected a number";
     if (!value.IsScalar()) {
       ctx_.error(mark, path + ": " + expected + ", got " + describe(value));
       return;
@@ -310,9 +310,9 @@ parsed_file parse(const source& src, std::vector<diagnostic>& errors) {
   if (src.from_disk) {
     std::ifstream in{src.name, std::ios::binary};
     if (!in) {
-      errors.push_back({src.name, 0, 0,
-                        "cannot read file: "
-                          + std::string{std::strerror(errno)}});
+      errors.push_back(
+        {src.name, 0, 0,
+         "cannot read file: " + std::string{std::strerror(errno)}});
       return result;
     }
     std::ostringstream buf;
@@ -324,7 +324,8 @@ parsed_file parse(const source& src, std::vector<diagnostic>& errors) {
     docs = YAML::LoadAll(text);
   } catch (const YAML::Exception& e) {
     auto pos = position_of(e.mark);
-    errors.push_back({src.name, pos.line, pos.column, "malformed YAML: " + e.msg});
+    errors.push_back(
+      {src.name, pos.line, pos.column, "malformed YAML: " + e.msg});
     return result;
   }
   if (docs.size() > 1) {
@@ -340,9 +341,9 @@ parsed_file parse(const source& src, std::vector<diagnostic>& errors) {
   }
   if (!docs[0].IsMap()) {
     auto pos = position_of(docs[0].Mark());
-    errors.push_back({src.name, pos.line, pos.column,
-                      "expected a mapping at top level, got "
-                        + describe(docs[0])});
+    errors.push_back(
+      {src.name, pos.line, pos.column,
+       "expected a mapping at top level, got " + describe(docs[0])});
     return result;
   }
   result.root = docs[0];
@@ -384,9 +385,9 @@ std::vector<std::string> environment_names(const parsed_file& f,
   for (const auto& kv : envs) {
     auto pos = position_of(kv.first.Mark());
     if (!kv.first.IsScalar() || !is_identifier(kv.first.Scalar())) {
-      errors.push_back({f.name, pos.line, pos.column,
-                        "environments: invalid environment name "
-                          + describe(kv.first)});
+      errors.push_back(
+        {f.name, pos.line, pos.column,
+         "environments: invalid environment name " + describe(kv.first)});
       continue;
     }
     if (!kv.second.IsMap() && !kv.second.IsNull()) {
@@ -402,7 +403,8 @@ std::vector<std::string> environment_names(const parsed_file& f,
   return names;
 }
 
-// -- cross-field rules ----------------------------------------------------------
+// -- cross-field rules
+// ----------------------------------------------------------
 
 class rule_checker {
 public:
@@ -421,8 +423,8 @@ public:
     auto it = origins_.find(lower_key);
     if (it == origins_.end())
       it = origins_.find(upper_key);
-    origin where = it != origins_.end() ? it->second
-                                        : origin{fallback_, {}, {}};
+    origin where
+      = it != origins_.end() ? it->second : origin{fallback_, {}, {}};
     auto message = lower_key + " (" + format_number(lower) + ") must be "
                    + (strict ? "less than " : "at most ") + upper_key + " ("
                    + format_number(upper) + ")";
@@ -463,15 +465,13 @@ void check_rules(const runtime_config& cfg,
     rules.ordered(prefix + "warning", levels->warning, prefix + "critical",
                   levels->critical, true);
   }
-  rules.ordered("scaling.scale_down.cpu_threshold",
-                cfg.scaling.scale_down.cpu_threshold,
-                "scaling.scale_up.cpu_threshold",
-                cfg.scaling.scale_up.cpu_threshold, true);
+  rules.ordered(
+    "scaling.scale_down.cpu_threshold", cfg.scaling.scale_down.cpu_threshold,
+    "scaling.scale_up.cpu_threshold", cfg.scaling.scale_up.cpu_threshold, true);
   const auto& t = cfg.performance_targets;
-  rules.ordered("performance_targets.average_response_time_ms",
-                t.average_response_time_ms,
-                "performance_targets.p99_response_time_ms",
-                t.p99_response_time_ms, false);
+  rules.ordered(
+    "performance_targets.average_response_time_ms", t.average_response_time_ms,
+    "performance_targets.p99_response_time_ms", t.p99_response_time_ms, false);
 }
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {
@@ -533,8 +533,8 @@ load_result load(const std::vector<source>& files,
     auto it = std::find_if(parsed.begin(), parsed.end(), [](const auto& f) {
       return !f.environments_mark.is_null();
     });
-    std::string file = files.empty() ? std::string{"<no files>"}
-                                     : files.front().name;
+    std::string file
+      = files.empty() ? std::string{"<no files>"} : files.front().name;
     position pos{1, 1};
     if (it != parsed.end()) {
       file = it->name;
@@ -581,8 +581,7 @@ load_result load(const std::vector<source>& files,
   std::stable_sort(result.errors.begin(), result.errors.end(),
                    [&](const diagnostic& a, const diagnostic& b) {
                      return std::tuple{file_index(a.file), a.line, a.column}
-                            < std::tuple{file_index(b.file), b.line,
-                                         b.column};
+                            < std::tuple{file_index(b.file), b.line, b.column};
                    });
   return result;
 }

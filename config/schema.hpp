@@ -78,8 +78,8 @@ void visit(batching_config& x, V& v) {
 
 template <class V>
 void visit(operation_type_config& x, V& v) {
-  v.scalar("preferred_batch_size", x.preferred_batch_size, batch_items,
-           "items", "Batch size a strategy starts from.");
+  v.scalar("preferred_batch_size", x.preferred_batch_size, batch_items, "items",
+           "Batch size a strategy starts from.");
   v.scalar("max_batch_size", x.max_batch_size, batch_items, "items",
            "Largest batch for this type (also bounded by "
            "batching.max_batch_size).");
@@ -94,8 +94,8 @@ void visit(coordinator_config& x, V& v) {
            "jobs",
            "Jobs batched at once; more wait, ordered by priority. Halved "
            "while a critical resource alert lasts.");
-  v.scalar("max_queued_operations", x.max_queued_operations,
-           bounds{1, 1e12}, "operations",
+  v.scalar("max_queued_operations", x.max_queued_operations, bounds{1, 1e12},
+           "operations",
            "Unfinished operations across all jobs; a job that would exceed "
            "it is rejected whole.");
 }
@@ -143,8 +143,8 @@ template <class V>
 void visit(sampling_config& x, V& v) {
   v.scalar("interval_seconds", x.interval_seconds, bounds{0.01, 3'600}, "s",
            "Resource sampling period.");
-  v.scalar("trend_window_seconds", x.trend_window_seconds,
-           bounds{1, 604'800}, "s", "Window over which trends are computed.");
+  v.scalar("trend_window_seconds", x.trend_window_seconds, bounds{1, 604'800},
+           "s", "Window over which trends are computed.");
 }
 
 template <class V>

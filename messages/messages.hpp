@@ -267,7 +267,7 @@ struct batching_metrics {
   std::uint64_t queue_depth = 0;
   std::uint64_t succeeded = 0;
   std::uint64_t failed = 0;
-  std::uint64_t throttled = 0; // requests answered 429
+  std::uint64_t throttled = 0;   // requests answered 429
   double average_throughput = 0; // operations/s
   double average_latency_ms = 0;
   double p99_latency_ms = 0;
@@ -353,8 +353,8 @@ typename Inspector::result_type inspect(Inspector& f, prediction& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, latency_summary& x) {
-  return f(caf::meta::type_name("latency_summary"), x.p50, x.p95, x.p99,
-           x.mean, x.max);
+  return f(caf::meta::type_name("latency_summary"), x.p50, x.p95, x.p99, x.mean,
+           x.max);
 }
 
 // Message types declared above.
@@ -381,8 +381,8 @@ typename Inspector::result_type inspect(Inspector& f, work_items& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, operation_finished& x) {
-  return f(caf::meta::type_name("operation_finished"), x.operation_id,
-           x.job_id, x.state, x.attempts, x.latency, x.error);
+  return f(caf::meta::type_name("operation_finished"), x.operation_id, x.job_id,
+           x.state, x.attempts, x.latency, x.error);
 }
 
 template <class Inspector>
@@ -423,8 +423,8 @@ typename Inspector::result_type inspect(Inspector& f, recommendation& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, resource_trends& x) {
-  return f(caf::meta::type_name("resource_trends"), x.cpu, x.memory,
-           x.network, x.disk);
+  return f(caf::meta::type_name("resource_trends"), x.cpu, x.memory, x.network,
+           x.disk);
 }
 
 template <class Inspector>
@@ -456,9 +456,8 @@ typename Inspector::result_type inspect(Inspector& f, ab_test_result& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, load_test_config& x) {
-  return f(caf::meta::type_name("load_test_config"), x.name,
-           x.duration_seconds, x.concurrent_users, x.operations_per_user,
-           x.batch_sizes);
+  return f(caf::meta::type_name("load_test_config"), x.name, x.duration_seconds,
+           x.concurrent_users, x.operations_per_user, x.batch_sizes);
 }
 
 template <class Inspector>
@@ -470,10 +469,9 @@ typename Inspector::result_type inspect(Inspector& f, type_breakdown& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, load_test_result& x) {
-  return f(caf::meta::type_name("load_test_result"), x.name,
-           x.total_operations, x.succeeded, x.failed, x.throttled,
-           x.duration_seconds, x.operations_per_second, x.success_rate,
-           x.latency_ms, x.per_type);
+  return f(caf::meta::type_name("load_test_result"), x.name, x.total_operations,
+           x.succeeded, x.failed, x.throttled, x.duration_seconds,
+           x.operations_per_second, x.success_rate, x.latency_ms, x.per_type);
 }
 
 template <class Inspector>

@@ -65,11 +65,10 @@ void register_types(caf::actor_system_config& cfg) {
     .add_message_type<coordinator_actor>("batching::coordinator_actor")
     .add_message_type<optimizer_actor>("batching::optimizer_actor")
     .add_message_type<load_generator_actor>("batching::load_generator_actor");
-  cfg.add_error_category(error_category,
-                         [](std::uint8_t code, caf::atom_value,
-                            const caf::message& context) {
-                           return render_error(code, context);
-                         });
+  cfg.add_error_category(error_category, [](std::uint8_t code, caf::atom_value,
+                                            const caf::message& context) {
+    return render_error(code, context);
+  });
 }
 
 } // namespace batching

@@ -51,8 +51,7 @@ std::optional<std::string> arguments::value(const std::string& option) const {
   return all.back();
 }
 
-std::vector<std::string>
-arguments::values(const std::string& option) const {
+std::vector<std::string> arguments::values(const std::string& option) const {
   std::vector<std::string> result;
   auto [first, last] = options_.equal_range(option);
   for (auto it = first; it != last; ++it)

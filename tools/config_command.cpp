@@ -44,8 +44,8 @@ int run_show(const std::vector<std::string>& args) {
                                         + parsed.positional().front() + "'");
   auto files = parsed.values("--config");
   if (files.empty()) {
-    auto dir = parsed.value("--config-dir").value_or(
-      config::default_directory());
+    auto dir
+      = parsed.value("--config-dir").value_or(config::default_directory());
     files = config::default_files(dir);
     if (files.empty()) {
       std::cerr << "batching config show: no configuration files in '" << dir

@@ -56,8 +56,7 @@ void write(const boost::json::value& v, int indent, int depth,
     case boost::json::kind::double_:
       out += format_number(v.get_double());
       return;
-    default:
-      out += boost::json::serialize(v);
+    default: out += boost::json::serialize(v);
   }
 }
 

@@ -18,7 +18,9 @@ template <class Enum>
 struct enum_names;
 
 template <class Enum>
-concept named_enum = requires { enum_names<Enum>::names; };
+concept named_enum = requires {
+  enum_names<Enum>::names;
+};
 
 template <named_enum Enum>
 std::string to_string(Enum x) {

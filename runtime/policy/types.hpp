@@ -96,7 +96,7 @@ enum class ab_recommendation : std::uint8_t { adopt, keep, inconclusive };
 template <>
 struct enum_names<priority> {
   static constexpr std::array<std::string_view, 4> names{"critical", "high",
-                                                          "normal", "low"};
+                                                         "normal", "low"};
 };
 template <>
 struct enum_names<operation_state> {
@@ -140,13 +140,13 @@ struct enum_names<resource_kind> {
 };
 template <>
 struct enum_names<trend> {
-  static constexpr std::array<std::string_view, 3> names{
-    "decreasing", "stable", "increasing"};
+  static constexpr std::array<std::string_view, 3> names{"decreasing", "stable",
+                                                         "increasing"};
 };
 template <>
 struct enum_names<target_priority> {
-  static constexpr std::array<std::string_view, 3> names{
-    "throughput", "latency", "balanced"};
+  static constexpr std::array<std::string_view, 3> names{"throughput",
+                                                         "latency", "balanced"};
 };
 template <>
 struct enum_names<ab_recommendation> {
@@ -169,14 +169,14 @@ struct operation {
 /// One reading of the machine's resources.
 struct resource_snapshot {
   time_point at;
-  double cpu_percent = 0;             // all cores, 0..100
-  double memory_percent = 0;          // used / total, 0..100
-  double net_rx_bytes_per_s = 0;      // all non-loopback interfaces
-  double net_tx_bytes_per_s = 0;      //
-  double disk_read_bytes_per_s = 0;   // all whole disks
-  double disk_write_bytes_per_s = 0;  //
-  double disk_busy_percent = 0;       // time with I/O in progress, 0..100
-  double load_average_1m = 0;         // /proc/loadavg
+  double cpu_percent = 0;            // all cores, 0..100
+  double memory_percent = 0;         // used / total, 0..100
+  double net_rx_bytes_per_s = 0;     // all non-loopback interfaces
+  double net_tx_bytes_per_s = 0;     //
+  double disk_read_bytes_per_s = 0;  // all whole disks
+  double disk_write_bytes_per_s = 0; //
+  double disk_busy_percent = 0;      // time with I/O in progress, 0..100
+  double load_average_1m = 0;        // /proc/loadavg
 
   bool operator==(const resource_snapshot&) const = default;
 };
@@ -198,10 +198,10 @@ struct feature_vector {
   double batch_size = 0;
   double in_flight_batches = 0;
   double pending_operations = 0;
-  double arrival_rate = 0;        // operations/s
-  double recent_latency_ms = 0;   // item latency
-  double throttle_rate = 0;       // 0..1 of recent requests
-  double error_rate = 0;          // 0..1 of recent requests
+  double arrival_rate = 0;      // operations/s
+  double recent_latency_ms = 0; // item latency
+  double throttle_rate = 0;     // 0..1 of recent requests
+  double error_rate = 0;        // 0..1 of recent requests
   double seconds_since_throttle = 0;
   double cpu_percent = 0;
   double memory_percent = 0;
@@ -213,16 +213,16 @@ struct feature_vector {
 struct training_sample {
   std::string op_type;
   feature_vector features;
-  double throughput = 0;     // succeeded operations/s
+  double throughput = 0; // succeeded operations/s
   double item_latency_ms = 0;
-  double success_rate = 0;   // 0..1
+  double success_rate = 0; // 0..1
 
   bool operator==(const training_sample&) const = default;
 };
 
 /// What the optimizer should aim for (the seed's OptimizationTarget).
 struct optimization_target {
-  double target_throughput = 0;      // operations/s
+  double target_throughput = 0; // operations/s
   double max_response_time_ms = 0;
   target_priority priority = target_priority::balanced;
 
@@ -233,10 +233,10 @@ struct optimization_target {
 struct prediction {
   std::string op_type;
   std::uint32_t batch_size = 0;
-  double predicted_throughput = 0;   // operations/s
+  double predicted_throughput = 0; // operations/s
   double predicted_latency_ms = 0;
-  double confidence = 0;             // 0..1
-  std::string model;                 // which model answered
+  double confidence = 0; // 0..1
+  std::string model;     // which model answered
 
   bool operator==(const prediction&) const = default;
 };

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# The `batching` CLI as users run it: exit codes, where output goes, and
+# that every command answers --help.
+#   cli_test.sh BATCHING_BINARY FIXTURE_DIR SOURCE_DIR
+set -u
+bin=${1:?binary}
+fixtures=${2:?fixture dir}
+src=${3:?source dir}
+failures=0
+passed=0
+
+# expect NAME EXPECTED_RC PATTERN(stdout+stderr, extended regex) -- CMD...
+expect() {
+  local name=$1 want_rc=$2 pattern=$3
+  shift 4
+  local out rc
+  out=$("$@" 2>&1)
+  rc=$?
+  if [[ $rc -ne $want_rc ]]; then
+    echo "FAIL $name: exit $rc, expected $want_rc"; echo "$out" | head -20
+    failures=$((failures + 1)); return
+  fi
+  if ! grep -qE -- "$pattern" <<<"$out"; then
+    echo "FAIL $name: output does not match /$pattern/"; echo "$out" | head -20
+    failures=$((failures + 1)); return
+  fi
+  passed=$((passed + 1))
+}
+
+expect top_help 0 'batching config check' -- "$bin" --help
+expect no_command 2 'Commands:' -- "$bin"
+expect unknown_command 2 "unknown command 'frobnicate'" -- "$bin" frobnicate
+expect group_listing 0 'batching config show' -- "$bin" config --help
+for cmd in "config check" "config show" "config keys"; do
+  # shellcheck disable=SC2086
+  expect "help_${cmd// /_}" 0 "^Usage: batching $cmd" -- "$bin" $cmd --help
+done
+expect check_shipped 0 'batching_config.yaml: ok' -- \
+  "$bin" config check "$src/config/batching_config.yaml" \
+  "$src/config/resource_thresholds.yaml" "$src/config/performance_targets.yaml"
+expect check_no_files 2 'expects at least one FILE' -- "$bin" config check
+expect check_malformed 2 'malformed.yaml:3:14: error: malformed YAML: illegal map value' -- \
+  "$bin" config check "$fixtures/malformed.yaml"
+expect check_many 2 '^5 errors$' -- "$bin" config check "$fixtures/many_errors.yaml"
+expect check_unknown_key 2 "unknown_key.yaml:2:3: error: unknown key 'max_bacth_size' in batching; did you mean 'max_batch_size'\?" -- \
+  "$bin" config check "$fixtures/unknown_key.yaml"
+expect check_missing 2 'cannot read file' -- "$bin" config check /nonexistent.yaml
+expect show_defaults 0 'strategy: aggressive' -- \
+  "$bin" config show --config-dir "$src/config"
+expect show_env 0 'max_batch_size: 1000' -- \
+  "$bin" config show --config-dir "$src/config" --env production
+expect show_env_var 0 'max_concurrent_jobs: 4' -- \
+  env BATCHING_ENV=development "$bin" config show --config-dir "$src/config"
+expect show_unknown_env 2 "unknown environment 'prod'; did you mean 'production'\?" -- \
+  "$bin" config show --config-dir "$src/config" --env prod
+expect show_json 0 '"max_error_rate": 0.05' -- \
+  "$bin" config show --config-dir "$src/config" --json
+expect show_bad_option 2 "unknown option '--bogus'" -- "$bin" config show --bogus
+expect show_missing_value 2 "option '--env' needs a value" -- "$bin" config show --env
+expect keys 0 '^\| `batching.min_batch_size` \| integer \| 10 \|' -- "$bin" config keys
+
+# stdout carries only the configuration, so it can be piped and read back.
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+"$bin" config show --config-dir "$src/config" --env production >"$tmp/effective.yaml" 2>/dev/null
+expect show_reloads 0 'effective.yaml: ok' -- "$bin" config check "$tmp/effective.yaml"
+
+echo "$passed passed, $failures failed"
+[[ $failures -eq 0 ]]
