@@ -40,6 +40,10 @@ public:
     out_ << YAML::Key << std::string{key} << YAML::Value << to_string(field);
   }
 
+  void name(std::string_view key, std::string& field, std::string_view) {
+    out_ << YAML::Key << std::string{key} << YAML::Value << field;
+  }
+
   template <class T>
   void section(std::string_view key, T& sub, std::string_view) {
     out_ << YAML::Key << std::string{key} << YAML::Value << YAML::BeginMap;
@@ -77,6 +81,10 @@ public:
   template <class Enum>
   void choice(std::string_view key, Enum& field, std::string_view) {
     obj_[key] = to_string(field);
+  }
+
+  void name(std::string_view key, std::string& field, std::string_view) {
+    obj_[key] = field;
   }
 
   template <class T>
@@ -122,6 +130,10 @@ public:
     row(key, "name", to_string(field), enum_choices<Enum>(), "", doc);
   }
 
+  void name(std::string_view key, std::string& field, std::string_view doc) {
+    row(key, "name", field, "lowercase identifier", "", doc);
+  }
+
   template <class T>
   void section(std::string_view key, T& sub, std::string_view) {
     doc_writer nested{out_, prefix_ + std::string{key} + "."};
@@ -131,7 +143,8 @@ public:
   template <class T>
   void map(std::string_view key, std::map<std::string, T>&, std::string_view) {
     T defaults;
-    doc_writer nested{out_, prefix_ + std::string{key} + ".<type>."};
+    auto entry = key == "backends" ? ".<name>." : ".<type>.";
+    doc_writer nested{out_, prefix_ + std::string{key} + entry};
     visit(defaults, nested);
   }
 
@@ -170,7 +183,9 @@ boost::json::value to_json(const runtime_config& cfg) {
 
 std::string key_reference() {
   runtime_config defaults;
-  defaults.operation_configs.clear(); // documented per <type> instead
+  // Documented per <type> and <name> instead.
+  defaults.operation_configs.clear();
+  defaults.backends.clear();
   std::ostringstream out;
   out << "| key | type | default | range | unit | meaning |\n"
       << "|---|---|---|---|---|---|\n";

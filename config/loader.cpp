@@ -165,6 +165,22 @@ public:
     ctx_.error(mark, std::move(message));
   }
 
+  void name(std::string_view key, std::string& field, std::string_view) {
+    auto [key_mark, value] = find(key);
+    if (!value)
+      return;
+    auto path = full(key);
+    auto mark = value.Mark().is_null() ? key_mark : value.Mark();
+    if (!value.IsScalar() || !is_identifier(value.Scalar())) {
+      ctx_.error(mark, path + ": expected a name (lowercase letters, digits "
+                              "and '_', starting with a letter), got "
+                         + describe(value));
+      return;
+    }
+    field = value.Scalar();
+    ctx_.set_origin(path, mark);
+  }
+
   template <class T>
   void section(std::string_view key, T& sub, std::string_view) {
     auto [key_mark, value] = find(key);
@@ -414,20 +430,24 @@ public:
     // nop
   }
 
-  /// Requires lower <= upper (or < when strict), reported at whichever of
-  /// the two keys a file set last-in-schema-order (the first when both).
+  /// Requires lower <= upper (or < when strict), reported at the lower
+  /// key when a file set it, else at the upper key.
   void ordered(const std::string& lower_key, double lower,
                const std::string& upper_key, double upper, bool strict) {
     if (strict ? lower < upper : lower <= upper)
       return;
-    auto it = origins_.find(lower_key);
-    if (it == origins_.end())
-      it = origins_.find(upper_key);
-    origin where
-      = it != origins_.end() ? it->second : origin{fallback_, {}, {}};
     auto message = lower_key + " (" + format_number(lower) + ") must be "
                    + (strict ? "less than " : "at most ") + upper_key + " ("
                    + format_number(upper) + ")";
+    fail(origins_.count(lower_key) ? lower_key : upper_key,
+         std::move(message));
+  }
+
+  /// Reports `message` at the position a file gave `key`.
+  void fail(const std::string& key, std::string message) {
+    auto it = origins_.find(key);
+    origin where
+      = it != origins_.end() ? it->second : origin{fallback_, {}, {}};
     if (!where.environment.empty())
       message += " (environment '" + where.environment + "')";
     errors_.push_back(
@@ -456,6 +476,18 @@ void check_rules(const runtime_config& cfg,
                   false);
     rules.ordered(prefix + "preferred_batch_size", op.preferred_batch_size,
                   "batching.max_batch_size", b.max_batch_size, false);
+  }
+  for (const auto& [name, op] : cfg.operation_configs) {
+    if (cfg.backends.count(op.backend))
+      continue;
+    auto key = "operation_configs." + name + ".backend";
+    rules.fail(key, key + ": unknown backend '" + op.backend
+                      + "' (not a key of backends)");
+  }
+  for (const auto& [name, be] : cfg.backends) {
+    auto prefix = "backends." + name + ".";
+    rules.ordered(prefix + "retry_base_ms", be.retry_base_ms,
+                  prefix + "retry_max_ms", be.retry_max_ms, false);
   }
   const auto& r = cfg.resource_thresholds;
   for (auto [name, levels] :

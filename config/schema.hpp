@@ -9,6 +9,7 @@
 // A visitor provides:
 //   scalar(key, field&, bounds, unit, doc)   numbers
 //   choice(key, enum_field&, doc)            named enums
+//   name(key, std::string&, doc)             a name (lowercase identifier)
 //   section(key, sub&, doc)                  nested mapping
 //   map(key, std::map<std::string, T>&, doc) mapping of named entries
 
@@ -86,6 +87,35 @@ void visit(operation_type_config& x, V& v) {
   v.choice("strategy", x.strategy, "Batch-size strategy for this type.");
   v.scalar("timeout_multiplier", x.timeout_multiplier, bounds{0, 1'000, true},
            "factor", "Scales the executor timeout for this type's batches.");
+  v.name("backend", x.backend,
+         "The backend (a key of `backends`) this type's requests go to; "
+         "types on one backend share its request budget.");
+}
+
+template <class V>
+void visit(backend_config& x, V& v) {
+  v.scalar("max_items_per_request", x.max_items_per_request, batch_items,
+           "items", "Items one request may carry (Notion: 100).");
+  v.scalar("max_request_bytes", x.max_request_bytes, bounds{1, 1e12}, "bytes",
+           "Payload bytes one request may carry (Notion: 500 KB); a larger "
+           "single operation fails at once.");
+  v.scalar("max_in_flight", x.max_in_flight, bounds{1, 10'000}, "requests",
+           "Requests to this backend in flight at once.");
+  v.scalar("initial_requests_per_second", x.initial_requests_per_second,
+           bounds{0, 1e9}, "requests/s",
+           "The pacer's starting rate; it learns the sustainable rate from "
+           "there. 0 starts unpaced until the first HTTP 429.");
+  v.scalar("request_timeout_seconds", x.request_timeout_seconds,
+           positive_seconds, "s",
+           "How long one request may take before it counts as a retryable "
+           "failure (times the type's timeout_multiplier).");
+  v.scalar("max_attempts", x.max_attempts, bounds{1, 1'000}, "attempts",
+           "Attempts per operation before a retryable failure is final.");
+  v.scalar("retry_base_ms", x.retry_base_ms, bounds{0, 3'600'000}, "ms",
+           "Backoff before retry n is min(retry_max_ms, retry_base_ms * "
+           "2^(n-1)) times a seeded jitter in [0.5, 1.5).");
+  v.scalar("retry_max_ms", x.retry_max_ms, bounds{0, 3'600'000}, "ms",
+           "Longest backoff between attempts.");
 }
 
 template <class V>
@@ -176,6 +206,8 @@ void visit(runtime_config& x, V& v) {
   v.map("operation_configs", x.operation_configs,
         "One entry per operation type; read and write exist by default, "
         "other names add custom types.");
+  v.map("backends", x.backends,
+        "One entry per backend; `default` exists by default.");
   v.section("coordinator", x.coordinator, "Job admission.");
   v.section("resource_thresholds", x.resource_thresholds,
             "Resource alert levels.");

@@ -31,85 +31,18 @@ struct job_submission {
   bool operator==(const job_submission&) const = default;
 };
 
-/// Where a job stands: counts per operation state add up to `total`.
-struct job_status {
-  std::uint64_t job_id = 0;
-  std::string op_type;
-  priority prio = priority::normal;
-  job_state state = job_state::waiting;
-  std::uint64_t total = 0;
-  std::uint64_t queued = 0;
-  std::uint64_t in_flight = 0;
-  std::uint64_t succeeded = 0;
-  std::uint64_t failed = 0;
-  std::uint64_t cancelled = 0;
-  time_point submitted_at;
-  time_point started_at;  // epoch while waiting
-  time_point finished_at; // epoch while unfinished
-  double throughput = 0;  // finished operations/s since started_at
-  std::string last_error; // the latest failure's message, if any
-
-  bool operator==(const job_status&) const = default;
-};
-
 /// Operations the coordinator hands to the batcher of their type.
 struct work_items {
   std::uint64_t job_id = 0;
   priority prio = priority::normal;
-  time_point deadline; // epoch: none
+  time_point deadline;          // epoch: none
+  std::uint64_t first_index = 0; // index of operations[0] in its job
   std::vector<operation> operations;
 
   bool operator==(const work_items&) const = default;
 };
 
-/// The final outcome of one operation, reported exactly once.
-struct operation_finished {
-  std::uint64_t operation_id = 0;
-  std::uint64_t job_id = 0;
-  operation_state state = operation_state::succeeded; // a terminal state
-  std::uint32_t attempts = 0;
-  duration latency{0}; // submission to final outcome
-  std::string error;   // empty on success
-
-  bool operator==(const operation_finished&) const = default;
-};
-
 // -- batches and executors ----------------------------------------------------
-
-/// Operations of one type sent to a backend as one request.
-struct batch {
-  std::uint64_t batch_id = 0;
-  std::string op_type;
-  std::string backend;
-  std::vector<operation> operations;
-  std::uint32_t attempt = 1; // 1 for the first try of every operation in it
-  time_point created_at;
-  duration timeout{0}; // how long the executor may take
-
-  bool operator==(const batch&) const = default;
-};
-
-/// An executor's verdict on one operation of a batch.
-struct item_result {
-  std::uint64_t operation_id = 0;
-  item_status status = item_status::ok;
-  std::string detail; // error text, or the backend's per-item answer
-
-  bool operator==(const item_result&) const = default;
-};
-
-/// An executor's answer for a whole batch.
-struct batch_outcome {
-  std::uint64_t batch_id = 0;
-  batch_status status = batch_status::ok;
-  duration retry_after{0}; // from Retry-After when throttled
-  duration latency{0};     // backend time for the request
-  /// Per-operation results; empty means every operation shares `status`.
-  std::vector<item_result> items;
-  std::string message; // backend or executor error text
-
-  bool operator==(const batch_outcome&) const = default;
-};
 
 // -- circuit breaker ----------------------------------------------------------
 
@@ -124,11 +57,14 @@ struct breaker_state_changed {
   bool operator==(const breaker_state_changed&) const = default;
 };
 
-/// A batcher's report of one request's result to its backend's breaker.
+/// A batcher's report on a permit its backend's gate granted: the request's
+/// result, or that it was not used. Every permit is reported exactly once.
 struct request_completed {
-  std::string backend;
+  std::uint64_t permit = 0;
+  bool sent = true; // false: the permit was returned unused
   batch_status status = batch_status::ok;
-  time_point at;
+  duration retry_after{0};
+  duration latency{0};
 
   bool operator==(const request_completed&) const = default;
 };
@@ -258,26 +194,6 @@ struct coordinator_status {
   bool operator==(const coordinator_status&) const = default;
 };
 
-/// One batcher's figures.
-struct batching_metrics {
-  std::string op_type;
-  strategy_kind strategy = strategy_kind::adaptive;
-  std::uint32_t current_batch_size = 0;
-  std::uint32_t in_flight_batches = 0;
-  std::uint64_t queue_depth = 0;
-  std::uint64_t succeeded = 0;
-  std::uint64_t failed = 0;
-  std::uint64_t throttled = 0;   // requests answered 429
-  double average_throughput = 0; // operations/s
-  double average_latency_ms = 0;
-  double p99_latency_ms = 0;
-  double request_rate = 0; // requests/s allowed by the pacer
-  breaker_state breaker = breaker_state::closed;
-  bool circuit_breaker_active = false; // breaker not closed
-
-  bool operator==(const batching_metrics&) const = default;
-};
-
 /// Whole-system figures.
 struct performance_metrics {
   double average_throughput = 0; // operations/s
@@ -376,13 +292,13 @@ typename Inspector::result_type inspect(Inspector& f, job_status& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, work_items& x) {
   return f(caf::meta::type_name("work_items"), x.job_id, x.prio, x.deadline,
-           x.operations);
+           x.first_index, x.operations);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, operation_finished& x) {
   return f(caf::meta::type_name("operation_finished"), x.operation_id, x.job_id,
-           x.state, x.attempts, x.latency, x.error);
+           x.index, x.state, x.attempts, x.latency, x.error);
 }
 
 template <class Inspector>
@@ -412,8 +328,8 @@ typename Inspector::result_type inspect(Inspector& f,
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, request_completed& x) {
-  return f(caf::meta::type_name("request_completed"), x.backend, x.status,
-           x.at);
+  return f(caf::meta::type_name("request_completed"), x.permit, x.sent,
+           x.status, x.retry_after, x.latency);
 }
 
 template <class Inspector>

@@ -43,6 +43,33 @@ struct batching_config {
   bool operator==(const batching_config&) const = default;
 };
 
+/// A backend: its request limits, its pacer's start and the retry rules of
+/// requests to it. Operation types name the backend they use; types sharing
+/// a backend share its request budget.
+struct backend_config {
+  /// Items one request may carry (Notion: 100 children per append).
+  std::uint32_t max_items_per_request = 100;
+  /// Payload bytes one request may carry (Notion: 500 KB).
+  std::uint64_t max_request_bytes = 500'000;
+  /// Requests in flight at once.
+  std::uint32_t max_in_flight = 4;
+  /// The pacer's starting rate; 0 starts unpaced until the first 429.
+  double initial_requests_per_second = 3;
+  /// How long the executor may take for one request.
+  double request_timeout_seconds = 30;
+  /// Attempts per operation before a retryable failure becomes final.
+  std::uint32_t max_attempts = 5;
+  /// Backoff before retry n: min(retry_max_ms, retry_base_ms * 2^(n-1)),
+  /// times a seeded jitter in [0.5, 1.5).
+  double retry_base_ms = 500;
+  double retry_max_ms = 30'000;
+
+  bool operator==(const backend_config&) const = default;
+};
+
+/// The backend every operation type uses unless configured otherwise.
+inline constexpr const char* default_backend = "default";
+
 /// Per operation type (read, write, or a custom type).
 struct operation_type_config {
   std::uint32_t preferred_batch_size = 100;
@@ -50,6 +77,8 @@ struct operation_type_config {
   strategy_kind strategy = strategy_kind::adaptive;
   /// Scales the executor timeout for this type's batches.
   double timeout_multiplier = 1.0;
+  /// The backend (a key of `backends`) this type's requests go to.
+  std::string backend = default_backend;
 
   bool operator==(const operation_type_config&) const = default;
 };
@@ -129,9 +158,14 @@ struct performance_targets_config {
 inline std::map<std::string, operation_type_config>
 default_operation_configs() {
   return {
-    {"read", {100, 500, strategy_kind::aggressive, 1.0}},
-    {"write", {50, 500, strategy_kind::balanced, 1.0}},
+    {"read", {100, 500, strategy_kind::aggressive, 1.0, default_backend}},
+    {"write", {50, 500, strategy_kind::balanced, 1.0, default_backend}},
   };
+}
+
+/// The backends every runtime has unless the configuration changes them.
+inline std::map<std::string, backend_config> default_backends() {
+  return {{default_backend, backend_config{}}};
 }
 
 /// The whole configuration (the three YAML files merged).
@@ -139,6 +173,7 @@ struct runtime_config {
   batching_config batching;
   std::map<std::string, operation_type_config> operation_configs
     = default_operation_configs();
+  std::map<std::string, backend_config> backends = default_backends();
   coordinator_config coordinator;
   resource_thresholds_config resource_thresholds;
   scaling_config scaling;

@@ -169,8 +169,8 @@ TEST(config_loader, every_problem_of_a_file_is_reported_at_once) {
          "sampling.interval_seconds: -1 is out of range [0.01, 3600]"),
       at(f, 9, 1,
          "unknown key 'bogus' at top level (valid keys: batching, "
-         "operation_configs, coordinator, resource_thresholds, scaling, "
-         "sampling, performance_targets, environments)"),
+         "operation_configs, backends, coordinator, resource_thresholds, "
+         "scaling, sampling, performance_targets, environments)"),
     }));
 }
 
