@@ -71,25 +71,6 @@ struct request_completed {
 
 // -- resources ----------------------------------------------------------------
 
-/// A suggestion derived from resource readings (the seed's
-/// get_optimization_recommendations).
-struct recommendation {
-  std::string type; // e.g. "reduce_batch_size", "scale_up"
-  std::string text;
-
-  bool operator==(const recommendation&) const = default;
-};
-
-/// Trends of every resource over the sampler's window.
-struct resource_trends {
-  trend cpu = trend::stable;
-  trend memory = trend::stable;
-  trend network = trend::stable;
-  trend disk = trend::stable;
-
-  bool operator==(const resource_trends&) const = default;
-};
-
 // -- optimizer ----------------------------------------------------------------
 
 /// predict_optimal_batch_size(features, target) for one operation type.

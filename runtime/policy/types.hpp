@@ -22,6 +22,15 @@ namespace batching {
 using time_point = std::chrono::steady_clock::time_point;
 using duration = std::chrono::nanoseconds;
 
+/// Durations from the configuration's seconds and milliseconds, and back.
+inline duration from_seconds(double s) {
+  return std::chrono::duration_cast<duration>(std::chrono::duration<double>{s});
+}
+inline duration from_millis(double ms) { return from_seconds(ms / 1000.0); }
+inline double to_seconds(duration d) {
+  return std::chrono::duration<double>{d}.count();
+}
+
 // -- enums --------------------------------------------------------------------
 
 /// Job priority. Batches are assembled in this order (critical first).
@@ -252,6 +261,25 @@ struct latency_summary {
   bool operator==(const latency_summary&) const = default;
 };
 
+/// A suggestion derived from resource readings (the seed's
+/// get_optimization_recommendations).
+struct recommendation {
+  std::string type; // e.g. "reduce_batch_size", "scale_up"
+  std::string text;
+
+  bool operator==(const recommendation&) const = default;
+};
+
+/// Trends of every resource over the sampler's window.
+struct resource_trends {
+  trend cpu = trend::stable;
+  trend memory = trend::stable;
+  trend network = trend::stable;
+  trend disk = trend::stable;
+
+  bool operator==(const resource_trends&) const = default;
+};
+
 // -- jobs, batches, outcomes ---------------------------------------------------
 
 /// Where a job stands: counts per operation state add up to `total`.
@@ -342,6 +370,29 @@ struct batching_metrics {
   bool circuit_breaker_active = false; // breaker not closed
 
   bool operator==(const batching_metrics&) const = default;
+};
+
+/// Names one operation: its job and its position in the job.
+struct op_ref {
+  std::uint64_t job_id = 0;
+  std::uint64_t index = 0;
+
+  bool operator==(const op_ref&) const = default;
+};
+
+/// What a batcher reports to the coordinator after handling a message:
+/// operations that left in a request, that came back to its queue
+/// (throttled, retrying), and that reached their final state.
+struct operation_events {
+  std::vector<op_ref> sent;
+  std::vector<op_ref> requeued;
+  std::vector<operation_finished> finished;
+
+  bool empty() const {
+    return sent.empty() && requeued.empty() && finished.empty();
+  }
+
+  bool operator==(const operation_events&) const = default;
 };
 
 } // namespace batching

@@ -1,0 +1,205 @@
+#include "runtime/policy/batch_engine.hpp"
+
+#include <algorithm>
+
+namespace batching {
+
+namespace {
+
+/// Weight of the newest sample in the signal averages.
+constexpr double ewma_weight = 0.3;
+
+double to_ms(duration d) { return to_seconds(d) * 1000.0; }
+
+} // namespace
+
+batch_engine::batch_engine(config cfg)
+  : cfg_(std::move(cfg)),
+    queue_(cfg_.queue),
+    strategy_(make_strategy(cfg_.strategy, cfg_.sizing)),
+    retry_(cfg_.retry),
+    rng_(cfg_.seed) {
+  // nop
+}
+
+double batch_engine::observe(double& ewma, double sample) const {
+  ewma = ewma == 0 ? sample : ewma + ewma_weight * (sample - ewma);
+  return ewma;
+}
+
+void batch_engine::enqueue(std::uint64_t job_id, priority prio,
+                           time_point deadline, std::uint64_t first_index,
+                           std::vector<operation> ops, time_point now) {
+  auto index = first_index;
+  for (auto& op : ops) {
+    queued_item item{std::move(op), job_id, index++, prio, now, now, now,
+                     deadline, 0};
+    if (item.bytes() > queue_.settings().max_bytes) {
+      finish(item, operation_state::failed,
+             "payload of " + std::to_string(item.bytes())
+               + " bytes exceeds the request cap of "
+               + std::to_string(queue_.settings().max_bytes) + " bytes",
+             now);
+      continue;
+    }
+    queue_.push(std::move(item), now);
+  }
+}
+
+void batch_engine::cancel(std::uint64_t job_id, time_point now) {
+  for (auto& item : queue_.remove_job(job_id))
+    finish(item, operation_state::cancelled, "cancelled", now);
+}
+
+void batch_engine::expire(time_point now) {
+  for (auto& item : queue_.remove_expired(now))
+    finish(item, operation_state::failed, "deadline exceeded", now);
+}
+
+bool batch_engine::needs_permit(time_point now) {
+  return !permit_pending_ && queue_.ready(strategy_->size(), now);
+}
+
+std::optional<batch> batch_engine::take_batch(time_point now) {
+  permit_pending_ = false;
+  expire(now);
+  auto items = queue_.take(strategy_->size(), now);
+  if (items.empty())
+    return std::nullopt;
+  batch result;
+  result.batch_id = next_batch_id_++;
+  result.op_type = cfg_.op_type;
+  result.backend = cfg_.backend;
+  result.created_at = now;
+  result.timeout = cfg_.request_timeout;
+  result.operations.reserve(items.size());
+  std::uint32_t attempt = 0;
+  for (auto& item : items) {
+    ++item.attempts;
+    attempt = std::max(attempt, item.attempts);
+    result.operations.push_back(item.op);
+    events_.sent.push_back({item.job_id, item.index});
+  }
+  result.attempt = attempt;
+  in_flight_.emplace(result.batch_id, std::move(items));
+  return result;
+}
+
+void batch_engine::on_outcome(const batch_outcome& outcome, time_point now) {
+  auto it = in_flight_.find(outcome.batch_id);
+  if (it == in_flight_.end())
+    return; // unknown or already answered: never count an outcome twice
+  auto items = std::move(it->second);
+  in_flight_.erase(it);
+  sizing_signals sig;
+  sig.request_latency_ms = observe(request_latency_ms_,
+                                   to_ms(outcome.latency));
+  bool request_failed = outcome.status == batch_status::retryable_failure
+                        || outcome.status == batch_status::permanent_failure;
+  sig.error_rate = observe(error_rate_, request_failed ? 1.0 : 0.0);
+  // An error rate of exactly 0 must be reachable again after failures.
+  if (error_rate_ < 1e-3)
+    error_rate_ = 0;
+  sig.throttled = outcome.status == batch_status::throttled;
+  switch (outcome.status) {
+    case batch_status::throttled:
+      ++throttled_;
+      // Back to the front in their original order, attempt not counted.
+      for (auto rit = items.rbegin(); rit != items.rend(); ++rit) {
+        --rit->attempts;
+        events_.requeued.push_back({rit->job_id, rit->index});
+        queue_.push_front(std::move(*rit));
+      }
+      break;
+    case batch_status::retryable_failure:
+      for (auto& item : items)
+        retry_or_fail(std::move(item), outcome.message, now);
+      break;
+    case batch_status::permanent_failure:
+      for (auto& item : items)
+        finish(item, operation_state::failed,
+               outcome.message.empty() ? "permanent failure"
+                                       : outcome.message,
+               now);
+      break;
+    default: { // ok
+      bool per_item = outcome.items.size() == items.size();
+      for (std::size_t i = 0; i < items.size(); ++i) {
+        auto status = per_item ? outcome.items[i].status : item_status::ok;
+        if (status == item_status::ok)
+          finish(items[i], operation_state::succeeded, {}, now);
+        else if (status == item_status::retryable_failure)
+          retry_or_fail(std::move(items[i]), outcome.items[i].detail, now);
+        else
+          finish(items[i], operation_state::failed,
+                 outcome.items[i].detail.empty() ? "permanent failure"
+                                                 : outcome.items[i].detail,
+                 now);
+      }
+    }
+  }
+  sig.item_latency_ms = item_latency_ms_;
+  sig.pressure = pressure_;
+  sig.queue_depth = queue_.size();
+  strategy_->update(sig);
+}
+
+void batch_engine::retry_or_fail(queued_item item, const std::string& why,
+                                 time_point now) {
+  if (!retry_.may_retry(item.attempts)) {
+    finish(item, operation_state::failed,
+           "gave up after " + std::to_string(item.attempts)
+             + " attempts: " + (why.empty() ? "retryable failure" : why),
+           now);
+    return;
+  }
+  item.ready_at = now + retry_.backoff(item.attempts, rng_);
+  events_.requeued.push_back({item.job_id, item.index});
+  queue_.push(std::move(item), now);
+}
+
+void batch_engine::finish(const queued_item& item, operation_state state,
+                          std::string error, time_point now) {
+  auto latency = now - item.submitted_at;
+  if (state == operation_state::succeeded) {
+    ++succeeded_;
+    if (first_success_ == time_point{})
+      first_success_ = now;
+    observe(item_latency_ms_, to_ms(latency));
+    latencies_.record(latency);
+  } else if (state == operation_state::failed) {
+    ++failed_;
+  }
+  events_.finished.push_back({item.op.id, item.job_id, item.index, state,
+                              item.attempts, latency, std::move(error)});
+}
+
+std::optional<time_point> batch_engine::next_wakeup(time_point now) {
+  return queue_.next_wakeup(strategy_->size(), now);
+}
+
+operation_events batch_engine::take_events() {
+  operation_events result;
+  std::swap(result, events_);
+  return result;
+}
+
+batching_metrics batch_engine::metrics(time_point now) const {
+  batching_metrics m;
+  m.op_type = cfg_.op_type;
+  m.strategy = strategy_->kind();
+  m.current_batch_size = strategy_->size();
+  m.in_flight_batches = static_cast<std::uint32_t>(in_flight_.size());
+  m.queue_depth = queue_.size();
+  m.succeeded = succeeded_;
+  m.failed = failed_;
+  m.throttled = throttled_;
+  auto active = to_seconds(now - first_success_);
+  if (succeeded_ > 0 && active > 0)
+    m.average_throughput = static_cast<double>(succeeded_) / active;
+  m.average_latency_ms = latencies_.mean_ms();
+  m.p99_latency_ms = latencies_.quantile_ms(0.99);
+  return m;
+}
+
+} // namespace batching

@@ -1,0 +1,130 @@
+#pragma once
+
+// The batcher of one operation type, as a pure state machine: queue,
+// batch size, retries and outcome accounting. The batcher actor only moves
+// messages in and out of it.
+//
+// Algorithm.
+//   enqueue:  operations join the batch_queue (an operation larger than the
+//             request byte cap fails at once: no request could carry it).
+//   permit:   the actor asks its backend's gate for a permit whenever
+//             needs_permit(now) (a batch is ready and no permit is pending);
+//             on a permit, take_batch() takes up to the strategy's size.
+//   outcome:  ok -> each operation succeeds (or follows its item_result);
+//             throttled -> every operation returns to the front of its
+//               queue, its attempt not counted (429 is backpressure);
+//             retryable -> attempts < max_attempts: back to the queue after
+//               retry_policy's backoff; else failed;
+//             permanent -> failed with the backend's message.
+//             Then the strategy gets the request's signals.
+//   cancel / deadline: queued operations finish as cancelled / failed;
+//             operations in flight finish by their outcome.
+// Inputs: `now` on every call; outcomes match batches by batch_id and items
+// by position. Outputs: batches, and operation_events (sent, requeued,
+// finished) drained by take_events().
+// Invariants: every enqueued operation is finished exactly once; no batch
+// exceeds the item cap or, unless one operation alone does, the byte cap;
+// an operation that succeeded is never sent again.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "runtime/policy/batch_queue.hpp"
+#include "runtime/policy/batch_size_strategy.hpp"
+#include "runtime/policy/latency_histogram.hpp"
+#include "runtime/policy/random.hpp"
+#include "runtime/policy/retry.hpp"
+#include "runtime/policy/types.hpp"
+
+namespace batching {
+
+class batch_engine {
+public:
+  struct config {
+    std::string op_type = "read";
+    std::string backend = "default";
+    strategy_kind strategy = strategy_kind::adaptive;
+    batch_size_strategy::limits sizing;
+    batch_queue::config queue;
+    retry_policy::config retry;
+    duration request_timeout = std::chrono::seconds{30};
+    std::uint64_t seed = 1;
+  };
+
+  explicit batch_engine(config cfg);
+
+  /// Accepts operations [first_index, first_index + ops.size()) of a job.
+  void enqueue(std::uint64_t job_id, priority prio, time_point deadline,
+               std::uint64_t first_index, std::vector<operation> ops,
+               time_point now);
+
+  /// Cancels a job's queued operations.
+  void cancel(std::uint64_t job_id, time_point now);
+
+  /// Fails queued operations whose job deadline passed.
+  void expire(time_point now);
+
+  /// Whether to ask for a permit now.
+  bool needs_permit(time_point now);
+
+  /// Records that a permit was asked for.
+  void permit_requested() { permit_pending_ = true; }
+
+  /// A permit arrived: the batch to send, or nothing (the queue emptied
+  /// meanwhile; return the permit unused).
+  std::optional<batch> take_batch(time_point now);
+
+  /// A request's result.
+  void on_outcome(const batch_outcome& outcome, time_point now);
+
+  /// Resource pressure: 0 none, 0.5 warning, 1 critical.
+  void set_pressure(double pressure) { pressure_ = pressure; }
+
+  /// When to wake up without new input (linger, backoff, deadline).
+  std::optional<time_point> next_wakeup(time_point now);
+
+  /// Events since the last call.
+  operation_events take_events();
+
+  /// Current figures (request_rate and breaker are the gate's; the shell
+  /// fills them in).
+  batching_metrics metrics(time_point now) const;
+
+  std::size_t queued() const { return queue_.size(); }
+  std::size_t in_flight_batches() const { return in_flight_.size(); }
+  std::uint32_t target_size() const { return strategy_->size(); }
+  const config& settings() const { return cfg_; }
+
+private:
+  void finish(const queued_item& item, operation_state state,
+              std::string error, time_point now);
+  void retry_or_fail(queued_item item, const std::string& why,
+                     time_point now);
+  double observe(double& ewma, double sample) const;
+
+  config cfg_;
+  batch_queue queue_;
+  std::unique_ptr<batch_size_strategy> strategy_;
+  retry_policy retry_;
+  seeded_random rng_;
+  std::unordered_map<std::uint64_t, std::vector<queued_item>> in_flight_;
+  std::uint64_t next_batch_id_ = 1;
+  bool permit_pending_ = false;
+  double pressure_ = 0;
+  operation_events events_;
+  // Statistics.
+  double item_latency_ms_ = 0;
+  double request_latency_ms_ = 0;
+  double error_rate_ = 0;
+  std::uint64_t succeeded_ = 0;
+  std::uint64_t failed_ = 0;
+  std::uint64_t throttled_ = 0;
+  time_point first_success_{};
+  latency_histogram latencies_;
+};
+
+} // namespace batching

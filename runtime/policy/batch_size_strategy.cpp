@@ -1,0 +1,121 @@
+#include "runtime/policy/batch_size_strategy.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace batching {
+
+namespace {
+
+std::uint32_t clamp_size(double s, std::uint32_t lo, std::uint32_t hi) {
+  if (!(s >= lo)) // also catches NaN
+    return lo;
+  if (s >= hi)
+    return hi;
+  return static_cast<std::uint32_t>(std::lround(s));
+}
+
+class conservative final : public batch_size_strategy {
+public:
+  using batch_size_strategy::batch_size_strategy;
+  strategy_kind kind() const override { return strategy_kind::conservative; }
+
+protected:
+  double next(double s, const sizing_signals& sig) const override {
+    if (violated(sig))
+      return s / 2;
+    bool healthy = sig.item_latency_ms < 0.7 * lim_.target_latency_ms
+                   && sig.error_rate == 0 && sig.pressure == 0;
+    return healthy ? s + std::max(1.0, lim_.sensitivity * s / 4) : s;
+  }
+};
+
+class aggressive final : public batch_size_strategy {
+public:
+  using batch_size_strategy::batch_size_strategy;
+  strategy_kind kind() const override { return strategy_kind::aggressive; }
+
+protected:
+  double next(double s, const sizing_signals& sig) const override {
+    if (violated(sig))
+      return s * (1 - lim_.sensitivity / 2);
+    if (sig.item_latency_ms < lim_.target_latency_ms)
+      return s * (1 + lim_.sensitivity);
+    return s;
+  }
+};
+
+class balanced final : public batch_size_strategy {
+public:
+  using batch_size_strategy::batch_size_strategy;
+  strategy_kind kind() const override { return strategy_kind::balanced; }
+
+protected:
+  double next(double s, const sizing_signals& sig) const override {
+    if (violated(sig))
+      return s * (1 - lim_.sensitivity);
+    if (sig.item_latency_ms < 0.85 * lim_.target_latency_ms)
+      return s + std::max(1.0, lim_.sensitivity * lim_.preferred / 2);
+    return s;
+  }
+};
+
+class adaptive final : public batch_size_strategy {
+public:
+  using batch_size_strategy::batch_size_strategy;
+  strategy_kind kind() const override { return strategy_kind::adaptive; }
+
+protected:
+  double next(double s, const sizing_signals& sig) const override {
+    double a = lim_.sensitivity;
+    double cap = s * 2;
+    if (sig.request_latency_ms > 0)
+      cap = s * std::clamp(0.5 * lim_.target_latency_ms
+                             / sig.request_latency_ms,
+                           0.5, 2.0);
+    double want;
+    if (sig.error_rate > lim_.max_error_rate || sig.pressure >= 1)
+      want = s * (1 - a);
+    else if (static_cast<double>(sig.queue_depth) >= 2 * s)
+      want = std::min(cap, s * (1 + 2 * a));
+    else
+      want = std::min(cap, std::max(s, static_cast<double>(lim_.preferred)));
+    want *= 1 - 0.3 * std::clamp(sig.pressure, 0.0, 1.0);
+    double step = a * (want - s);
+    // Round towards `want` so small sensitivities still move.
+    return s + (step > 0 ? std::ceil(step) : std::floor(step));
+  }
+};
+
+} // namespace
+
+batch_size_strategy::batch_size_strategy(limits lim) : lim_(lim) {
+  if (lim_.hi < lim_.lo)
+    lim_.hi = lim_.lo;
+  size_ = clamp_size(lim_.preferred, lim_.lo, lim_.hi);
+}
+
+bool batch_size_strategy::violated(const sizing_signals& sig) const {
+  return sig.item_latency_ms > lim_.target_latency_ms
+         || sig.error_rate > lim_.max_error_rate || sig.pressure >= 1;
+}
+
+void batch_size_strategy::update(const sizing_signals& sig) {
+  size_ = clamp_size(next(size_, sig), lim_.lo, lim_.hi);
+}
+
+std::unique_ptr<batch_size_strategy>
+make_strategy(strategy_kind kind, batch_size_strategy::limits lim) {
+  switch (kind) {
+    case strategy_kind::conservative:
+      return std::make_unique<conservative>(lim);
+    case strategy_kind::aggressive:
+      return std::make_unique<aggressive>(lim);
+    case strategy_kind::balanced:
+      return std::make_unique<balanced>(lim);
+    default:
+      return std::make_unique<adaptive>(lim);
+  }
+}
+
+} // namespace batching

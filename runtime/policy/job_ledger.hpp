@@ -1,0 +1,117 @@
+#pragma once
+
+// Job ledger and admission: the coordinator's record of every job and of
+// every operation's state.
+//
+// Algorithm.
+//   admit(type, prio, n, ...): rejected whole (nothing recorded) when n = 0,
+//     when the type is unknown, or when queued + n > max_queued_operations
+//     (counting every unfinished operation of every job); otherwise the job
+//     is recorded as waiting with all n operations queued.
+//   start(): while running jobs < max_concurrent_jobs (the effective limit,
+//     which the shell halves during a critical resource alert), the waiting
+//     job with the highest priority (FIFO among equals) starts.
+//   Operation transitions, each checked: queued -> in_flight (sent),
+//     in_flight -> queued (requeued), queued | in_flight -> succeeded |
+//     failed | cancelled (finished). A transition from the wrong state is
+//     refused and counted in violations() (tests assert it stays 0).
+//   A job finishes when its last operation does: completed when all
+//     succeeded, cancelled when it was cancelled, else failed.
+//   cancel(job): a waiting job's operations are all cancelled at once; a
+//     running job is marked cancelling (its batcher cancels what is queued,
+//     what is in flight finishes by its outcome).
+// Invariants: for every job, queued + in_flight + succeeded + failed +
+// cancelled = total; an operation reaches a terminal state at most once.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "runtime/policy/types.hpp"
+
+namespace batching {
+
+class job_ledger {
+public:
+  enum class refusal : std::uint8_t {
+    none,
+    empty_job,
+    unknown_operation_type,
+    queue_full,
+  };
+
+  struct admission {
+    std::uint64_t job_id = 0; // 0 when refused
+    refusal reason = refusal::none;
+    std::string message;
+  };
+
+  struct config {
+    std::uint32_t max_concurrent_jobs = 10;
+    std::uint64_t max_queued_operations = 1'000'000;
+  };
+
+  job_ledger(config cfg, std::set<std::string> known_types);
+
+  admission admit(const std::string& op_type, priority prio,
+                  std::uint64_t operations, time_point now);
+
+  /// Starts waiting jobs while there is room; returns the started ids in
+  /// start order.
+  std::vector<std::uint64_t> start(time_point now);
+
+  /// The concurrency limit in force (halved during a critical alert).
+  void set_concurrency_limit(std::uint32_t limit);
+  std::uint32_t concurrency_limit() const { return limit_; }
+
+  /// Applies a batcher's events; returns the jobs that finished.
+  std::vector<std::uint64_t> apply(const operation_events& events,
+                                   time_point now);
+
+  /// Cancels a job. Returns false when unknown or already finished.
+  /// `queued_now` tells the caller whether a batcher must cancel (running).
+  bool cancel(std::uint64_t job_id, time_point now, bool& was_running);
+
+  std::optional<job_status> status(std::uint64_t job_id, time_point now) const;
+
+  bool known(std::uint64_t job_id) const { return jobs_.count(job_id) > 0; }
+
+  std::uint64_t violations() const { return violations_; }
+  std::uint64_t unfinished_operations() const { return unfinished_; }
+  std::size_t running_jobs() const { return running_; }
+  std::size_t waiting_jobs() const { return waiting_.size(); }
+  std::uint64_t finished_jobs() const { return finished_jobs_; }
+
+  /// Forgets finished jobs older than `keep` (bounded memory in long runs).
+  void forget_finished_before(time_point cutoff);
+
+private:
+  struct job {
+    job_status status;
+    std::vector<operation_state> states;
+    bool cancelling = false;
+  };
+
+  bool move(job& j, std::uint64_t index, operation_state from_mask_a,
+            operation_state from_mask_b, operation_state to);
+  void count(job_status& s, operation_state st, int delta);
+  bool maybe_finish(job& j, time_point now);
+
+  config cfg_;
+  std::set<std::string> known_types_;
+  std::uint32_t limit_;
+  std::unordered_map<std::uint64_t, job> jobs_;
+  // Waiting jobs by (priority, admission order).
+  std::map<std::pair<std::uint8_t, std::uint64_t>, std::uint64_t> waiting_;
+  std::size_t running_ = 0;
+  std::uint64_t next_job_id_ = 1;
+  std::uint64_t unfinished_ = 0;
+  std::uint64_t finished_jobs_ = 0;
+  std::uint64_t violations_ = 0;
+};
+
+} // namespace batching

@@ -1,0 +1,69 @@
+#include "runtime/policy/pacer.hpp"
+
+#include <algorithm>
+
+namespace batching {
+
+pacer::pacer(config cfg) : cfg_(cfg), rate_(cfg.initial_rate) {
+  // nop
+}
+
+std::optional<time_point> pacer::earliest(time_point now) {
+  if (in_flight_ >= cfg_.max_in_flight)
+    return std::nullopt;
+  auto t = std::max(now, blocked_until_);
+  slot_bound_ = rate_ > 0 && next_slot_ > t;
+  if (rate_ > 0)
+    t = std::max(t, next_slot_);
+  return t;
+}
+
+void pacer::on_sent(time_point now) {
+  ++in_flight_;
+  if (rate_ > 0)
+    next_slot_ = std::max(now, next_slot_) + from_seconds(1.0 / rate_);
+  // Measure the send rate over ~1 s windows (used when unpaced).
+  if (now - window_start_ >= std::chrono::seconds{1}) {
+    auto elapsed = to_seconds(now - window_start_);
+    if (window_start_ != time_point{} && elapsed > 0)
+      measured_rate_ = window_sends_ / elapsed;
+    window_start_ = now;
+    window_sends_ = 0;
+  }
+  ++window_sends_;
+}
+
+void pacer::on_abandoned() {
+  if (in_flight_ > 0)
+    --in_flight_;
+}
+
+void pacer::on_completed(time_point now, batch_status status,
+                         duration retry_after) {
+  on_abandoned();
+  if (status == batch_status::throttled) {
+    double sent_rate = rate_ > 0 ? rate_ : std::max(measured_rate_, 1.0);
+    // Several throttles from one overrun: keep the first (lower) ceiling.
+    if (now >= blocked_until_ || !ceiling_)
+      ceiling_ = sent_rate;
+    rate_ = std::max(cfg_.min_rate, cfg_.decrease * *ceiling_);
+    blocked_until_ = std::max(blocked_until_, now + retry_after);
+    next_slot_ = std::max(next_slot_, blocked_until_);
+    epoch_successes_ = 0;
+    return;
+  }
+  if (status != batch_status::ok || rate_ <= 0 || !slot_bound_)
+    return;
+  auto epoch = std::max<double>(cfg_.min_epoch, rate_);
+  if (++epoch_successes_ < epoch)
+    return;
+  epoch_successes_ = 0;
+  if (!ceiling_)
+    rate_ *= 2;
+  else if (rate_ < cfg_.recover * *ceiling_)
+    rate_ = std::min(cfg_.recover * *ceiling_, rate_ * 1.25);
+  else
+    rate_ *= 1 + cfg_.probe;
+}
+
+} // namespace batching
