@@ -14,10 +14,8 @@ double to_ms(duration d) { return to_seconds(d) * 1000.0; }
 } // namespace
 
 batch_engine::batch_engine(config cfg)
-  : cfg_(std::move(cfg)),
-    queue_(cfg_.queue),
-    strategy_(make_strategy(cfg_.strategy, cfg_.sizing)),
-    retry_(cfg_.retry),
+  : cfg_(std::move(cfg)), queue_(cfg_.queue),
+    strategy_(make_strategy(cfg_.strategy, cfg_.sizing)), retry_(cfg_.retry),
     rng_(cfg_.seed) {
   // nop
 }
@@ -32,8 +30,8 @@ void batch_engine::enqueue(std::uint64_t job_id, priority prio,
                            std::vector<operation> ops, time_point now) {
   auto index = first_index;
   for (auto& op : ops) {
-    queued_item item{std::move(op), job_id, index++, prio, now, now, now,
-                     deadline, 0};
+    queued_item item{std::move(op), job_id, index++,  prio, now,
+                     now,           now,    deadline, 0};
     if (item.bytes() > queue_.settings().max_bytes) {
       finish(item, operation_state::failed,
              "payload of " + std::to_string(item.bytes())
@@ -92,8 +90,7 @@ void batch_engine::on_outcome(const batch_outcome& outcome, time_point now) {
   auto items = std::move(it->second);
   in_flight_.erase(it);
   sizing_signals sig;
-  sig.request_latency_ms = observe(request_latency_ms_,
-                                   to_ms(outcome.latency));
+  sig.request_latency_ms = observe(request_latency_ms_, to_ms(outcome.latency));
   bool request_failed = outcome.status == batch_status::retryable_failure
                         || outcome.status == batch_status::permanent_failure;
   sig.error_rate = observe(error_rate_, request_failed ? 1.0 : 0.0);
@@ -118,8 +115,7 @@ void batch_engine::on_outcome(const batch_outcome& outcome, time_point now) {
     case batch_status::permanent_failure:
       for (auto& item : items)
         finish(item, operation_state::failed,
-               outcome.message.empty() ? "permanent failure"
-                                       : outcome.message,
+               outcome.message.empty() ? "permanent failure" : outcome.message,
                now);
       break;
     default: { // ok
@@ -162,8 +158,7 @@ void batch_engine::finish(const queued_item& item, operation_state state,
                           std::string error, time_point now) {
   auto latency = now - item.submitted_at;
   if (state == operation_state::succeeded) {
-    ++succeeded_;
-    if (first_success_ == time_point{})
+    if (succeeded_++ == 0)
       first_success_ = now;
     observe(item_latency_ms_, to_ms(latency));
     latencies_.record(latency);

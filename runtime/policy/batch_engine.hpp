@@ -100,10 +100,9 @@ public:
   const config& settings() const { return cfg_; }
 
 private:
-  void finish(const queued_item& item, operation_state state,
-              std::string error, time_point now);
-  void retry_or_fail(queued_item item, const std::string& why,
-                     time_point now);
+  void finish(const queued_item& item, operation_state state, std::string error,
+              time_point now);
+  void retry_or_fail(queued_item item, const std::string& why, time_point now);
   double observe(double& ewma, double sample) const;
 
   config cfg_;

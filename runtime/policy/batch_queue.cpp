@@ -89,8 +89,7 @@ std::deque<queued_item>* batch_queue::next_source(bool oldest_first) {
   return best;
 }
 
-std::vector<queued_item> batch_queue::take(std::size_t target,
-                                           time_point now) {
+std::vector<queued_item> batch_queue::take(std::size_t target, time_point now) {
   release_delayed(now);
   auto want = std::clamp<std::size_t>(target, 1, cfg_.max_items);
   bool oldest_first = ++batches_taken_ % cfg_.fairness_period == 0;

@@ -37,12 +37,12 @@ namespace batching {
 struct queued_item {
   operation op;
   std::uint64_t job_id = 0;
-  std::uint64_t index = 0;   // position in its job
+  std::uint64_t index = 0; // position in its job
   priority prio = priority::normal;
-  time_point submitted_at;   // latency is measured from here
-  time_point queued_at;      // linger is measured from here
-  time_point ready_at;       // not eligible before (retry backoff)
-  time_point deadline;       // epoch: none
+  time_point submitted_at; // latency is measured from here
+  time_point queued_at;    // linger is measured from here
+  time_point ready_at;     // not eligible before (retry backoff)
+  time_point deadline;     // epoch: none
   std::uint32_t attempts = 0;
 
   std::size_t bytes() const { return op.payload.size(); }
@@ -51,8 +51,8 @@ struct queued_item {
 class batch_queue {
 public:
   struct config {
-    std::size_t max_items = 100;       // per request
-    std::size_t max_bytes = 500'000;   // per request
+    std::size_t max_items = 100;     // per request
+    std::size_t max_bytes = 500'000; // per request
     duration linger = std::chrono::milliseconds{50};
     std::uint32_t fairness_period = 4; // every n-th batch is oldest-first
   };

@@ -70,9 +70,9 @@ protected:
     double a = lim_.sensitivity;
     double cap = s * 2;
     if (sig.request_latency_ms > 0)
-      cap = s * std::clamp(0.5 * lim_.target_latency_ms
-                             / sig.request_latency_ms,
-                           0.5, 2.0);
+      cap = s
+            * std::clamp(0.5 * lim_.target_latency_ms / sig.request_latency_ms,
+                         0.5, 2.0);
     double want;
     if (sig.error_rate > lim_.max_error_rate || sig.pressure >= 1)
       want = s * (1 - a);
@@ -109,12 +109,9 @@ make_strategy(strategy_kind kind, batch_size_strategy::limits lim) {
   switch (kind) {
     case strategy_kind::conservative:
       return std::make_unique<conservative>(lim);
-    case strategy_kind::aggressive:
-      return std::make_unique<aggressive>(lim);
-    case strategy_kind::balanced:
-      return std::make_unique<balanced>(lim);
-    default:
-      return std::make_unique<adaptive>(lim);
+    case strategy_kind::aggressive: return std::make_unique<aggressive>(lim);
+    case strategy_kind::balanced: return std::make_unique<balanced>(lim);
+    default: return std::make_unique<adaptive>(lim);
   }
 }
 

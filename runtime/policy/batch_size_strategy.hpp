@@ -88,7 +88,7 @@ private:
 };
 
 /// Makes the strategy of `kind` with `lim`.
-std::unique_ptr<batch_size_strategy> make_strategy(strategy_kind kind,
-                                                   batch_size_strategy::limits lim);
+std::unique_ptr<batch_size_strategy>
+make_strategy(strategy_kind kind, batch_size_strategy::limits lim);
 
 } // namespace batching

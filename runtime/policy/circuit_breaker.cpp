@@ -40,8 +40,8 @@ void circuit_breaker::on_abandoned() {
 std::optional<circuit_breaker::transition>
 circuit_breaker::on_result(batch_status status, time_point now) {
   bool failure = status == batch_status::retryable_failure;
-  bool answered = status == batch_status::ok
-                  || status == batch_status::permanent_failure;
+  bool answered
+    = status == batch_status::ok || status == batch_status::permanent_failure;
   switch (state_) {
     case breaker_state::closed:
       if (answered)
@@ -54,21 +54,20 @@ circuit_breaker::on_result(batch_status status, time_point now) {
     case breaker_state::open:
       // A request that started before the breaker opened: no effect.
       return std::nullopt;
-    default: // half_open
+    default:          // half_open
       on_abandoned(); // the trial is over either way
       if (failure)
         return move_to(breaker_state::open, now, "half-open trial failed");
       if (answered && ++trial_successes_ >= cfg_.recovery_attempts)
         return move_to(breaker_state::closed, now,
-                       std::to_string(trial_successes_)
-                         + " successful trials");
+                       std::to_string(trial_successes_) + " successful trials");
       return std::nullopt;
   }
 }
 
-circuit_breaker::transition
-circuit_breaker::move_to(breaker_state next, time_point now,
-                         std::string reason) {
+circuit_breaker::transition circuit_breaker::move_to(breaker_state next,
+                                                     time_point now,
+                                                     std::string reason) {
   transition result{state_, next, std::move(reason)};
   state_ = next;
   consecutive_failures_ = 0;

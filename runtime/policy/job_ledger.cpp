@@ -5,15 +5,13 @@
 namespace batching {
 
 job_ledger::job_ledger(config cfg, std::set<std::string> known_types)
-  : cfg_(cfg),
-    known_types_(std::move(known_types)),
+  : cfg_(cfg), known_types_(std::move(known_types)),
     limit_(std::max<std::uint32_t>(1, cfg.max_concurrent_jobs)) {
   // nop
 }
 
 job_ledger::admission job_ledger::admit(const std::string& op_type,
-                                        priority prio,
-                                        std::uint64_t operations,
+                                        priority prio, std::uint64_t operations,
                                         time_point now) {
   if (operations == 0)
     return {0, refusal::empty_job, "a job needs at least one operation"};
@@ -29,8 +27,8 @@ job_ledger::admission job_ledger::admit(const std::string& op_type,
     return {0, refusal::queue_full,
             std::to_string(unfinished_) + " unfinished + "
               + std::to_string(operations) + " new operations exceed "
-              + "max_queued_operations (" +
-              std::to_string(cfg_.max_queued_operations) + ")"};
+              + "max_queued_operations ("
+              + std::to_string(cfg_.max_queued_operations) + ")"};
   auto id = next_job_id_++;
   job j;
   j.status.job_id = id;
@@ -59,6 +57,7 @@ std::vector<std::uint64_t> job_ledger::start(time_point now) {
     auto& j = jobs_.at(id);
     j.status.state = job_state::running;
     j.status.started_at = now;
+    j.started = true;
     ++running_;
     started.push_back(id);
   }
@@ -97,9 +96,9 @@ bool job_ledger::move(job& j, std::uint64_t index, operation_state from_a,
 
 bool job_ledger::maybe_finish(job& j, time_point now) {
   auto& s = j.status;
-  if (s.succeeded + s.failed + s.cancelled != s.total
-      || s.finished_at != time_point{})
+  if (s.succeeded + s.failed + s.cancelled != s.total || j.finished)
     return false;
+  j.finished = true;
   s.finished_at = now;
   if (j.cancelling || s.cancelled > 0)
     s.state = job_state::cancelled;
@@ -107,7 +106,7 @@ bool job_ledger::maybe_finish(job& j, time_point now) {
     s.state = job_state::failed;
   else
     s.state = job_state::completed;
-  if (s.started_at != time_point{})
+  if (j.started)
     --running_;
   ++finished_jobs_;
   return true;
@@ -155,7 +154,7 @@ bool job_ledger::cancel(std::uint64_t job_id, time_point now,
                         bool& was_running) {
   was_running = false;
   auto it = jobs_.find(job_id);
-  if (it == jobs_.end() || it->second.status.finished_at != time_point{})
+  if (it == jobs_.end() || it->second.finished)
     return false;
   auto& j = it->second;
   j.cancelling = true;
@@ -179,8 +178,8 @@ std::optional<job_status> job_ledger::status(std::uint64_t job_id,
   if (it == jobs_.end())
     return std::nullopt;
   auto s = it->second.status;
-  if (s.started_at != time_point{}) {
-    auto end = s.finished_at != time_point{} ? s.finished_at : now;
+  if (it->second.started) {
+    auto end = it->second.finished ? s.finished_at : now;
     auto secs = to_seconds(end - s.started_at);
     auto done = s.succeeded + s.failed + s.cancelled;
     s.throughput = secs > 0 ? static_cast<double>(done) / secs : 0;
@@ -190,8 +189,7 @@ std::optional<job_status> job_ledger::status(std::uint64_t job_id,
 
 void job_ledger::forget_finished_before(time_point cutoff) {
   std::erase_if(jobs_, [&](const auto& kv) {
-    const auto& s = kv.second.status;
-    return s.finished_at != time_point{} && s.finished_at < cutoff;
+    return kv.second.finished && kv.second.status.finished_at < cutoff;
   });
 }
 

@@ -94,6 +94,8 @@ private:
     job_status status;
     std::vector<operation_state> states;
     bool cancelling = false;
+    bool started = false; // (time points may be 0 in virtual time)
+    bool finished = false;
   };
 
   bool move(job& j, std::uint64_t index, operation_state from_mask_a,

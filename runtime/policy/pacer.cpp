@@ -20,13 +20,14 @@ std::optional<time_point> pacer::earliest(time_point now) {
 
 void pacer::on_sent(time_point now) {
   ++in_flight_;
+  last_sent_ = now;
   if (rate_ > 0)
     next_slot_ = std::max(now, next_slot_) + from_seconds(1.0 / rate_);
   // Measure the send rate over ~1 s windows (used when unpaced).
-  if (now - window_start_ >= std::chrono::seconds{1}) {
-    auto elapsed = to_seconds(now - window_start_);
-    if (window_start_ != time_point{} && elapsed > 0)
-      measured_rate_ = window_sends_ / elapsed;
+  if (!window_start_) {
+    window_start_ = now;
+  } else if (now - *window_start_ >= std::chrono::seconds{1}) {
+    measured_rate_ = window_sends_ / to_seconds(now - *window_start_);
     window_start_ = now;
     window_sends_ = 0;
   }
@@ -48,7 +49,9 @@ void pacer::on_completed(time_point now, batch_status status,
       ceiling_ = sent_rate;
     rate_ = std::max(cfg_.min_rate, cfg_.decrease * *ceiling_);
     blocked_until_ = std::max(blocked_until_, now + retry_after);
-    next_slot_ = std::max(next_slot_, blocked_until_);
+    // Slow down at once: the next slot follows the new, lower rate.
+    next_slot_ = std::max(
+      {next_slot_, blocked_until_, last_sent_ + from_seconds(1.0 / rate_)});
     epoch_successes_ = 0;
     return;
   }

@@ -13,7 +13,8 @@
 //   throttled (429/503 with Retry-After ra):
 //                  c = r_sent (the rate that overran the budget, or the
 //                      measured send rate when unpaced);
-//                  r = max(min_rate, decrease * c); b = max(b, now + ra)
+//                  r = max(min_rate, decrease * c); b = max(b, now + ra);
+//                  s = max(s, b, last send + 1/r)
 //                  -> no request before b, ever (Retry-After honoured)
 //   ok:            counts towards an epoch of max(min_epoch, r) successes
 //                  sent while the pacer was the bottleneck (demand waited
@@ -68,12 +69,13 @@ private:
   double rate_;
   std::optional<double> ceiling_;
   time_point next_slot_{};
+  time_point last_sent_{};
   time_point blocked_until_{};
   std::uint32_t in_flight_ = 0;
-  bool slot_bound_ = false;        // the last earliest() waited for the slot
+  bool slot_bound_ = false; // the last earliest() waited for the slot
   std::uint32_t epoch_successes_ = 0;
   // Send-rate measurement for throttles while unpaced.
-  time_point window_start_{};
+  std::optional<time_point> window_start_;
   std::uint32_t window_sends_ = 0;
   double measured_rate_ = 0;
 };

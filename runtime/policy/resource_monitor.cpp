@@ -28,8 +28,7 @@ resource_monitor::resource_monitor(resource_thresholds_config thresholds,
   // nop
 }
 
-const threshold_levels&
-resource_monitor::levels_of(resource_kind r) const {
+const threshold_levels& resource_monitor::levels_of(resource_kind r) const {
   switch (r) {
     case resource_kind::cpu: return thresholds_.cpu;
     case resource_kind::memory: return thresholds_.memory;
@@ -78,25 +77,25 @@ resource_monitor::observe(const resource_snapshot& snap) {
     alert.level = t.level;
     alert.resource = r;
     alert.value = value;
-    alert.threshold = t.level == alert_level::critical ? lv.critical
-                                                       : lv.warning;
+    alert.threshold
+      = t.level == alert_level::critical ? lv.critical : lv.warning;
     auto name = to_string(r);
     if (t.level == alert_level::cleared)
       alert.message = name + " back to " + one_decimal(value) + "% (below "
                       + format_number(lv.warning) + "% for "
                       + format_number(lv.sustained_seconds) + " s)";
     else
-      alert.message = name + " at " + one_decimal(value) + "% >= "
-                      + to_string(t.level) + " "
+      alert.message = name + " at " + one_decimal(value)
+                      + "% >= " + to_string(t.level) + " "
                       + format_number(alert.threshold) + "% for "
                       + format_number(lv.sustained_seconds) + " s";
     t.last_alert = alert;
     raised.push_back(std::move(alert));
   }
   cpu_history_.emplace_back(now, snap.cpu_percent);
-  auto keep = from_seconds(
-    std::max(scaling_.scale_up.sustained_duration_seconds,
-             scaling_.scale_down.sustained_duration_seconds));
+  auto keep
+    = from_seconds(std::max(scaling_.scale_up.sustained_duration_seconds,
+                            scaling_.scale_down.sustained_duration_seconds));
   while (cpu_history_.size() > 1 && now - cpu_history_[1].first > keep)
     cpu_history_.pop_front();
   latest_ = snap;
@@ -158,12 +157,11 @@ bool resource_monitor::held(double threshold, bool above, duration d) const {
       || cpu_history_.back().first - cpu_history_.front().first < d)
     return false;
   auto from = cpu_history_.back().first - d;
-  return std::all_of(cpu_history_.begin(), cpu_history_.end(),
-                     [&](const auto& s) {
-                       return s.first < from
-                              || (above ? s.second >= threshold
-                                        : s.second <= threshold);
-                     });
+  return std::all_of(
+    cpu_history_.begin(), cpu_history_.end(), [&](const auto& s) {
+      return s.first < from
+             || (above ? s.second >= threshold : s.second <= threshold);
+    });
 }
 
 std::vector<recommendation> resource_monitor::recommendations() const {
@@ -183,16 +181,15 @@ std::vector<recommendation> resource_monitor::recommendations() const {
                                 "limited until it clears"});
   }
   if (trend_of(resource_kind::memory) == trend::increasing)
-    result.push_back({"memory_leak_check",
-                      "Memory usage trending upward - check for leaks"});
+    result.push_back(
+      {"memory_leak_check", "Memory usage trending upward - check for leaks"});
   if (held(scaling_.scale_up.cpu_threshold, true,
            from_seconds(scaling_.scale_up.sustained_duration_seconds)))
-    result.push_back({"scale_up",
-                      "cpu >= " + format_number(scaling_.scale_up.cpu_threshold)
-                        + "% for "
-                        + format_number(
-                          scaling_.scale_up.sustained_duration_seconds)
-                        + " s: add capacity (nodes or workers)"});
+    result.push_back(
+      {"scale_up",
+       "cpu >= " + format_number(scaling_.scale_up.cpu_threshold) + "% for "
+         + format_number(scaling_.scale_up.sustained_duration_seconds)
+         + " s: add capacity (nodes or workers)"});
   else if (held(scaling_.scale_down.cpu_threshold, false,
                 from_seconds(scaling_.scale_down.sustained_duration_seconds)))
     result.push_back(

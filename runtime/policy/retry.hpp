@@ -40,8 +40,8 @@ public:
 
   /// How long to wait before the attempt after `attempts` (>= 1) attempts.
   duration backoff(std::uint32_t attempts, seeded_random& rng) const {
-    auto exponent = std::min<std::uint32_t>(attempts > 0 ? attempts - 1 : 0,
-                                            62);
+    auto exponent
+      = std::min<std::uint32_t>(attempts > 0 ? attempts - 1 : 0, 62);
     auto raw = std::min(static_cast<double>(cfg_.max.count()),
                         static_cast<double>(cfg_.base.count())
                           * std::ldexp(1.0, static_cast<int>(exponent)));

@@ -280,7 +280,8 @@ struct resource_trends {
   bool operator==(const resource_trends&) const = default;
 };
 
-// -- jobs, batches, outcomes ---------------------------------------------------
+// -- jobs, batches, outcomes
+// ---------------------------------------------------
 
 /// Where a job stands: counts per operation state add up to `total`.
 struct job_status {
@@ -307,7 +308,7 @@ struct job_status {
 struct operation_finished {
   std::uint64_t operation_id = 0; // the host's id
   std::uint64_t job_id = 0;
-  std::uint64_t index = 0; // position in its job
+  std::uint64_t index = 0;                            // position in its job
   operation_state state = operation_state::succeeded; // a terminal state
   std::uint32_t attempts = 0;
   duration latency{0}; // submission to final outcome

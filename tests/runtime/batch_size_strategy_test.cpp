@@ -1,0 +1,121 @@
+#include <gtest/gtest.h>
+#include <rapidcheck/gtest.h>
+
+#include "runtime/policy/batch_size_strategy.hpp"
+
+using namespace batching;
+
+namespace {
+
+batch_size_strategy::limits limits(std::uint32_t lo = 10,
+                                   std::uint32_t hi = 500,
+                                   std::uint32_t preferred = 100) {
+  return {lo, hi, preferred, 500, 0.05, 0.2};
+}
+
+sizing_signals healthy(std::size_t queue = 0) {
+  sizing_signals s;
+  s.item_latency_ms = 50;
+  s.request_latency_ms = 40;
+  s.queue_depth = queue;
+  return s;
+}
+
+sizing_signals slow() {
+  auto s = healthy();
+  s.item_latency_ms = 900;
+  return s;
+}
+
+} // namespace
+
+TEST(batch_size_strategy, starts_at_the_preferred_size_within_bounds) {
+  EXPECT_EQ(make_strategy(strategy_kind::adaptive, limits())->size(), 100u);
+  EXPECT_EQ(make_strategy(strategy_kind::adaptive, limits(10, 50, 100))->size(),
+            50u);
+  EXPECT_EQ(make_strategy(strategy_kind::balanced, limits(20, 50, 5))->size(),
+            20u);
+}
+
+TEST(batch_size_strategy, conservative_halves_on_a_violation) {
+  auto s = make_strategy(strategy_kind::conservative, limits());
+  s->update(slow());
+  EXPECT_EQ(s->size(), 50u);
+  s->update(healthy());
+  EXPECT_EQ(s->size(), 53u); // + max(1, 0.2 * 50 / 4) = +2.5 -> 52.5 rounds up
+}
+
+TEST(batch_size_strategy, aggressive_grows_multiplicatively) {
+  auto s = make_strategy(strategy_kind::aggressive, limits());
+  s->update(healthy());
+  EXPECT_EQ(s->size(), 120u);
+  s->update(slow());
+  EXPECT_EQ(s->size(), 108u);
+}
+
+TEST(batch_size_strategy, balanced_is_aimd) {
+  auto s = make_strategy(strategy_kind::balanced, limits());
+  s->update(healthy());
+  EXPECT_EQ(s->size(), 110u); // + 0.2 * 100 / 2
+  s->update(slow());
+  EXPECT_EQ(s->size(), 88u);
+}
+
+TEST(batch_size_strategy, throttling_alone_never_shrinks_batches) {
+  for (auto kind : {strategy_kind::conservative, strategy_kind::aggressive,
+                    strategy_kind::balanced, strategy_kind::adaptive}) {
+    auto s = make_strategy(kind, limits());
+    auto before = s->size();
+    auto sig = healthy();
+    sig.throttled = true;
+    s->update(sig);
+    EXPECT_GE(s->size(), before) << to_string(kind);
+  }
+}
+
+TEST(batch_size_strategy, adaptive_grows_into_a_backlog_and_shrinks_on_errors) {
+  auto s = make_strategy(strategy_kind::adaptive, limits());
+  for (int i = 0; i < 30; ++i)
+    s->update(healthy(10'000));
+  EXPECT_EQ(s->size(), 500u);
+  auto bad = healthy(10'000);
+  bad.error_rate = 0.5;
+  s->update(bad);
+  EXPECT_LT(s->size(), 500u);
+}
+
+TEST(batch_size_strategy,
+     adaptive_keeps_request_latency_within_half_the_target) {
+  auto s = make_strategy(strategy_kind::adaptive, limits());
+  // Each item costs 5 ms of backend time: 50 items use the 250 ms half.
+  for (int i = 0; i < 60; ++i) {
+    auto sig = healthy(10'000);
+    sig.request_latency_ms = 5.0 * s->size();
+    s->update(sig);
+  }
+  EXPECT_NEAR(s->size(), 50.0, 6.0);
+}
+
+RC_GTEST_PROP(batch_size_strategy_property, size_stays_within_bounds, ()) {
+  auto lo = *rc::gen::inRange<std::uint32_t>(1, 200);
+  auto hi = *rc::gen::inRange<std::uint32_t>(lo, 2000);
+  auto kind = static_cast<strategy_kind>(*rc::gen::inRange(0, 4));
+  auto s = make_strategy(
+    kind, {lo, hi, *rc::gen::inRange<std::uint32_t>(0, 3000),
+           *rc::gen::inRange(1, 5000) * 1.0, *rc::gen::inRange(0, 100) / 100.0,
+           *rc::gen::inRange(1, 101) / 100.0});
+  RC_ASSERT(s->size() >= lo && s->size() <= hi);
+  auto steps = *rc::gen::inRange(1, 100);
+  for (int i = 0; i < steps; ++i) {
+    sizing_signals sig;
+    sig.item_latency_ms = *rc::gen::inRange(0, 100'000) / 10.0;
+    sig.request_latency_ms = *rc::gen::inRange(0, 100'000) / 10.0;
+    sig.error_rate = *rc::gen::inRange(0, 101) / 100.0;
+    sig.throttled = *rc::gen::arbitrary<bool>();
+    sig.pressure = *rc::gen::element(0.0, 0.5, 1.0);
+    sig.queue_depth = *rc::gen::inRange<std::size_t>(0, 100'000);
+    s->update(sig);
+    RC_ASSERT(s->size() >= lo);
+    RC_ASSERT(s->size() <= hi);
+  }
+}

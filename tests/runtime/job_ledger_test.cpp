@@ -1,0 +1,151 @@
+#include <gtest/gtest.h>
+#include <rapidcheck/gtest.h>
+
+#include "runtime/policy/job_ledger.hpp"
+
+using namespace batching;
+using namespace std::chrono_literals;
+
+namespace {
+
+time_point at(duration d) { return time_point{} + d; }
+
+job_ledger ledger(std::uint32_t jobs = 2, std::uint64_t ops = 100) {
+  return job_ledger{{jobs, ops}, {"read", "write"}};
+}
+
+operation_finished done(std::uint64_t job, std::uint64_t index,
+                        operation_state st = operation_state::succeeded) {
+  return {index, job, index, st, 1, 1ms, {}};
+}
+
+} // namespace
+
+TEST(job_ledger, rejects_bad_jobs_whole) {
+  auto l = ledger(2, 10);
+  auto empty = l.admit("read", priority::normal, 0, at(0s));
+  EXPECT_EQ(empty.reason, job_ledger::refusal::empty_job);
+  auto unknown = l.admit("delete", priority::normal, 1, at(0s));
+  EXPECT_EQ(unknown.reason, job_ledger::refusal::unknown_operation_type);
+  EXPECT_EQ(unknown.message,
+            "unknown operation type 'delete' (configured: read, write)");
+  EXPECT_NE(l.admit("read", priority::normal, 8, at(0s)).job_id, 0u);
+  auto full = l.admit("write", priority::normal, 3, at(0s));
+  EXPECT_EQ(full.reason, job_ledger::refusal::queue_full);
+  EXPECT_EQ(full.message, "8 unfinished + 3 new operations exceed "
+                          "max_queued_operations (10)");
+  EXPECT_EQ(l.unfinished_operations(), 8u); // nothing half-accepted
+}
+
+TEST(job_ledger, starts_jobs_by_priority_within_the_limit) {
+  auto l = ledger(2);
+  auto a = l.admit("read", priority::low, 1, at(0s)).job_id;
+  auto b = l.admit("read", priority::normal, 1, at(0s)).job_id;
+  auto c = l.admit("read", priority::critical, 1, at(0s)).job_id;
+  auto d = l.admit("read", priority::critical, 1, at(0s)).job_id;
+  EXPECT_EQ(l.start(at(1s)), (std::vector<std::uint64_t>{c, d}));
+  EXPECT_TRUE(l.start(at(1s)).empty());
+  EXPECT_EQ(l.apply({{}, {}, {done(c, 0)}}, at(2s)),
+            std::vector<std::uint64_t>{c});
+  EXPECT_EQ(l.start(at(2s)), std::vector<std::uint64_t>{b});
+  EXPECT_EQ(l.status(a, at(2s))->state, job_state::waiting);
+}
+
+TEST(job_ledger, tracks_each_operation_through_its_states) {
+  auto l = ledger();
+  auto id = l.admit("write", priority::high, 3, at(0s)).job_id;
+  l.start(at(0s));
+  l.apply({{{id, 0}, {id, 1}}, {}, {}}, at(1s));
+  auto s = *l.status(id, at(1s));
+  EXPECT_EQ(s.queued, 1u);
+  EXPECT_EQ(s.in_flight, 2u);
+  l.apply({{}, {{id, 1}}, {done(id, 0)}}, at(2s));
+  s = *l.status(id, at(2s));
+  EXPECT_EQ(s.queued, 2u);
+  EXPECT_EQ(s.succeeded, 1u);
+  l.apply({{},
+           {},
+           {done(id, 1, operation_state::failed),
+            done(id, 2, operation_state::cancelled)}},
+          at(4s));
+  s = *l.status(id, at(4s));
+  EXPECT_EQ(s.state, job_state::cancelled);
+  EXPECT_EQ(s.finished_at, at(4s));
+  EXPECT_DOUBLE_EQ(s.throughput, 0.75);
+  EXPECT_EQ(l.violations(), 0u);
+  // Finishing twice is refused and counted.
+  l.apply({{}, {}, {done(id, 0)}}, at(5s));
+  EXPECT_EQ(l.violations(), 1u);
+  EXPECT_EQ(l.status(id, at(5s))->succeeded, 1u);
+}
+
+TEST(job_ledger, cancelling_a_waiting_job_finishes_it) {
+  auto l = ledger(1);
+  auto a = l.admit("read", priority::normal, 2, at(0s)).job_id;
+  auto b = l.admit("read", priority::normal, 5, at(0s)).job_id;
+  l.start(at(0s));
+  bool running = true;
+  EXPECT_TRUE(l.cancel(b, at(1s), running));
+  EXPECT_FALSE(running);
+  EXPECT_EQ(l.status(b, at(1s))->state, job_state::cancelled);
+  EXPECT_EQ(l.status(b, at(1s))->cancelled, 5u);
+  EXPECT_EQ(l.unfinished_operations(), 2u);
+  EXPECT_TRUE(l.cancel(a, at(1s), running));
+  EXPECT_TRUE(running); // its batcher cancels what is queued
+  EXPECT_FALSE(l.cancel(999, at(1s), running));
+}
+
+RC_GTEST_PROP(job_ledger_property, counts_always_add_up, ()) {
+  auto l = ledger(*rc::gen::inRange<std::uint32_t>(1, 4), 1000);
+  std::vector<std::uint64_t> ids;
+  std::vector<std::vector<operation_state>> truth; // the test's own model
+  auto now = at(0s);
+  auto steps = *rc::gen::inRange(1, 200);
+  for (int i = 0; i < steps; ++i) {
+    now += 1s;
+    auto action = *rc::gen::inRange(0, 4);
+    if (action == 0 || ids.empty()) {
+      auto n = *rc::gen::inRange<std::uint64_t>(1, 10);
+      auto id = l.admit("read", static_cast<priority>(*rc::gen::inRange(0, 4)),
+                        n, now)
+                  .job_id;
+      RC_ASSERT(id != 0u);
+      ids.push_back(id);
+      truth.emplace_back(n, operation_state::queued);
+      l.start(now);
+      continue;
+    }
+    auto k = *rc::gen::inRange<std::size_t>(0, ids.size());
+    auto& ops = truth[k];
+    auto idx = *rc::gen::inRange<std::uint64_t>(0, ops.size());
+    auto& st = ops[idx];
+    operation_events ev;
+    if (st == operation_state::queued && action == 1) {
+      ev.sent.push_back({ids[k], idx});
+      st = operation_state::in_flight;
+    } else if (st == operation_state::in_flight && action == 2) {
+      ev.requeued.push_back({ids[k], idx});
+      st = operation_state::queued;
+    } else if (!is_terminal(st)) {
+      auto to = static_cast<operation_state>(*rc::gen::inRange(2, 5));
+      ev.finished.push_back(done(ids[k], idx, to));
+      st = to;
+    }
+    l.apply(ev, now);
+    l.start(now);
+  }
+  RC_ASSERT(l.violations() == 0u);
+  for (std::size_t k = 0; k < ids.size(); ++k) {
+    auto s = *l.status(ids[k], now);
+    RC_ASSERT(s.queued + s.in_flight + s.succeeded + s.failed + s.cancelled
+              == s.total);
+    auto n = [&](operation_state st) {
+      return static_cast<std::uint64_t>(
+        std::count(truth[k].begin(), truth[k].end(), st));
+    };
+    RC_ASSERT(s.in_flight == n(operation_state::in_flight));
+    RC_ASSERT(s.succeeded == n(operation_state::succeeded));
+    RC_ASSERT(s.failed == n(operation_state::failed));
+    RC_ASSERT(s.cancelled == n(operation_state::cancelled));
+  }
+}

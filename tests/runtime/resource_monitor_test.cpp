@@ -1,0 +1,92 @@
+#include <gtest/gtest.h>
+
+#include "runtime/policy/resource_monitor.hpp"
+
+using namespace batching;
+using namespace std::chrono_literals;
+
+namespace {
+
+time_point at(duration d) { return time_point{} + d; }
+
+resource_snapshot snap(duration t, double cpu, double mem = 10) {
+  resource_snapshot s;
+  s.at = at(t);
+  s.cpu_percent = cpu;
+  s.memory_percent = mem;
+  return s;
+}
+
+resource_monitor monitor() {
+  resource_thresholds_config th;
+  th.cpu = {70, 85, 10};
+  th.memory = {75, 90, 10};
+  scaling_config sc;
+  sc.scale_up = {75, 30};
+  sc.scale_down = {30, 60};
+  sampling_config sa{1, 60};
+  return resource_monitor{th, sc, sa};
+}
+
+} // namespace
+
+TEST(resource_monitor, raises_alerts_only_after_the_sustained_duration) {
+  auto m = monitor();
+  for (int s = 0; s < 10; ++s)
+    EXPECT_TRUE(m.observe(snap(std::chrono::seconds{s}, 90)).empty()) << s;
+  auto alerts = m.observe(snap(10s, 90));
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].level, alert_level::critical);
+  EXPECT_EQ(alerts[0].resource, resource_kind::cpu);
+  EXPECT_EQ(alerts[0].threshold, 85);
+  EXPECT_EQ(alerts[0].message, "cpu at 90.0% >= critical 85% for 10 s");
+  EXPECT_EQ(m.pressure(), 1.0);
+  EXPECT_EQ(m.active_alerts().size(), 1u);
+  // A short dip does not clear it; a sustained one does.
+  m.observe(snap(11s, 20));
+  EXPECT_TRUE(m.observe(snap(12s, 90)).empty());
+  for (int s = 13; s < 23; ++s)
+    EXPECT_TRUE(m.observe(snap(std::chrono::seconds{s}, 20)).empty()) << s;
+  alerts = m.observe(snap(23s, 20));
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].level, alert_level::cleared);
+  EXPECT_EQ(m.pressure(), 0.0);
+}
+
+TEST(resource_monitor, computes_trends_from_the_slope) {
+  auto m = monitor();
+  for (int s = 0; s < 30; ++s)
+    m.observe(snap(std::chrono::seconds{s}, 20, 10 + s)); // +1 point/s
+  EXPECT_EQ(m.trend_of(resource_kind::memory), trend::increasing);
+  EXPECT_EQ(m.trend_of(resource_kind::cpu), trend::stable);
+  auto recs = m.recommendations();
+  ASSERT_FALSE(recs.empty());
+  EXPECT_EQ(recs[0].type, "memory_leak_check");
+}
+
+TEST(resource_monitor, network_is_a_share_of_the_link) {
+  auto m = monitor();
+  resource_snapshot s;
+  s.net_rx_bytes_per_s = 50e6;   // 400 Mbit/s
+  s.net_tx_bytes_per_s = 12.5e6; // 100 Mbit/s
+  EXPECT_DOUBLE_EQ(m.percent(s, resource_kind::network), 50.0);
+}
+
+TEST(resource_monitor, recommends_scaling_after_sustained_cpu) {
+  auto m = monitor();
+  for (int s = 0; s <= 30; ++s)
+    m.observe(snap(std::chrono::seconds{s}, 80));
+  auto recs = m.recommendations();
+  auto has = [&](const std::string& type) {
+    return std::any_of(recs.begin(), recs.end(),
+                       [&](const auto& r) { return r.type == type; });
+  };
+  EXPECT_TRUE(has("scale_up"));
+  EXPECT_TRUE(has("reduce_batch_size")); // the cpu warning
+  auto idle = monitor();
+  for (int s = 0; s <= 60; ++s)
+    idle.observe(snap(std::chrono::seconds{s}, 5));
+  recs = idle.recommendations();
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(recs[0].type, "scale_down");
+}
