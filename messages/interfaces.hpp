@@ -37,6 +37,11 @@ using ab_record_atom = caf::atom_constant<caf::atom("ab_record")>;
 using ab_analyze_atom = caf::atom_constant<caf::atom("ab_analyze")>;
 using load_test_atom = caf::atom_constant<caf::atom("load_test")>;
 using timer_atom = caf::atom_constant<caf::atom("timer")>;
+using acquire_atom = caf::atom_constant<caf::atom("acquire")>;
+using permit_atom = caf::atom_constant<caf::atom("permit")>;
+using wait_atom = caf::atom_constant<caf::atom("wait")>;
+using drain_atom = caf::atom_constant<caf::atom("drain")>;
+using stop_atom = caf::atom_constant<caf::atom("stop")>;
 
 // -- executor -----------------------------------------------------------------
 
@@ -45,24 +50,32 @@ using executor_actor = caf::typed_actor<
   // Runs one batch; the answer always arrives (errors become an outcome).
   caf::replies_to<execute_atom, batch>::with<batch_outcome>>;
 
-// -- circuit breaker ----------------------------------------------------------
+// -- circuit breaker (the backend's gate) ------------------------------------
 
 /// Anyone who wants a breaker's transitions pushed to it.
 using breaker_listener = caf::typed_actor<
   // A breaker changed state.
   caf::reacts_to<breaker_state_changed>>;
 
-/// One per backend: closed -> open -> half-open -> closed.
+/// Whoever asks a gate for permits (the batchers).
+using permit_listener = caf::typed_actor<
+  // A request may go to the backend now; report it with request_completed.
+  caf::reacts_to<permit_atom, std::uint64_t>>;
+
+/// One per backend, shared by every operation type using it: the circuit
+/// breaker (closed -> open -> half-open -> closed) and the pacer (the
+/// backend's one request budget). A request leaves only with its permit.
 using circuit_breaker_actor = caf::typed_actor<
-  // May a request go to the backend now? (half-open admits trials only)
-  caf::replies_to<allow_atom>::with<bool>,
-  // The result of a request to the backend (429 never counts as failure).
+  // Ask for one permit; it arrives as permit_atom when breaker and pacer
+  // allow (FIFO among askers).
+  caf::reacts_to<acquire_atom, permit_listener>,
+  // Report a permit: the request's result, or that it went unused.
   caf::reacts_to<request_completed>,
   // Push every later transition to the listener.
   caf::reacts_to<caf::subscribe_atom, breaker_listener>,
-  // The current state.
-  caf::replies_to<caf::get_atom>::with<breaker_state>,
-  // Internal: the open timeout with its generation.
+  // Breaker state and pacer figures.
+  caf::replies_to<caf::get_atom>::with<gate_status>,
+  // Internal: pacing and open-timeout timer with its generation.
   caf::reacts_to<timer_atom, std::uint64_t>>;
 
 // -- resource sampler ---------------------------------------------------------
@@ -97,6 +110,8 @@ using resource_sampler_actor = caf::typed_actor<
 using batcher_actor = caf::typed_actor<
   // Queue a job's operations.
   caf::reacts_to<enqueue_atom, work_items>,
+  // The gate granted a permit: send the next batch (or return it unused).
+  caf::reacts_to<permit_atom, std::uint64_t>,
   // Cancel a job's operations that are still queued.
   caf::reacts_to<cancel_atom, std::uint64_t>,
   // Current figures for the dashboard.
@@ -110,6 +125,11 @@ using batcher_actor = caf::typed_actor<
   // Internal: linger, pacing and retry timers with their generation.
   caf::reacts_to<timer_atom, std::uint64_t>>;
 
+/// Whoever receives a batcher's operation events (the coordinator).
+using events_listener = caf::typed_actor<
+  // Operations sent, requeued and finished since the last report.
+  caf::reacts_to<operation_events>>;
+
 // -- coordinator --------------------------------------------------------------
 
 /// Admits jobs, tracks every operation, answers status and the dashboard.
@@ -122,8 +142,15 @@ using coordinator_actor = caf::typed_actor<
   caf::replies_to<cancel_atom, std::uint64_t>::with<job_status>,
   // The whole system's figures.
   caf::replies_to<dashboard_atom>::with<dashboard>,
-  // Final outcomes from the batchers (each operation exactly once).
-  caf::reacts_to<std::vector<operation_finished>>,
+  // Answers when the job has finished (or the request times out).
+  caf::replies_to<wait_atom, std::uint64_t>::with<job_status>,
+  // Answers when no operation is unfinished (or the request times out).
+  caf::replies_to<drain_atom>::with<std::uint64_t>,
+  // Cancels every unfinished job; answers how many jobs that touched.
+  caf::replies_to<stop_atom>::with<std::uint64_t>,
+  // A batcher's events: operations sent, requeued and finished (each
+  // operation finishes exactly once).
+  caf::reacts_to<operation_events>,
   // Resource readings.
   caf::reacts_to<resource_snapshot>,
   // Resource alerts (critical halves max_concurrent_jobs until cleared).

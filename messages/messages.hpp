@@ -69,6 +69,18 @@ struct request_completed {
   bool operator==(const request_completed&) const = default;
 };
 
+/// A backend gate's state: its breaker and its pacer.
+struct gate_status {
+  std::string backend;
+  breaker_state breaker = breaker_state::closed;
+  double request_rate = 0; // requests/s the pacer allows; 0 = unpaced
+  double ceiling = 0;      // rate at the last 429; 0 = none seen
+  std::uint32_t in_flight = 0;
+  std::uint64_t waiting = 0; // permit requests queued
+
+  bool operator==(const gate_status&) const = default;
+};
+
 // -- resources ----------------------------------------------------------------
 
 // -- optimizer ----------------------------------------------------------------
@@ -311,6 +323,23 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, request_completed& x) {
   return f(caf::meta::type_name("request_completed"), x.permit, x.sent,
            x.status, x.retry_after, x.latency);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, gate_status& x) {
+  return f(caf::meta::type_name("gate_status"), x.backend, x.breaker,
+           x.request_rate, x.ceiling, x.in_flight, x.waiting);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, op_ref& x) {
+  return f(caf::meta::type_name("op_ref"), x.job_id, x.index);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, operation_events& x) {
+  return f(caf::meta::type_name("operation_events"), x.sent, x.requeued,
+           x.finished);
 }
 
 template <class Inspector>

@@ -41,6 +41,9 @@ void register_types(caf::actor_system_config& cfg) {
     .add_message_type<batch_outcome>("batching::batch_outcome")
     .add_message_type<breaker_state_changed>("batching::breaker_state_changed")
     .add_message_type<request_completed>("batching::request_completed")
+    .add_message_type<gate_status>("batching::gate_status")
+    .add_message_type<op_ref>("batching::op_ref")
+    .add_message_type<operation_events>("batching::operation_events")
     .add_message_type<recommendation>("batching::recommendation")
     .add_message_type<resource_trends>("batching::resource_trends")
     .add_message_type<prediction_request>("batching::prediction_request")
@@ -57,6 +60,8 @@ void register_types(caf::actor_system_config& cfg) {
     // handles that travel inside messages
     .add_message_type<executor_actor>("batching::executor_actor")
     .add_message_type<breaker_listener>("batching::breaker_listener")
+    .add_message_type<permit_listener>("batching::permit_listener")
+    .add_message_type<events_listener>("batching::events_listener")
     .add_message_type<circuit_breaker_actor>("batching::circuit_breaker_actor")
     .add_message_type<resource_listener>("batching::resource_listener")
     .add_message_type<resource_sampler_actor>(

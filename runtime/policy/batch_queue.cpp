@@ -65,9 +65,8 @@ std::optional<time_point> batch_queue::next_wakeup(std::size_t target,
                                                    time_point now) {
   release_delayed(now);
   std::optional<time_point> result;
-  if (eligible_ > 0) {
-    result = ready(target, now) ? now : *oldest_queued_at() + cfg_.linger;
-  }
+  if (eligible_ > 0 && !ready(target, now))
+    result = *oldest_queued_at() + cfg_.linger;
   if (!delayed_.empty() && (!result || delayed_.top().ready_at < *result))
     result = delayed_.top().ready_at;
   if (earliest_deadline_ != time_point::max() && size() > 0

@@ -70,8 +70,10 @@ public:
   /// Whether a batch of (up to) `target` operations should leave now.
   bool ready(std::size_t target, time_point now);
 
-  /// When ready() may next turn true without new input (linger expiry or a
-  /// backoff ending); nothing when the queue is empty.
+  /// The next time after `now` at which ready() may turn true or an
+  /// operation expire without new input (linger expiry, a backoff ending,
+  /// a deadline); nothing when no such time exists. A batch that is ready
+  /// already is not a future event.
   std::optional<time_point> next_wakeup(std::size_t target, time_point now);
 
   /// Takes the next batch (at most `target` operations, within the caps).

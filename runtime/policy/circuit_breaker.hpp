@@ -37,7 +37,7 @@ public:
     std::string reason;
   };
 
-  explicit circuit_breaker(circuit_breaker_config cfg);
+  explicit circuit_breaker(circuit_breaker_config cfg = {});
 
   breaker_state state() const { return state_; }
 

@@ -187,6 +187,15 @@ std::optional<job_status> job_ledger::status(std::uint64_t job_id,
   return s;
 }
 
+std::vector<std::uint64_t> job_ledger::unfinished_jobs() const {
+  std::vector<std::uint64_t> result;
+  for (const auto& [id, j] : jobs_)
+    if (!j.finished)
+      result.push_back(id);
+  std::sort(result.begin(), result.end());
+  return result;
+}
+
 void job_ledger::forget_finished_before(time_point cutoff) {
   std::erase_if(jobs_, [&](const auto& kv) {
     return kv.second.finished && kv.second.status.finished_at < cutoff;

@@ -80,6 +80,9 @@ public:
 
   bool known(std::uint64_t job_id) const { return jobs_.count(job_id) > 0; }
 
+  /// Ids of the jobs not finished yet (waiting or running), ascending.
+  std::vector<std::uint64_t> unfinished_jobs() const;
+
   std::uint64_t violations() const { return violations_; }
   std::uint64_t unfinished_operations() const { return unfinished_; }
   std::size_t running_jobs() const { return running_; }

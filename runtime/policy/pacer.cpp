@@ -4,6 +4,10 @@
 
 namespace batching {
 
+pacer::pacer() : pacer(config{}) {
+  // nop
+}
+
 pacer::pacer(config cfg) : cfg_(cfg), rate_(cfg.initial_rate) {
   // nop
 }

@@ -45,6 +45,7 @@ public:
     std::uint32_t min_epoch = 10; // successes per adaptation epoch
   };
 
+  pacer();
   explicit pacer(config cfg);
 
   /// When the next request may leave, or nothing while in-flight is full.

@@ -279,6 +279,7 @@ TEST_F(messages, handles_convert_to_listener_interfaces) {
   static_assert(std::is_convertible_v<coordinator_actor, resource_listener>);
   static_assert(std::is_convertible_v<batcher_actor, resource_listener>);
   static_assert(std::is_convertible_v<batcher_actor, breaker_listener>);
+  static_assert(std::is_convertible_v<batcher_actor, permit_listener>);
   SUCCEED();
 }
 
@@ -302,6 +303,9 @@ TEST_F(messages_property, every_type_round_trips) {
   check_round_trips<batch_outcome>(sys);
   check_round_trips<breaker_state_changed>(sys);
   check_round_trips<request_completed>(sys);
+  check_round_trips<gate_status>(sys);
+  check_round_trips<op_ref>(sys);
+  check_round_trips<operation_events>(sys);
   check_round_trips<recommendation>(sys);
   check_round_trips<resource_trends>(sys);
   check_round_trips<prediction_request>(sys);

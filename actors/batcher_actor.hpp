@@ -1,0 +1,28 @@
+#pragma once
+
+// The batcher of one operation type: a thin shell around batch_engine
+// (runtime/policy). It asks its backend's gate for a permit whenever a batch
+// is ready, sends the batch to the executor on each permit (with the
+// request's timeout; an error or timeout becomes a retryable outcome),
+// reports each permit back to the gate, and forwards operation events to
+// the coordinator after every message it handles.
+
+#include "messages/interfaces.hpp"
+#include "runtime/policy/batch_engine.hpp"
+
+namespace caf {
+class actor_system;
+} // namespace caf
+
+namespace batching {
+
+struct batcher_wiring {
+  circuit_breaker_actor gate;
+  executor_actor executor;
+  events_listener coordinator;
+};
+
+batcher_actor spawn_batcher(caf::actor_system& sys, batch_engine::config cfg,
+                            batcher_wiring wiring);
+
+} // namespace batching

@@ -1,0 +1,32 @@
+#pragma once
+
+// The gate of one backend: circuit breaker + pacer (runtime/policy), shared
+// by every batcher whose operation type uses the backend. Batchers ask for
+// permits; a permit is granted (FIFO) when the breaker allows a request and
+// the pacer has a slot, and is reported back exactly once with the
+// request's result, which feeds both policies. Transitions are pushed to
+// subscribers.
+
+#include <string>
+
+#include "messages/interfaces.hpp"
+#include "runtime/policy/pacer.hpp"
+#include "runtime/policy/settings.hpp"
+
+namespace caf {
+class actor_system;
+} // namespace caf
+
+namespace batching {
+
+struct gate_config {
+  std::string backend = default_backend;
+  circuit_breaker_config breaker;
+  pacer::config pacing;
+};
+
+/// Spawns the gate of one backend.
+circuit_breaker_actor spawn_circuit_breaker(caf::actor_system& sys,
+                                            gate_config cfg);
+
+} // namespace batching

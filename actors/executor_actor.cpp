@@ -1,0 +1,139 @@
+#include "actors/executor_actor.hpp"
+
+#include <exception>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include <caf/actor_cast.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <caf/typed_response_promise.hpp>
+
+namespace batching {
+
+namespace {
+
+batch_outcome failure(const batch& b, std::string message) {
+  batch_outcome out;
+  out.batch_id = b.batch_id;
+  out.status = batch_status::retryable_failure;
+  out.message = std::move(message);
+  return out;
+}
+
+// -- inline and blocking -------------------------------------------------------
+
+executor_actor::behavior_type inline_impl(executor_actor::pointer,
+                                          sync_callback fn) {
+  return {
+    [fn](execute_atom, const batch& b) { return run_guarded(fn, b); },
+  };
+}
+
+struct pool_state {
+  static inline const char* name = "blocking_executor";
+  std::vector<executor_actor> workers;
+  std::size_t next = 0;
+};
+
+executor_actor::behavior_type
+pool_impl(executor_actor::stateful_pointer<pool_state> self, sync_callback fn,
+          std::size_t workers) {
+  for (std::size_t i = 0; i < std::max<std::size_t>(1, workers); ++i)
+    self->state.workers.push_back(
+      self->spawn<caf::detached + caf::linked>(inline_impl, fn));
+  return {
+    [=](execute_atom a, batch& b) -> caf::delegated<batch_outcome> {
+      auto& st = self->state;
+      auto& worker = st.workers[st.next++ % st.workers.size()];
+      return self->delegate(worker, a, std::move(b));
+    },
+  };
+}
+
+// -- async ---------------------------------------------------------------------
+
+using completed_atom = caf::atom_constant<caf::atom("completed")>;
+
+/// The async executor's own interface: the public one plus completions.
+using async_executor_actor = executor_actor::extend<
+  caf::reacts_to<completed_atom, std::uint64_t, batch_outcome>>;
+
+struct async_state {
+  static inline const char* name = "async_executor";
+  std::uint64_t next_key = 1;
+  std::unordered_map<std::uint64_t, caf::typed_response_promise<batch_outcome>>
+    open;
+};
+
+async_executor_actor::behavior_type
+async_impl(async_executor_actor::stateful_pointer<async_state> self,
+           async_callback fn) {
+  return {
+    [=](execute_atom, const batch& b)
+      -> caf::typed_response_promise<batch_outcome> {
+      auto rp = self->make_response_promise<batch_outcome>();
+      auto key = self->state.next_key++;
+      self->state.open.emplace(key, rp);
+      // The handle sends the outcome back to this actor, which delivers it
+      // on its own thread; a second call is ignored (the key is gone).
+      auto me = caf::actor_cast<caf::actor>(self);
+      auto id = b.batch_id;
+      completion done = [me, key, id](batch_outcome out) {
+        out.batch_id = id;
+        caf::anon_send(me, completed_atom::value, key, std::move(out));
+      };
+      try {
+        fn(b, std::move(done));
+      } catch (const std::exception& e) {
+        self->state.open.erase(key);
+        rp.deliver(failure(b, std::string{"executor threw: "} + e.what()));
+      } catch (...) {
+        self->state.open.erase(key);
+        rp.deliver(failure(b, "executor threw a non-standard exception"));
+      }
+      return rp;
+    },
+    [=](completed_atom, std::uint64_t key, batch_outcome& out) {
+      auto it = self->state.open.find(key);
+      if (it == self->state.open.end())
+        return;
+      it->second.deliver(std::move(out));
+      self->state.open.erase(it);
+    },
+  };
+}
+
+} // namespace
+
+batch_outcome run_guarded(const sync_callback& fn, const batch& b) {
+  try {
+    auto out = fn(b);
+    out.batch_id = b.batch_id;
+    return out;
+  } catch (const std::exception& e) {
+    return failure(b, std::string{"executor threw: "} + e.what());
+  } catch (...) {
+    return failure(b, "executor threw a non-standard exception");
+  }
+}
+
+executor_actor spawn_blocking_executor(caf::actor_system& sys,
+                                       sync_callback fn, std::size_t workers) {
+  return sys.spawn(pool_impl, std::move(fn), workers);
+}
+
+executor_actor spawn_inline_executor(caf::actor_system& sys,
+                                     sync_callback fn) {
+  return sys.spawn(inline_impl, std::move(fn));
+}
+
+executor_actor spawn_async_executor(caf::actor_system& sys,
+                                    async_callback fn) {
+  return caf::actor_cast<executor_actor>(sys.spawn(async_impl, std::move(fn)));
+}
+
+} // namespace batching

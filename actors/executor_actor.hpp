@@ -1,0 +1,52 @@
+#pragma once
+
+// Executors turn a batch into backend calls. The function executors here
+// wrap host code:
+//   blocking   a callback that may block (an HTTP client call): it runs on
+//              a pool of detached actors (own threads), so it never stalls
+//              the scheduler's workers;
+//   inline     a callback that never blocks (cheap, CPU-only): it runs in
+//              the executor actor itself, without a thread hop;
+//   async      a callback that starts work and returns at once; it
+//              completes the batch later, from any thread, through the
+//              completion handle it was given.
+// A callback that throws yields a retryable_failure outcome carrying the
+// exception's message; one that never answers is timed out by the batcher's
+// request timeout. The outcome's batch_id is always set by the executor.
+
+#include <cstddef>
+#include <functional>
+
+#include "messages/interfaces.hpp"
+
+namespace caf {
+class actor_system;
+} // namespace caf
+
+namespace batching {
+
+/// A callback that returns the outcome of a batch.
+using sync_callback = std::function<batch_outcome(const batch&)>;
+
+/// Completes one batch; callable once, from any thread.
+using completion = std::function<void(batch_outcome)>;
+
+/// A callback that starts a batch and completes it through the handle.
+using async_callback = std::function<void(const batch&, completion)>;
+
+/// A blocking callback on `workers` threads of its own.
+executor_actor spawn_blocking_executor(caf::actor_system& sys,
+                                       sync_callback fn,
+                                       std::size_t workers = 4);
+
+/// A non-blocking callback run inside the actor.
+executor_actor spawn_inline_executor(caf::actor_system& sys, sync_callback fn);
+
+/// An asynchronous callback.
+executor_actor spawn_async_executor(caf::actor_system& sys, async_callback fn);
+
+/// Runs `fn` for `b`, turning an exception into a retryable failure and
+/// stamping the batch id (shared by all executors).
+batch_outcome run_guarded(const sync_callback& fn, const batch& b);
+
+} // namespace batching
