@@ -46,6 +46,7 @@ struct coordinator_state {
   coordinator_actor::stateful_pointer<coordinator_state> self;
   coordinator_config cfg;
   coordinator_wiring wiring;
+  std::map<std::string, batcher_actor> batchers;
   std::optional<job_ledger> ledger;
   std::unordered_map<std::uint64_t, work_items> pending; // waiting jobs
   std::unordered_map<std::uint64_t,
@@ -59,7 +60,7 @@ struct coordinator_state {
     cfg = config;
     wiring = std::move(w);
     std::set<std::string> types;
-    for (const auto& [type, _] : wiring.batchers)
+    for (const auto& [type, _] : wiring.backend_of)
       types.insert(type);
     ledger.emplace(job_ledger::config{cfg.max_concurrent_jobs,
                                       cfg.max_queued_operations},
@@ -89,7 +90,7 @@ struct coordinator_state {
       if (it == pending.end())
         continue;
       auto type = ledger->status(id, now)->op_type;
-      self->send(wiring.batchers.at(type), enqueue_atom::value,
+      self->send(batchers.at(type), enqueue_atom::value,
                  std::move(it->second));
       pending.erase(it);
     }
@@ -147,7 +148,7 @@ struct coordinator_state {
     }
     auto status = *ledger->status(id, now);
     if (running) {
-      self->send(wiring.batchers.at(status.op_type), cancel_atom::value, id);
+      self->send(batchers.at(status.op_type), cancel_atom::value, id);
     } else {
       pending.erase(id);
       job_finished(id, now);
@@ -199,19 +200,19 @@ struct coordinator_state {
     g->d.at = now;
     g->d.coordinator = {ledger->running_jobs(), ledger->waiting_jobs(),
                         ledger->finished_jobs(), ledger->concurrency_limit(),
-                        ledger->unfinished_operations()};
+                        ledger->unfinished_operations(), ledger->violations()};
     g->d.resources = latest;
     for (const auto& a : alerts)
       if (a)
         g->d.active_alerts.push_back(*a);
-    g->outstanding = wiring.batchers.size() + wiring.gates.size();
+    g->outstanding = batchers.size() + wiring.gates.size();
     auto done = [this, g, rp]() mutable {
       if (--g->outstanding > 0)
         return;
       finish_dashboard(g->d, g->gates);
       rp.deliver(std::move(g->d));
     };
-    for (const auto& [type, batcher] : wiring.batchers)
+    for (const auto& [type, batcher] : batchers)
       self->request(batcher, dashboard_timeout, metrics_atom::value)
         .then([g, done](batching_metrics& m) mutable {
                 g->d.batching.push_back(std::move(m));
@@ -268,6 +269,9 @@ coordinator_impl(coordinator_actor::stateful_pointer<coordinator_state> self,
     [=](status_atom, std::uint64_t id) { return self->state.on_status(id); },
     [=](cancel_atom, std::uint64_t id) { return self->state.on_cancel(id); },
     [=](dashboard_atom) { return self->state.on_dashboard(); },
+    [=](caf::put_atom, const std::string& type, batcher_actor batcher) {
+      self->state.batchers[type] = std::move(batcher);
+    },
     [=](wait_atom, std::uint64_t id) { return self->state.on_wait(id); },
     [=](drain_atom) { return self->state.on_drain(); },
     [=](stop_atom) { return self->state.on_stop(); },

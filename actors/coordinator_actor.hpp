@@ -18,10 +18,10 @@ class actor_system;
 
 namespace batching {
 
+/// The batchers register afterwards (put_atom), since they report to the
+/// coordinator and so are spawned after it.
 struct coordinator_wiring {
-  /// The batcher of each operation type.
-  std::map<std::string, batcher_actor> batchers;
-  /// The backend each operation type uses.
+  /// The backend of each operation type (the known types).
   std::map<std::string, std::string> backend_of;
   /// The gate of each backend.
   std::map<std::string, circuit_breaker_actor> gates;

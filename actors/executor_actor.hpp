@@ -25,14 +25,7 @@ class actor_system;
 
 namespace batching {
 
-/// A callback that returns the outcome of a batch.
-using sync_callback = std::function<batch_outcome(const batch&)>;
-
-/// Completes one batch; callable once, from any thread.
-using completion = std::function<void(batch_outcome)>;
-
-/// A callback that starts a batch and completes it through the handle.
-using async_callback = std::function<void(const batch&, completion)>;
+// sync_callback, completion and async_callback: runtime/policy/types.hpp.
 
 /// A blocking callback on `workers` threads of its own.
 executor_actor spawn_blocking_executor(caf::actor_system& sys,

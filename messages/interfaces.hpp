@@ -142,6 +142,8 @@ using coordinator_actor = caf::typed_actor<
   caf::replies_to<cancel_atom, std::uint64_t>::with<job_status>,
   // The whole system's figures.
   caf::replies_to<dashboard_atom>::with<dashboard>,
+  // Wiring: the batcher of an operation type (sent once per type at start).
+  caf::reacts_to<caf::put_atom, std::string, batcher_actor>,
   // Answers when the job has finished (or the request times out).
   caf::replies_to<wait_atom, std::uint64_t>::with<job_status>,
   // Answers when no operation is unfinished (or the request times out).

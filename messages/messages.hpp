@@ -182,7 +182,8 @@ struct coordinator_status {
   std::uint64_t waiting_jobs = 0;
   std::uint64_t completed_jobs = 0;
   std::uint32_t max_concurrent_jobs = 0;
-  std::uint64_t queued_operations = 0;
+  std::uint64_t queued_operations = 0; // unfinished, in all jobs
+  std::uint64_t ledger_violations = 0; // illegal transitions refused (0)
 
   bool operator==(const coordinator_status&) const = default;
 };
@@ -404,7 +405,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, coordinator_status& x) {
   return f(caf::meta::type_name("coordinator_status"), x.active_jobs,
            x.waiting_jobs, x.completed_jobs, x.max_concurrent_jobs,
-           x.queued_operations);
+           x.queued_operations, x.ledger_violations);
 }
 
 template <class Inspector>

@@ -20,6 +20,33 @@ batch_engine::batch_engine(config cfg)
   // nop
 }
 
+batch_engine::config batch_engine::from_settings(const runtime_config& cfg,
+                                                 const std::string& type,
+                                                 std::uint64_t seed) {
+  const auto& op = cfg.operation_configs.at(type);
+  const auto& be = cfg.backends.at(op.backend);
+  const auto& b = cfg.batching;
+  config result;
+  result.op_type = type;
+  result.backend = op.backend;
+  result.strategy = op.strategy;
+  result.sizing = {b.min_batch_size,
+                   std::min(b.max_batch_size, op.max_batch_size),
+                   op.preferred_batch_size,
+                   b.target_response_time_ms,
+                   b.max_error_rate,
+                   b.adaptation_sensitivity};
+  result.queue.max_items = be.max_items_per_request;
+  result.queue.max_bytes = be.max_request_bytes;
+  result.queue.linger = from_millis(b.linger_ms);
+  result.retry = {be.max_attempts, from_millis(be.retry_base_ms),
+                  from_millis(be.retry_max_ms)};
+  result.request_timeout = from_seconds(be.request_timeout_seconds
+                                        * op.timeout_multiplier);
+  result.seed = seed;
+  return result;
+}
+
 double batch_engine::observe(double& ewma, double sample) const {
   ewma = ewma == 0 ? sample : ewma + ewma_weight * (sample - ewma);
   return ewma;
@@ -47,6 +74,24 @@ void batch_engine::enqueue(std::uint64_t job_id, priority prio,
 void batch_engine::cancel(std::uint64_t job_id, time_point now) {
   for (auto& item : queue_.remove_job(job_id))
     finish(item, operation_state::cancelled, "cancelled", now);
+  for (const auto& [_, items] : in_flight_)
+    for (const auto& item : items)
+      if (item.job_id == job_id) {
+        cancelled_.insert(job_id);
+        return;
+      }
+}
+
+void batch_engine::requeue(queued_item item, bool front, time_point now) {
+  if (cancelled_.count(item.job_id)) {
+    finish(item, operation_state::cancelled, "cancelled", now);
+    return;
+  }
+  events_.requeued.push_back({item.job_id, item.index});
+  if (front)
+    queue_.push_front(std::move(item));
+  else
+    queue_.push(std::move(item), now);
 }
 
 void batch_engine::expire(time_point now) {
@@ -104,8 +149,7 @@ void batch_engine::on_outcome(const batch_outcome& outcome, time_point now) {
       // Back to the front in their original order, attempt not counted.
       for (auto rit = items.rbegin(); rit != items.rend(); ++rit) {
         --rit->attempts;
-        events_.requeued.push_back({rit->job_id, rit->index});
-        queue_.push_front(std::move(*rit));
+        requeue(std::move(*rit), true, now);
       }
       break;
     case batch_status::retryable_failure:
@@ -150,8 +194,7 @@ void batch_engine::retry_or_fail(queued_item item, const std::string& why,
     return;
   }
   item.ready_at = now + retry_.backoff(item.attempts, rng_);
-  events_.requeued.push_back({item.job_id, item.index});
-  queue_.push(std::move(item), now);
+  requeue(std::move(item), false, now);
 }
 
 void batch_engine::finish(const queued_item& item, operation_state state,

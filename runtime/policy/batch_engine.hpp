@@ -18,7 +18,8 @@
 //             permanent -> failed with the backend's message.
 //             Then the strategy gets the request's signals.
 //   cancel / deadline: queued operations finish as cancelled / failed;
-//             operations in flight finish by their outcome.
+//             operations in flight finish by their outcome, except that a
+//             cancelled job's operations never go back to the queue.
 // Inputs: `now` on every call; outcomes match batches by batch_id and items
 // by position. Outputs: batches, and operation_events (sent, requeued,
 // finished) drained by take_events().
@@ -31,6 +32,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "runtime/policy/batch_queue.hpp"
@@ -38,6 +40,7 @@
 #include "runtime/policy/latency_histogram.hpp"
 #include "runtime/policy/random.hpp"
 #include "runtime/policy/retry.hpp"
+#include "runtime/policy/settings.hpp"
 #include "runtime/policy/types.hpp"
 
 namespace batching {
@@ -56,6 +59,11 @@ public:
   };
 
   explicit batch_engine(config cfg);
+
+  /// The engine settings of operation type `type` under `cfg` (bounds,
+  /// strategy, its backend's caps, retry rules and timeout).
+  static config from_settings(const runtime_config& cfg,
+                              const std::string& type, std::uint64_t seed);
 
   /// Accepts operations [first_index, first_index + ops.size()) of a job.
   void enqueue(std::uint64_t job_id, priority prio, time_point deadline,
@@ -103,6 +111,9 @@ private:
   void finish(const queued_item& item, operation_state state, std::string error,
               time_point now);
   void retry_or_fail(queued_item item, const std::string& why, time_point now);
+  /// Puts an operation back (front: throttled), unless its job was
+  /// cancelled, in which case it finishes as cancelled.
+  void requeue(queued_item item, bool front, time_point now);
   double observe(double& ewma, double sample) const;
 
   config cfg_;
@@ -111,6 +122,9 @@ private:
   retry_policy retry_;
   seeded_random rng_;
   std::unordered_map<std::uint64_t, std::vector<queued_item>> in_flight_;
+  // Jobs cancelled while some of their operations were in flight: those
+  // finish as cancelled instead of going back to the queue.
+  std::unordered_set<std::uint64_t> cancelled_;
   std::uint64_t next_batch_id_ = 1;
   bool permit_pending_ = false;
   double pressure_ = 0;

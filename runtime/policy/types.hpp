@@ -7,6 +7,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -372,6 +373,17 @@ struct batching_metrics {
 
   bool operator==(const batching_metrics&) const = default;
 };
+
+// -- executors -----------------------------------------------------------------
+
+/// Host code that runs one batch against a backend and returns its outcome.
+using sync_callback = std::function<batch_outcome(const batch&)>;
+
+/// Completes one batch; call it once, from any thread.
+using completion = std::function<void(batch_outcome)>;
+
+/// Host code that starts a batch and completes it later through the handle.
+using async_callback = std::function<void(const batch&, completion)>;
 
 /// Names one operation: its job and its position in the job.
 struct op_ref {

@@ -251,3 +251,17 @@ RC_GTEST_PROP(batch_engine_property, every_operation_finishes_exactly_once,
   for (const auto& [ref, n] : finished)
     RC_ASSERT(n == 1);
 }
+
+TEST(batch_engine, a_cancelled_job_never_goes_back_to_the_queue) {
+  batch_engine e{engine_config(3)};
+  e.enqueue(1, priority::normal, {}, 0, ops(2), at(0ms));
+  auto b = e.take_batch(at(0ms));
+  e.cancel(1, at(1ms));
+  e.take_events();
+  e.on_outcome(outcome(*b, batch_status::throttled, 1s), at(2ms));
+  auto ev = e.take_events();
+  EXPECT_TRUE(ev.requeued.empty());
+  ASSERT_EQ(ev.finished.size(), 2u);
+  EXPECT_EQ(ev.finished[0].state, operation_state::cancelled);
+  EXPECT_EQ(e.queued(), 0u);
+}

@@ -1,0 +1,75 @@
+#include "runtime/system/topology.hpp"
+
+#include <stdexcept>
+
+#include <caf/actor_system.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/send.hpp>
+
+#include "actors/batcher_actor.hpp"
+#include "actors/circuit_breaker_actor.hpp"
+#include "actors/coordinator_actor.hpp"
+#include "actors/resource_sampler_actor.hpp"
+#include "runtime/policy/batch_engine.hpp"
+
+namespace batching {
+
+void topology::shutdown() const {
+  auto bye = caf::exit_reason::user_shutdown;
+  if (sampler)
+    caf::anon_send_exit(sampler, bye);
+  if (coordinator)
+    caf::anon_send_exit(coordinator, bye);
+  for (const auto& [_, b] : batchers)
+    caf::anon_send_exit(b, bye);
+  for (const auto& [_, g] : gates)
+    caf::anon_send_exit(g, bye);
+}
+
+topology spawn_topology(caf::actor_system& sys, const runtime_config& cfg,
+                        const std::map<std::string, executor_actor>& executors,
+                        std::shared_ptr<resource_probe> probe,
+                        std::uint64_t seed) {
+  topology t;
+  coordinator_wiring wiring;
+  for (const auto& [type, op] : cfg.operation_configs) {
+    if (!executors.count(op.backend))
+      throw std::invalid_argument("no executor for backend '" + op.backend
+                                  + "' (used by operation type '" + type
+                                  + "')");
+    wiring.backend_of[type] = op.backend;
+    if (t.gates.count(op.backend))
+      continue;
+    const auto& be = cfg.backends.at(op.backend);
+    gate_config gc;
+    gc.backend = op.backend;
+    gc.breaker = cfg.batching.circuit_breaker;
+    gc.pacing.max_in_flight = be.max_in_flight;
+    gc.pacing.initial_rate = be.initial_requests_per_second;
+    t.gates.emplace(op.backend, spawn_circuit_breaker(sys, gc));
+  }
+  wiring.gates = t.gates;
+  t.coordinator = spawn_coordinator(sys, cfg.coordinator, std::move(wiring));
+  std::uint64_t type_seed = seed;
+  for (const auto& [type, op] : cfg.operation_configs) {
+    auto engine = batch_engine::from_settings(cfg, type, type_seed++);
+    auto b = spawn_batcher(sys, std::move(engine),
+                           {t.gates.at(op.backend), executors.at(op.backend),
+                            t.coordinator});
+    caf::anon_send(t.coordinator, caf::put_atom::value, type, b);
+    t.batchers.emplace(type, b);
+  }
+  if (probe) {
+    t.sampler = spawn_resource_sampler(
+      sys, {cfg.resource_thresholds, cfg.scaling, cfg.sampling},
+      std::move(probe));
+    caf::anon_send(t.sampler, caf::subscribe_atom::value,
+                   resource_listener{t.coordinator});
+    for (const auto& [_, b] : t.batchers)
+      caf::anon_send(t.sampler, caf::subscribe_atom::value,
+                     resource_listener{b});
+  }
+  return t;
+}
+
+} // namespace batching

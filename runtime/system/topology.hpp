@@ -1,0 +1,42 @@
+#pragma once
+
+// The one place that wires the actor topology (design.md §1): a gate per
+// backend in use, a batcher per operation type, the coordinator, and
+// optionally the resource sampler broadcasting to coordinator and batchers.
+// The embedding API, the simulator and the tests all spawn through here, so
+// they run the same topology.
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "actors/resource_probe.hpp"
+#include "messages/interfaces.hpp"
+#include "runtime/policy/settings.hpp"
+
+namespace caf {
+class actor_system;
+} // namespace caf
+
+namespace batching {
+
+struct topology {
+  coordinator_actor coordinator;
+  std::map<std::string, batcher_actor> batchers;       // by operation type
+  std::map<std::string, circuit_breaker_actor> gates;  // by backend
+  resource_sampler_actor sampler;                      // may be invalid
+
+  /// Sends an exit to every actor of the topology.
+  void shutdown() const;
+};
+
+/// Spawns the topology for `cfg`. `executors` must hold one executor per
+/// backend that an operation type uses (else std::invalid_argument); `probe`
+/// may be null (no resource sampler). `seed` seeds retry jitter.
+topology spawn_topology(caf::actor_system& sys, const runtime_config& cfg,
+                        const std::map<std::string, executor_actor>& executors,
+                        std::shared_ptr<resource_probe> probe,
+                        std::uint64_t seed = 1);
+
+} // namespace batching

@@ -1,0 +1,158 @@
+// The backend gate on the deterministic scheduler: permits are paced,
+// Retry-After blocks every asker, failures open the breaker and the
+// transition reaches subscribers.
+
+#include "tests/actors/actor_fixture.hpp"
+
+#include <vector>
+
+#include "actors/circuit_breaker_actor.hpp"
+
+using namespace batching;
+using namespace batching::testing_support;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// Collects permits and breaker transitions, answers them on request.
+using probe_actor = caf::typed_actor<
+  caf::reacts_to<permit_atom, std::uint64_t>,
+  caf::reacts_to<breaker_state_changed>,
+  caf::replies_to<caf::get_atom>::with<std::vector<std::uint64_t>,
+                                       std::vector<breaker_state_changed>>>;
+
+struct probe_state {
+  std::vector<std::uint64_t> permits;
+  std::vector<breaker_state_changed> changes;
+};
+
+probe_actor::behavior_type
+probe_impl(probe_actor::stateful_pointer<probe_state> self) {
+  return {
+    [=](permit_atom, std::uint64_t id) { self->state.permits.push_back(id); },
+    [=](const breaker_state_changed& c) { self->state.changes.push_back(c); },
+    [=](caf::get_atom) {
+      return caf::make_result(self->state.permits, self->state.changes);
+    },
+  };
+}
+
+class gate_test : public actor_fixture {
+protected:
+  circuit_breaker_actor gate;
+  probe_actor probe;
+
+  void start(double rate, std::uint32_t in_flight = 4) {
+    gate_config cfg;
+    cfg.backend = "notion";
+    cfg.breaker = {2, 10, 1};
+    cfg.pacing.initial_rate = rate;
+    cfg.pacing.max_in_flight = in_flight;
+    gate = track(spawn_circuit_breaker(sys, cfg));
+    probe = track(sys.spawn(probe_impl));
+    caf::anon_send(gate, caf::subscribe_atom::value, breaker_listener{probe});
+    sched.run();
+  }
+
+  void acquire(int n = 1) {
+    for (int i = 0; i < n; ++i)
+      caf::anon_send(gate, acquire_atom::value, permit_listener{probe});
+    sched.run();
+  }
+
+  std::vector<std::uint64_t> permits() {
+    std::vector<std::uint64_t> result;
+    caf::scoped_actor self{sys};
+    auto rh = self->request(probe, caf::infinite, caf::get_atom::value);
+    sched.run();
+    rh.receive([&](std::vector<std::uint64_t>& p,
+                   std::vector<breaker_state_changed>&) { result = p; },
+               [](caf::error&) {});
+    return result;
+  }
+
+  std::vector<breaker_state_changed> changes() {
+    std::vector<breaker_state_changed> result;
+    caf::scoped_actor self{sys};
+    auto rh = self->request(probe, caf::infinite, caf::get_atom::value);
+    sched.run();
+    rh.receive([&](std::vector<std::uint64_t>&,
+                   std::vector<breaker_state_changed>& c) { result = c; },
+               [](caf::error&) {});
+    return result;
+  }
+
+  void report(std::uint64_t permit, batch_status status,
+              duration retry_after = {}) {
+    caf::anon_send(gate, request_completed{permit, true, status, retry_after,
+                                           20ms});
+    sched.run();
+  }
+};
+
+} // namespace
+
+TEST_F(gate_test, paces_permits_at_the_rate) {
+  start(2); // one permit per 500 ms
+  acquire(3);
+  EXPECT_EQ(permits().size(), 1u);
+  advance(499ms);
+  EXPECT_EQ(permits().size(), 1u);
+  advance(1ms);
+  EXPECT_EQ(permits().size(), 2u);
+  advance(500ms);
+  EXPECT_EQ(permits().size(), 3u);
+  auto status = ask<gate_status>(gate, caf::get_atom::value);
+  ASSERT_TRUE(status);
+  EXPECT_EQ(status->backend, "notion");
+  EXPECT_EQ(status->in_flight, 3u);
+  EXPECT_EQ(status->waiting, 0u);
+}
+
+TEST_F(gate_test, retry_after_blocks_every_asker) {
+  start(0); // unpaced
+  acquire(1);
+  ASSERT_EQ(permits().size(), 1u);
+  report(permits()[0], batch_status::throttled, 3s);
+  acquire(2);
+  EXPECT_EQ(permits().size(), 1u);
+  advance(2999ms);
+  EXPECT_EQ(permits().size(), 1u);
+  advance(1ms);
+  EXPECT_GE(permits().size(), 2u); // then paced at the learned rate
+  EXPECT_TRUE(changes().empty()); // 429 never opens the breaker
+}
+
+TEST_F(gate_test, failures_open_the_breaker_and_notify) {
+  start(0);
+  acquire(2);
+  auto p = permits();
+  ASSERT_EQ(p.size(), 2u);
+  report(p[0], batch_status::retryable_failure);
+  report(p[1], batch_status::retryable_failure);
+  auto c = changes();
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_EQ(c[0].backend, "notion");
+  EXPECT_EQ(c[0].to, breaker_state::open);
+  acquire(1);
+  EXPECT_EQ(permits().size(), 2u); // open: batches wait
+  advance(10s);                    // open timeout -> half-open trial
+  c = changes();
+  ASSERT_EQ(c.size(), 2u);
+  EXPECT_EQ(c[1].to, breaker_state::half_open);
+  ASSERT_EQ(permits().size(), 3u);
+  report(permits()[2], batch_status::ok);
+  c = changes();
+  ASSERT_EQ(c.size(), 3u);
+  EXPECT_EQ(c[2].to, breaker_state::closed);
+}
+
+TEST_F(gate_test, unused_permits_free_their_slot) {
+  start(0, 1);
+  acquire(2);
+  ASSERT_EQ(permits().size(), 1u); // in-flight cap 1
+  caf::anon_send(gate, request_completed{permits()[0], false,
+                                         batch_status::ok, {}, {}});
+  sched.run();
+  EXPECT_EQ(permits().size(), 2u);
+}

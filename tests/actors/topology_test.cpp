@@ -1,0 +1,251 @@
+// The whole topology (coordinator, batchers, gates, sampler) on the
+// deterministic scheduler with a scripted executor: the coordinator's and
+// the batchers' protocols, end to end, in virtual time.
+
+#include "tests/actors/actor_fixture.hpp"
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <set>
+
+#include "runtime/system/topology.hpp"
+
+using namespace batching;
+using namespace batching::testing_support;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::vector<operation> make_ops(std::uint64_t n, std::uint64_t first_id = 0,
+                                std::size_t bytes = 10) {
+  std::vector<operation> result;
+  for (std::uint64_t i = 0; i < n; ++i)
+    result.push_back({first_id + i, std::string(bytes, 'x')});
+  return result;
+}
+
+runtime_config test_config() {
+  runtime_config cfg;
+  cfg.batching.linger_ms = 20;
+  cfg.backends["default"].initial_requests_per_second = 0; // unpaced
+  cfg.backends["default"].request_timeout_seconds = 5;
+  cfg.batching.circuit_breaker = {3, 10, 1};
+  return cfg;
+}
+
+class topology_test : public actor_fixture {
+protected:
+  topology t;
+  std::shared_ptr<resource_snapshot> reading
+    = std::make_shared<resource_snapshot>();
+  std::vector<batch> seen; // every batch the executor got
+  script behaviour = [](const batch&) {
+    return std::optional{scripted_answer{ok_outcome(), 20ms}};
+  };
+
+  void start(runtime_config cfg = test_config(), bool sampler = false) {
+    auto exec = spawn_scripted([this](const batch& b) {
+      seen.push_back(b);
+      return behaviour(b);
+    });
+    std::shared_ptr<resource_probe> probe;
+    if (sampler) {
+      auto r = reading;
+      probe = make_scripted_probe([r](time_point) { return *r; });
+    }
+    t = spawn_topology(sys, cfg, {{"default", exec}}, probe);
+    track(t.coordinator);
+    for (auto& [_, b] : t.batchers)
+      track(b);
+    for (auto& [_, g] : t.gates)
+      track(g);
+    if (t.sampler)
+      track(t.sampler);
+    sched.run();
+  }
+
+  caf::expected<std::uint64_t> submit(std::string type, std::uint64_t n,
+                                      priority prio = priority::normal,
+                                      duration deadline = {}) {
+    job_submission js{std::move(type), prio, make_ops(n), deadline};
+    return ask<std::uint64_t>(t.coordinator, submit_atom::value, js);
+  }
+
+  job_status status(std::uint64_t id) {
+    auto s = ask<job_status>(t.coordinator, status_atom::value, id);
+    EXPECT_TRUE(s) << sys.render(s.error());
+    return s ? *s : job_status{};
+  }
+
+  dashboard board() {
+    auto d = ask<dashboard>(t.coordinator, dashboard_atom::value);
+    EXPECT_TRUE(d);
+    return d ? *d : dashboard{};
+  }
+};
+
+} // namespace
+
+TEST_F(topology_test, a_job_completes_in_capped_batches) {
+  start();
+  auto id = submit("write", 250);
+  ASSERT_TRUE(id) << sys.render(id.error());
+  advance(5s);
+  auto s = status(*id);
+  EXPECT_EQ(s.state, job_state::completed);
+  EXPECT_EQ(s.succeeded, 250u);
+  EXPECT_EQ(s.queued + s.in_flight + s.failed + s.cancelled, 0u);
+  ASSERT_FALSE(seen.empty());
+  for (const auto& b : seen) {
+    EXPECT_LE(b.operations.size(), 100u); // the backend's item cap
+    EXPECT_EQ(b.op_type, "write");
+  }
+  auto d = board();
+  EXPECT_EQ(d.coordinator.completed_jobs, 1u);
+  EXPECT_EQ(d.coordinator.ledger_violations, 0u);
+  ASSERT_EQ(d.batching.size(), 2u);
+  EXPECT_EQ(d.batching[1].op_type, "write");
+  EXPECT_EQ(d.batching[1].succeeded, 250u);
+  EXPECT_DOUBLE_EQ(d.performance.success_rate, 1.0);
+}
+
+TEST_F(topology_test, bad_jobs_are_rejected_whole) {
+  auto cfg = test_config();
+  cfg.coordinator.max_queued_operations = 100;
+  start(cfg);
+  auto empty = submit("read", 0);
+  ASSERT_FALSE(empty);
+  EXPECT_EQ(code_of(empty.error()), error_code::empty_job);
+  auto unknown = submit("delete", 5);
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(code_of(unknown.error()), error_code::unknown_operation_type);
+  EXPECT_EQ(sys.render(unknown.error()),
+            "batching_error(unknown_operation_type: unknown operation type "
+            "'delete' (configured: read, write))");
+  auto full = submit("read", 101);
+  ASSERT_FALSE(full);
+  EXPECT_EQ(code_of(full.error()), error_code::queue_full);
+  EXPECT_EQ(board().coordinator.queued_operations, 0u);
+  auto missing = ask<job_status>(t.coordinator, status_atom::value,
+                                 std::uint64_t{42});
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(code_of(missing.error()), error_code::unknown_job);
+}
+
+TEST_F(topology_test, waiting_jobs_start_by_priority) {
+  auto cfg = test_config();
+  cfg.coordinator.max_concurrent_jobs = 1;
+  start(cfg);
+  auto first = *submit("read", 10, priority::low);
+  auto low = *submit("read", 10, priority::low);
+  auto critical = *submit("read", 10, priority::critical);
+  EXPECT_EQ(status(low).state, job_state::waiting);
+  advance(10s);
+  EXPECT_EQ(status(first).state, job_state::completed);
+  EXPECT_EQ(status(low).state, job_state::completed);
+  EXPECT_LE(status(critical).finished_at, status(low).started_at);
+}
+
+TEST_F(topology_test, wait_answers_when_the_job_finishes) {
+  start();
+  auto id = *submit("read", 5);
+  caf::scoped_actor self{sys};
+  auto rh = self->request(t.coordinator, caf::infinite, wait_atom::value, id);
+  advance(1s);
+  bool done = false;
+  rh.receive(
+    [&](job_status& s) {
+      done = true;
+      EXPECT_EQ(s.state, job_state::completed);
+    },
+    [&](caf::error& e) { ADD_FAILURE() << sys.render(e); });
+  EXPECT_TRUE(done);
+}
+
+TEST_F(topology_test, cancel_finishes_every_operation) {
+  behaviour = [](const batch&) -> std::optional<scripted_answer> {
+    return scripted_answer{ok_outcome(), 2s}; // slow backend
+  };
+  auto cfg = test_config();
+  cfg.backends["default"].max_in_flight = 1;
+  start(cfg);
+  auto id = *submit("read", 300);
+  advance(100ms); // one batch in flight, the rest queued
+  auto c = ask<job_status>(t.coordinator, cancel_atom::value, id);
+  ASSERT_TRUE(c);
+  advance(5s);
+  auto s = status(id);
+  EXPECT_EQ(s.state, job_state::cancelled);
+  EXPECT_EQ(s.succeeded + s.cancelled, 300u);
+  EXPECT_GT(s.cancelled, 0u);
+  auto again = ask<job_status>(t.coordinator, cancel_atom::value, id);
+  ASSERT_FALSE(again);
+  EXPECT_EQ(code_of(again.error()), error_code::job_finished);
+}
+
+TEST_F(topology_test, throttling_is_retried_after_retry_after) {
+  int calls = 0;
+  behaviour = [&calls](const batch&) -> std::optional<scripted_answer> {
+    if (++calls == 1) {
+      auto o = ok_outcome();
+      o.status = batch_status::throttled;
+      o.retry_after = 2s;
+      return scripted_answer{o, 10ms};
+    }
+    return scripted_answer{ok_outcome(), 10ms};
+  };
+  start();
+  auto id = *submit("write", 10);
+  advance(1s);
+  EXPECT_EQ(status(id).succeeded, 0u); // blocked by Retry-After
+  advance(2s);
+  auto s = status(id);
+  EXPECT_EQ(s.succeeded, 10u);
+  EXPECT_EQ(board().batching[1].throttled, 1u);
+}
+
+TEST_F(topology_test, an_open_breaker_holds_batches_until_the_deadline) {
+  behaviour = [](const batch&) -> std::optional<scripted_answer> {
+    auto o = ok_outcome();
+    o.status = batch_status::retryable_failure;
+    o.message = "HTTP 503";
+    return scripted_answer{o, 10ms};
+  };
+  auto cfg = test_config();
+  cfg.backends["default"].retry_base_ms = 1;
+  cfg.backends["default"].retry_max_ms = 1;
+  cfg.backends["default"].max_attempts = 100;
+  cfg.batching.circuit_breaker = {3, 60, 1};
+  start(cfg);
+  auto id = *submit("read", 10, priority::normal, 5s);
+  advance(1s);
+  auto d = board();
+  EXPECT_EQ(d.batching[0].breaker, breaker_state::open);
+  EXPECT_TRUE(d.batching[0].circuit_breaker_active);
+  auto s = status(id);
+  EXPECT_EQ(s.failed, 0u); // waiting, not failed
+  advance(5s);
+  s = status(id);
+  EXPECT_EQ(s.failed, 10u);
+  EXPECT_EQ(s.last_error, "deadline exceeded");
+}
+
+TEST_F(topology_test, a_critical_alert_halves_concurrent_jobs) {
+  auto cfg = test_config();
+  cfg.coordinator.max_concurrent_jobs = 8;
+  cfg.resource_thresholds.cpu = {70, 85, 5};
+  start(cfg, true);
+  reading->cpu_percent = 95;
+  advance(7s);
+  auto d = board();
+  EXPECT_EQ(d.coordinator.max_concurrent_jobs, 4u);
+  ASSERT_EQ(d.active_alerts.size(), 1u);
+  EXPECT_EQ(d.active_alerts[0].level, alert_level::critical);
+  EXPECT_DOUBLE_EQ(d.resources.cpu_percent, 95);
+  reading->cpu_percent = 10;
+  advance(7s);
+  d = board();
+  EXPECT_EQ(d.coordinator.max_concurrent_jobs, 8u);
+  EXPECT_TRUE(d.active_alerts.empty());
+}
