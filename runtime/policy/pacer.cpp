@@ -47,11 +47,14 @@ void pacer::on_completed(time_point now, batch_status status,
                          duration retry_after) {
   on_abandoned();
   if (status == batch_status::throttled) {
-    double sent_rate = rate_ > 0 ? rate_ : std::max(measured_rate_, 1.0);
-    // Several throttles from one overrun: keep the first (lower) ceiling.
-    if (now >= blocked_until_ || !ceiling_)
-      ceiling_ = sent_rate;
-    rate_ = std::max(cfg_.min_rate, cfg_.decrease * *ceiling_);
+    // One decrease per window (max(1 s, 1/r)): the 429s of one overrun
+    // are one signal, not many.
+    auto window = from_seconds(std::max(1.0, rate_ > 0 ? 1.0 / rate_ : 0.0));
+    if (!last_decrease_ || now - *last_decrease_ >= window) {
+      ceiling_ = rate_ > 0 ? rate_ : std::max(measured_rate_, 1.0);
+      rate_ = std::max(cfg_.min_rate, cfg_.decrease * *ceiling_);
+      last_decrease_ = now;
+    }
     blocked_until_ = std::max(blocked_until_, now + retry_after);
     // Slow down at once: the next slot follows the new, lower rate.
     next_slot_ = std::max(

@@ -10,10 +10,12 @@
 //   earliest(now) = none while f >= max_in_flight, else
 //                   max(now, b, s if r > 0)
 //   on_sent(now):  f += 1; s = max(now, s) + 1/r            (pacing)
-//   throttled (429/503 with Retry-After ra):
+//   throttled (429/503 with Retry-After ra), at most once per window of
+//   max(1 s, 1/r) (the 429s of one overrun are one signal):
 //                  c = r_sent (the rate that overran the budget, or the
 //                      measured send rate when unpaced);
-//                  r = max(min_rate, decrease * c); b = max(b, now + ra);
+//                  r = max(min_rate, decrease * c);
+//   and on every 429: b = max(b, now + ra);
 //                  s = max(s, b, last send + 1/r)
 //                  -> no request before b, ever (Retry-After honoured)
 //   ok:            counts towards an epoch of max(min_epoch, r) successes
@@ -69,6 +71,7 @@ private:
   config cfg_;
   double rate_;
   std::optional<double> ceiling_;
+  std::optional<time_point> last_decrease_;
   time_point next_slot_{};
   time_point last_sent_{};
   time_point blocked_until_{};
