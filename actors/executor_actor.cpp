@@ -1,6 +1,9 @@
 #include "actors/executor_actor.hpp"
 
+#include <condition_variable>
+#include <deque>
 #include <exception>
+#include <thread>
 #include <memory>
 #include <unordered_map>
 #include <vector>
@@ -33,26 +36,57 @@ executor_actor::behavior_type inline_impl(executor_actor::pointer,
   };
 }
 
-struct pool_state {
-  static inline const char* name = "blocking_executor";
-  std::vector<executor_actor> workers;
-  std::size_t next = 0;
-};
+/// Threads for blocking callbacks. The threads share the queue with the
+/// pool and are detached, so destroying the pool never waits for a
+/// callback that does not return; idle threads end once the pool is gone.
+class worker_pool {
+public:
+  explicit worker_pool(std::size_t workers) : shared_(std::make_shared<queue>()) {
+    for (std::size_t i = 0; i < std::max<std::size_t>(1, workers); ++i)
+      std::thread{[q = shared_] { q->work(); }}.detach();
+  }
 
-executor_actor::behavior_type
-pool_impl(executor_actor::stateful_pointer<pool_state> self, sync_callback fn,
-          std::size_t workers) {
-  for (std::size_t i = 0; i < std::max<std::size_t>(1, workers); ++i)
-    self->state.workers.push_back(
-      self->spawn<caf::detached + caf::linked>(inline_impl, fn));
-  return {
-    [=](execute_atom a, batch& b) -> caf::delegated<batch_outcome> {
-      auto& st = self->state;
-      auto& worker = st.workers[st.next++ % st.workers.size()];
-      return self->delegate(worker, a, std::move(b));
-    },
+  ~worker_pool() {
+    {
+      std::lock_guard<std::mutex> guard{shared_->mtx};
+      shared_->stopping = true;
+    }
+    shared_->cv.notify_all();
+  }
+
+  void post(std::function<void()> task) {
+    {
+      std::lock_guard<std::mutex> guard{shared_->mtx};
+      shared_->tasks.push_back(std::move(task));
+    }
+    shared_->cv.notify_one();
+  }
+
+private:
+  struct queue {
+    std::mutex mtx;
+    std::condition_variable cv;
+    std::deque<std::function<void()>> tasks;
+    bool stopping = false;
+
+    void work() {
+      for (;;) {
+        std::function<void()> task;
+        {
+          std::unique_lock<std::mutex> lock{mtx};
+          cv.wait(lock, [&] { return stopping || !tasks.empty(); });
+          if (stopping)
+            return;
+          task = std::move(tasks.front());
+          tasks.pop_front();
+        }
+        task();
+      }
+    }
   };
-}
+
+  std::shared_ptr<queue> shared_;
+};
 
 // -- async ---------------------------------------------------------------------
 
@@ -64,6 +98,7 @@ using async_executor_actor = executor_actor::extend<
 
 struct async_state {
   static inline const char* name = "async_executor";
+  std::shared_ptr<completion_gate> gate;
   std::uint64_t next_key = 1;
   std::unordered_map<std::uint64_t, caf::typed_response_promise<batch_outcome>>
     open;
@@ -71,7 +106,9 @@ struct async_state {
 
 async_executor_actor::behavior_type
 async_impl(async_executor_actor::stateful_pointer<async_state> self,
-           async_callback fn) {
+           async_callback fn, std::shared_ptr<completion_gate> gate) {
+  self->state.gate = gate ? std::move(gate)
+                          : std::make_shared<completion_gate>();
   return {
     [=](execute_atom, const batch& b)
       -> caf::typed_response_promise<batch_outcome> {
@@ -82,9 +119,12 @@ async_impl(async_executor_actor::stateful_pointer<async_state> self,
       // on its own thread; a second call is ignored (the key is gone).
       auto me = caf::actor_cast<caf::actor>(self);
       auto id = b.batch_id;
-      completion done = [me, key, id](batch_outcome out) {
+      auto gate = self->state.gate;
+      completion done = [me, key, id, gate](batch_outcome out) {
         out.batch_id = id;
-        caf::anon_send(me, completed_atom::value, key, std::move(out));
+        gate->pass([&] {
+          caf::anon_send(me, completed_atom::value, key, std::move(out));
+        });
       };
       try {
         fn(b, std::move(done));
@@ -121,9 +161,21 @@ batch_outcome run_guarded(const sync_callback& fn, const batch& b) {
   }
 }
 
-executor_actor spawn_blocking_executor(caf::actor_system& sys,
-                                       sync_callback fn, std::size_t workers) {
-  return sys.spawn(pool_impl, std::move(fn), workers);
+executor_actor
+spawn_blocking_executor(caf::actor_system& sys, sync_callback fn,
+                        std::size_t workers,
+                        std::shared_ptr<completion_gate> gate) {
+  auto pool = std::make_shared<worker_pool>(workers);
+  // Shared, so a task still queued or running outlives the actor safely.
+  auto shared_fn = std::make_shared<const sync_callback>(std::move(fn));
+  return spawn_async_executor(
+    sys,
+    [pool, shared_fn](const batch& b, completion done) {
+      pool->post([shared_fn, b, done = std::move(done)] {
+        done(run_guarded(*shared_fn, b));
+      });
+    },
+    std::move(gate));
 }
 
 executor_actor spawn_inline_executor(caf::actor_system& sys,
@@ -132,8 +184,10 @@ executor_actor spawn_inline_executor(caf::actor_system& sys,
 }
 
 executor_actor spawn_async_executor(caf::actor_system& sys,
-                                    async_callback fn) {
-  return caf::actor_cast<executor_actor>(sys.spawn(async_impl, std::move(fn)));
+                                    async_callback fn,
+                                    std::shared_ptr<completion_gate> gate) {
+  return caf::actor_cast<executor_actor>(
+    sys.spawn(async_impl, std::move(fn), std::move(gate)));
 }
 
 } // namespace batching

@@ -52,9 +52,8 @@ TEST_F(executor_test, inline_callbacks_answer_and_exceptions_become_failures) {
 
 TEST_F(executor_test, async_completions_arrive_from_other_threads) {
   completion saved;
-  auto exec = track(spawn_async_executor(sys, [&](const batch&, completion c) {
-    saved = std::move(c);
-  }));
+  auto exec = track(spawn_async_executor(
+    sys, [&](const batch&, completion c) { saved = std::move(c); }, nullptr));
   caf::scoped_actor self{sys};
   auto rh = self->request(exec, caf::infinite, execute_atom::value,
                           make_batch(5));
@@ -80,9 +79,12 @@ TEST_F(executor_test, async_completions_arrive_from_other_threads) {
 }
 
 TEST_F(executor_test, async_callbacks_that_throw_fail_the_batch) {
-  auto exec = track(spawn_async_executor(sys, [](const batch&, completion) {
-    throw std::logic_error("bad payload template");
-  }));
+  auto exec = track(spawn_async_executor(
+    sys,
+    [](const batch&, completion) {
+      throw std::logic_error("bad payload template");
+    },
+    nullptr));
   auto out = ask<batch_outcome>(exec, execute_atom::value, make_batch(3));
   ASSERT_TRUE(out);
   EXPECT_EQ(out->status, batch_status::retryable_failure);

@@ -1,0 +1,293 @@
+#include "runtime/system/runtime.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+
+#include <caf/actor_cast.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/atom.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "actors/executor_actor.hpp"
+#include "config/loader.hpp"
+#include "messages/error.hpp"
+#include "messages/registration.hpp"
+#include "runtime/system/dashboard_json.hpp"
+#include "runtime/system/runtime_actors.hpp"
+
+namespace batching {
+
+namespace {
+
+struct system_config : caf::actor_system_config {
+  explicit system_config(std::size_t threads) {
+    set("scheduler.max-threads", threads);
+    set("logger.verbosity", caf::atom("quiet"));
+    register_types(*this);
+  }
+};
+
+struct executor_spec {
+  enum class kind { blocking, inline_call, async } how = kind::blocking;
+  sync_callback sync;
+  async_callback async;
+  std::size_t workers = 4;
+};
+
+} // namespace
+
+struct runtime::impl {
+  runtime_config cfg;
+  options opts;
+  std::map<std::string, executor_spec> executor_specs;
+  std::vector<std::function<void(const resource_alert&)>> alert_callbacks;
+  std::unique_ptr<system_config> sys_cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  topology topo;
+  std::vector<caf::actor> others; // executors, the alert listener
+  std::shared_ptr<completion_gate> gate; // closed before the system dies
+  std::atomic<bool> is_running{false};
+  std::mutex lifecycle;
+
+  void require_running(const char* what) const {
+    if (!is_running)
+      throw std::logic_error(std::string{"batching::runtime::"} + what
+                             + ": the runtime is not running");
+  }
+
+  /// A blocking request with a fresh scoped_actor (a long-lived one
+  /// accumulates stale timeouts, caf-0.17-notes §10).
+  template <class R, class Handle, class... Ts>
+  std::optional<R> call(const Handle& h, duration timeout, caf::error& err,
+                        Ts&&... xs) {
+    caf::scoped_actor self{*sys};
+    std::optional<R> result;
+    self->request(h, caf::duration{timeout}, std::forward<Ts>(xs)...)
+      .receive([&](R& r) { result = std::move(r); },
+               [&](caf::error& e) { err = std::move(e); });
+    return result;
+  }
+};
+
+runtime::runtime(runtime_config cfg) : runtime(std::move(cfg), options{}) {
+  // nop
+}
+
+runtime::runtime(runtime_config cfg, options opts)
+  : impl_(std::make_unique<impl>()) {
+  impl_->cfg = std::move(cfg);
+  impl_->opts = std::move(opts);
+}
+
+std::unique_ptr<runtime>
+runtime::from_files(const std::vector<std::string>& files,
+                    const std::string& environment, std::string& errors,
+                    options opts) {
+  auto loaded = config::load(config::from_paths(files), environment);
+  if (!loaded.ok()) {
+    errors.clear();
+    for (const auto& d : loaded.errors)
+      errors += d.to_string() + '\n';
+    return nullptr;
+  }
+  return std::make_unique<runtime>(std::move(loaded.config), std::move(opts));
+}
+
+runtime::~runtime() {
+  stop(std::chrono::seconds{1});
+}
+
+void runtime::set_executor(const std::string& backend, sync_callback fn,
+                           std::size_t workers) {
+  impl_->executor_specs[backend] = {executor_spec::kind::blocking,
+                                    std::move(fn), {}, workers};
+}
+
+void runtime::set_inline_executor(const std::string& backend,
+                                  sync_callback fn) {
+  impl_->executor_specs[backend] = {executor_spec::kind::inline_call,
+                                    std::move(fn), {}, 0};
+}
+
+void runtime::set_async_executor(const std::string& backend,
+                                 async_callback fn) {
+  impl_->executor_specs[backend] = {executor_spec::kind::async, {},
+                                    std::move(fn), 0};
+}
+
+void runtime::on_alert(std::function<void(const resource_alert&)> callback) {
+  impl_->alert_callbacks.push_back(std::move(callback));
+}
+
+void runtime::start() {
+  auto& d = *impl_;
+  std::lock_guard<std::mutex> guard{d.lifecycle};
+  if (d.is_running)
+    return;
+  for (const auto& [type, op] : d.cfg.operation_configs)
+    if (!d.executor_specs.count(op.backend))
+      throw std::invalid_argument("no executor for backend '" + op.backend
+                                  + "' (used by operation type '" + type
+                                  + "'); call set_executor first");
+  auto threads = d.opts.threads;
+  if (threads == 0)
+    threads = std::max(2u, std::thread::hardware_concurrency());
+  d.sys_cfg = std::make_unique<system_config>(threads);
+  d.sys = std::make_unique<caf::actor_system>(*d.sys_cfg);
+  d.gate = std::make_shared<completion_gate>();
+  std::map<std::string, executor_actor> executors;
+  for (const auto& [backend, spec] : d.executor_specs) {
+    executor_actor e;
+    switch (spec.how) {
+      case executor_spec::kind::blocking:
+        e = spawn_blocking_executor(*d.sys, spec.sync, spec.workers, d.gate);
+        break;
+      case executor_spec::kind::inline_call:
+        e = spawn_inline_executor(*d.sys, spec.sync);
+        break;
+      default:
+        e = spawn_async_executor(*d.sys, spec.async, d.gate);
+    }
+    executors.emplace(backend, e);
+    d.others.push_back(caf::actor_cast<caf::actor>(e));
+  }
+  std::shared_ptr<resource_probe> probe;
+  if (d.opts.sample_resources)
+    probe = make_linux_probe(d.opts.proc_root);
+  d.topo = spawn_topology(*d.sys, d.cfg, executors, probe, d.opts.seed);
+  if (d.topo.sampler && !d.alert_callbacks.empty()) {
+    auto callbacks = d.alert_callbacks;
+    auto listener = d.sys->spawn(
+      [callbacks](resource_listener::pointer) -> resource_listener::behavior_type {
+        return {
+          [](const resource_snapshot&) {},
+          [callbacks](const resource_alert& a) {
+            for (const auto& cb : callbacks)
+              cb(a);
+          },
+        };
+      });
+    caf::anon_send(d.topo.sampler, caf::subscribe_atom::value, listener);
+    d.others.push_back(caf::actor_cast<caf::actor>(listener));
+  }
+  d.is_running = true;
+}
+
+bool runtime::running() const {
+  return impl_->is_running;
+}
+
+const runtime_config& runtime::config() const {
+  return impl_->cfg;
+}
+
+submit_result runtime::submit_job(const std::string& op_type,
+                                  std::vector<operation> operations,
+                                  priority prio, duration deadline) {
+  auto& d = *impl_;
+  if (!d.is_running)
+    return {0, error_code::shutting_down, "the runtime is not running"};
+  caf::error err;
+  job_submission js{op_type, prio, std::move(operations), deadline};
+  auto id = d.call<std::uint64_t>(d.topo.coordinator, d.opts.call_timeout, err,
+                                  submit_atom::value, std::move(js));
+  if (id)
+    return {*id, error_code::none, {}};
+  auto code = code_of(err);
+  std::string message;
+  if (err.category() == error_category
+      && err.context().match_elements<std::string>())
+    message = err.context().get_as<std::string>(0);
+  else
+    message = d.sys->render(err);
+  return {0, code == error_code::none ? error_code::bad_request : code,
+          message};
+}
+
+std::optional<job_status> runtime::status(std::uint64_t job_id) {
+  auto& d = *impl_;
+  d.require_running("status");
+  caf::error err;
+  return d.call<job_status>(d.topo.coordinator, d.opts.call_timeout,
+                                      err, status_atom::value, job_id);
+}
+
+std::optional<job_status> runtime::wait(std::uint64_t job_id,
+                                        duration timeout) {
+  auto& d = *impl_;
+  d.require_running("wait");
+  caf::error err;
+  auto done = d.call<job_status>(d.topo.coordinator, timeout, err,
+                                           wait_atom::value, job_id);
+  if (done || code_of(err) == error_code::unknown_job)
+    return done;
+  return status(job_id); // timed out: where it stands
+}
+
+std::optional<job_status> runtime::cancel(std::uint64_t job_id) {
+  auto& d = *impl_;
+  d.require_running("cancel");
+  caf::error err;
+  return d.call<job_status>(d.topo.coordinator, d.opts.call_timeout,
+                                      err, cancel_atom::value, job_id);
+}
+
+boost::json::value runtime::dashboard() {
+  auto& d = *impl_;
+  d.require_running("dashboard");
+  caf::error err;
+  auto board = d.call<batching::dashboard>(
+    d.topo.coordinator, d.opts.call_timeout, err, dashboard_atom::value);
+  if (!board)
+    return boost::json::object{{"error", d.sys->render(err)}};
+  return to_json(*board);
+}
+
+bool runtime::stop(duration drain_timeout) {
+  auto& d = *impl_;
+  std::lock_guard<std::mutex> guard{d.lifecycle};
+  if (!d.is_running)
+    return true;
+  caf::error err;
+  bool drained = d.call<std::uint64_t>(d.topo.coordinator, drain_timeout, err,
+                                       drain_atom::value)
+                   .has_value();
+  d.is_running = false;
+  if (!drained)
+    d.call<std::uint64_t>(d.topo.coordinator, d.opts.call_timeout, err,
+                          stop_atom::value);
+  d.topo.shutdown();
+  for (auto& a : d.others)
+    caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  d.others.clear();
+  d.topo = topology{};
+  // A host callback that never returns must not hang the host: completions
+  // from now on go nowhere, and its thread is abandoned (it ends when the
+  // callback does).
+  d.gate->close();
+  d.sys.reset();
+  d.sys_cfg.reset();
+  return drained;
+}
+
+caf::actor_system& system_of(runtime& rt) {
+  return *internals(rt).sys;
+}
+
+const topology& actors_of(runtime& rt) {
+  return internals(rt).topo;
+}
+
+runtime::impl& internals(runtime& rt) {
+  return *rt.impl_;
+}
+
+} // namespace batching

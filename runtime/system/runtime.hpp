@@ -1,0 +1,132 @@
+#pragma once
+
+// The host-facing API: a host process uses the batching runtime without
+// knowing CAF. Construct it from a configuration (or the YAML files), give
+// every backend an executor, start it, submit jobs, follow them, stop it.
+//
+//   batching::runtime rt{cfg};
+//   rt.set_executor("default", [](const batching::batch& b) {
+//     return call_my_api(b);            // runs on a worker thread
+//   });
+//   rt.start();
+//   auto job = rt.submit_job("write", ops, batching::priority::high);
+//   auto done = rt.wait(job.job_id, std::chrono::seconds{30});
+//   rt.stop();
+//
+// Every call is thread-safe and never blocks longer than its timeout. CAF
+// users reach the actors through runtime/system/runtime_actors.hpp.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/json/value.hpp>
+
+#include "runtime/policy/errors.hpp"
+#include "runtime/policy/settings.hpp"
+#include "runtime/policy/types.hpp"
+
+namespace batching {
+
+/// The answer to submit_job: a job id, or why the job was rejected (whole).
+struct submit_result {
+  std::uint64_t job_id = 0;
+  error_code error = error_code::none;
+  std::string message;
+
+  explicit operator bool() const { return error == error_code::none; }
+};
+
+class runtime {
+public:
+  struct options {
+    /// Scheduler threads; 0 picks the machine's cores (at least 2).
+    std::size_t threads = 0;
+    /// Sample /proc for resource alerts (off in tests on shared machines).
+    bool sample_resources = true;
+    std::string proc_root = "/proc";
+    /// Seeds retry jitter.
+    std::uint64_t seed = 1;
+    /// How long one blocking call (submit, status, dashboard) may take.
+    duration call_timeout = std::chrono::seconds{10};
+  };
+
+  explicit runtime(runtime_config cfg);
+  runtime(runtime_config cfg, options opts);
+
+  /// Loads the YAML files (config/loader.hpp) with `environment`; nothing
+  /// and the diagnostics in `errors` when they are invalid.
+  static std::unique_ptr<runtime>
+  from_files(const std::vector<std::string>& files,
+             const std::string& environment, std::string& errors,
+             options opts);
+
+  /// Stops (with a short drain) if still running.
+  ~runtime();
+
+  runtime(const runtime&) = delete;
+  runtime& operator=(const runtime&) = delete;
+
+  // -- before start ----------------------------------------------------------
+
+  /// A callback that may block: runs on `workers` threads of its own.
+  void set_executor(const std::string& backend, sync_callback fn,
+                    std::size_t workers = 4);
+
+  /// A callback that never blocks: runs inside the executor actor.
+  void set_inline_executor(const std::string& backend, sync_callback fn);
+
+  /// A callback that starts the work and completes it later.
+  void set_async_executor(const std::string& backend, async_callback fn);
+
+  /// Spawns the topology. Throws std::invalid_argument when a backend that
+  /// an operation type uses has no executor.
+  void start();
+
+  // -- while running ---------------------------------------------------------
+
+  submit_result submit_job(const std::string& op_type,
+                           std::vector<operation> operations,
+                           priority prio = priority::normal,
+                           duration deadline = duration{0});
+
+  /// Where a job stands; nothing for an unknown job.
+  std::optional<job_status> status(std::uint64_t job_id);
+
+  /// Waits up to `timeout` for the job to finish; returns its status then
+  /// (finished or not), nothing for an unknown job.
+  std::optional<job_status> wait(std::uint64_t job_id, duration timeout);
+
+  /// Cancels the job's unfinished operations; nothing when unknown or
+  /// already finished.
+  std::optional<job_status> cancel(std::uint64_t job_id);
+
+  /// The seed's performance dashboard as JSON.
+  boost::json::value dashboard();
+
+  /// Called (on a runtime thread) for every resource alert raised or
+  /// cleared. Register before start().
+  void on_alert(std::function<void(const resource_alert&)> callback);
+
+  /// Waits up to `drain_timeout` for every operation to finish, then
+  /// cancels what is left, stops every actor and returns whether the drain
+  /// completed. Idempotent; never hangs (a host callback still running is
+  /// abandoned to finish on its own thread).
+  bool stop(duration drain_timeout = std::chrono::seconds{30});
+
+  bool running() const;
+
+  const runtime_config& config() const;
+
+  struct impl;
+
+private:
+  std::unique_ptr<impl> impl_;
+
+  friend impl& internals(runtime&);
+};
+
+} // namespace batching
