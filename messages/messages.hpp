@@ -413,7 +413,8 @@ typename Inspector::result_type inspect(Inspector& f, batching_metrics& x) {
   return f(caf::meta::type_name("batching_metrics"), x.op_type, x.strategy,
            x.current_batch_size, x.in_flight_batches, x.queue_depth,
            x.succeeded, x.failed, x.throttled, x.average_throughput,
-           x.average_latency_ms, x.p99_latency_ms, x.request_rate, x.breaker,
+           x.average_latency_ms, x.p50_latency_ms, x.p99_latency_ms,
+           x.request_rate, x.breaker,
            x.circuit_breaker_active);
 }
 

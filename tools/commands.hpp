@@ -11,4 +11,7 @@ namespace batching::cli {
 /// `batching config check|show|keys`.
 std::vector<command> config_commands();
 
+/// `batching bench overhead`.
+std::vector<command> bench_commands();
+
 } // namespace batching::cli

@@ -30,8 +30,11 @@ batch_engine::config batch_engine::from_settings(const runtime_config& cfg,
   result.op_type = type;
   result.backend = op.backend;
   result.strategy = op.strategy;
-  result.sizing = {b.min_batch_size,
-                   std::min(b.max_batch_size, op.max_batch_size),
+  // A batch is one request: the backend's item cap bounds it too.
+  auto hi = std::min({b.max_batch_size, op.max_batch_size,
+                      be.max_items_per_request});
+  result.sizing = {std::min(b.min_batch_size, hi),
+                   hi,
                    op.preferred_batch_size,
                    b.target_response_time_ms,
                    b.max_error_rate,
@@ -236,6 +239,7 @@ batching_metrics batch_engine::metrics(time_point now) const {
   if (succeeded_ > 0 && active > 0)
     m.average_throughput = static_cast<double>(succeeded_) / active;
   m.average_latency_ms = latencies_.mean_ms();
+  m.p50_latency_ms = latencies_.quantile_ms(0.5);
   m.p99_latency_ms = latencies_.quantile_ms(0.99);
   return m;
 }

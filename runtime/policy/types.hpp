@@ -366,6 +366,7 @@ struct batching_metrics {
   std::uint64_t throttled = 0;   // requests answered 429
   double average_throughput = 0; // operations/s
   double average_latency_ms = 0;
+  double p50_latency_ms = 0;
   double p99_latency_ms = 0;
   double request_rate = 0; // requests/s allowed by the pacer
   breaker_state breaker = breaker_state::closed;

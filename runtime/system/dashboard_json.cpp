@@ -6,10 +6,6 @@ namespace batching {
 
 namespace {
 
-double seconds_since_start(time_point t) {
-  return to_seconds(t.time_since_epoch());
-}
-
 boost::json::object to_json(const resource_alert& a) {
   return {{"level", to_string(a.level)},
           {"resource", to_string(a.resource)},
@@ -48,6 +44,7 @@ boost::json::value to_json(const dashboard& d) {
       {"throttled", m.throttled},
       {"average_throughput", m.average_throughput},
       {"average_latency_ms", m.average_latency_ms},
+      {"p50_latency_ms", m.p50_latency_ms},
       {"p99_latency_ms", m.p99_latency_ms},
       {"request_rate", m.request_rate},
       {"circuit_breaker_state", to_string(m.breaker)},
@@ -59,7 +56,6 @@ boost::json::value to_json(const dashboard& d) {
   const auto& p = d.performance;
   const auto& r = d.resources;
   return boost::json::object{
-    {"clock_s", seconds_since_start(d.at)},
     {"coordinator_status",
      {{"active_jobs", c.active_jobs},
       {"waiting_jobs", c.waiting_jobs},

@@ -1,0 +1,193 @@
+// `batching bench overhead`: what the actor pipeline costs per item.
+//
+// pipeline:   items/s through the whole runtime (submit_job -> coordinator
+//             -> batcher -> gate -> executor -> outcome -> ledger) with a
+//             no-op inline executor, unpaced, on the real threaded
+//             scheduler, from one host thread submitting jobs.
+// tight loop: the same essential work per item in one thread without
+//             actors: a ledger entry (job_ledger), batch assembly and the
+//             final outcome (batch_engine), the no-op call.
+// latency:    item latency (submit -> final outcome) of jobs that fill
+//             their batch at once (the batch closes on size, so no linger
+//             is included): the time the pipeline adds.
+
+#include <chrono>
+#include <iostream>
+
+#include <unistd.h>
+
+#include <boost/json.hpp>
+
+#include "runtime/policy/batch_engine.hpp"
+#include "runtime/policy/job_ledger.hpp"
+#include "runtime/system/runtime.hpp"
+#include "tools/commands.hpp"
+#include "tools/json_text.hpp"
+
+namespace batching::cli {
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+runtime_config bench_config() {
+  runtime_config cfg;
+  cfg.batching.linger_ms = 1;
+  cfg.coordinator.max_queued_operations = 100'000'000;
+  cfg.coordinator.max_concurrent_jobs = 1'000;
+  auto& be = cfg.backends["default"];
+  be.initial_requests_per_second = 0;
+  be.max_in_flight = 64;
+  for (auto& [_, op] : cfg.operation_configs)
+    op.preferred_batch_size = 100;
+  return cfg;
+}
+
+std::vector<operation> make_ops(std::uint64_t n) {
+  std::vector<operation> ops(n);
+  for (std::uint64_t i = 0; i < n; ++i)
+    ops[i].id = i;
+  return ops;
+}
+
+double pipeline_items_per_s(std::uint64_t items, std::uint64_t job_size,
+                            std::size_t threads) {
+  runtime::options opts;
+  opts.threads = threads;
+  opts.sample_resources = false;
+  runtime rt{bench_config(), opts};
+  rt.set_inline_executor("default", [](const batch&) { return batch_outcome{}; });
+  rt.start();
+  std::vector<std::uint64_t> ids;
+  auto jobs = std::max<std::uint64_t>(1, items / job_size);
+  std::vector<std::vector<operation>> prepared;
+  for (std::uint64_t j = 0; j < jobs; ++j)
+    prepared.push_back(make_ops(job_size));
+  auto t0 = clock_type::now();
+  for (std::uint64_t j = 0; j < jobs; ++j)
+    ids.push_back(
+      rt.submit_job(j % 2 ? "write" : "read", std::move(prepared[j])).job_id);
+  for (auto id : ids)
+    rt.wait(id, std::chrono::minutes{10});
+  auto secs = std::chrono::duration<double>(clock_type::now() - t0).count();
+  rt.stop();
+  return static_cast<double>(jobs * job_size) / secs;
+}
+
+double tight_loop_items_per_s(std::uint64_t items, std::uint64_t job_size) {
+  auto cfg = bench_config();
+  job_ledger ledger{{1'000, 100'000'000}, {"read"}};
+  batch_engine engine{batch_engine::from_settings(cfg, "read", 1)};
+  auto jobs = std::max<std::uint64_t>(1, items / job_size);
+  std::vector<std::vector<operation>> prepared;
+  for (std::uint64_t j = 0; j < jobs; ++j)
+    prepared.push_back(make_ops(job_size));
+  sync_callback noop = [](const batch&) { return batch_outcome{}; };
+  auto t0 = clock_type::now();
+  time_point now{};
+  for (std::uint64_t j = 0; j < jobs; ++j) {
+    auto id = ledger.admit("read", priority::normal, job_size, now).job_id;
+    ledger.start(now);
+    engine.enqueue(id, priority::normal, {}, 0, std::move(prepared[j]), now);
+    while (auto b = engine.take_batch(now)) {
+      auto out = noop(*b);
+      out.batch_id = b->batch_id;
+      engine.on_outcome(out, now);
+      ledger.apply(engine.take_events(), now);
+    }
+  }
+  auto secs = std::chrono::duration<double>(clock_type::now() - t0).count();
+  return static_cast<double>(jobs * job_size) / secs;
+}
+
+std::pair<double, double> added_latency_us(std::size_t threads) {
+  runtime::options opts;
+  opts.threads = threads;
+  opts.sample_resources = false;
+  runtime rt{bench_config(), opts};
+  rt.set_inline_executor("default", [](const batch&) { return batch_outcome{}; });
+  rt.start();
+  for (int i = 0; i < 2'000; ++i) { // jobs of exactly one full batch
+    auto r = rt.submit_job("read", make_ops(100));
+    rt.wait(r.job_id, std::chrono::seconds{10});
+  }
+  auto board = rt.dashboard();
+  rt.stop();
+  const auto& m = board.at("batching_metrics").at("read");
+  return {m.at("p50_latency_ms").to_number<double>() * 1000.0,
+          m.at("p99_latency_ms").to_number<double>() * 1000.0};
+}
+
+int run_overhead(const std::vector<std::string>& args) {
+  arguments parsed{args, {"--json"}, {"--items", "--threads"}};
+  if (!parsed.error().empty())
+    return usage_error("bench overhead", parsed.error());
+  std::uint64_t items = 2'000'000;
+  std::size_t threads = 2;
+  try {
+    if (auto v = parsed.value("--items"))
+      items = std::stoull(*v);
+    if (auto v = parsed.value("--threads"))
+      threads = std::stoul(*v);
+  } catch (const std::exception&) {
+    return usage_error("bench overhead", "--items and --threads take numbers");
+  }
+  if (items < 1'000 || threads < 1)
+    return usage_error("bench overhead",
+                       "--items must be >= 1000 and --threads >= 1");
+  const std::uint64_t job_size = 100'000;
+  bool tty = isatty(2);
+  auto progress = [&](const char* what) {
+    if (tty)
+      std::cerr << "\r\033[K" << what << std::flush;
+  };
+  progress("tight loop...");
+  auto tight = tight_loop_items_per_s(items, std::min(items, job_size));
+  progress("pipeline...");
+  auto pipeline = pipeline_items_per_s(items, std::min(items, job_size),
+                                       threads);
+  progress("latency...");
+  auto [p50, p99] = added_latency_us(threads);
+  progress("");
+  if (parsed.has("--json")) {
+    boost::json::object out{
+      {"items", items},
+      {"threads", threads},
+      {"pipeline_items_per_s", pipeline},
+      {"tight_loop_items_per_s", tight},
+      {"ratio", pipeline / tight},
+      {"added_latency_us", {{"p50", p50}, {"p99", p99}}}};
+    std::cout << to_json_text(out);
+    return exit_ok;
+  }
+  std::cout << "items:                 " << items << " (threads: " << threads
+            << ")\n"
+            << "pipeline:              " << pipeline << " items/s\n"
+            << "tight loop:            " << tight << " items/s\n"
+            << "ratio:                 " << pipeline / tight << "\n"
+            << "added latency (us):    p50 " << p50 << ", p99 " << p99
+            << "\n";
+  return exit_ok;
+}
+
+} // namespace
+
+std::vector<command> bench_commands() {
+  return {
+    {"bench overhead", "measure the actor pipeline's cost per item",
+     "Usage: batching bench overhead [--json] [--items N] [--threads N]\n\n"
+     "Pushes N operations (default 2000000) through the whole runtime with a\n"
+     "no-op executor, unpaced, and through a single-threaded loop doing the\n"
+     "same essential work without actors (ledger, batch assembly, no-op\n"
+     "call, outcome); reports both rates, their ratio, and the latency the\n"
+     "pipeline adds per item (p50, p99) for batches that close on size.\n\n"
+     "Options:\n"
+     "  --json        one JSON object: pipeline_items_per_s,\n"
+     "                tight_loop_items_per_s, ratio, added_latency_us\n"
+     "  --items N     operations per run (>= 1000)\n"
+     "  --threads N   scheduler threads (default 2)\n",
+     run_overhead},
+  };
+}
+
+} // namespace batching::cli
