@@ -21,8 +21,11 @@ if [[ -n "$impure" ]]; then
   echo "$impure"
   status=1
 fi
-# Messages, config and policies must not include actors, sim or tools.
-upward=$(grep -rnE '#\s*include\s*"(actors|sim|tools)/' runtime/policy messages config 2>/dev/null)
+# Messages, config and policies must not include actors, the embedding
+# layer, sim or tools; actors must not include the embedding layer, sim or
+# tools.
+upward=$( (grep -rnE '#\s*include\s*"(actors|runtime/system|sim|tools)/' runtime/policy messages config;
+           grep -rnE '#\s*include\s*"(runtime/system|sim|tools)/' actors) 2>/dev/null)
 if [[ -n "$upward" ]]; then
   echo "a lower layer includes a higher one:"
   echo "$upward"
