@@ -8,6 +8,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/wakeup.hpp"
+#include "runtime/policy/resource_monitor.hpp"
 
 namespace batching {
 
@@ -72,9 +73,9 @@ struct batcher_state {
   }
 
   void on_outcome(std::uint64_t permit, const batch_outcome& outcome) {
-    self->send(wiring.gate, request_completed{permit, true, outcome.status,
-                                              outcome.retry_after,
-                                              outcome.latency});
+    self->send(wiring.gate,
+               request_completed{permit, true, outcome.status,
+                                 outcome.retry_after, outcome.latency});
     engine->on_outcome(outcome, now_of(self));
     pump();
   }
@@ -83,9 +84,7 @@ struct batcher_state {
     alerts[static_cast<std::size_t>(alert.resource)] = alert.level;
     double pressure = 0;
     for (auto level : alerts)
-      pressure = std::max(pressure, level == alert_level::critical  ? 1.0
-                                    : level == alert_level::warning ? 0.5
-                                                                    : 0.0);
+      pressure = std::max(pressure, pressure_of(level));
     engine->set_pressure(pressure);
   }
 

@@ -19,8 +19,7 @@ namespace {
 struct gate_state {
   static inline const char* name = "circuit_breaker";
 
-  explicit gate_state(
-    circuit_breaker_actor::stateful_pointer<gate_state> self)
+  explicit gate_state(circuit_breaker_actor::stateful_pointer<gate_state> self)
     : self(self) {
     // nop
   }
@@ -94,12 +93,9 @@ struct gate_state {
   }
 
   gate_status status() const {
-    return {backend,
-            breaker.state(),
-            pace.rate(),
-            pace.ceiling().value_or(0),
-            pace.in_flight(),
-            waiting.size()};
+    return {backend,          breaker.state(),
+            pace.rate(),      pace.ceiling().value_or(0),
+            pace.in_flight(), waiting.size()};
   }
 };
 

@@ -62,15 +62,15 @@ struct coordinator_state {
     std::set<std::string> types;
     for (const auto& [type, _] : wiring.backend_of)
       types.insert(type);
-    ledger.emplace(job_ledger::config{cfg.max_concurrent_jobs,
-                                      cfg.max_queued_operations},
-                   std::move(types));
+    ledger.emplace(
+      job_ledger::config{cfg.max_concurrent_jobs, cfg.max_queued_operations},
+      std::move(types));
   }
 
   caf::result<std::uint64_t> on_submit(job_submission& js) {
     auto now = now_of(self);
-    auto admitted = ledger->admit(js.op_type, js.prio, js.operations.size(),
-                                  now);
+    auto admitted
+      = ledger->admit(js.op_type, js.prio, js.operations.size(), now);
     if (admitted.job_id == 0)
       return make_error(code_of(admitted.reason), admitted.message);
     work_items w;
@@ -90,8 +90,7 @@ struct coordinator_state {
       if (it == pending.end())
         continue;
       auto type = ledger->status(id, now)->op_type;
-      self->send(batchers.at(type), enqueue_atom::value,
-                 std::move(it->second));
+      self->send(batchers.at(type), enqueue_atom::value, std::move(it->second));
       pending.erase(it);
     }
   }
@@ -198,9 +197,10 @@ struct coordinator_state {
     auto g = std::make_shared<gather>();
     auto now = now_of(self);
     g->d.at = now;
-    g->d.coordinator = {ledger->running_jobs(), ledger->waiting_jobs(),
-                        ledger->finished_jobs(), ledger->concurrency_limit(),
-                        ledger->unfinished_operations(), ledger->violations()};
+    g->d.coordinator
+      = {ledger->running_jobs(),          ledger->waiting_jobs(),
+         ledger->finished_jobs(),         ledger->concurrency_limit(),
+         ledger->unfinished_operations(), ledger->violations()};
     g->d.resources = latest;
     for (const auto& a : alerts)
       if (a)
@@ -214,18 +214,20 @@ struct coordinator_state {
     };
     for (const auto& [type, batcher] : batchers)
       self->request(batcher, dashboard_timeout, metrics_atom::value)
-        .then([g, done](batching_metrics& m) mutable {
-                g->d.batching.push_back(std::move(m));
-                done();
-              },
-              [done](caf::error&) mutable { done(); });
+        .then(
+          [g, done](batching_metrics& m) mutable {
+            g->d.batching.push_back(std::move(m));
+            done();
+          },
+          [done](caf::error&) mutable { done(); });
     for (const auto& [backend, gate] : wiring.gates)
       self->request(gate, dashboard_timeout, caf::get_atom::value)
-        .then([g, done, backend = backend](gate_status& s) mutable {
-                g->gates[backend] = s;
-                done();
-              },
-              [done](caf::error&) mutable { done(); });
+        .then(
+          [g, done, backend = backend](gate_status& s) mutable {
+            g->gates[backend] = s;
+            done();
+          },
+          [done](caf::error&) mutable { done(); });
     if (g->outstanding == 0) {
       finish_dashboard(g->d, g->gates);
       rp.deliver(std::move(g->d));
@@ -252,9 +254,8 @@ struct coordinator_state {
       d.performance.average_throughput += m.average_throughput;
     }
     d.performance.average_latency_ms = ok > 0 ? latency_sum / ok : 0;
-    d.performance.success_rate = ok + failed > 0
-                                   ? static_cast<double>(ok) / (ok + failed)
-                                   : 1.0;
+    d.performance.success_rate
+      = ok + failed > 0 ? static_cast<double>(ok) / (ok + failed) : 1.0;
     d.performance.system_cpu_usage = d.resources.cpu_percent;
     d.performance.system_memory_usage = d.resources.memory_percent;
   }

@@ -3,8 +3,8 @@
 #include <condition_variable>
 #include <deque>
 #include <exception>
-#include <thread>
 #include <memory>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -27,7 +27,8 @@ batch_outcome failure(const batch& b, std::string message) {
   return out;
 }
 
-// -- inline and blocking -------------------------------------------------------
+// -- inline and blocking
+// -------------------------------------------------------
 
 executor_actor::behavior_type inline_impl(executor_actor::pointer,
                                           sync_callback fn) {
@@ -41,7 +42,8 @@ executor_actor::behavior_type inline_impl(executor_actor::pointer,
 /// callback that does not return; idle threads end once the pool is gone.
 class worker_pool {
 public:
-  explicit worker_pool(std::size_t workers) : shared_(std::make_shared<queue>()) {
+  explicit worker_pool(std::size_t workers)
+    : shared_(std::make_shared<queue>()) {
     for (std::size_t i = 0; i < std::max<std::size_t>(1, workers); ++i)
       std::thread{[q = shared_] { q->work(); }}.detach();
   }
@@ -88,7 +90,8 @@ private:
   std::shared_ptr<queue> shared_;
 };
 
-// -- async ---------------------------------------------------------------------
+// -- async
+// ---------------------------------------------------------------------
 
 using completed_atom = caf::atom_constant<caf::atom("completed")>;
 
@@ -107,11 +110,11 @@ struct async_state {
 async_executor_actor::behavior_type
 async_impl(async_executor_actor::stateful_pointer<async_state> self,
            async_callback fn, std::shared_ptr<completion_gate> gate) {
-  self->state.gate = gate ? std::move(gate)
-                          : std::make_shared<completion_gate>();
+  self->state.gate
+    = gate ? std::move(gate) : std::make_shared<completion_gate>();
   return {
-    [=](execute_atom, const batch& b)
-      -> caf::typed_response_promise<batch_outcome> {
+    [=](execute_atom,
+        const batch& b) -> caf::typed_response_promise<batch_outcome> {
       auto rp = self->make_response_promise<batch_outcome>();
       auto key = self->state.next_key++;
       self->state.open.emplace(key, rp);
@@ -161,10 +164,9 @@ batch_outcome run_guarded(const sync_callback& fn, const batch& b) {
   }
 }
 
-executor_actor
-spawn_blocking_executor(caf::actor_system& sys, sync_callback fn,
-                        std::size_t workers,
-                        std::shared_ptr<completion_gate> gate) {
+executor_actor spawn_blocking_executor(caf::actor_system& sys, sync_callback fn,
+                                       std::size_t workers,
+                                       std::shared_ptr<completion_gate> gate) {
   auto pool = std::make_shared<worker_pool>(workers);
   // Shared, so a task still queued or running outlives the actor safely.
   auto shared_fn = std::make_shared<const sync_callback>(std::move(fn));
@@ -178,13 +180,11 @@ spawn_blocking_executor(caf::actor_system& sys, sync_callback fn,
     std::move(gate));
 }
 
-executor_actor spawn_inline_executor(caf::actor_system& sys,
-                                     sync_callback fn) {
+executor_actor spawn_inline_executor(caf::actor_system& sys, sync_callback fn) {
   return sys.spawn(inline_impl, std::move(fn));
 }
 
-executor_actor spawn_async_executor(caf::actor_system& sys,
-                                    async_callback fn,
+executor_actor spawn_async_executor(caf::actor_system& sys, async_callback fn,
                                     std::shared_ptr<completion_gate> gate) {
   return caf::actor_cast<executor_actor>(
     sys.spawn(async_impl, std::move(fn), std::move(gate)));

@@ -56,10 +56,9 @@ private:
 /// A blocking callback on `workers` threads of its own (plain threads, not
 /// CAF's: a callback that never returns must not keep the actor system from
 /// shutting down; its thread is abandoned).
-executor_actor
-spawn_blocking_executor(caf::actor_system& sys, sync_callback fn,
-                        std::size_t workers,
-                        std::shared_ptr<completion_gate> gate);
+executor_actor spawn_blocking_executor(caf::actor_system& sys, sync_callback fn,
+                                       std::size_t workers,
+                                       std::shared_ptr<completion_gate> gate);
 
 /// A non-blocking callback run inside the actor.
 executor_actor spawn_inline_executor(caf::actor_system& sys, sync_callback fn);

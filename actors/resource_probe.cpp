@@ -24,7 +24,8 @@ bool whole_disk(const std::string& name) {
     return false;
   if (name.rfind("nvme", 0) == 0 || name.rfind("mmcblk", 0) == 0)
     return name.find('p') == std::string::npos;
-  return !name.empty() && !std::isdigit(static_cast<unsigned char>(name.back()));
+  return !name.empty()
+         && !std::isdigit(static_cast<unsigned char>(name.back()));
 }
 
 class linux_probe final : public resource_probe {
@@ -50,8 +51,8 @@ public:
         snap.net_tx_bytes_per_s = (c.tx - p.tx) / secs;
         snap.disk_read_bytes_per_s = (c.read_bytes - p.read_bytes) / secs;
         snap.disk_write_bytes_per_s = (c.write_bytes - p.write_bytes) / secs;
-        snap.disk_busy_percent = std::min(
-          100.0, (c.io_ms - p.io_ms) / (secs * 1000.0) * 100.0);
+        snap.disk_busy_percent
+          = std::min(100.0, (c.io_ms - p.io_ms) / (secs * 1000.0) * 100.0);
       }
     }
     previous_ = c;

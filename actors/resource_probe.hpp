@@ -25,8 +25,8 @@ public:
 
 /// Reads /proc/stat, /proc/meminfo, /proc/net/dev, /proc/diskstats and
 /// /proc/loadavg (under `proc_root`, for tests).
-std::unique_ptr<resource_probe>
-make_linux_probe(std::string proc_root = "/proc");
+std::unique_ptr<resource_probe> make_linux_probe(std::string proc_root
+                                                 = "/proc");
 
 /// Calls `script(now)` for each reading.
 std::unique_ptr<resource_probe>

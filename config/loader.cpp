@@ -172,8 +172,9 @@ public:
     auto path = full(key);
     auto mark = value.Mark().is_null() ? key_mark : value.Mark();
     if (!value.IsScalar() || !is_identifier(value.Scalar())) {
-      ctx_.error(mark, path + ": expected a name (lowercase letters, digits "
-                              "and '_', starting with a letter), got "
+      ctx_.error(mark, path
+                         + ": expected a name (lowercase letters, digits "
+                           "and '_', starting with a letter), got "
                          + describe(value));
       return;
     }
@@ -439,8 +440,7 @@ public:
     auto message = lower_key + " (" + format_number(lower) + ") must be "
                    + (strict ? "less than " : "at most ") + upper_key + " ("
                    + format_number(upper) + ")";
-    fail(origins_.count(lower_key) ? lower_key : upper_key,
-         std::move(message));
+    fail(origins_.count(lower_key) ? lower_key : upper_key, std::move(message));
   }
 
   /// Reports `message` at the position a file gave `key`.

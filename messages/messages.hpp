@@ -35,7 +35,7 @@ struct job_submission {
 struct work_items {
   std::uint64_t job_id = 0;
   priority prio = priority::normal;
-  time_point deadline;          // epoch: none
+  time_point deadline;           // epoch: none
   std::uint64_t first_index = 0; // index of operations[0] in its job
   std::vector<operation> operations;
 
@@ -414,8 +414,7 @@ typename Inspector::result_type inspect(Inspector& f, batching_metrics& x) {
            x.current_batch_size, x.in_flight_batches, x.queue_depth,
            x.succeeded, x.failed, x.throttled, x.average_throughput,
            x.average_latency_ms, x.p50_latency_ms, x.p99_latency_ms,
-           x.request_rate, x.breaker,
-           x.circuit_breaker_active);
+           x.request_rate, x.breaker, x.circuit_breaker_active);
 }
 
 template <class Inspector>

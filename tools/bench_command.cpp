@@ -13,7 +13,6 @@
 
 #include <chrono>
 #include <iostream>
-
 #include <unistd.h>
 
 #include <boost/json.hpp>
@@ -56,7 +55,8 @@ double pipeline_items_per_s(std::uint64_t items, std::uint64_t job_size,
   opts.threads = threads;
   opts.sample_resources = false;
   runtime rt{bench_config(), opts};
-  rt.set_inline_executor("default", [](const batch&) { return batch_outcome{}; });
+  rt.set_inline_executor("default",
+                         [](const batch&) { return batch_outcome{}; });
   rt.start();
   std::vector<std::uint64_t> ids;
   auto jobs = std::max<std::uint64_t>(1, items / job_size);
@@ -105,7 +105,8 @@ std::pair<double, double> added_latency_us(std::size_t threads) {
   opts.threads = threads;
   opts.sample_resources = false;
   runtime rt{bench_config(), opts};
-  rt.set_inline_executor("default", [](const batch&) { return batch_outcome{}; });
+  rt.set_inline_executor("default",
+                         [](const batch&) { return batch_outcome{}; });
   rt.start();
   for (int i = 0; i < 2'000; ++i) { // jobs of exactly one full batch
     auto r = rt.submit_job("read", make_ops(100));
@@ -144,19 +145,18 @@ int run_overhead(const std::vector<std::string>& args) {
   progress("tight loop...");
   auto tight = tight_loop_items_per_s(items, std::min(items, job_size));
   progress("pipeline...");
-  auto pipeline = pipeline_items_per_s(items, std::min(items, job_size),
-                                       threads);
+  auto pipeline
+    = pipeline_items_per_s(items, std::min(items, job_size), threads);
   progress("latency...");
   auto [p50, p99] = added_latency_us(threads);
   progress("");
   if (parsed.has("--json")) {
-    boost::json::object out{
-      {"items", items},
-      {"threads", threads},
-      {"pipeline_items_per_s", pipeline},
-      {"tight_loop_items_per_s", tight},
-      {"ratio", pipeline / tight},
-      {"added_latency_us", {{"p50", p50}, {"p99", p99}}}};
+    boost::json::object out{{"items", items},
+                            {"threads", threads},
+                            {"pipeline_items_per_s", pipeline},
+                            {"tight_loop_items_per_s", tight},
+                            {"ratio", pipeline / tight},
+                            {"added_latency_us", {{"p50", p50}, {"p99", p99}}}};
     std::cout << to_json_text(out);
     return exit_ok;
   }
@@ -165,8 +165,7 @@ int run_overhead(const std::vector<std::string>& args) {
             << "pipeline:              " << pipeline << " items/s\n"
             << "tight loop:            " << tight << " items/s\n"
             << "ratio:                 " << pipeline / tight << "\n"
-            << "added latency (us):    p50 " << p50 << ", p99 " << p99
-            << "\n";
+            << "added latency (us):    p50 " << p50 << ", p99 " << p99 << "\n";
   return exit_ok;
 }
 

@@ -65,7 +65,8 @@ public:
 private:
   std::mutex mtx_;
   double rate_ = 3, burst_ = 3, tokens_ = 3;
-  std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point last_
+    = std::chrono::steady_clock::now();
   std::uint64_t requests_ = 0;
   std::uint64_t throttled_ = 0;
 };
@@ -76,8 +77,8 @@ std::vector<operation> make_ops(const std::string& kind, std::uint64_t n) {
     char vessel[32];
     std::snprintf(vessel, sizeof(vessel), "V%06llu",
                   static_cast<unsigned long long>(i));
-    ops.push_back({i, R"({"type":")" + kind + R"(","vessel_id":")" + vessel
-                        + R"("})"});
+    ops.push_back(
+      {i, R"({"type":")" + kind + R"(","vessel_id":")" + vessel + R"("})"});
   }
   return ops;
 }
@@ -141,9 +142,9 @@ int main(int argc, char** argv) {
   }
   auto v = rt->wait(validations.job_id, 120s);
   auto u = rt->wait(updates.job_id, 120s);
-  auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now()
-                                            - t0)
-                .count();
+  auto secs
+    = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+        .count();
   auto board = rt->dashboard();
   rt->stop();
   std::cout << "policy validations: " << v->succeeded << "/" << v->total

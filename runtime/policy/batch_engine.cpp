@@ -31,8 +31,8 @@ batch_engine::config batch_engine::from_settings(const runtime_config& cfg,
   result.backend = op.backend;
   result.strategy = op.strategy;
   // A batch is one request: the backend's item cap bounds it too.
-  auto hi = std::min({b.max_batch_size, op.max_batch_size,
-                      be.max_items_per_request});
+  auto hi
+    = std::min({b.max_batch_size, op.max_batch_size, be.max_items_per_request});
   result.sizing = {std::min(b.min_batch_size, hi),
                    hi,
                    op.preferred_batch_size,
@@ -44,8 +44,8 @@ batch_engine::config batch_engine::from_settings(const runtime_config& cfg,
   result.queue.linger = from_millis(b.linger_ms);
   result.retry = {be.max_attempts, from_millis(be.retry_base_ms),
                   from_millis(be.retry_max_ms)};
-  result.request_timeout = from_seconds(be.request_timeout_seconds
-                                        * op.timeout_multiplier);
+  result.request_timeout
+    = from_seconds(be.request_timeout_seconds * op.timeout_multiplier);
   result.seed = seed;
   return result;
 }

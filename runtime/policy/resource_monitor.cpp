@@ -146,9 +146,7 @@ std::vector<resource_alert> resource_monitor::active_alerts() const {
 double resource_monitor::pressure() const {
   double p = 0;
   for (const auto& t : trackers_)
-    p = std::max(p, t.level == alert_level::critical  ? 1.0
-                    : t.level == alert_level::warning ? 0.5
-                                                      : 0.0);
+    p = std::max(p, pressure_of(t.level));
   return p;
 }
 

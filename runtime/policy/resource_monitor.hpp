@@ -34,6 +34,14 @@
 
 namespace batching {
 
+/// Resource pressure implied by an alert level: 0 none, 0.5 warning,
+/// 1 critical (what batch-size strategies react to).
+constexpr double pressure_of(alert_level level) {
+  return level == alert_level::critical  ? 1.0
+         : level == alert_level::warning ? 0.5
+                                         : 0.0;
+}
+
 class resource_monitor {
 public:
   resource_monitor(resource_thresholds_config thresholds,

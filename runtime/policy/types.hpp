@@ -375,7 +375,8 @@ struct batching_metrics {
   bool operator==(const batching_metrics&) const = default;
 };
 
-// -- executors -----------------------------------------------------------------
+// -- executors
+// -----------------------------------------------------------------
 
 /// Host code that runs one batch against a backend and returns its outcome.
 using sync_callback = std::function<batch_outcome(const batch&)>;

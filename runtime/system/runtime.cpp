@@ -52,7 +52,7 @@ struct runtime::impl {
   std::unique_ptr<system_config> sys_cfg;
   std::unique_ptr<caf::actor_system> sys;
   topology topo;
-  std::vector<caf::actor> others; // executors, the alert listener
+  std::vector<caf::actor> others;        // executors, the alert listener
   std::shared_ptr<completion_gate> gate; // closed before the system dies
   std::atomic<bool> is_running{false};
   std::mutex lifecycle;
@@ -101,26 +101,24 @@ runtime::from_files(const std::vector<std::string>& files,
   return std::make_unique<runtime>(std::move(loaded.config), std::move(opts));
 }
 
-runtime::~runtime() {
-  stop(std::chrono::seconds{1});
-}
+runtime::~runtime() { stop(std::chrono::seconds{1}); }
 
 void runtime::set_executor(const std::string& backend, sync_callback fn,
                            std::size_t workers) {
-  impl_->executor_specs[backend] = {executor_spec::kind::blocking,
-                                    std::move(fn), {}, workers};
+  impl_->executor_specs[backend]
+    = {executor_spec::kind::blocking, std::move(fn), {}, workers};
 }
 
 void runtime::set_inline_executor(const std::string& backend,
                                   sync_callback fn) {
-  impl_->executor_specs[backend] = {executor_spec::kind::inline_call,
-                                    std::move(fn), {}, 0};
+  impl_->executor_specs[backend]
+    = {executor_spec::kind::inline_call, std::move(fn), {}, 0};
 }
 
 void runtime::set_async_executor(const std::string& backend,
                                  async_callback fn) {
-  impl_->executor_specs[backend] = {executor_spec::kind::async, {},
-                                    std::move(fn), 0};
+  impl_->executor_specs[backend]
+    = {executor_spec::kind::async, {}, std::move(fn), 0};
 }
 
 void runtime::on_alert(std::function<void(const resource_alert&)> callback) {
@@ -153,8 +151,7 @@ void runtime::start() {
       case executor_spec::kind::inline_call:
         e = spawn_inline_executor(*d.sys, spec.sync);
         break;
-      default:
-        e = spawn_async_executor(*d.sys, spec.async, d.gate);
+      default: e = spawn_async_executor(*d.sys, spec.async, d.gate);
     }
     executors.emplace(backend, e);
     d.others.push_back(caf::actor_cast<caf::actor>(e));
@@ -165,29 +162,25 @@ void runtime::start() {
   d.topo = spawn_topology(*d.sys, d.cfg, executors, probe, d.opts.seed);
   if (d.topo.sampler && !d.alert_callbacks.empty()) {
     auto callbacks = d.alert_callbacks;
-    auto listener = d.sys->spawn(
-      [callbacks](resource_listener::pointer) -> resource_listener::behavior_type {
-        return {
-          [](const resource_snapshot&) {},
-          [callbacks](const resource_alert& a) {
-            for (const auto& cb : callbacks)
-              cb(a);
-          },
-        };
-      });
+    auto listener = d.sys->spawn([callbacks](resource_listener::pointer)
+                                   -> resource_listener::behavior_type {
+      return {
+        [](const resource_snapshot&) {},
+        [callbacks](const resource_alert& a) {
+          for (const auto& cb : callbacks)
+            cb(a);
+        },
+      };
+    });
     caf::anon_send(d.topo.sampler, caf::subscribe_atom::value, listener);
     d.others.push_back(caf::actor_cast<caf::actor>(listener));
   }
   d.is_running = true;
 }
 
-bool runtime::running() const {
-  return impl_->is_running;
-}
+bool runtime::running() const { return impl_->is_running; }
 
-const runtime_config& runtime::config() const {
-  return impl_->cfg;
-}
+const runtime_config& runtime::config() const { return impl_->cfg; }
 
 submit_result runtime::submit_job(const std::string& op_type,
                                   std::vector<operation> operations,
@@ -216,8 +209,8 @@ std::optional<job_status> runtime::status(std::uint64_t job_id) {
   auto& d = *impl_;
   d.require_running("status");
   caf::error err;
-  return d.call<job_status>(d.topo.coordinator, d.opts.call_timeout,
-                                      err, status_atom::value, job_id);
+  return d.call<job_status>(d.topo.coordinator, d.opts.call_timeout, err,
+                            status_atom::value, job_id);
 }
 
 std::optional<job_status> runtime::wait(std::uint64_t job_id,
@@ -226,7 +219,7 @@ std::optional<job_status> runtime::wait(std::uint64_t job_id,
   d.require_running("wait");
   caf::error err;
   auto done = d.call<job_status>(d.topo.coordinator, timeout, err,
-                                           wait_atom::value, job_id);
+                                 wait_atom::value, job_id);
   if (done || code_of(err) == error_code::unknown_job)
     return done;
   return status(job_id); // timed out: where it stands
@@ -236,8 +229,8 @@ std::optional<job_status> runtime::cancel(std::uint64_t job_id) {
   auto& d = *impl_;
   d.require_running("cancel");
   caf::error err;
-  return d.call<job_status>(d.topo.coordinator, d.opts.call_timeout,
-                                      err, cancel_atom::value, job_id);
+  return d.call<job_status>(d.topo.coordinator, d.opts.call_timeout, err,
+                            cancel_atom::value, job_id);
 }
 
 boost::json::value runtime::dashboard() {
@@ -278,16 +271,10 @@ bool runtime::stop(duration drain_timeout) {
   return drained;
 }
 
-caf::actor_system& system_of(runtime& rt) {
-  return *internals(rt).sys;
-}
+caf::actor_system& system_of(runtime& rt) { return *internals(rt).sys; }
 
-const topology& actors_of(runtime& rt) {
-  return internals(rt).topo;
-}
+const topology& actors_of(runtime& rt) { return internals(rt).topo; }
 
-runtime::impl& internals(runtime& rt) {
-  return *rt.impl_;
-}
+runtime::impl& internals(runtime& rt) { return *rt.impl_; }
 
 } // namespace batching

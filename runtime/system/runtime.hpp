@@ -61,8 +61,7 @@ public:
   /// and the diagnostics in `errors` when they are invalid.
   static std::unique_ptr<runtime>
   from_files(const std::vector<std::string>& files,
-             const std::string& environment, std::string& errors,
-             options opts);
+             const std::string& environment, std::string& errors, options opts);
 
   /// Stops (with a short drain) if still running.
   ~runtime();

@@ -53,9 +53,9 @@ topology spawn_topology(caf::actor_system& sys, const runtime_config& cfg,
   std::uint64_t type_seed = seed;
   for (const auto& [type, op] : cfg.operation_configs) {
     auto engine = batch_engine::from_settings(cfg, type, type_seed++);
-    auto b = spawn_batcher(sys, std::move(engine),
-                           {t.gates.at(op.backend), executors.at(op.backend),
-                            t.coordinator});
+    auto b = spawn_batcher(
+      sys, std::move(engine),
+      {t.gates.at(op.backend), executors.at(op.backend), t.coordinator});
     caf::anon_send(t.coordinator, caf::put_atom::value, type, b);
     t.batchers.emplace(type, b);
   }

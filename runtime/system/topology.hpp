@@ -23,9 +23,9 @@ namespace batching {
 
 struct topology {
   coordinator_actor coordinator;
-  std::map<std::string, batcher_actor> batchers;       // by operation type
-  std::map<std::string, circuit_breaker_actor> gates;  // by backend
-  resource_sampler_actor sampler;                      // may be invalid
+  std::map<std::string, batcher_actor> batchers;      // by operation type
+  std::map<std::string, circuit_breaker_actor> gates; // by backend
+  resource_sampler_actor sampler;                     // may be invalid
 
   /// Sends an exit to every actor of the topology.
   void shutdown() const;

@@ -4,23 +4,22 @@
 // virtual time), a blocking ask() that runs the system until the answer is
 // there, and a scripted executor whose answers and delays a test decides.
 
-#include <gtest/gtest.h>
-
-#include <caf/actor_system.hpp>
-#include <caf/actor_cast.hpp>
-#include <caf/actor_system_config.hpp>
-#include <caf/exit_reason.hpp>
-#include <caf/send.hpp>
-#include <caf/atom.hpp>
-#include <caf/scheduler/test_coordinator.hpp>
-#include <caf/scoped_actor.hpp>
-#include <caf/stateful_actor.hpp>
-#include <caf/typed_event_based_actor.hpp>
-#include <caf/typed_response_promise.hpp>
-
 #include <functional>
 #include <optional>
 #include <unordered_map>
+
+#include <caf/actor_cast.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/atom.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/scheduler/test_coordinator.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <caf/typed_response_promise.hpp>
+#include <gtest/gtest.h>
 
 #include "messages/error.hpp"
 #include "messages/interfaces.hpp"
@@ -44,14 +43,14 @@ struct scripted_answer {
 };
 using script = std::function<std::optional<scripted_answer>(const batch&)>;
 
-using scripted_executor_actor = executor_actor::extend<
-  caf::reacts_to<timer_atom, std::uint64_t>>;
+using scripted_executor_actor
+  = executor_actor::extend<caf::reacts_to<timer_atom, std::uint64_t>>;
 
 struct scripted_state {
   std::uint64_t next = 1;
-  std::unordered_map<std::uint64_t,
-                     std::pair<caf::typed_response_promise<batch_outcome>,
-                               batch_outcome>>
+  std::unordered_map<
+    std::uint64_t,
+    std::pair<caf::typed_response_promise<batch_outcome>, batch_outcome>>
     pending;
   std::vector<caf::typed_response_promise<batch_outcome>> never;
 };
@@ -59,8 +58,8 @@ struct scripted_state {
 inline scripted_executor_actor::behavior_type scripted_executor(
   scripted_executor_actor::stateful_pointer<scripted_state> self, script fn) {
   return {
-    [=](execute_atom, const batch& b)
-      -> caf::typed_response_promise<batch_outcome> {
+    [=](execute_atom,
+        const batch& b) -> caf::typed_response_promise<batch_outcome> {
       auto rp = self->make_response_promise<batch_outcome>();
       auto answer = fn(b);
       if (!answer) {
@@ -87,11 +86,28 @@ inline scripted_executor_actor::behavior_type scripted_executor(
   };
 }
 
-inline batch_outcome ok_outcome(duration latency = std::chrono::milliseconds{20}) {
+inline batch_outcome ok_outcome(duration latency
+                                = std::chrono::milliseconds{20}) {
   batch_outcome o;
   o.status = batch_status::ok;
   o.latency = latency;
   return o;
+}
+
+/// Runs every message, then fires timers in due order for `d` of virtual
+/// time (each timer moves the clock to its due time first).
+inline void advance_clock(caf::scheduler::test_coordinator& sched, duration d) {
+  auto& clock = sched.clock();
+  sched.run();
+  auto until = clock.now() + d;
+  while (!clock.schedule().empty()
+         && clock.schedule().begin()->first <= until) {
+    clock.trigger_timeout();
+    sched.run();
+  }
+  if (clock.current_time < until)
+    clock.current_time = until;
+  sched.run();
 }
 
 class actor_fixture : public ::testing::Test {
@@ -119,20 +135,7 @@ protected:
 
   time_point now() { return sched.clock().now(); }
 
-  /// Runs every message, then fires timers in order for `d` of virtual time.
-  void advance(duration d) {
-    sched.run();
-    auto until = now() + d;
-    auto& clock = sched.clock();
-    while (!clock.schedule().empty()
-           && clock.schedule().begin()->first <= until) {
-      clock.trigger_timeout(); // moves the clock to the timer's due time
-      sched.run();
-    }
-    if (clock.current_time < until)
-      clock.current_time = until;
-    sched.run();
-  }
+  void advance(duration d) { advance_clock(sched, d); }
 
   executor_actor spawn_scripted(script fn) {
     return track(sys.spawn(scripted_executor, std::move(fn)));
@@ -142,7 +145,6 @@ private:
   std::vector<caf::actor> spawned_;
 
 protected:
-
   /// Sends a request, runs the system, returns the answer (or the error).
   template <class R, class Handle, class... Ts>
   caf::expected<R> ask(const Handle& h, Ts&&... xs) {

@@ -2,11 +2,11 @@
 // Retry-After blocks every asker, failures open the breaker and the
 // transition reaches subscribers.
 
-#include "tests/actors/actor_fixture.hpp"
-
 #include <vector>
 
 #include "actors/circuit_breaker_actor.hpp"
+
+#include "tests/actors/actor_fixture.hpp"
 
 using namespace batching;
 using namespace batching::testing_support;
@@ -84,8 +84,8 @@ protected:
 
   void report(std::uint64_t permit, batch_status status,
               duration retry_after = {}) {
-    caf::anon_send(gate, request_completed{permit, true, status, retry_after,
-                                           20ms});
+    caf::anon_send(gate,
+                   request_completed{permit, true, status, retry_after, 20ms});
     sched.run();
   }
 };
@@ -120,7 +120,7 @@ TEST_F(gate_test, retry_after_blocks_every_asker) {
   EXPECT_EQ(permits().size(), 1u);
   advance(1ms);
   EXPECT_GE(permits().size(), 2u); // then paced at the learned rate
-  EXPECT_TRUE(changes().empty()); // 429 never opens the breaker
+  EXPECT_TRUE(changes().empty());  // 429 never opens the breaker
 }
 
 TEST_F(gate_test, failures_open_the_breaker_and_notify) {
@@ -151,8 +151,8 @@ TEST_F(gate_test, unused_permits_free_their_slot) {
   start(0, 1);
   acquire(2);
   ASSERT_EQ(permits().size(), 1u); // in-flight cap 1
-  caf::anon_send(gate, request_completed{permits()[0], false,
-                                         batch_status::ok, {}, {}});
+  caf::anon_send(
+    gate, request_completed{permits()[0], false, batch_status::ok, {}, {}});
   sched.run();
   EXPECT_EQ(permits().size(), 2u);
 }

@@ -1,12 +1,12 @@
 // Function executors: a throwing callback becomes a retryable failure, the
 // batch id is always stamped, async completions arrive from other threads.
 
-#include "tests/actors/actor_fixture.hpp"
-
 #include <stdexcept>
 #include <thread>
 
 #include "actors/executor_actor.hpp"
+
+#include "tests/actors/actor_fixture.hpp"
 
 using namespace batching;
 using namespace batching::testing_support;
@@ -35,10 +35,10 @@ TEST_F(executor_test, inline_callbacks_answer_and_exceptions_become_failures) {
   ASSERT_TRUE(out);
   EXPECT_EQ(out->batch_id, 7u);
   EXPECT_EQ(out->status, batch_status::ok);
-  auto throws = track(spawn_inline_executor(sys, [](const batch&)
-                                                   -> batch_outcome {
-    throw std::runtime_error("connection reset");
-  }));
+  auto throws
+    = track(spawn_inline_executor(sys, [](const batch&) -> batch_outcome {
+        throw std::runtime_error("connection reset");
+      }));
   out = ask<batch_outcome>(throws, execute_atom::value, make_batch(8));
   ASSERT_TRUE(out);
   EXPECT_EQ(out->batch_id, 8u);
@@ -55,8 +55,8 @@ TEST_F(executor_test, async_completions_arrive_from_other_threads) {
   auto exec = track(spawn_async_executor(
     sys, [&](const batch&, completion c) { saved = std::move(c); }, nullptr));
   caf::scoped_actor self{sys};
-  auto rh = self->request(exec, caf::infinite, execute_atom::value,
-                          make_batch(5));
+  auto rh
+    = self->request(exec, caf::infinite, execute_atom::value, make_batch(5));
   sched.run();
   ASSERT_TRUE(saved);
   std::thread other{[&] {

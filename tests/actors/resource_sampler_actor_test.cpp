@@ -1,12 +1,12 @@
 // The resource sampler broadcasts a snapshot per period and alerts after
 // their sustained duration; the Linux probe reads /proc-format files.
 
-#include "tests/actors/actor_fixture.hpp"
-
 #include <filesystem>
 #include <fstream>
 
 #include "actors/resource_sampler_actor.hpp"
+
+#include "tests/actors/actor_fixture.hpp"
 
 using namespace batching;
 using namespace batching::testing_support;
@@ -14,9 +14,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-using collector_actor = resource_listener::extend<
-  caf::replies_to<caf::get_atom>::with<std::uint64_t,
-                                       std::vector<resource_alert>>>;
+using collector_actor = resource_listener::extend<caf::replies_to<
+  caf::get_atom>::with<std::uint64_t, std::vector<resource_alert>>>;
 
 struct collector_state {
   std::uint64_t snapshots = 0;
@@ -45,12 +44,12 @@ protected:
     cfg.thresholds.cpu = {70, 85, 3};
     cfg.sampling.interval_seconds = 1;
     auto c = cpu;
-    sampler = track(spawn_resource_sampler(
-      sys, cfg, make_scripted_probe([c](time_point) {
-        resource_snapshot s;
-        s.cpu_percent = *c;
-        return s;
-      })));
+    sampler = track(
+      spawn_resource_sampler(sys, cfg, make_scripted_probe([c](time_point) {
+                               resource_snapshot s;
+                               s.cpu_percent = *c;
+                               return s;
+                             })));
     collector = track(sys.spawn(collector_impl));
     caf::anon_send(sampler, caf::subscribe_atom::value,
                    resource_listener{collector});
@@ -62,9 +61,11 @@ protected:
     caf::scoped_actor self{sys};
     auto rh = self->request(collector, caf::infinite, caf::get_atom::value);
     sched.run();
-    rh.receive([&](std::uint64_t n,
-                   std::vector<resource_alert>& a) { result = {n, a}; },
-               [](caf::error&) {});
+    rh.receive(
+      [&](std::uint64_t n, std::vector<resource_alert>& a) {
+        result = {n, a};
+      },
+      [](caf::error&) {});
     return result;
   }
 };
@@ -115,17 +116,19 @@ TEST(linux_probe, reads_proc_format_files) {
     std::ofstream{root / name} << text;
   };
   auto fill = [&](int busy, int idle, long rx, long sectors, long io_ms) {
-    write("stat", "cpu  " + std::to_string(busy) + " 0 0 " +
-                    std::to_string(idle) + " 0 0 0 0 0 0\n");
+    write("stat", "cpu  " + std::to_string(busy) + " 0 0 "
+                    + std::to_string(idle) + " 0 0 0 0 0 0\n");
     write("meminfo", "MemTotal: 1000 kB\nMemFree: 100 kB\n"
                      "MemAvailable: 250 kB\n");
-    write("net/dev",
-          "Inter-|   Receive\n face |bytes\n"
-          "    lo: 999 0 0 0 0 0 0 0 999 0 0 0 0 0 0 0\n"
-          "  eth0: " + std::to_string(rx) + " 0 0 0 0 0 0 0 500 0 0 0 0 0 0 0\n");
-    write("diskstats", "   8       0 sda 0 0 " + std::to_string(sectors) +
-                         " 0 0 0 0 0 0 " + std::to_string(io_ms) + " 0\n"
-                         "   8       1 sda1 0 0 99999 0 0 0 0 0 0 99999 0\n");
+    write("net/dev", "Inter-|   Receive\n face |bytes\n"
+                     "    lo: 999 0 0 0 0 0 0 0 999 0 0 0 0 0 0 0\n"
+                     "  eth0: "
+                       + std::to_string(rx)
+                       + " 0 0 0 0 0 0 0 500 0 0 0 0 0 0 0\n");
+    write("diskstats", "   8       0 sda 0 0 " + std::to_string(sectors)
+                         + " 0 0 0 0 0 0 " + std::to_string(io_ms)
+                         + " 0\n"
+                           "   8       1 sda1 0 0 99999 0 0 0 0 0 0 99999 0\n");
     write("loadavg", "0.50 0.40 0.30 1/100 1\n");
   };
   auto probe = make_linux_probe(root.string());
@@ -137,8 +140,8 @@ TEST(linux_probe, reads_proc_format_files) {
   EXPECT_EQ(first.cpu_percent, 0); // rates need two readings
   fill(250, 150, 3000, 4, 500);
   auto second = probe->read(t0 + 2s);
-  EXPECT_DOUBLE_EQ(second.cpu_percent, 75.0);          // 150 of 200 ticks
-  EXPECT_DOUBLE_EQ(second.net_rx_bytes_per_s, 1000.0); // lo excluded
+  EXPECT_DOUBLE_EQ(second.cpu_percent, 75.0);             // 150 of 200 ticks
+  EXPECT_DOUBLE_EQ(second.net_rx_bytes_per_s, 1000.0);    // lo excluded
   EXPECT_DOUBLE_EQ(second.disk_read_bytes_per_s, 1024.0); // partition skipped
   EXPECT_DOUBLE_EQ(second.disk_busy_percent, 25.0);
   fs::remove_all(root);

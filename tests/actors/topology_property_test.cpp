@@ -5,14 +5,14 @@
 // one terminal state, none is sent again after it succeeded, and job status
 // agrees with what the backend did. 1,000 cases by default.
 
-#include "tests/actors/actor_fixture.hpp"
+#include <set>
 
 #include <rapidcheck/gtest.h>
 
-#include <set>
-
 #include "runtime/policy/random.hpp"
 #include "runtime/system/topology.hpp"
+
+#include "tests/actors/actor_fixture.hpp"
 
 using namespace batching;
 using namespace batching::testing_support;
@@ -26,8 +26,8 @@ class topology_property : public actor_fixture {};
 
 TEST_F(topology_property, every_operation_finishes_exactly_once) {
   // CTest runs this with max_success=1000 (tests/CMakeLists.txt).
-  EXPECT_TRUE(rc::check(
-    "the topology finishes every operation exactly once", [&] {
+  EXPECT_TRUE(
+    rc::check("the topology finishes every operation exactly once", [&] {
       // A fresh system per case: the fixture's is only used for its types.
       deterministic_config case_cfg;
       caf::actor_system case_sys{case_cfg};
@@ -47,9 +47,9 @@ TEST_F(topology_property, every_operation_finishes_exactly_once) {
       be.retry_base_ms = 50;
       be.retry_max_ms = 500;
       be.request_timeout_seconds = 1;
-      cfg.batching.circuit_breaker = {
-        static_cast<std::uint32_t>(*rc::gen::inRange(2, 6)),
-        *rc::gen::inRange(1, 5) * 1.0, 1};
+      cfg.batching.circuit_breaker
+        = {static_cast<std::uint32_t>(*rc::gen::inRange(2, 6)),
+           *rc::gen::inRange(1, 5) * 1.0, 1};
       for (auto& [_, op] : cfg.operation_configs) {
         op.preferred_batch_size = *rc::gen::inRange(1, 40);
         op.strategy = static_cast<strategy_kind>(*rc::gen::inRange(0, 4));
@@ -62,8 +62,8 @@ TEST_F(topology_property, every_operation_finishes_exactly_once) {
       auto start_time = case_sched.clock().now();
       auto now_fn = [&] { return case_sched.clock().now() - start_time; };
       auto exec = case_sys.spawn(
-        scripted_executor, script{[&](const batch& b)
-                                    -> std::optional<scripted_answer> {
+        scripted_executor,
+        script{[&](const batch& b) -> std::optional<scripted_answer> {
           for (const auto& op : b.operations)
             if (succeeded.count(op.id))
               resent_after_success = true;
@@ -115,19 +115,7 @@ TEST_F(topology_property, every_operation_finishes_exactly_once) {
           case_sched.run();
       }};
 
-      auto advance_case = [&](duration d) {
-        auto until = case_sched.clock().now() + d;
-        auto& clock = case_sched.clock();
-        case_sched.run();
-        while (!clock.schedule().empty()
-               && clock.schedule().begin()->first <= until) {
-          clock.trigger_timeout();
-          case_sched.run();
-        }
-        if (clock.current_time < until)
-          clock.current_time = until;
-        case_sched.run();
-      };
+      auto advance_case = [&](duration d) { advance_clock(case_sched, d); };
       // Asks and hands the answer to `on_ok`; false when an error came.
       auto ask_case = [&](auto handle, auto on_ok, auto... xs) {
         caf::scoped_actor self{case_sys};
@@ -144,7 +132,8 @@ TEST_F(topology_property, every_operation_finishes_exactly_once) {
       for (int i = 0; i < steps; ++i) {
         if (*rc::gen::inRange(0, 4) == 0 && !jobs.empty()) {
           auto id = *rc::gen::elementOf(jobs);
-          ask_case(t.coordinator, [](job_status&) {}, cancel_atom::value, id);
+          ask_case(
+            t.coordinator, [](job_status&) {}, cancel_atom::value, id);
         } else {
           job_submission js;
           js.op_type = *rc::gen::element<std::string>("read", "write");
@@ -166,8 +155,8 @@ TEST_F(topology_property, every_operation_finishes_exactly_once) {
       // test against a livelock, which would fail the asserts below.
       auto unfinished = [&] {
         dashboard d;
-        ask_case(t.coordinator, [&](dashboard& x) { d = x; },
-                 dashboard_atom::value);
+        ask_case(
+          t.coordinator, [&](dashboard& x) { d = x; }, dashboard_atom::value);
         return d.coordinator.queued_operations;
       };
       for (int k = 0; k < 1440 && unfinished() > 0; ++k)

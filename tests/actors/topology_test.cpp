@@ -2,14 +2,14 @@
 // deterministic scheduler with a scripted executor: the coordinator's and
 // the batchers' protocols, end to end, in virtual time.
 
-#include "tests/actors/actor_fixture.hpp"
-
 #include <atomic>
 #include <map>
 #include <memory>
 #include <set>
 
 #include "runtime/system/topology.hpp"
+
+#include "tests/actors/actor_fixture.hpp"
 
 using namespace batching;
 using namespace batching::testing_support;
@@ -127,8 +127,8 @@ TEST_F(topology_test, bad_jobs_are_rejected_whole) {
   ASSERT_FALSE(full);
   EXPECT_EQ(code_of(full.error()), error_code::queue_full);
   EXPECT_EQ(board().coordinator.queued_operations, 0u);
-  auto missing = ask<job_status>(t.coordinator, status_atom::value,
-                                 std::uint64_t{42});
+  auto missing
+    = ask<job_status>(t.coordinator, status_atom::value, std::uint64_t{42});
   ASSERT_FALSE(missing);
   EXPECT_EQ(code_of(missing.error()), error_code::unknown_job);
 }

@@ -237,8 +237,7 @@ TEST_F(messages, differing_messages_compare_unequal) {
 
 TEST_F(messages, vectors_of_outcomes_round_trip_in_a_message) {
   std::vector<operation_finished> done{
-    {1, 10, 0, operation_state::succeeded, 1, std::chrono::milliseconds{5},
-     ""},
+    {1, 10, 0, operation_state::succeeded, 1, std::chrono::milliseconds{5}, ""},
     {2, 10, 1, operation_state::failed, 4, std::chrono::seconds{1},
      "HTTP 400"}};
   EXPECT_EQ(message_round_trip(sys, done), done);

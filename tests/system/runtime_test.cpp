@@ -2,14 +2,13 @@
 // executors: a host thread pushes 1,000,000 operations through it, errors
 // come back as values, and stop() never hangs.
 
-#include <gtest/gtest.h>
-
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
 
 #include <boost/json.hpp>
+#include <gtest/gtest.h>
 
 #include "runtime/system/runtime.hpp"
 
@@ -50,19 +49,21 @@ std::vector<operation> make_ops(std::uint64_t n, std::uint64_t first = 0) {
 TEST(runtime, a_million_operations_all_complete) {
   runtime rt{fast_config(), quiet()};
   std::atomic<std::uint64_t> executed{0};
-  rt.set_executor("default",
-                  [&](const batch& b) {
-                    executed += b.operations.size();
-                    return batch_outcome{};
-                  },
-                  2);
+  rt.set_executor(
+    "default",
+    [&](const batch& b) {
+      executed += b.operations.size();
+      return batch_outcome{};
+    },
+    2);
   rt.start();
   constexpr std::uint64_t per_job = 10'000;
   constexpr std::uint64_t jobs = 100;
   std::vector<std::uint64_t> ids;
   for (std::uint64_t j = 0; j < jobs; ++j) {
-    auto r = rt.submit_job(j % 2 ? "write" : "read", make_ops(per_job, j * per_job),
-                           j % 3 ? priority::normal : priority::high);
+    auto r
+      = rt.submit_job(j % 2 ? "write" : "read", make_ops(per_job, j * per_job),
+                      j % 3 ? priority::normal : priority::high);
     ASSERT_TRUE(r) << r.message;
     ids.push_back(r.job_id);
   }
@@ -89,7 +90,8 @@ TEST(runtime, rejected_jobs_come_back_as_values) {
   runtime rt{fast_config(), quiet()};
   auto before = rt.submit_job("read", make_ops(1));
   EXPECT_EQ(before.error, error_code::shutting_down);
-  rt.set_inline_executor("default", [](const batch&) { return batch_outcome{}; });
+  rt.set_inline_executor("default",
+                         [](const batch&) { return batch_outcome{}; });
   rt.start();
   auto unknown = rt.submit_job("delete", make_ops(3));
   EXPECT_FALSE(unknown);
@@ -130,13 +132,14 @@ TEST(runtime, stop_never_hangs_on_a_callback_that_never_returns) {
   std::mutex m;
   std::condition_variable cv;
   bool release = false;
-  rt.set_executor("default",
-                  [&](const batch&) {
-                    std::unique_lock<std::mutex> lock{m};
-                    cv.wait(lock, [&] { return release; });
-                    return batch_outcome{};
-                  },
-                  1);
+  rt.set_executor(
+    "default",
+    [&](const batch&) {
+      std::unique_lock<std::mutex> lock{m};
+      cv.wait(lock, [&] { return release; });
+      return batch_outcome{};
+    },
+    1);
   rt.start();
   auto r = rt.submit_job("read", make_ops(500));
   ASSERT_TRUE(r);
