@@ -7,6 +7,7 @@
 
 #include <set>
 
+#include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
 #include "runtime/policy/random.hpp"
