@@ -131,12 +131,9 @@ async_impl(async_executor_actor::stateful_pointer<async_state> self,
       };
       try {
         fn(b, std::move(done));
-      } catch (const std::exception& e) {
-        self->state.open.erase(key);
-        rp.deliver(failure(b, std::string{"executor threw: "} + e.what()));
       } catch (...) {
         self->state.open.erase(key);
-        rp.deliver(failure(b, "executor threw a non-standard exception"));
+        rp.deliver(exception_outcome(b, std::current_exception()));
       }
       return rp;
     },
@@ -152,15 +149,23 @@ async_impl(async_executor_actor::stateful_pointer<async_state> self,
 
 } // namespace
 
+batch_outcome exception_outcome(const batch& b, std::exception_ptr ep) {
+  try {
+    std::rethrow_exception(ep);
+  } catch (const std::exception& e) {
+    return failure(b, std::string{"executor threw: "} + e.what());
+  } catch (...) {
+    return failure(b, "executor threw a non-standard exception");
+  }
+}
+
 batch_outcome run_guarded(const sync_callback& fn, const batch& b) {
   try {
     auto out = fn(b);
     out.batch_id = b.batch_id;
     return out;
-  } catch (const std::exception& e) {
-    return failure(b, std::string{"executor threw: "} + e.what());
   } catch (...) {
-    return failure(b, "executor threw a non-standard exception");
+    return exception_outcome(b, std::current_exception());
   }
 }
 

@@ -15,6 +15,7 @@
 // request timeout. The outcome's batch_id is always set by the executor.
 
 #include <cstddef>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -70,5 +71,9 @@ executor_actor spawn_async_executor(caf::actor_system& sys, async_callback fn,
 /// Runs `fn` for `b`, turning an exception into a retryable failure and
 /// stamping the batch id (shared by all executors).
 batch_outcome run_guarded(const sync_callback& fn, const batch& b);
+
+/// The outcome of a batch whose executor threw `ep`: a retryable failure
+/// carrying the exception's message.
+batch_outcome exception_outcome(const batch& b, std::exception_ptr ep);
 
 } // namespace batching

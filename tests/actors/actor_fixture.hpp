@@ -21,6 +21,7 @@
 #include <caf/typed_response_promise.hpp>
 #include <gtest/gtest.h>
 
+#include "actors/executor_actor.hpp"
 #include "messages/error.hpp"
 #include "messages/interfaces.hpp"
 #include "messages/registration.hpp"
@@ -36,7 +37,8 @@ struct deterministic_config : caf::actor_system_config {
 };
 
 /// What the scripted executor does with one batch: the outcome and after
-/// how much virtual time it answers; nothing = never answers.
+/// how much virtual time it answers; nothing = never answers. A script that
+/// throws is answered like a function executor's throwing callback.
 struct scripted_answer {
   batch_outcome outcome;
   duration delay{0};
@@ -61,7 +63,13 @@ inline scripted_executor_actor::behavior_type scripted_executor(
     [=](execute_atom,
         const batch& b) -> caf::typed_response_promise<batch_outcome> {
       auto rp = self->make_response_promise<batch_outcome>();
-      auto answer = fn(b);
+      std::optional<scripted_answer> answer;
+      try {
+        answer = fn(b);
+      } catch (...) {
+        rp.deliver(exception_outcome(b, std::current_exception()));
+        return rp;
+      }
       if (!answer) {
         self->state.never.push_back(rp); // kept, so no broken promise
         return rp;

@@ -1,11 +1,12 @@
 // The whole topology under random jobs, priorities, cancellations and
-// executor behaviour (latencies, 429 with Retry-After, retryable and
-// permanent errors, per-item failures, requests that never answer, outage
-// windows), on the deterministic scheduler: every operation reaches exactly
-// one terminal state, none is sent again after it succeeded, and job status
-// agrees with what the backend did. 1,000 cases by default.
+// executor behaviour (latencies, exceptions, 429 with Retry-After,
+// retryable and permanent errors, per-item failures, requests that never
+// answer, outage windows), on the deterministic scheduler: every operation
+// reaches exactly one terminal state, none is sent again after it succeeded,
+// and job status agrees with what the backend did. 1,000 cases by default.
 
 #include <set>
+#include <stdexcept>
 
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
@@ -79,6 +80,8 @@ TEST_F(topology_property, every_operation_finishes_exactly_once) {
           auto roll = rng.next() % 100;
           if (roll < 5)
             return std::nullopt; // never answers: the request times out
+          if (roll < 8)
+            throw std::runtime_error("connection reset"); // executor throws
           if (roll < 15) {
             o.status = batch_status::throttled;
             o.retry_after = std::chrono::seconds{rng.next() % 3};
