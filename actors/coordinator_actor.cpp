@@ -54,6 +54,7 @@ struct coordinator_state {
     waiters;
   std::vector<caf::typed_response_promise<std::uint64_t>> drains;
   resource_snapshot latest;
+  std::optional<time_point> last_prune;
   std::array<std::optional<resource_alert>, 4> alerts;
 
   void init(coordinator_config config, coordinator_wiring w) {
@@ -100,11 +101,22 @@ struct coordinator_state {
     for (auto id : ledger->apply(events, now))
       job_finished(id, now);
     start_jobs(now);
+    prune(now);
     if (ledger->unfinished_operations() == 0) {
       for (auto& rp : drains)
         rp.deliver(std::uint64_t{0});
       drains.clear();
     }
+  }
+
+  /// Forgets jobs finished longer than the retention ago (at most once a
+  /// second: it scans every job).
+  void prune(time_point now) {
+    if (last_prune && now - *last_prune < std::chrono::seconds{1})
+      return;
+    last_prune = now;
+    ledger->forget_finished_before(
+      now - from_seconds(cfg.finished_job_retention_seconds));
   }
 
   void job_finished(std::uint64_t id, time_point now) {

@@ -128,6 +128,10 @@ void visit(coordinator_config& x, V& v) {
            "operations",
            "Unfinished operations across all jobs; a job that would exceed "
            "it is rejected whole.");
+  v.scalar("finished_job_retention_seconds", x.finished_job_retention_seconds,
+           bounds{0, 1e7}, "s",
+           "How long a finished job's status stays queryable; older ones are "
+           "forgotten (unknown_job) so memory stays bounded.");
 }
 
 template <class V>

@@ -88,6 +88,8 @@ struct coordinator_config {
   std::uint32_t max_concurrent_jobs = 10;
   /// Queued operations across all jobs; a job that would exceed it is rejected.
   std::uint64_t max_queued_operations = 1'000'000;
+  /// How long a finished job's status stays queryable (bounded memory).
+  double finished_job_retention_seconds = 3600;
 
   bool operator==(const coordinator_config&) const = default;
 };

@@ -249,3 +249,19 @@ TEST_F(topology_test, a_critical_alert_halves_concurrent_jobs) {
   EXPECT_EQ(d.coordinator.max_concurrent_jobs, 8u);
   EXPECT_TRUE(d.active_alerts.empty());
 }
+
+TEST_F(topology_test, finished_jobs_are_forgotten_after_the_retention) {
+  auto cfg = test_config();
+  cfg.coordinator.finished_job_retention_seconds = 60;
+  start(cfg);
+  auto old_job = *submit("read", 5);
+  advance(1s);
+  EXPECT_EQ(status(old_job).state, job_state::completed);
+  advance(61s);
+  auto fresh = *submit("read", 5); // its events trigger the pruning
+  advance(2s);
+  EXPECT_EQ(status(fresh).state, job_state::completed);
+  auto gone = ask<job_status>(t.coordinator, status_atom::value, old_job);
+  ASSERT_FALSE(gone);
+  EXPECT_EQ(code_of(gone.error()), error_code::unknown_job);
+}

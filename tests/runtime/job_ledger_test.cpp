@@ -149,3 +149,18 @@ RC_GTEST_PROP(job_ledger_property, counts_always_add_up, ()) {
     RC_ASSERT(s.cancelled == n(operation_state::cancelled));
   }
 }
+
+TEST(job_ledger, forgets_only_jobs_finished_before_the_cutoff) {
+  auto l = ledger(4);
+  auto a = l.admit("read", priority::normal, 1, at(0s)).job_id;
+  auto b = l.admit("read", priority::normal, 1, at(0s)).job_id;
+  auto c = l.admit("read", priority::normal, 1, at(0s)).job_id;
+  l.start(at(0s));
+  l.apply({{}, {}, {done(a, 0)}}, at(10s));
+  l.apply({{}, {}, {done(b, 0)}}, at(20s));
+  l.forget_finished_before(at(15s));
+  EXPECT_FALSE(l.known(a));
+  EXPECT_TRUE(l.known(b));
+  EXPECT_TRUE(l.known(c)); // unfinished jobs are never forgotten
+  EXPECT_EQ(l.unfinished_jobs(), std::vector<std::uint64_t>{c});
+}
