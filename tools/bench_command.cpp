@@ -49,15 +49,22 @@ std::vector<operation> make_ops(std::uint64_t n) {
   return ops;
 }
 
-double pipeline_items_per_s(std::uint64_t items, std::uint64_t job_size,
-                            std::size_t threads) {
+/// A started runtime whose only backend answers every batch at once.
+std::unique_ptr<runtime> start_noop_runtime(std::size_t threads) {
   runtime::options opts;
   opts.threads = threads;
   opts.sample_resources = false;
-  runtime rt{bench_config(), opts};
-  rt.set_inline_executor("default",
-                         [](const batch&) { return batch_outcome{}; });
-  rt.start();
+  auto rt = std::make_unique<runtime>(bench_config(), opts);
+  rt->set_inline_executor("default",
+                          [](const batch&) { return batch_outcome{}; });
+  rt->start();
+  return rt;
+}
+
+double pipeline_items_per_s(std::uint64_t items, std::uint64_t job_size,
+                            std::size_t threads) {
+  auto rt_ptr = start_noop_runtime(threads);
+  auto& rt = *rt_ptr;
   std::vector<std::uint64_t> ids;
   auto jobs = std::max<std::uint64_t>(1, items / job_size);
   std::vector<std::vector<operation>> prepared;
@@ -101,13 +108,8 @@ double tight_loop_items_per_s(std::uint64_t items, std::uint64_t job_size) {
 }
 
 std::pair<double, double> added_latency_us(std::size_t threads) {
-  runtime::options opts;
-  opts.threads = threads;
-  opts.sample_resources = false;
-  runtime rt{bench_config(), opts};
-  rt.set_inline_executor("default",
-                         [](const batch&) { return batch_outcome{}; });
-  rt.start();
+  auto rt_ptr = start_noop_runtime(threads);
+  auto& rt = *rt_ptr;
   for (int i = 0; i < 2'000; ++i) { // jobs of exactly one full batch
     auto r = rt.submit_job("read", make_ops(100));
     rt.wait(r.job_id, std::chrono::seconds{10});

@@ -181,20 +181,21 @@ std::vector<recommendation> resource_monitor::recommendations() const {
   if (trend_of(resource_kind::memory) == trend::increasing)
     result.push_back(
       {"memory_leak_check", "Memory usage trending upward - check for leaks"});
-  if (held(scaling_.scale_up.cpu_threshold, true,
-           from_seconds(scaling_.scale_up.sustained_duration_seconds)))
-    result.push_back(
-      {"scale_up",
-       "cpu >= " + format_number(scaling_.scale_up.cpu_threshold) + "% for "
-         + format_number(scaling_.scale_up.sustained_duration_seconds)
-         + " s: add capacity (nodes or workers)"});
-  else if (held(scaling_.scale_down.cpu_threshold, false,
-                from_seconds(scaling_.scale_down.sustained_duration_seconds)))
-    result.push_back(
-      {"scale_down",
-       "cpu <= " + format_number(scaling_.scale_down.cpu_threshold) + "% for "
-         + format_number(scaling_.scale_down.sustained_duration_seconds)
-         + " s: capacity can be reduced"});
+  // The scaling rules: cpu beyond a threshold for its sustained duration.
+  auto rule = [&](const char* type, const scaling_rule& r, bool above,
+                  const char* advice) {
+    if (!held(r.cpu_threshold, above,
+              from_seconds(r.sustained_duration_seconds)))
+      return false;
+    result.push_back({type, std::string{"cpu "} + (above ? ">= " : "<= ")
+                              + format_number(r.cpu_threshold) + "% for "
+                              + format_number(r.sustained_duration_seconds)
+                              + " s: " + advice});
+    return true;
+  };
+  if (!rule("scale_up", scaling_.scale_up, true,
+            "add capacity (nodes or workers)"))
+    rule("scale_down", scaling_.scale_down, false, "capacity can be reduced");
   return result;
 }
 
