@@ -4,6 +4,7 @@
 #include <atomic>
 #include <map>
 #include <mutex>
+#include <shared_mutex>
 #include <stdexcept>
 #include <thread>
 
@@ -55,7 +56,9 @@ struct runtime::impl {
   std::vector<caf::actor> others;        // executors, the alert listener
   std::shared_ptr<completion_gate> gate; // closed before the system dies
   std::atomic<bool> is_running{false};
-  std::mutex lifecycle;
+  // Calls hold it shared; start() and the teardown in stop() exclusively,
+  // so no call ever uses an actor system that stop() is destroying.
+  std::shared_mutex lifecycle;
 
   void require_running(const char* what) const {
     if (!is_running)
@@ -127,7 +130,7 @@ void runtime::on_alert(std::function<void(const resource_alert&)> callback) {
 
 void runtime::start() {
   auto& d = *impl_;
-  std::lock_guard<std::mutex> guard{d.lifecycle};
+  std::unique_lock<std::shared_mutex> guard{d.lifecycle};
   if (d.is_running)
     return;
   for (const auto& [type, op] : d.cfg.operation_configs)
@@ -186,6 +189,7 @@ submit_result runtime::submit_job(const std::string& op_type,
                                   std::vector<operation> operations,
                                   priority prio, duration deadline) {
   auto& d = *impl_;
+  std::shared_lock<std::shared_mutex> guard{d.lifecycle};
   if (!d.is_running)
     return {0, error_code::shutting_down, "the runtime is not running"};
   caf::error err;
@@ -207,6 +211,7 @@ submit_result runtime::submit_job(const std::string& op_type,
 
 std::optional<job_status> runtime::status(std::uint64_t job_id) {
   auto& d = *impl_;
+  std::shared_lock<std::shared_mutex> guard{d.lifecycle};
   d.require_running("status");
   caf::error err;
   return d.call<job_status>(d.topo.coordinator, d.opts.call_timeout, err,
@@ -216,17 +221,21 @@ std::optional<job_status> runtime::status(std::uint64_t job_id) {
 std::optional<job_status> runtime::wait(std::uint64_t job_id,
                                         duration timeout) {
   auto& d = *impl_;
+  std::shared_lock<std::shared_mutex> guard{d.lifecycle};
   d.require_running("wait");
   caf::error err;
   auto done = d.call<job_status>(d.topo.coordinator, timeout, err,
                                  wait_atom::value, job_id);
   if (done || code_of(err) == error_code::unknown_job)
     return done;
-  return status(job_id); // timed out: where it stands
+  // Timed out: where it stands now.
+  return d.call<job_status>(d.topo.coordinator, d.opts.call_timeout, err,
+                            status_atom::value, job_id);
 }
 
 std::optional<job_status> runtime::cancel(std::uint64_t job_id) {
   auto& d = *impl_;
+  std::shared_lock<std::shared_mutex> guard{d.lifecycle};
   d.require_running("cancel");
   caf::error err;
   return d.call<job_status>(d.topo.coordinator, d.opts.call_timeout, err,
@@ -235,6 +244,7 @@ std::optional<job_status> runtime::cancel(std::uint64_t job_id) {
 
 boost::json::value runtime::dashboard() {
   auto& d = *impl_;
+  std::shared_lock<std::shared_mutex> guard{d.lifecycle};
   d.require_running("dashboard");
   caf::error err;
   auto board = d.call<batching::dashboard>(
@@ -246,13 +256,20 @@ boost::json::value runtime::dashboard() {
 
 bool runtime::stop(duration drain_timeout) {
   auto& d = *impl_;
-  std::lock_guard<std::mutex> guard{d.lifecycle};
-  if (!d.is_running)
-    return true;
   caf::error err;
-  bool drained = d.call<std::uint64_t>(d.topo.coordinator, drain_timeout, err,
-                                       drain_atom::value)
-                   .has_value();
+  bool drained = false;
+  {
+    std::shared_lock<std::shared_mutex> guard{d.lifecycle};
+    if (!d.is_running)
+      return true;
+    drained = d.call<std::uint64_t>(d.topo.coordinator, drain_timeout, err,
+                                    drain_atom::value)
+                .has_value();
+  }
+  // Calls in progress finish first (each is bounded by its timeout).
+  std::unique_lock<std::shared_mutex> guard{d.lifecycle};
+  if (!d.is_running)
+    return drained; // another thread stopped it meanwhile
   d.is_running = false;
   if (!drained)
     d.call<std::uint64_t>(d.topo.coordinator, d.opts.call_timeout, err,
