@@ -31,7 +31,7 @@ expect top_help 0 'batching config check' -- "$bin" --help
 expect no_command 2 'Commands:' -- "$bin"
 expect unknown_command 2 "unknown command 'frobnicate'" -- "$bin" frobnicate
 expect group_listing 0 'batching config show' -- "$bin" config --help
-for cmd in "config check" "config show" "config keys"; do
+for cmd in "config check" "config show" "config keys" "bench overhead"; do
   # shellcheck disable=SC2086
   expect "help_${cmd// /_}" 0 "^Usage: batching $cmd" -- "$bin" $cmd --help
 done
@@ -58,6 +58,11 @@ expect show_json 0 '"max_error_rate": 0.05' -- \
 expect show_bad_option 2 "unknown option '--bogus'" -- "$bin" config show --bogus
 expect show_missing_value 2 "option '--env' needs a value" -- "$bin" config show --env
 expect keys 0 '^\| `batching.min_batch_size` \| integer \| 10 \|' -- "$bin" config keys
+
+expect bench_json 0 '"pipeline_items_per_s": [0-9]' -- \
+  "$bin" bench overhead --items 20000 --json
+expect bench_bad_items 2 "--items must be >= 1000" -- \
+  "$bin" bench overhead --items 10
 
 # stdout carries only the configuration, so it can be piped and read back.
 tmp=$(mktemp -d)
