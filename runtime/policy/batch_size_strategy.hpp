@@ -26,10 +26,13 @@
 //   balanced      (AIMD) violation: s = s * (1 - a)
 //                 healthy (item latency < 0.85 T): s = s + max(1, a * p / 2)
 //   adaptive      separates the backend's share of latency from queueing:
-//                 cap = s * clamp(0.5 T / request latency, 0.5, 2)
-//                   (the request itself may use half the latency budget);
+//                 backlog = queue >= 2 s;
+//                 cap = s * clamp(k T / request latency, 0.5, 2), where the
+//                   request itself may use k = 1/2 of the latency target, or
+//                   all of it (k = 1) under a backlog, whose queueing
+//                   already dominates item latency;
 //                 if error rate > E or pressure >= 1: want = s * (1 - a)
-//                 elif backlog (queue >= 2 s): want = min(cap, s * (1 + 2a))
+//                 elif backlog: want = min(cap, s * (1 + 2a))
 //                   (bigger requests drain a backlog under a request budget)
 //                 else: want = min(cap, max(s, p));
 //                 want *= 1 - 0.3 * pressure (warning trims batches);

@@ -21,10 +21,10 @@
 #include <caf/typed_response_promise.hpp>
 #include <gtest/gtest.h>
 
-#include "actors/executor_actor.hpp"
 #include "messages/error.hpp"
 #include "messages/interfaces.hpp"
 #include "messages/registration.hpp"
+#include "sim/delayed_executor.hpp"
 
 namespace batching::testing_support {
 
@@ -36,63 +36,9 @@ struct deterministic_config : caf::actor_system_config {
   }
 };
 
-/// What the scripted executor does with one batch: the outcome and after
-/// how much virtual time it answers; nothing = never answers. A script that
-/// throws is answered like a function executor's throwing callback.
-struct scripted_answer {
-  batch_outcome outcome;
-  duration delay{0};
-};
-using script = std::function<std::optional<scripted_answer>(const batch&)>;
-
-using scripted_executor_actor
-  = executor_actor::extend<caf::reacts_to<timer_atom, std::uint64_t>>;
-
-struct scripted_state {
-  std::uint64_t next = 1;
-  std::unordered_map<
-    std::uint64_t,
-    std::pair<caf::typed_response_promise<batch_outcome>, batch_outcome>>
-    pending;
-  std::vector<caf::typed_response_promise<batch_outcome>> never;
-};
-
-inline scripted_executor_actor::behavior_type scripted_executor(
-  scripted_executor_actor::stateful_pointer<scripted_state> self, script fn) {
-  return {
-    [=](execute_atom,
-        const batch& b) -> caf::typed_response_promise<batch_outcome> {
-      auto rp = self->make_response_promise<batch_outcome>();
-      std::optional<scripted_answer> answer;
-      try {
-        answer = fn(b);
-      } catch (...) {
-        rp.deliver(exception_outcome(b, std::current_exception()));
-        return rp;
-      }
-      if (!answer) {
-        self->state.never.push_back(rp); // kept, so no broken promise
-        return rp;
-      }
-      answer->outcome.batch_id = b.batch_id;
-      if (answer->delay <= duration{0}) {
-        rp.deliver(answer->outcome);
-        return rp;
-      }
-      auto key = self->state.next++;
-      self->state.pending.emplace(key, std::pair{rp, answer->outcome});
-      self->delayed_send(self, answer->delay, timer_atom::value, key);
-      return rp;
-    },
-    [=](timer_atom, std::uint64_t key) {
-      auto it = self->state.pending.find(key);
-      if (it == self->state.pending.end())
-        return;
-      it->second.first.deliver(it->second.second);
-      self->state.pending.erase(it);
-    },
-  };
-}
+/// What the scripted executor answers (sim/delayed_executor.hpp).
+using scripted_answer = sim::delayed_answer;
+using script = sim::responder;
 
 inline batch_outcome ok_outcome(duration latency
                                 = std::chrono::milliseconds{20}) {
@@ -146,7 +92,7 @@ protected:
   void advance(duration d) { advance_clock(sched, d); }
 
   executor_actor spawn_scripted(script fn) {
-    return track(sys.spawn(scripted_executor, std::move(fn)));
+    return track(sim::spawn_delayed_executor(sys, std::move(fn)));
   }
 
 private:

@@ -63,9 +63,8 @@ TEST_F(topology_property, every_operation_finishes_exactly_once) {
       bool resent_after_success = false;
       auto start_time = case_sched.clock().now();
       auto now_fn = [&] { return case_sched.clock().now() - start_time; };
-      auto exec = case_sys.spawn(
-        scripted_executor,
-        script{[&](const batch& b) -> std::optional<scripted_answer> {
+      auto exec = sim::spawn_delayed_executor(
+        case_sys, script{[&](const batch& b) -> std::optional<scripted_answer> {
           for (const auto& op : b.operations)
             if (succeeded.count(op.id))
               resent_after_success = true;

@@ -84,16 +84,21 @@ TEST(batch_size_strategy, adaptive_grows_into_a_backlog_and_shrinks_on_errors) {
   EXPECT_LT(s->size(), 500u);
 }
 
-TEST(batch_size_strategy,
-     adaptive_keeps_request_latency_within_half_the_target) {
-  auto s = make_strategy(strategy_kind::adaptive, limits());
-  // Each item costs 5 ms of backend time: 50 items use the 250 ms half.
+TEST(batch_size_strategy, adaptive_bounds_request_latency_by_the_target) {
+  // Each item costs 5 ms of backend time. Without a backlog a request may
+  // use half the 500 ms target (50 items), with one all of it (100 items).
+  auto light = make_strategy(strategy_kind::adaptive, limits());
+  auto loaded = make_strategy(strategy_kind::adaptive, limits());
   for (int i = 0; i < 60; ++i) {
-    auto sig = healthy(10'000);
-    sig.request_latency_ms = 5.0 * s->size();
-    s->update(sig);
+    auto sig = healthy(0);
+    sig.request_latency_ms = 5.0 * light->size();
+    light->update(sig);
+    auto busy = healthy(100'000);
+    busy.request_latency_ms = 5.0 * loaded->size();
+    loaded->update(busy);
   }
-  EXPECT_NEAR(s->size(), 50.0, 6.0);
+  EXPECT_NEAR(light->size(), 50.0, 6.0);
+  EXPECT_NEAR(loaded->size(), 100.0, 10.0);
 }
 
 RC_GTEST_PROP(batch_size_strategy_property, size_stays_within_bounds, ()) {

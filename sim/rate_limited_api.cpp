@@ -1,0 +1,119 @@
+#include "sim/rate_limited_api.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace batching::sim {
+
+namespace {
+
+/// Whole seconds, rounded up (Retry-After is an integer).
+duration whole_seconds_up(double seconds) {
+  return std::chrono::seconds{
+    static_cast<std::int64_t>(std::ceil(std::max(0.0, seconds) - 1e-9))};
+}
+
+} // namespace
+
+rate_limited_api::rate_limited_api(config cfg, time_point start)
+  : cfg_(std::move(cfg)), start_(start), rng_(cfg_.seed), tokens_(cfg_.burst),
+    refilled_at_(start) {
+  // nop
+}
+
+bool rate_limited_api::take_token(time_point now, duration& retry_after) {
+  if (cfg_.budget == budget_kind::token_bucket) {
+    tokens_ = std::min(cfg_.burst,
+                       tokens_ + to_seconds(now - refilled_at_) * cfg_.rate);
+    refilled_at_ = now;
+    if (tokens_ >= 1) {
+      tokens_ -= 1;
+      return true;
+    }
+    retry_after = whole_seconds_up((1 - tokens_) / cfg_.rate);
+    return false;
+  }
+  auto elapsed = to_seconds(now - start_);
+  auto index = static_cast<std::int64_t>(elapsed / cfg_.window_seconds);
+  if (index != window_index_) {
+    window_index_ = index;
+    window_count_ = 0;
+  }
+  if (window_count_ < cfg_.window_requests) {
+    ++window_count_;
+    return true;
+  }
+  retry_after = whole_seconds_up((index + 1) * cfg_.window_seconds - elapsed);
+  return false;
+}
+
+duration rate_limited_api::latency_for(std::size_t items) {
+  auto base = cfg_.base_latency
+              + cfg_.per_item_latency * static_cast<std::int64_t>(items);
+  // Lognormal jitter with median 1: exp(sigma * N(0, 1)) (Box-Muller).
+  auto u1 = std::max(rng_.uniform(), 1e-12);
+  auto u2 = rng_.uniform();
+  auto normal = std::sqrt(-2 * std::log(u1)) * std::cos(2 * M_PI * u2);
+  auto factor = std::exp(cfg_.jitter_sigma * normal);
+  return std::chrono::duration_cast<duration>(base * factor);
+}
+
+rate_limited_api::answer rate_limited_api::serve(const batch& b,
+                                                 time_point now) {
+  ++requests_;
+  answer a;
+  a.outcome.batch_id = b.batch_id;
+  auto since_start = now - start_;
+  for (const auto& o : cfg_.outages)
+    if (since_start >= o.from && since_start < o.to) {
+      a.outcome.status = o.status;
+      a.outcome.message = "HTTP 503: service unavailable";
+      a.delay = cfg_.base_latency;
+      a.outcome.latency = a.delay;
+      return a;
+    }
+  std::uint64_t bytes = 0;
+  for (const auto& op : b.operations)
+    bytes += op.payload.size();
+  if (b.operations.size() > cfg_.max_items_per_request
+      || bytes > cfg_.max_payload_bytes) {
+    a.outcome.status = batch_status::permanent_failure;
+    a.outcome.message = "HTTP 400: validation_error (request too large)";
+    a.delay = cfg_.base_latency / 2;
+    a.outcome.latency = a.delay;
+    return a;
+  }
+  duration retry_after{0};
+  if (!take_token(now, retry_after)) {
+    ++throttled_;
+    a.outcome.status = batch_status::throttled;
+    a.outcome.retry_after = retry_after;
+    a.outcome.message = "HTTP 429: rate_limited";
+    a.delay = cfg_.base_latency / 2;
+    a.outcome.latency = a.delay;
+    return a;
+  }
+  // Queue behind the requests being served when at the concurrency limit.
+  auto begin = now;
+  while (!busy_until_.empty() && busy_until_.top() <= now)
+    busy_until_.pop();
+  if (cfg_.concurrency > 0 && busy_until_.size() >= cfg_.concurrency) {
+    begin = busy_until_.top();
+    busy_until_.pop();
+  }
+  auto service = latency_for(b.operations.size());
+  busy_until_.push(begin + service);
+  a.delay = (begin - now) + service;
+  a.outcome.latency = a.delay;
+  if (cfg_.error_rate > 0 && rng_.uniform() < cfg_.error_rate) {
+    a.outcome.status = batch_status::retryable_failure;
+    a.outcome.message = "HTTP 500: internal error";
+    return a;
+  }
+  a.outcome.status = batch_status::ok;
+  ++accepted_;
+  accepted_items_ += b.operations.size();
+  return a;
+}
+
+} // namespace batching::sim

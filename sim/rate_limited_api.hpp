@@ -1,0 +1,94 @@
+#pragma once
+
+// A Notion-like rate-limited API as a pure, seeded model (virtual time: it
+// takes `now`): what it answers to one request and after how long. The
+// simulated backend actor and the tests drive it; strategies never see its
+// parameters, only its answers.
+//
+// Model.
+//   Budget: a token bucket (rate r tokens/s, capacity `burst`; a request
+//     takes one token) or a fixed window (N requests per window of W s). A
+//     request over budget gets 429 with an integer Retry-After: the whole
+//     seconds until a token is back (bucket) or the window ends (window).
+//   Caps: more than max_items_per_request operations, or more than
+//     max_payload_bytes of payload, fail the whole request permanently
+//     (HTTP 400-like validation_error).
+//   Outages: inside an outage window every request answers `status`
+//     (retryable, like 503) after the base latency.
+//   Errors: with probability error_rate an accepted request fails
+//     retryably (500-like).
+//   Latency: (base + per_item * n) * lognormal jitter (sigma), plus queueing
+//     when `concurrency` requests are already being served.
+// Invariants: accepted requests never exceed the budget in any window;
+// the same seed and inputs give the same answers.
+
+#include <cstdint>
+#include <queue>
+#include <vector>
+
+#include "runtime/policy/random.hpp"
+#include "runtime/policy/types.hpp"
+#include "sim/delayed_answer.hpp"
+
+namespace batching::sim {
+
+class rate_limited_api {
+public:
+  enum class budget_kind : std::uint8_t { token_bucket, fixed_window };
+
+  struct outage {
+    duration from{0};
+    duration to{0};
+    batch_status status = batch_status::retryable_failure;
+  };
+
+  struct config {
+    budget_kind budget = budget_kind::token_bucket;
+    double rate = 3;                     // token bucket: tokens/s
+    double burst = 3;                    // token bucket: capacity
+    std::uint32_t window_requests = 180; // fixed window: requests ...
+    double window_seconds = 60;          // ... per window
+    std::uint32_t max_items_per_request = 100;
+    std::uint64_t max_payload_bytes = 500'000;
+    duration base_latency = std::chrono::milliseconds{150};
+    duration per_item_latency = std::chrono::milliseconds{2};
+    double jitter_sigma = 0.2;
+    std::uint32_t concurrency = 0; // 0: unlimited
+    double error_rate = 0;
+    std::vector<outage> outages; // relative to the start time
+    std::uint64_t seed = 1;
+  };
+
+  using answer = delayed_answer;
+
+  rate_limited_api(config cfg, time_point start);
+
+  /// Serves one request arriving at `now`.
+  answer serve(const batch& b, time_point now);
+
+  std::uint64_t requests() const { return requests_; }
+  std::uint64_t throttled() const { return throttled_; }
+  std::uint64_t accepted() const { return accepted_; }
+  std::uint64_t accepted_items() const { return accepted_items_; }
+
+private:
+  bool take_token(time_point now, duration& retry_after);
+  duration latency_for(std::size_t items);
+
+  config cfg_;
+  time_point start_;
+  seeded_random rng_;
+  double tokens_;
+  time_point refilled_at_;
+  std::int64_t window_index_ = -1;
+  std::uint32_t window_count_ = 0;
+  std::priority_queue<time_point, std::vector<time_point>,
+                      std::greater<time_point>>
+    busy_until_;
+  std::uint64_t requests_ = 0;
+  std::uint64_t throttled_ = 0;
+  std::uint64_t accepted_ = 0;
+  std::uint64_t accepted_items_ = 0;
+};
+
+} // namespace batching::sim
