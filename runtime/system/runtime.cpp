@@ -133,11 +133,16 @@ void runtime::start() {
   std::unique_lock<std::shared_mutex> guard{d.lifecycle};
   if (d.is_running)
     return;
-  for (const auto& [type, op] : d.cfg.operation_configs)
+  // Everything that can fail is checked before any actor exists.
+  for (const auto& [type, op] : d.cfg.operation_configs) {
+    if (!d.cfg.backends.count(op.backend))
+      throw std::invalid_argument("operation type '" + type + "' uses backend '"
+                                  + op.backend + "', which is not configured");
     if (!d.executor_specs.count(op.backend))
       throw std::invalid_argument("no executor for backend '" + op.backend
                                   + "' (used by operation type '" + type
                                   + "'); call set_executor first");
+  }
   auto threads = d.opts.threads;
   if (threads == 0)
     threads = std::max(2u, std::thread::hardware_concurrency());

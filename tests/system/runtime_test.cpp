@@ -108,6 +108,13 @@ TEST(runtime, rejected_jobs_come_back_as_values) {
 TEST(runtime, start_needs_an_executor_for_every_backend) {
   runtime rt{fast_config(), quiet()};
   EXPECT_THROW(rt.start(), std::invalid_argument);
+  auto cfg = fast_config();
+  cfg.operation_configs["write"].backend = "elsewhere"; // not configured
+  runtime other{cfg, quiet()};
+  other.set_inline_executor("default",
+                            [](const batch&) { return batch_outcome{}; });
+  EXPECT_THROW(other.start(), std::invalid_argument);
+  EXPECT_FALSE(other.running());
 }
 
 TEST(runtime, async_executors_complete_from_host_threads) {
