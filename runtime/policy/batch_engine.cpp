@@ -166,7 +166,17 @@ void batch_engine::on_outcome(const batch_outcome& outcome, time_point now) {
                now);
       break;
     default: { // ok
-      bool per_item = outcome.items.size() == items.size();
+      if (!outcome.items.empty() && outcome.items.size() != items.size()) {
+        // Results that cannot be matched to operations: never guess which
+        // ones succeeded.
+        auto why = "executor answered " + std::to_string(outcome.items.size())
+                   + " item results for " + std::to_string(items.size())
+                   + " operations";
+        for (auto& item : items)
+          retry_or_fail(std::move(item), why, now);
+        break;
+      }
+      bool per_item = !outcome.items.empty();
       for (std::size_t i = 0; i < items.size(); ++i) {
         auto status = per_item ? outcome.items[i].status : item_status::ok;
         if (status == item_status::ok)

@@ -10,7 +10,8 @@
 //   permit:   the actor asks its backend's gate for a permit whenever
 //             needs_permit(now) (a batch is ready and no permit is pending);
 //             on a permit, take_batch() takes up to the strategy's size.
-//   outcome:  ok -> each operation succeeds (or follows its item_result);
+//   outcome:  ok -> each operation succeeds (or follows its item_result;
+//               a result list of the wrong length counts as retryable);
 //             throttled -> every operation returns to the front of its
 //               queue, its attempt not counted (429 is backpressure);
 //             retryable -> attempts < max_attempts: back to the queue after

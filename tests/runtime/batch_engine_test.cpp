@@ -265,3 +265,15 @@ TEST(batch_engine, a_cancelled_job_never_goes_back_to_the_queue) {
   EXPECT_EQ(ev.finished[0].state, operation_state::cancelled);
   EXPECT_EQ(e.queued(), 0u);
 }
+
+TEST(batch_engine, mismatched_item_results_are_never_guessed) {
+  batch_engine e{engine_config(3, 2)};
+  e.enqueue(1, priority::normal, {}, 0, ops(3), at(0ms));
+  auto b = e.take_batch(at(0ms));
+  auto o = outcome(*b, batch_status::ok);
+  o.items = {{1000, item_status::ok, ""}}; // one result for three operations
+  e.on_outcome(o, at(5ms));
+  auto ev = e.take_events();
+  EXPECT_TRUE(ev.finished.empty());
+  EXPECT_EQ(ev.requeued.size(), 3u); // retried, not marked succeeded
+}
