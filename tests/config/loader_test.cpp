@@ -371,3 +371,23 @@ RC_GTEST_PROP(config_loader_property, mutated_yaml_never_crashes_the_loader,
     RC_ASSERT(!err.message.empty());
   }
 }
+
+TEST(config_loader, backends_must_exist_and_retries_be_ordered) {
+  auto result = load({{"be.yaml",
+                       "operation_configs:\n"
+                       "  write:\n"
+                       "    backend: notoin\n"
+                       "backends:\n"
+                       "  default:\n"
+                       "    retry_base_ms: 5000\n"
+                       "    retry_max_ms: 1000\n",
+                       false}});
+  EXPECT_EQ(result.errors,
+            (std::vector<diagnostic>{
+              {"be.yaml", 3, 14,
+               "operation_configs.write.backend: unknown backend 'notoin' "
+               "(not a key of backends)"},
+              {"be.yaml", 6, 20,
+               "backends.default.retry_base_ms (5000) must be at most "
+               "backends.default.retry_max_ms (1000)"}}));
+}
