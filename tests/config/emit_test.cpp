@@ -11,8 +11,11 @@
 #include "config/emit.hpp"
 #include "config/loader.hpp"
 
+#include "tests/config/read_file.hpp"
+
 using namespace batching;
 using namespace batching::config;
+using batching::testing_support::read_file;
 
 namespace {
 
@@ -84,13 +87,6 @@ rc::Gen<runtime_config> valid_config() {
     t.load_multiplier = real(1, 100);
     return cfg;
   });
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in{path};
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  return buf.str();
 }
 
 } // namespace

@@ -10,8 +10,11 @@
 
 #include "config/loader.hpp"
 
+#include "tests/config/read_file.hpp"
+
 using namespace batching;
 using namespace batching::config;
+using batching::testing_support::read_file;
 
 namespace {
 
@@ -320,17 +323,6 @@ TEST(config_loader, closest_match_finds_typos_and_abbreviations) {
 
 // -- robustness
 // -----------------------------------------------------------------
-
-namespace {
-
-std::string read_file(const std::string& path) {
-  std::ifstream in{path};
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  return buf.str();
-}
-
-} // namespace
 
 RC_GTEST_PROP(config_loader_property, mutated_yaml_never_crashes_the_loader,
               ()) {
