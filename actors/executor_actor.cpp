@@ -27,8 +27,7 @@ batch_outcome failure(const batch& b, std::string message) {
   return out;
 }
 
-// -- inline and blocking
-// -------------------------------------------------------
+// -- inline and blocking ------------------------------------------------------
 
 executor_actor::behavior_type inline_impl(executor_actor::pointer,
                                           sync_callback fn) {
@@ -90,8 +89,7 @@ private:
   std::shared_ptr<queue> shared_;
 };
 
-// -- async
-// ---------------------------------------------------------------------
+// -- async --------------------------------------------------------------------
 
 using completed_atom = caf::atom_constant<caf::atom("completed")>;
 

@@ -420,8 +420,7 @@ std::vector<std::string> environment_names(const parsed_file& f,
   return names;
 }
 
-// -- cross-field rules
-// ----------------------------------------------------------
+// -- cross-field rules --------------------------------------------------------
 
 class rule_checker {
 public:

@@ -281,8 +281,7 @@ struct resource_trends {
   bool operator==(const resource_trends&) const = default;
 };
 
-// -- jobs, batches, outcomes
-// ---------------------------------------------------
+// -- jobs, batches, outcomes --------------------------------------------------
 
 /// Where a job stands: counts per operation state add up to `total`.
 struct job_status {
@@ -375,8 +374,7 @@ struct batching_metrics {
   bool operator==(const batching_metrics&) const = default;
 };
 
-// -- executors
-// -----------------------------------------------------------------
+// -- executors ----------------------------------------------------------------
 
 /// Host code that runs one batch against a backend and returns its outcome.
 using sync_callback = std::function<batch_outcome(const batch&)>;

@@ -290,8 +290,7 @@ TEST(config_loader, invalid_operation_type_names_are_rejected) {
                "letters, digits and '_', starting with a letter)"}}));
 }
 
-// -- the shipped files
-// ----------------------------------------------------------
+// -- the shipped files --------------------------------------------------------
 
 TEST(config_loader, shipped_files_equal_the_struct_defaults) {
   auto files = default_files(std::string{BATCHING_SOURCE_DIR} + "/config");
@@ -321,8 +320,7 @@ TEST(config_loader, closest_match_finds_typos_and_abbreviations) {
   EXPECT_EQ(closest_match("completely_else", names), "");
 }
 
-// -- robustness
-// -----------------------------------------------------------------
+// -- robustness ---------------------------------------------------------------
 
 RC_GTEST_PROP(config_loader_property, mutated_yaml_never_crashes_the_loader,
               ()) {
