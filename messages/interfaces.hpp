@@ -118,9 +118,9 @@ using batcher_actor = caf::typed_actor<
   caf::replies_to<metrics_atom>::with<batching_metrics>,
   // The backend's breaker changed state.
   caf::reacts_to<breaker_state_changed>,
-  // Resource readings (pressure shrinks batches).
+  // Resource readings (a listener; sizing reacts to sustained alerts).
   caf::reacts_to<resource_snapshot>,
-  // Resource alerts.
+  // Resource alerts: warning and critical pressure shrink batches.
   caf::reacts_to<resource_alert>,
   // Internal: linger, pacing and retry timers with their generation.
   caf::reacts_to<timer_atom, std::uint64_t>>;
@@ -153,7 +153,7 @@ using coordinator_actor = caf::typed_actor<
   // A batcher's events: operations sent, requeued and finished (each
   // operation finishes exactly once).
   caf::reacts_to<operation_events>,
-  // Resource readings.
+  // Resource readings (the dashboard's resources).
   caf::reacts_to<resource_snapshot>,
   // Resource alerts (critical halves max_concurrent_jobs until cleared).
   caf::reacts_to<resource_alert>>;
