@@ -102,145 +102,114 @@ public:
   template <class T>
   void scalar(std::string_view key, T& field, bounds b, std::string_view,
               std::string_view) {
-    auto [key_mark, value] = find(key);
-    if (!value)
+    auto e = find(key);
+    if (!e.value)
       return;
-    auto path = full(key);
-    auto mark = value.Mark().is_null() ? key_mark : value.Mark();
     constexpr bool whole = std::is_integral_v<T>;
-    const char* expected
-      = whole ? "expected a whole number" : "expected a number";
-    if (!value.IsScalar()) {
-      ctx_.error(mark, path + ": " + expected + ", got " + describe(value));
-      return;
-    }
+    auto wrong_type = [&] {
+      ctx_.error(e.mark, e.path
+                           + (whole ? ": expected a whole number, got "
+                                    : ": expected a number, got ")
+                           + describe(e.value));
+    };
+    if (!e.value.IsScalar())
+      return wrong_type();
     double number = 0;
     if constexpr (whole) {
       long long parsed = 0;
-      if (!YAML::convert<long long>::decode(value, parsed)) {
-        ctx_.error(mark, path + ": " + expected + ", got " + describe(value));
-        return;
-      }
+      if (!YAML::convert<long long>::decode(e.value, parsed))
+        return wrong_type();
       number = static_cast<double>(parsed);
     } else {
-      if (!YAML::convert<double>::decode(value, number)
-          || !std::isfinite(number)) {
-        ctx_.error(mark, path + ": " + expected + ", got " + describe(value));
-        return;
-      }
+      if (!YAML::convert<double>::decode(e.value, number)
+          || !std::isfinite(number))
+        return wrong_type();
     }
     if (number < b.min || (b.min_open && number == b.min) || number > b.max) {
-      ctx_.error(mark, path + ": " + value.Scalar() + " is out of range "
-                         + to_string(b));
+      ctx_.error(e.mark, e.path + ": " + e.value.Scalar() + " is out of range "
+                           + to_string(b));
       return;
     }
     field = static_cast<T>(number);
-    ctx_.set_origin(path, mark);
+    ctx_.set_origin(e.path, e.mark);
   }
 
   template <class Enum>
   void choice(std::string_view key, Enum& field, std::string_view) {
-    auto [key_mark, value] = find(key);
-    if (!value)
+    auto e = find(key);
+    if (!e.value)
       return;
-    auto path = full(key);
-    auto mark = value.Mark().is_null() ? key_mark : value.Mark();
-    if (!value.IsScalar()) {
-      ctx_.error(mark, path + ": expected one of " + enum_choices<Enum>()
-                         + ", got " + describe(value));
+    if (!e.value.IsScalar()) {
+      ctx_.error(e.mark, e.path + ": expected one of " + enum_choices<Enum>()
+                           + ", got " + describe(e.value));
       return;
     }
-    auto text = value.Scalar();
+    auto text = e.value.Scalar();
     if (auto parsed = parse_enum<Enum>(text)) {
       field = *parsed;
-      ctx_.set_origin(path, mark);
+      ctx_.set_origin(e.path, e.mark);
       return;
     }
     std::vector<std::string> names(enum_names<Enum>::names.begin(),
                                    enum_names<Enum>::names.end());
-    auto message = path + ": unknown " + std::string{key} + " '" + text
+    auto message = e.path + ": unknown " + std::string{key} + " '" + text
                    + "' (expected one of: " + enum_choices<Enum>() + ")";
     if (auto close = closest_match(text, names); !close.empty())
       message += "; did you mean '" + close + "'?";
-    ctx_.error(mark, std::move(message));
+    ctx_.error(e.mark, std::move(message));
   }
 
   void name(std::string_view key, std::string& field, std::string_view) {
-    auto [key_mark, value] = find(key);
-    if (!value)
+    auto e = find(key);
+    if (!e.value)
       return;
-    auto path = full(key);
-    auto mark = value.Mark().is_null() ? key_mark : value.Mark();
-    if (!value.IsScalar() || !is_identifier(value.Scalar())) {
-      ctx_.error(mark, path
-                         + ": expected a name (lowercase letters, digits "
-                           "and '_', starting with a letter), got "
-                         + describe(value));
+    if (!e.value.IsScalar() || !is_identifier(e.value.Scalar())) {
+      ctx_.error(e.mark, e.path
+                           + ": expected a name (lowercase letters, digits "
+                             "and '_', starting with a letter), got "
+                           + describe(e.value));
       return;
     }
-    field = value.Scalar();
-    ctx_.set_origin(path, mark);
+    field = e.value.Scalar();
+    ctx_.set_origin(e.path, e.mark);
   }
 
   template <class T>
   void section(std::string_view key, T& sub, std::string_view) {
-    auto [key_mark, value] = find(key);
-    if (!value)
-      return;
-    auto path = full(key);
-    if (!value.IsMap()) {
-      if (!value.IsNull()) // `key:` with nothing below is an empty section
-        ctx_.error(value.Mark().is_null() ? key_mark : value.Mark(),
-                   path + ": expected a mapping, got " + describe(value));
-      return;
-    }
-    reader nested{value, path, ctx_};
-    visit(sub, nested);
-    nested.finish();
+    auto e = find(key);
+    if (e.value && is_mapping(e.value, e.mark, e.path))
+      descend(e.value, e.path, sub);
   }
 
   template <class T>
   void map(std::string_view key, std::map<std::string, T>& entries,
            std::string_view) {
-    auto [key_mark, value] = find(key);
-    if (!value)
+    auto e = find(key);
+    if (!e.value || !is_mapping(e.value, e.mark, e.path))
       return;
-    auto path = full(key);
-    if (!value.IsMap()) {
-      if (!value.IsNull())
-        ctx_.error(value.Mark().is_null() ? key_mark : value.Mark(),
-                   path + ": expected a mapping, got " + describe(value));
-      return;
-    }
     std::set<std::string> seen;
-    for (const auto& kv : value) {
+    for (const auto& kv : e.value) {
       if (!kv.first.IsScalar()) {
-        ctx_.error(kv.first.Mark(), path + ": keys must be plain names");
+        ctx_.error(kv.first.Mark(), e.path + ": keys must be plain names");
         continue;
       }
       auto name = kv.first.Scalar();
       if (!is_identifier(name)) {
         ctx_.error(kv.first.Mark(),
-                   path + ": invalid name '" + name
+                   e.path + ": invalid name '" + name
                      + "' (use lowercase letters, digits and '_', starting "
                        "with a letter)");
         continue;
       }
       if (!seen.insert(name).second) {
-        ctx_.error(kv.first.Mark(), "duplicate key '" + name + "' in " + path);
+        ctx_.error(kv.first.Mark(),
+                   "duplicate key '" + name + "' in " + e.path);
         continue;
       }
       auto& entry = entries[name]; // new names start from the defaults
-      if (!kv.second.IsMap()) {
-        if (!kv.second.IsNull())
-          ctx_.error(kv.second.Mark(), path + "." + name
-                                         + ": expected a mapping, got "
-                                         + describe(kv.second));
-        continue;
-      }
-      reader nested{kv.second, path + "." + name, ctx_};
-      visit(entry, nested);
-      nested.finish();
+      auto path = e.path + "." + name;
+      if (is_mapping(kv.second, kv.second.Mark(), path))
+        descend(kv.second, path, entry);
     }
   }
 
@@ -296,13 +265,42 @@ private:
     return "at top level";
   }
 
+  /// A key's value, its full path, and where to report problems with it
+  /// (the value's position, or the key's when the value has none).
+  struct entry {
+    YAML::Node value; // undefined when the key is absent
+    std::string path;
+    YAML::Mark mark;
+  };
+
   /// The first value under `key` (duplicates are reported by finish()).
-  std::pair<YAML::Mark, YAML::Node> find(std::string_view key) {
+  entry find(std::string_view key) {
     valid_.emplace_back(key);
     for (const auto& kv : node_)
       if (kv.first.IsScalar() && kv.first.Scalar() == key)
-        return {kv.first.Mark(), kv.second};
-    return {YAML::Mark::null_mark(), YAML::Node{YAML::NodeType::Undefined}};
+        return {kv.second, full(key),
+                kv.second.Mark().is_null() ? kv.first.Mark()
+                                           : kv.second.Mark()};
+    return {YAML::Node{YAML::NodeType::Undefined}, full(key),
+            YAML::Mark::null_mark()};
+  }
+
+  /// Whether to read `value` as a mapping; reports anything else except
+  /// an empty value (`key:` with nothing below is an empty mapping).
+  bool is_mapping(const YAML::Node& value, const YAML::Mark& mark,
+                  const std::string& path) const {
+    if (value.IsMap())
+      return true;
+    if (!value.IsNull())
+      ctx_.error(mark, path + ": expected a mapping, got " + describe(value));
+    return false;
+  }
+
+  template <class T>
+  void descend(const YAML::Node& value, const std::string& path, T& sub) {
+    reader nested{value, path, ctx_};
+    visit(sub, nested);
+    nested.finish();
   }
 
   YAML::Node node_;
