@@ -11,6 +11,13 @@ constexpr double ewma_weight = 0.3;
 
 double to_ms(duration d) { return to_seconds(d) * 1000.0; }
 
+/// Folds `sample` into the moving average `ewma` (the first sample starts
+/// it) and returns the new average.
+double observe(double& ewma, double sample) {
+  ewma = ewma == 0 ? sample : ewma + ewma_weight * (sample - ewma);
+  return ewma;
+}
+
 } // namespace
 
 batch_engine::batch_engine(config cfg)
@@ -48,11 +55,6 @@ batch_engine::config batch_engine::from_settings(const runtime_config& cfg,
     = from_seconds(be.request_timeout_seconds * op.timeout_multiplier);
   result.seed = seed;
   return result;
-}
-
-double batch_engine::observe(double& ewma, double sample) const {
-  ewma = ewma == 0 ? sample : ewma + ewma_weight * (sample - ewma);
-  return ewma;
 }
 
 void batch_engine::enqueue(std::uint64_t job_id, priority prio,

@@ -115,7 +115,6 @@ private:
   /// Puts an operation back (front: throttled), unless its job was
   /// cancelled, in which case it finishes as cancelled.
   void requeue(queued_item item, bool front, time_point now);
-  double observe(double& ewma, double sample) const;
 
   config cfg_;
   batch_queue queue_;

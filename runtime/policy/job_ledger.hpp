@@ -73,7 +73,8 @@ public:
                                    time_point now);
 
   /// Cancels a job. Returns false when unknown or already finished.
-  /// `queued_now` tells the caller whether a batcher must cancel (running).
+  /// `was_running` tells the caller whether a batcher must cancel the
+  /// job's queued operations (a waiting job is cancelled here at once).
   bool cancel(std::uint64_t job_id, time_point now, bool& was_running);
 
   std::optional<job_status> status(std::uint64_t job_id, time_point now) const;
