@@ -104,8 +104,6 @@ public:
   batching_metrics metrics(time_point now) const;
 
   std::size_t queued() const { return queue_.size(); }
-  std::size_t in_flight_batches() const { return in_flight_.size(); }
-  std::uint32_t target_size() const { return strategy_->size(); }
   const config& settings() const { return cfg_; }
 
 private:

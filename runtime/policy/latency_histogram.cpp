@@ -57,12 +57,4 @@ latency_summary latency_histogram::summary() const {
           max_ms()};
 }
 
-void latency_histogram::merge(const latency_histogram& other) {
-  for (std::size_t i = 0; i < buckets_.size(); ++i)
-    buckets_[i] += other.buckets_[i];
-  count_ += other.count_;
-  sum_us_ += other.sum_us_;
-  max_us_ = std::max(max_us_, other.max_us_);
-}
-
 } // namespace batching

@@ -31,8 +31,6 @@ public:
   /// p50, p95, p99, mean and max in milliseconds.
   latency_summary summary() const;
 
-  void merge(const latency_histogram& other);
-
 private:
   static int bucket_of(std::uint64_t us);
   static double upper_edge_us(int bucket);
