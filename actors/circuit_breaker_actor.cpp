@@ -27,13 +27,13 @@ struct gate_state {
   void init(gate_config cfg) {
     backend = std::move(cfg.backend);
     breaker = circuit_breaker{cfg.breaker};
-    pace = pacer{cfg.pacing};
+    flow = make_flow_controller(cfg.flow);
   }
 
   circuit_breaker_actor::stateful_pointer<gate_state> self;
   std::string backend;
   circuit_breaker breaker;
-  pacer pace;
+  std::unique_ptr<flow_controller> flow;
   std::deque<permit_listener> waiting;
   std::unordered_set<std::uint64_t> outstanding;
   std::uint64_t next_permit = 1;
@@ -56,11 +56,11 @@ struct gate_state {
       return; // unknown or reported twice: never count it again
     auto now = now_of(self);
     if (rc.sent) {
-      pace.on_completed(now, rc.status, rc.retry_after);
+      flow->on_completed(now, rc.status, rc.retry_after, rc.latency);
       if (auto t = breaker.on_result(rc.status, now))
         publish(*t, now);
     } else {
-      pace.on_abandoned();
+      flow->on_abandoned();
       breaker.on_abandoned();
     }
     dispatch();
@@ -76,14 +76,14 @@ struct gate_state {
           timer.arm(self, *at, now);
         return; // half-open with a trial out: its report dispatches again
       }
-      auto at = pace.earliest(now);
+      auto at = flow->earliest(now);
       if (!at)
         return; // in-flight cap: the next report dispatches again
       if (*at > now) {
         timer.arm(self, *at, now);
         return;
       }
-      pace.on_sent(now);
+      flow->on_sent(now);
       breaker.on_sent();
       auto id = next_permit++;
       outstanding.insert(id);
@@ -93,9 +93,9 @@ struct gate_state {
   }
 
   gate_status status() const {
-    return {backend,          breaker.state(),
-            pace.rate(),      pace.ceiling().value_or(0),
-            pace.in_flight(), waiting.size()};
+    return {backend,           breaker.state(),
+            flow->rate(),      flow->ceiling().value_or(0),
+            flow->in_flight(), waiting.size()};
   }
 };
 

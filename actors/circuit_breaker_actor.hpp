@@ -1,16 +1,17 @@
 #pragma once
 
-// The gate of one backend: circuit breaker + pacer (runtime/policy), shared
+// The gate of one backend: circuit breaker + flow controller (by default
+// our pacer; runtime/policy/flow_control.hpp), shared
 // by every batcher whose operation type uses the backend. Batchers ask for
 // permits; a permit is granted (FIFO) when the breaker allows a request and
-// the pacer has a slot, and is reported back exactly once with the
+// the flow controller has a slot, and is reported back exactly once with the
 // request's result, which feeds both policies. Transitions are pushed to
 // subscribers.
 
 #include <string>
 
 #include "messages/interfaces.hpp"
-#include "runtime/policy/pacer.hpp"
+#include "runtime/policy/flow_control.hpp"
 #include "runtime/policy/settings.hpp"
 
 namespace caf {
@@ -22,7 +23,7 @@ namespace batching {
 struct gate_config {
   std::string backend = default_backend;
   circuit_breaker_config breaker;
-  pacer::config pacing;
+  flow_settings flow;
 };
 
 /// Spawns the gate of one backend.

@@ -105,6 +105,11 @@ void visit(backend_config& x, V& v) {
            bounds{0, 1e9}, "requests/s",
            "The pacer's starting rate; it learns the sustainable rate from "
            "there. 0 starts unpaced until the first HTTP 429.");
+  v.choice("flow_control", x.flow_control,
+           "Who decides when the next request leaves: `pacer` (ours, "
+           "learns the request budget), `fixed` (initial_requests_per_second "
+           "forever) or a peer algorithm of docs/simulation.md for "
+           "comparisons.");
   v.scalar("request_timeout_seconds", x.request_timeout_seconds,
            positive_seconds, "s",
            "How long one request may take before it counts as a retryable "

@@ -92,6 +92,15 @@ protected:
   }
 };
 
+class fixed_size final : public batch_size_strategy {
+public:
+  using batch_size_strategy::batch_size_strategy;
+  strategy_kind kind() const override { return strategy_kind::fixed; }
+
+protected:
+  double next(double s, const sizing_signals&) const override { return s; }
+};
+
 } // namespace
 
 batch_size_strategy::batch_size_strategy(limits lim) : lim_(lim) {
@@ -116,6 +125,7 @@ make_strategy(strategy_kind kind, batch_size_strategy::limits lim) {
       return std::make_unique<conservative>(lim);
     case strategy_kind::aggressive: return std::make_unique<aggressive>(lim);
     case strategy_kind::balanced: return std::make_unique<balanced>(lim);
+    case strategy_kind::fixed: return std::make_unique<fixed_size>(lim);
     default: return std::make_unique<adaptive>(lim);
   }
 }

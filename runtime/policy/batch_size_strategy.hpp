@@ -1,7 +1,7 @@
 #pragma once
 
 // Batch-size strategies: how many operations the next batch of one
-// operation type should carry. One interface, four strategies; every one is
+// operation type should carry. One interface, five strategies; every one is
 // updated once per completed request and always answers a size within
 // [lo, hi] where lo = batching.min_batch_size and hi = min(batching.
 // max_batch_size, the type's max_batch_size). It starts at the type's
@@ -37,6 +37,8 @@
 //                 else: want = min(cap, max(s, p));
 //                 want *= 1 - 0.3 * pressure (warning trims batches);
 //                 s = s + a * (want - s), rounded towards want.
+//   static        s = p forever (the seed's baseline; peers that only
+//                 control flow batch this way).
 // Invariants: lo <= size() <= hi after every update.
 
 #include <cstdint>

@@ -8,22 +8,17 @@ pacer::pacer() : pacer(config{}) {
   // nop
 }
 
-pacer::pacer(config cfg) : cfg_(cfg), rate_(cfg.initial_rate) {
+pacer::pacer(config cfg)
+  : flow_controller(cfg.max_in_flight), cfg_(cfg), rate_(cfg.initial_rate) {
   // nop
 }
 
-std::optional<time_point> pacer::earliest(time_point now) {
-  if (in_flight_ >= cfg_.max_in_flight)
-    return std::nullopt;
-  auto t = std::max(now, blocked_until_);
+time_point pacer::pace(time_point t) {
   slot_bound_ = rate_ > 0 && next_slot_ > t;
-  if (rate_ > 0)
-    t = std::max(t, next_slot_);
-  return t;
+  return rate_ > 0 ? std::max(t, next_slot_) : t;
 }
 
-void pacer::on_sent(time_point now) {
-  ++in_flight_;
+void pacer::sent(time_point now) {
   last_sent_ = now;
   if (rate_ > 0)
     next_slot_ = std::max(now, next_slot_) + from_seconds(1.0 / rate_);
@@ -38,15 +33,8 @@ void pacer::on_sent(time_point now) {
   ++window_sends_;
 }
 
-void pacer::on_abandoned() {
-  if (in_flight_ > 0)
-    --in_flight_;
-}
-
-void pacer::on_completed(time_point now, batch_status status,
-                         duration retry_after) {
-  on_abandoned();
-  if (status == batch_status::throttled) {
+void pacer::completed(time_point now, const flow_sample& s) {
+  if (s.status == batch_status::throttled) {
     // One decrease per window (max(1 s, 1/r)): the 429s of one overrun
     // are one signal, not many.
     auto window = from_seconds(std::max(1.0, rate_ > 0 ? 1.0 / rate_ : 0.0));
@@ -55,14 +43,13 @@ void pacer::on_completed(time_point now, batch_status status,
       rate_ = std::max(cfg_.min_rate, cfg_.decrease * *ceiling_);
       last_decrease_ = now;
     }
-    blocked_until_ = std::max(blocked_until_, now + retry_after);
     // Slow down at once: the next slot follows the new, lower rate.
     next_slot_ = std::max(
-      {next_slot_, blocked_until_, last_sent_ + from_seconds(1.0 / rate_)});
+      {next_slot_, blocked_until(), last_sent_ + from_seconds(1.0 / rate_)});
     epoch_successes_ = 0;
     return;
   }
-  if (status != batch_status::ok || rate_ <= 0 || !slot_bound_)
+  if (s.status != batch_status::ok || rate_ <= 0 || !slot_bound_)
     return;
   auto epoch = std::max<double>(cfg_.min_epoch, rate_);
   if (++epoch_successes_ < epoch)

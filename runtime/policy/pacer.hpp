@@ -1,12 +1,12 @@
 #pragma once
 
-// Pacer: one request budget per backend, shared by every operation type
-// that uses the backend (its gate actor owns the only instance, so the
-// budget cannot be double-counted).
+// Pacer: our flow controller (flow_control.hpp). One request budget per
+// backend, shared by every operation type that uses the backend (its gate
+// actor owns the only instance, so the budget cannot be double-counted).
 //
 // Algorithm. State: rate r (requests/s; 0 = unpaced), ceiling c (the rate
 // at which the backend last throttled; unknown at first), next slot s,
-// blocked-until b (from Retry-After), in-flight count f.
+// blocked-until b (from Retry-After, kept by flow_controller), in-flight f.
 //   earliest(now) = none while f >= max_in_flight, else
 //                   max(now, b, s if r > 0)
 //   on_sent(now):  f += 1; s = max(now, s) + 1/r            (pacing)
@@ -31,11 +31,11 @@
 #include <cstdint>
 #include <optional>
 
-#include "runtime/policy/types.hpp"
+#include "runtime/policy/flow_control.hpp"
 
 namespace batching {
 
-class pacer {
+class pacer final : public flow_controller {
 public:
   struct config {
     std::uint32_t max_in_flight = 4;
@@ -50,22 +50,14 @@ public:
   pacer();
   explicit pacer(config cfg);
 
-  /// When the next request may leave, or nothing while in-flight is full.
-  std::optional<time_point> earliest(time_point now);
+  flow_kind kind() const override { return flow_kind::pacer; }
+  double rate() const override { return rate_; }
+  std::optional<double> ceiling() const override { return ceiling_; }
 
-  /// A request left now.
-  void on_sent(time_point now);
-
-  /// A request ended; `retry_after` counts only when throttled.
-  void on_completed(time_point now, batch_status status, duration retry_after);
-
-  /// A granted request was not sent after all.
-  void on_abandoned();
-
-  double rate() const { return rate_; }
-  std::optional<double> ceiling() const { return ceiling_; }
-  std::uint32_t in_flight() const { return in_flight_; }
-  time_point blocked_until() const { return blocked_until_; }
+protected:
+  time_point pace(time_point t) override;
+  void sent(time_point now) override;
+  void completed(time_point now, const flow_sample& s) override;
 
 private:
   config cfg_;
@@ -74,8 +66,6 @@ private:
   std::optional<time_point> last_decrease_;
   time_point next_slot_{};
   time_point last_sent_{};
-  time_point blocked_until_{};
-  std::uint32_t in_flight_ = 0;
   bool slot_bound_ = false; // the last earliest() waited for the slot
   std::uint32_t epoch_successes_ = 0;
   // Send-rate measurement for throttles while unpaced.

@@ -55,6 +55,8 @@ struct backend_config {
   std::uint32_t max_in_flight = 4;
   /// The pacer's starting rate; 0 starts unpaced until the first 429.
   double initial_requests_per_second = 3;
+  /// Who decides when the next request leaves (flow_control.hpp).
+  flow_kind flow_control = flow_kind::pacer;
   /// How long the executor may take for one request.
   double request_timeout_seconds = 30;
   /// Attempts per operation before a retryable failure becomes final.

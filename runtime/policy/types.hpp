@@ -86,6 +86,20 @@ enum class strategy_kind : std::uint8_t {
   aggressive,
   adaptive,
   balanced,
+  fixed, // "static": always the preferred size (the seed's baseline)
+};
+
+/// Who decides when a backend's next request may leave (flow_control.hpp).
+enum class flow_kind : std::uint8_t {
+  pacer, // ours: learned request rate + Retry-After
+  fixed, // a fixed rate (0 = unpaced) and in-flight cap: static, oracle
+  netflix_aimd,
+  netflix_gradient2,
+  netflix_vegas,
+  envoy_gradient,
+  aws_adaptive,
+  vector_arc,
+  google_sre_throttle,
 };
 
 /// Severity of a resource alert. `cleared` ends an earlier alert.
@@ -135,8 +149,20 @@ struct enum_names<breaker_state> {
 };
 template <>
 struct enum_names<strategy_kind> {
-  static constexpr std::array<std::string_view, 4> names{
-    "conservative", "aggressive", "adaptive", "balanced"};
+  static constexpr std::array<std::string_view, 5> names{
+    "conservative", "aggressive", "adaptive", "balanced", "static"};
+};
+template <>
+struct enum_names<flow_kind> {
+  static constexpr std::array<std::string_view, 9> names{"pacer",
+                                                         "fixed",
+                                                         "netflix_aimd",
+                                                         "netflix_gradient2",
+                                                         "netflix_vegas",
+                                                         "envoy_gradient",
+                                                         "aws_adaptive",
+                                                         "vector_arc",
+                                                         "google_sre_throttle"};
 };
 template <>
 struct enum_names<alert_level> {

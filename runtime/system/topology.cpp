@@ -44,8 +44,8 @@ topology spawn_topology(caf::actor_system& sys, const runtime_config& cfg,
     gate_config gc;
     gc.backend = op.backend;
     gc.breaker = cfg.batching.circuit_breaker;
-    gc.pacing.max_in_flight = be.max_in_flight;
-    gc.pacing.initial_rate = be.initial_requests_per_second;
+    gc.flow = {be.flow_control, be.max_in_flight,
+               be.initial_requests_per_second, seed};
     t.gates.emplace(op.backend, spawn_circuit_breaker(sys, gc));
   }
   wiring.gates = t.gates;

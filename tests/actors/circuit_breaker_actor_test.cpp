@@ -46,8 +46,8 @@ protected:
     gate_config cfg;
     cfg.backend = "notion";
     cfg.breaker = {2, 10, 1};
-    cfg.pacing.initial_rate = rate;
-    cfg.pacing.max_in_flight = in_flight;
+    cfg.flow.initial_rate = rate;
+    cfg.flow.max_in_flight = in_flight;
     gate = track(spawn_circuit_breaker(sys, cfg));
     probe = track(sys.spawn(probe_impl));
     caf::anon_send(gate, caf::subscribe_atom::value, breaker_listener{probe});
