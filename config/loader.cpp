@@ -16,6 +16,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "config/reader.hpp"
 #include "config/schema.hpp"
 #include "runtime/policy/text.hpp"
 
@@ -28,299 +29,10 @@ std::string diagnostic::to_string() const {
   return result + ": error: " + message;
 }
 
-namespace {
+namespace detail {
 
-// -- positions and messages ---------------------------------------------------
-
-struct position {
-  int line = 0; // 1-based, 0 = none
-  int column = 0;
-};
-
-position position_of(const YAML::Mark& mark) {
-  if (mark.is_null())
-    return {};
-  return {mark.line + 1, mark.column + 1};
-}
-
-/// Where a key's effective value came from (for cross-field errors).
-struct origin {
-  std::string file;
-  position pos;
-  std::string environment;
-};
-
-/// How a node looks, for "expected X, got Y" messages.
-std::string describe(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Map: return "a mapping";
-    case YAML::NodeType::Sequence: return "a sequence";
-    case YAML::NodeType::Scalar: return "'" + node.Scalar() + "'";
-    default: return "nothing";
-  }
-}
-
-/// Everything the readers of one file share.
-struct context {
-  std::string file;
-  std::string environment; // empty: the file's base
-  std::vector<diagnostic>* errors;
-  std::map<std::string, origin>* origins;
-
-  void error(position pos, std::string message) const {
-    if (!environment.empty())
-      message += " (environment '" + environment + "')";
-    errors->push_back({file, pos.line, pos.column, std::move(message)});
-  }
-
-  void error(const YAML::Mark& mark, std::string message) const {
-    error(position_of(mark), std::move(message));
-  }
-
-  void set_origin(const std::string& path, const YAML::Mark& mark) const {
-    (*origins)[path] = origin{file, position_of(mark), environment};
-  }
-};
-
-bool is_identifier(const std::string& name) {
-  if (name.empty() || name.size() > 64 || !(name[0] >= 'a' && name[0] <= 'z'))
-    return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
-  });
-}
-
-// -- the reader: YAML node -> struct, one mapping at a time -------------------
-
-class reader {
-public:
-  reader(YAML::Node node, std::string path, const context& ctx)
-    : node_(std::move(node)), path_(std::move(path)), ctx_(ctx) {
-    // nop
-  }
-
-  template <class T>
-  void scalar(std::string_view key, T& field, bounds b, std::string_view,
-              std::string_view) {
-    auto e = find(key);
-    if (!e.value)
-      return;
-    constexpr bool whole = std::is_integral_v<T>;
-    auto wrong_type = [&] {
-      ctx_.error(e.mark, e.path
-                           + (whole ? ": expected a whole number, got "
-                                    : ": expected a number, got ")
-                           + describe(e.value));
-    };
-    if (!e.value.IsScalar())
-      return wrong_type();
-    double number = 0;
-    if constexpr (whole) {
-      long long parsed = 0;
-      if (!YAML::convert<long long>::decode(e.value, parsed))
-        return wrong_type();
-      number = static_cast<double>(parsed);
-    } else {
-      if (!YAML::convert<double>::decode(e.value, number)
-          || !std::isfinite(number))
-        return wrong_type();
-    }
-    if (number < b.min || (b.min_open && number == b.min) || number > b.max) {
-      ctx_.error(e.mark, e.path + ": " + e.value.Scalar() + " is out of range "
-                           + to_string(b));
-      return;
-    }
-    field = static_cast<T>(number);
-    ctx_.set_origin(e.path, e.mark);
-  }
-
-  template <class Enum>
-  void choice(std::string_view key, Enum& field, std::string_view) {
-    auto e = find(key);
-    if (!e.value)
-      return;
-    if (!e.value.IsScalar()) {
-      ctx_.error(e.mark, e.path + ": expected one of " + enum_choices<Enum>()
-                           + ", got " + describe(e.value));
-      return;
-    }
-    auto text = e.value.Scalar();
-    if (auto parsed = parse_enum<Enum>(text)) {
-      field = *parsed;
-      ctx_.set_origin(e.path, e.mark);
-      return;
-    }
-    std::vector<std::string> names(enum_names<Enum>::names.begin(),
-                                   enum_names<Enum>::names.end());
-    auto message = e.path + ": unknown " + std::string{key} + " '" + text
-                   + "' (expected one of: " + enum_choices<Enum>() + ")";
-    if (auto close = closest_match(text, names); !close.empty())
-      message += "; did you mean '" + close + "'?";
-    ctx_.error(e.mark, std::move(message));
-  }
-
-  void name(std::string_view key, std::string& field, std::string_view) {
-    auto e = find(key);
-    if (!e.value)
-      return;
-    if (!e.value.IsScalar() || !is_identifier(e.value.Scalar())) {
-      ctx_.error(e.mark, e.path
-                           + ": expected a name (lowercase letters, digits "
-                             "and '_', starting with a letter), got "
-                           + describe(e.value));
-      return;
-    }
-    field = e.value.Scalar();
-    ctx_.set_origin(e.path, e.mark);
-  }
-
-  template <class T>
-  void section(std::string_view key, T& sub, std::string_view) {
-    auto e = find(key);
-    if (e.value && is_mapping(e.value, e.mark, e.path))
-      descend(e.value, e.path, sub);
-  }
-
-  template <class T>
-  void map(std::string_view key, std::map<std::string, T>& entries,
-           std::string_view) {
-    auto e = find(key);
-    if (!e.value || !is_mapping(e.value, e.mark, e.path))
-      return;
-    std::set<std::string> seen;
-    for (const auto& kv : e.value) {
-      if (!kv.first.IsScalar()) {
-        ctx_.error(kv.first.Mark(), e.path + ": keys must be plain names");
-        continue;
-      }
-      auto name = kv.first.Scalar();
-      if (!is_identifier(name)) {
-        ctx_.error(kv.first.Mark(),
-                   e.path + ": invalid name '" + name
-                     + "' (use lowercase letters, digits and '_', starting "
-                       "with a letter)");
-        continue;
-      }
-      if (!seen.insert(name).second) {
-        ctx_.error(kv.first.Mark(),
-                   "duplicate key '" + name + "' in " + e.path);
-        continue;
-      }
-      auto& entry = entries[name]; // new names start from the defaults
-      auto path = e.path + "." + name;
-      if (is_mapping(kv.second, kv.second.Mark(), path))
-        descend(kv.second, path, entry);
-    }
-  }
-
-  /// Declares a key handled outside the schema (the root's environments).
-  void allow(std::string_view key) { valid_.emplace_back(key); }
-
-  /// Reports keys that are unknown or appear twice in this mapping.
-  void finish() {
-    std::map<std::string, int> first_line;
-    for (const auto& kv : node_) {
-      const auto& key = kv.first;
-      if (!key.IsScalar()) {
-        ctx_.error(key.Mark(), "keys must be plain names " + where());
-        continue;
-      }
-      auto name = key.Scalar();
-      if (auto [it, fresh]
-          = first_line.emplace(name, position_of(key.Mark()).line);
-          !fresh) {
-        ctx_.error(key.Mark(), "duplicate key '" + name + "' " + where()
-                                 + " (first at line "
-                                 + std::to_string(it->second) + ")");
-        continue;
-      }
-      if (std::find(valid_.begin(), valid_.end(), name) != valid_.end())
-        continue;
-      auto message = "unknown key '" + name + "' " + where();
-      if (auto close = closest_match(name, valid_); !close.empty())
-        message += "; did you mean '" + close + "'?";
-      else
-        message += " (valid keys: " + join(valid_) + ")";
-      ctx_.error(key.Mark(), std::move(message));
-    }
-  }
-
-private:
-  static std::string join(const std::vector<std::string>& names) {
-    std::string result;
-    for (const auto& name : names)
-      result += (result.empty() ? "" : ", ") + name;
-    return result;
-  }
-
-  std::string full(std::string_view key) const {
-    return path_.empty() ? std::string{key} : path_ + "." + std::string{key};
-  }
-
-  std::string where() const {
-    if (!path_.empty())
-      return "in " + path_;
-    if (!ctx_.environment.empty())
-      return "in environments." + ctx_.environment;
-    return "at top level";
-  }
-
-  /// A key's value, its full path, and where to report problems with it
-  /// (the value's position, or the key's when the value has none).
-  struct entry {
-    YAML::Node value; // undefined when the key is absent
-    std::string path;
-    YAML::Mark mark;
-  };
-
-  /// The first value under `key` (duplicates are reported by finish()).
-  entry find(std::string_view key) {
-    valid_.emplace_back(key);
-    for (const auto& kv : node_)
-      if (kv.first.IsScalar() && kv.first.Scalar() == key)
-        return {kv.second, full(key),
-                kv.second.Mark().is_null() ? kv.first.Mark()
-                                           : kv.second.Mark()};
-    return {YAML::Node{YAML::NodeType::Undefined}, full(key),
-            YAML::Mark::null_mark()};
-  }
-
-  /// Whether to read `value` as a mapping; reports anything else except
-  /// an empty value (`key:` with nothing below is an empty mapping).
-  bool is_mapping(const YAML::Node& value, const YAML::Mark& mark,
-                  const std::string& path) const {
-    if (value.IsMap())
-      return true;
-    if (!value.IsNull())
-      ctx_.error(mark, path + ": expected a mapping, got " + describe(value));
-    return false;
-  }
-
-  template <class T>
-  void descend(const YAML::Node& value, const std::string& path, T& sub) {
-    reader nested{value, path, ctx_};
-    visit(sub, nested);
-    nested.finish();
-  }
-
-  YAML::Node node_;
-  std::string path_;
-  const context& ctx_;
-  std::vector<std::string> valid_;
-};
-
-// -- files --------------------------------------------------------------------
-
-/// A parsed file: its root mapping, or nothing after reporting why.
-struct parsed_file {
-  std::string name;
-  YAML::Node root; // a map, or undefined when unusable
-  YAML::Node environments;
-  YAML::Mark environments_mark = YAML::Mark::null_mark();
-};
-
-parsed_file parse(const source& src, std::vector<diagnostic>& errors) {
-  parsed_file result{src.name, YAML::Node{YAML::NodeType::Undefined}, {}, {}};
+YAML::Node parse_root(const source& src, std::vector<diagnostic>& errors) {
+  YAML::Node none{YAML::NodeType::Undefined};
   std::string text = src.text;
   if (src.from_disk) {
     std::ifstream in{src.name, std::ios::binary};
@@ -328,7 +40,7 @@ parsed_file parse(const source& src, std::vector<diagnostic>& errors) {
       errors.push_back(
         {src.name, 0, 0,
          "cannot read file: " + std::string{std::strerror(errno)}});
-      return result;
+      return none;
     }
     std::ostringstream buf;
     buf << in.rdbuf();
@@ -341,27 +53,47 @@ parsed_file parse(const source& src, std::vector<diagnostic>& errors) {
     auto pos = position_of(e.mark);
     errors.push_back(
       {src.name, pos.line, pos.column, "malformed YAML: " + e.msg});
-    return result;
+    return none;
   }
   if (docs.size() > 1) {
     auto pos = position_of(docs[1].Mark());
     errors.push_back({src.name, pos.line, pos.column,
                       "only one YAML document per file (a second starts "
                       "here)"});
-    return result;
+    return none;
   }
-  if (docs.empty() || docs[0].IsNull()) {
-    result.root = YAML::Node{YAML::NodeType::Map}; // empty file: all defaults
-    return result;
-  }
+  if (docs.empty() || docs[0].IsNull())
+    return YAML::Node{YAML::NodeType::Map}; // empty file: all defaults
   if (!docs[0].IsMap()) {
     auto pos = position_of(docs[0].Mark());
     errors.push_back(
       {src.name, pos.line, pos.column,
        "expected a mapping at top level, got " + describe(docs[0])});
-    return result;
+    return none;
   }
-  result.root = docs[0];
+  return docs[0];
+}
+
+} // namespace detail
+
+namespace {
+
+using namespace detail;
+
+// -- files --------------------------------------------------------------------
+
+/// A parsed file: its root mapping, or nothing after reporting why.
+struct parsed_file {
+  std::string name;
+  YAML::Node root; // a map, or undefined when unusable
+  YAML::Node environments;
+  YAML::Mark environments_mark = YAML::Mark::null_mark();
+};
+
+parsed_file parse(const source& src, std::vector<diagnostic>& errors) {
+  parsed_file result{src.name, parse_root(src, errors), {}, {}};
+  if (!result.root.IsDefined())
+    return result;
   for (const auto& kv : result.root) {
     if (kv.first.IsScalar() && kv.first.Scalar() == environments_key) {
       result.environments = kv.second;
