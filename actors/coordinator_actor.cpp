@@ -53,6 +53,7 @@ struct coordinator_state {
                      std::vector<caf::typed_response_promise<job_status>>>
     waiters;
   std::vector<caf::typed_response_promise<std::uint64_t>> drains;
+  std::vector<events_listener> observers; // get every finished operation
   resource_snapshot latest;
   std::optional<time_point> last_prune;
   std::array<std::optional<resource_alert>, 4> alerts;
@@ -98,6 +99,12 @@ struct coordinator_state {
 
   void on_events(const operation_events& events) {
     auto now = now_of(self);
+    if (!observers.empty() && !events.finished.empty()) {
+      operation_events finished;
+      finished.finished = events.finished;
+      for (auto& o : observers)
+        self->send(o, finished);
+    }
     for (auto id : ledger->apply(events, now))
       job_finished(id, now);
     start_jobs(now);
@@ -289,6 +296,9 @@ coordinator_impl(coordinator_actor::stateful_pointer<coordinator_state> self,
     [=](drain_atom) { return self->state.on_drain(); },
     [=](stop_atom) { return self->state.on_stop(); },
     [=](const operation_events& events) { self->state.on_events(events); },
+    [=](caf::subscribe_atom, events_listener who) {
+      self->state.observers.push_back(std::move(who));
+    },
     [=](const resource_snapshot& snap) { self->state.latest = snap; },
     [=](const resource_alert& alert) { self->state.on_alert(alert); },
   };

@@ -6,6 +6,7 @@
 // every problem with file:line:column, the expected type or range, and the
 // closest valid key or name. Extra visitor op for reader-only schemas:
 //   list(key, std::vector<T>&, doc)   sequence of mappings, each a T
+//   names(key, std::vector<std::string>&, doc)  sequence of names
 
 #include <algorithm>
 #include <cmath>
@@ -223,6 +224,28 @@ public:
       auto& entry = entries.emplace_back();
       if (is_mapping(item, item.Mark(), path))
         descend(item, path, entry);
+    }
+  }
+
+  /// A sequence of names (lowercase identifiers).
+  void names(std::string_view key, std::vector<std::string>& out,
+             std::string_view) {
+    auto e = find(key);
+    if (!e.value || e.value.IsNull())
+      return;
+    if (!e.value.IsSequence()) {
+      ctx_.error(e.mark, e.path + ": expected a sequence of names, got "
+                           + describe(e.value));
+      return;
+    }
+    out.clear();
+    for (const auto& item : e.value) {
+      if (!item.IsScalar() || !is_identifier(item.Scalar())) {
+        ctx_.error(item.Mark(), e.path + ": expected a name, got "
+                                  + describe(item));
+        continue;
+      }
+      out.push_back(item.Scalar());
     }
   }
 

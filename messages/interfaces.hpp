@@ -42,6 +42,7 @@ using permit_atom = caf::atom_constant<caf::atom("permit")>;
 using wait_atom = caf::atom_constant<caf::atom("wait")>;
 using drain_atom = caf::atom_constant<caf::atom("drain")>;
 using stop_atom = caf::atom_constant<caf::atom("stop")>;
+using play_atom = caf::atom_constant<caf::atom("play")>;
 
 // -- executor -----------------------------------------------------------------
 
@@ -153,6 +154,9 @@ using coordinator_actor = caf::typed_actor<
   // A batcher's events: operations sent, requeued and finished (each
   // operation finishes exactly once).
   caf::reacts_to<operation_events>,
+  // Observe: every operation's final outcome, as operation_events holding
+  // only `finished` (load generators, the simulator's recorder).
+  caf::reacts_to<caf::subscribe_atom, events_listener>,
   // Resource readings (the dashboard's resources).
   caf::reacts_to<resource_snapshot>,
   // Resource alerts (critical halves max_concurrent_jobs until cleared).
@@ -177,9 +181,14 @@ using optimizer_actor = caf::typed_actor<
 
 // -- load generator -----------------------------------------------------------
 
-/// Plays a workload into the coordinator and measures it.
+/// Plays one workload stream (runtime/policy/workload.hpp) into the
+/// coordinator through its public protocol, on the actor clock (virtual
+/// under the deterministic scheduler, real otherwise).
 using load_generator_actor = caf::typed_actor<
-  // Run a load test; answers when it is over.
-  caf::replies_to<load_test_atom, load_test_config>::with<load_test_result>>;
+  // Play arrivals for this many seconds; answers when every submission of
+  // the run has been answered.
+  caf::replies_to<play_atom, double>::with<play_report>,
+  // Internal: the next arrival is due.
+  caf::reacts_to<timer_atom, std::uint64_t>>;
 
 } // namespace batching

@@ -145,6 +145,15 @@ struct load_test_config {
   bool operator==(const load_test_config&) const = default;
 };
 
+/// What a load generator played.
+struct play_report {
+  std::uint64_t jobs = 0;
+  std::uint64_t operations = 0;          // submitted and admitted
+  std::uint64_t rejected_operations = 0; // in jobs the coordinator refused
+
+  bool operator==(const play_report&) const = default;
+};
+
 /// Load-test figures of one operation type.
 struct type_breakdown {
   std::string op_type;
@@ -214,6 +223,12 @@ struct dashboard {
 // -- inspect overloads --------------------------------------------------------
 
 // Vocabulary types declared in runtime/policy/types.hpp.
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, play_report& x) {
+  return f(caf::meta::type_name("play_report"), x.jobs, x.operations,
+           x.rejected_operations);
+}
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, operation& x) {

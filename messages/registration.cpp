@@ -53,6 +53,7 @@ void register_types(caf::actor_system_config& cfg) {
     .add_message_type<load_test_config>("batching::load_test_config")
     .add_message_type<type_breakdown>("batching::type_breakdown")
     .add_message_type<load_test_result>("batching::load_test_result")
+    .add_message_type<play_report>("batching::play_report")
     .add_message_type<coordinator_status>("batching::coordinator_status")
     .add_message_type<batching_metrics>("batching::batching_metrics")
     .add_message_type<performance_metrics>("batching::performance_metrics")

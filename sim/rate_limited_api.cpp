@@ -15,6 +15,13 @@ duration whole_seconds_up(double seconds) {
 
 } // namespace
 
+double lognormal_factor(seeded_random& rng, double sigma) {
+  auto u1 = std::max(rng.uniform(), 1e-12);
+  auto u2 = rng.uniform();
+  auto normal = std::sqrt(-2 * std::log(u1)) * std::cos(2 * M_PI * u2);
+  return std::exp(sigma * normal);
+}
+
 rate_limited_api::rate_limited_api(config cfg, time_point start)
   : cfg_(std::move(cfg)), start_(start), rng_(cfg_.seed), tokens_(cfg_.burst),
     refilled_at_(start) {
@@ -47,14 +54,19 @@ bool rate_limited_api::take_token(time_point now, duration& retry_after) {
   return false;
 }
 
+void rate_limited_api::reconfigure(const config& cfg, time_point now) {
+  if (cfg_.budget == budget_kind::token_bucket)
+    tokens_ = std::min(cfg_.burst,
+                       tokens_ + to_seconds(now - refilled_at_) * cfg_.rate);
+  refilled_at_ = now;
+  cfg_ = cfg; // the random stream continues: same seed, same run
+  tokens_ = std::min(tokens_, cfg_.burst);
+}
+
 duration rate_limited_api::latency_for(std::size_t items) {
   auto base = cfg_.base_latency
               + cfg_.per_item_latency * static_cast<std::int64_t>(items);
-  // Lognormal jitter with median 1: exp(sigma * N(0, 1)) (Box-Muller).
-  auto u1 = std::max(rng_.uniform(), 1e-12);
-  auto u2 = rng_.uniform();
-  auto normal = std::sqrt(-2 * std::log(u1)) * std::cos(2 * M_PI * u2);
-  auto factor = std::exp(cfg_.jitter_sigma * normal);
+  auto factor = lognormal_factor(rng_, cfg_.jitter_sigma);
   return std::chrono::duration_cast<duration>(base * factor);
 }
 
@@ -68,6 +80,11 @@ rate_limited_api::answer rate_limited_api::serve(const batch& b,
     if (since_start >= o.from && since_start < o.to) {
       a.outcome.status = o.status;
       a.outcome.message = "HTTP 503: service unavailable";
+      if (o.status == batch_status::throttled) {
+        a.outcome.message = "HTTP 529: service_overload";
+        a.outcome.retry_after
+          = whole_seconds_up(std::min(60.0, to_seconds(o.to - since_start)));
+      }
       a.delay = cfg_.base_latency;
       a.outcome.latency = a.delay;
       return a;

@@ -14,7 +14,8 @@
 //     max_payload_bytes of payload, fail the whole request permanently
 //     (HTTP 400-like validation_error).
 //   Outages: inside an outage window every request answers `status`
-//     (retryable, like 503) after the base latency.
+//     after the base latency: 503-like (retryable), or 429/529-like
+//     (throttled, Retry-After = the rest of the outage, at most 60 s).
 //   Errors: with probability error_rate an accepted request fails
 //     retryably (500-like).
 //   Latency: (base + per_item * n) * lognormal jitter (sigma), plus queueing
@@ -29,13 +30,12 @@
 #include "runtime/policy/random.hpp"
 #include "runtime/policy/types.hpp"
 #include "sim/delayed_answer.hpp"
+#include "sim/kinds.hpp"
 
 namespace batching::sim {
 
 class rate_limited_api {
 public:
-  enum class budget_kind : std::uint8_t { token_bucket, fixed_window };
-
   struct outage {
     duration from{0};
     duration to{0};
@@ -62,6 +62,12 @@ public:
   using answer = delayed_answer;
 
   rate_limited_api(config cfg, time_point start);
+
+  /// Changes the parameters from `now` on (the bucket keeps the tokens it
+  /// had earned at the old rate, up to the new capacity).
+  void reconfigure(const config& cfg, time_point now);
+
+  const config& settings() const { return cfg_; }
 
   /// Serves one request arriving at `now`.
   answer serve(const batch& b, time_point now);
@@ -90,5 +96,8 @@ private:
   std::uint64_t accepted_ = 0;
   std::uint64_t accepted_items_ = 0;
 };
+
+/// exp(sigma * N(0, 1)) (Box-Muller): lognormal jitter with median 1.
+double lognormal_factor(seeded_random& rng, double sigma);
 
 } // namespace batching::sim

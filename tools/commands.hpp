@@ -14,4 +14,7 @@ std::vector<command> config_commands();
 /// `batching bench overhead`.
 std::vector<command> bench_commands();
 
+/// `batching sim`.
+std::vector<command> sim_commands();
+
 } // namespace batching::cli

@@ -25,16 +25,12 @@
 #include "messages/interfaces.hpp"
 #include "messages/registration.hpp"
 #include "sim/delayed_executor.hpp"
+#include "sim/virtual_time.hpp"
 
 namespace batching::testing_support {
 
-struct deterministic_config : caf::actor_system_config {
-  deterministic_config() {
-    set("scheduler.policy", caf::atom("testing"));
-    set("logger.verbosity", caf::atom("quiet"));
-    register_types(*this);
-  }
-};
+using sim::advance_clock;
+using sim::deterministic_config;
 
 /// What the scripted executor answers (sim/delayed_executor.hpp).
 using scripted_answer = sim::delayed_answer;
@@ -46,22 +42,6 @@ inline batch_outcome ok_outcome(duration latency
   o.status = batch_status::ok;
   o.latency = latency;
   return o;
-}
-
-/// Runs every message, then fires timers in due order for `d` of virtual
-/// time (each timer moves the clock to its due time first).
-inline void advance_clock(caf::scheduler::test_coordinator& sched, duration d) {
-  auto& clock = sched.clock();
-  sched.run();
-  auto until = clock.now() + d;
-  while (!clock.schedule().empty()
-         && clock.schedule().begin()->first <= until) {
-    clock.trigger_timeout();
-    sched.run();
-  }
-  if (clock.current_time < until)
-    clock.current_time = until;
-  sched.run();
 }
 
 class actor_fixture : public ::testing::Test {

@@ -314,6 +314,7 @@ TEST_F(messages_property, every_type_round_trips) {
   check_round_trips<load_test_config>(sys);
   check_round_trips<type_breakdown>(sys);
   check_round_trips<load_test_result>(sys);
+  check_round_trips<play_report>(sys);
   check_round_trips<coordinator_status>(sys);
   check_round_trips<batching_metrics>(sys);
   check_round_trips<performance_metrics>(sys);

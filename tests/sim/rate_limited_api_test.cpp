@@ -50,7 +50,7 @@ TEST(rate_limited_api, token_bucket_throttles_with_an_integer_retry_after) {
 
 TEST(rate_limited_api, fixed_window_resets_each_window) {
   auto cfg = notion();
-  cfg.budget = rate_limited_api::budget_kind::fixed_window;
+  cfg.budget = budget_kind::fixed_window;
   cfg.window_requests = 2;
   cfg.window_seconds = 60;
   rate_limited_api api{cfg, at(0s)};

@@ -1,0 +1,306 @@
+#include "sim/report.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <functional>
+#include <sstream>
+
+#include <boost/json.hpp>
+
+#include "runtime/policy/text.hpp"
+
+namespace batching::sim {
+
+namespace json = boost::json;
+
+namespace {
+
+/// Rounded for stable, readable output.
+double round_to(double x, int digits) {
+  double f = std::pow(10.0, digits);
+  return std::round(x * f) / f;
+}
+
+json::value convergence_json(const run_result& r) {
+  json::array a;
+  for (const auto& c : r.convergence_s)
+    a.push_back(c ? json::value(round_to(*c, 1)) : json::value(nullptr));
+  return a;
+}
+
+json::object result_json(const run_result& r, bool timing) {
+  json::object o;
+  o["strategy"] = r.strategy;
+  o["submitted"] = r.submitted;
+  o["succeeded"] = r.succeeded;
+  o["failed"] = r.failed;
+  o["lost"] = r.lost;
+  o["duplicated"] = r.duplicated;
+  o["unfinished"] = r.unfinished;
+  o["rejected"] = r.rejected;
+  o["requests"] = r.requests;
+  o["throttled"] = r.throttled;
+  o["oversized_requests"] = r.oversized;
+  o["throttle_rate"] = round_to(r.throttle_rate, 5);
+  o["goodput"] = round_to(r.goodput, 2);
+  o["goodput_vs_oracle"] = round_to(r.goodput_vs_oracle, 4);
+  json::object lat;
+  lat["p50"] = round_to(r.p50_ms, 1);
+  lat["p95"] = round_to(r.p95_ms, 1);
+  lat["p99"] = round_to(r.p99_ms, 1);
+  o["latency_ms"] = std::move(lat);
+  o["slo_met"] = r.slo_met;
+  o["convergence_s"] = convergence_json(r);
+  if (timing) {
+    o["wall_s"] = round_to(r.wall_s, 3);
+    o["sim_items_per_wall_s"] = std::round(r.sim_items_per_wall_s);
+  }
+  if (!r.series.empty()) {
+    json::object series;
+    json::array t, goodput, requests, throttled, p99, in_flight, rate, queued;
+    std::map<std::string, json::array> sizes;
+    for (const auto& p : r.series) {
+      t.push_back(p.t_s);
+      goodput.push_back(p.goodput);
+      requests.push_back(p.requests);
+      throttled.push_back(p.throttled);
+      p99.push_back(round_to(p.p99_ms, 1));
+      in_flight.push_back(p.in_flight);
+      rate.push_back(round_to(p.request_rate, 3));
+      queued.push_back(p.queued);
+      for (const auto& [type, size] : p.batch_size)
+        sizes[type].push_back(size);
+    }
+    series["t_s"] = std::move(t);
+    series["goodput"] = std::move(goodput);
+    series["requests"] = std::move(requests);
+    series["throttled"] = std::move(throttled);
+    series["p99_ms"] = std::move(p99);
+    series["in_flight"] = std::move(in_flight);
+    series["request_rate"] = std::move(rate);
+    series["queued"] = std::move(queued);
+    json::object bs;
+    for (auto& [type, a] : sizes)
+      bs[type] = std::move(a);
+    series["batch_size"] = std::move(bs);
+    o["series"] = std::move(series);
+  }
+  return o;
+}
+
+std::string fixed(double x, int digits) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, x);
+  return buf;
+}
+
+/// "3,5,-": each change's convergence time (appended piecewise: g++ 12
+/// flags a `+` chain here with a false -Wrestrict).
+std::string convergence_text(const run_result& r, const char* sep,
+                             const char* never) {
+  std::string text;
+  for (const auto& c : r.convergence_s) {
+    if (!text.empty())
+      text += sep;
+    text += c ? fixed(*c, 0) : std::string{never};
+  }
+  return text;
+}
+
+std::string html_escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '&': out += "&amp;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+const char* palette[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
+                         "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+                         "#393b79", "#637939", "#843c39"};
+
+/// One SVG panel: `value(point)` for every strategy over time.
+std::string panel(const sim_report& rep, const std::string& title,
+                  const std::function<double(const series_point&)>& value) {
+  const double w = 900, h = 220, left = 60, right = 10, top = 24, bottom = 28;
+  double t_max = 1, v_max = 0;
+  for (const auto& r : rep.results)
+    for (const auto& p : r.series) {
+      t_max = std::max(t_max, p.t_s);
+      v_max = std::max(v_max, value(p));
+    }
+  if (v_max <= 0)
+    v_max = 1;
+  auto x = [&](double t) { return left + (w - left - right) * t / t_max; };
+  auto y = [&](double v) { return top + (h - top - bottom) * (1 - v / v_max); };
+  std::ostringstream out;
+  out << "<svg xmlns='http://www.w3.org/2000/svg' width='" << w << "' height='"
+      << h << "' viewBox='0 0 " << w << ' ' << h << "'>"
+      << "<text x='" << left << "' y='16' font-size='13' "
+      << "font-weight='bold'>" << html_escape(title) << "</text>"
+      << "<line x1='" << left << "' y1='" << y(0) << "' x2='" << w - right
+      << "' y2='" << y(0) << "' stroke='#999'/>"
+      << "<line x1='" << left << "' y1='" << top << "' x2='" << left << "' y2='"
+      << y(0) << "' stroke='#999'/>"
+      << "<text x='" << left - 4 << "' y='" << top + 4
+      << "' font-size='10' text-anchor='end'>"
+      << format_number(round_to(v_max, 1)) << "</text><text x='" << left - 4
+      << "' y='" << y(0) << "' font-size='10' text-anchor='end'>0</text>"
+      << "<text x='" << w - right << "' y='" << h - 8
+      << "' font-size='10' text-anchor='end'>" << format_number(t_max)
+      << " s</text>";
+  for (std::size_t i = 0; i < rep.results.size(); ++i) {
+    const auto& r = rep.results[i];
+    if (r.series.empty())
+      continue;
+    out << "<polyline fill='none' stroke-width='1.3' stroke='"
+        << palette[i % std::size(palette)] << "' points='";
+    for (const auto& p : r.series)
+      out << fixed(x(p.t_s), 1) << ',' << fixed(y(value(p)), 1) << ' ';
+    out << "'><title>" << html_escape(r.strategy) << "</title></polyline>";
+  }
+  out << "</svg>\n";
+  return out.str();
+}
+
+} // namespace
+
+void compare_with_oracle(sim_report& rep) {
+  if (!rep.oracle || rep.oracle->result.goodput <= 0)
+    return;
+  for (auto& r : rep.results)
+    r.goodput_vs_oracle = r.goodput / rep.oracle->result.goodput;
+}
+
+json::value to_json(const sim_report& rep) {
+  json::object o;
+  o["scenario"] = rep.sc.name;
+  o["seed"] = rep.sc.seed;
+  o["duration_s"] = rep.sc.duration_s;
+  o["slo_p99_ms"] = rep.sc.slo.p99_latency_ms;
+  if (rep.oracle) {
+    const auto& c = rep.oracle->config;
+    json::object oracle;
+    oracle["batch_size"] = c.batch_size;
+    oracle["max_in_flight"] = c.max_in_flight;
+    oracle["linger_ms"] = c.linger_ms;
+    oracle["request_rate"] = c.rate; // 0: unpaced
+    oracle["goodput"] = round_to(rep.oracle->result.goodput, 2);
+    oracle["throttle_rate"] = round_to(rep.oracle->result.throttle_rate, 5);
+    json::object lat;
+    lat["p99"] = round_to(rep.oracle->result.p99_ms, 1);
+    oracle["latency_ms"] = std::move(lat);
+    oracle["slo_met"] = rep.oracle->result.slo_met;
+    oracle["candidates"] = rep.oracle->candidates;
+    o["oracle"] = std::move(oracle);
+  }
+  json::array results;
+  for (const auto& r : rep.results)
+    results.push_back(result_json(r, rep.timing));
+  o["results"] = std::move(results);
+  json::array changes;
+  for (auto t : change_times(rep.sc))
+    changes.push_back(t);
+  o["changes_s"] = std::move(changes);
+  return o;
+}
+
+std::string to_table(const sim_report& rep) {
+  std::ostringstream out;
+  char line[512];
+  std::snprintf(line, sizeof line, "%-20s %9s %8s %8s %9s %9s %5s %5s %5s %s\n",
+                "strategy", "goodput", "vs_orcl", "429s", "p50_ms", "p99_ms",
+                "slo", "lost", "dup", "convergence_s");
+  out << line;
+  auto row = [&](const run_result& r) {
+    auto conv = convergence_text(r, ",", "-");
+    std::snprintf(line, sizeof line,
+                  "%-20s %9.1f %8s %7.2f%% %9.0f %9.0f %5s %5llu %5llu %s\n",
+                  r.strategy.c_str(), r.goodput,
+                  rep.oracle ? fixed(r.goodput_vs_oracle, 3).c_str() : "-",
+                  100 * r.throttle_rate, r.p50_ms, r.p99_ms,
+                  r.slo_met ? "yes" : "NO",
+                  static_cast<unsigned long long>(r.lost),
+                  static_cast<unsigned long long>(r.duplicated),
+                  conv.empty() ? "" : conv.c_str());
+    out << line;
+  };
+  if (rep.oracle)
+    row(rep.oracle->result);
+  for (const auto& r : rep.results)
+    row(r);
+  return out.str();
+}
+
+std::string to_html(const sim_report& rep) {
+  std::ostringstream out;
+  out << "<!doctype html><html><head><meta charset='utf-8'><title>"
+      << html_escape(rep.sc.name) << " - batching sim</title><style>"
+      << "body{font-family:sans-serif;margin:20px;color:#222}"
+      << "table{border-collapse:collapse}td,th{padding:3px 8px;border-bottom:"
+      << "1px solid #ddd;text-align:right}td:first-child,th:first-child{"
+      << "text-align:left}.no{color:#c00;font-weight:bold}"
+      << ".key span{display:inline-block;margin-right:14px}</style></head>"
+      << "<body><h1>Scenario " << html_escape(rep.sc.name) << "</h1><p>seed "
+      << rep.sc.seed << ", " << format_number(rep.sc.duration_s)
+      << " s of arrivals, SLO p99 &le; "
+      << format_number(rep.sc.slo.p99_latency_ms) << " ms";
+  if (rep.oracle) {
+    const auto& c = rep.oracle->config;
+    out << "; oracle: batch " << c.batch_size << ", in-flight "
+        << c.max_in_flight << ", linger " << format_number(c.linger_ms)
+        << " ms, rate "
+        << (c.rate > 0 ? format_number(c.rate) + " req/s" : "unpaced");
+  }
+  out << "</p><table><tr><th>strategy</th><th>goodput/s</th><th>vs oracle"
+      << "</th><th>429 rate</th><th>p50 ms</th><th>p99 ms</th><th>SLO</th>"
+      << "<th>lost</th><th>duplicated</th><th>convergence s</th></tr>";
+  auto row = [&](const run_result& r) {
+    auto conv = convergence_text(r, ", ", "never");
+    out << "<tr><td>" << html_escape(r.strategy) << "</td><td>"
+        << fixed(r.goodput, 1) << "</td><td>"
+        << (rep.oracle ? fixed(r.goodput_vs_oracle, 3) : "-") << "</td><td>"
+        << fixed(100 * r.throttle_rate, 2) << "%</td><td>" << fixed(r.p50_ms, 0)
+        << "</td><td>" << fixed(r.p99_ms, 0) << "</td><td"
+        << (r.slo_met ? ">met" : " class='no'>missed") << "</td><td>" << r.lost
+        << "</td><td>" << r.duplicated << "</td><td>" << conv << "</td></tr>";
+  };
+  if (rep.oracle)
+    row(rep.oracle->result);
+  for (const auto& r : rep.results)
+    row(r);
+  out << "</table><p class='key'>";
+  for (std::size_t i = 0; i < rep.results.size(); ++i)
+    out << "<span style='color:" << palette[i % std::size(palette)]
+        << "'>&#9632; " << html_escape(rep.results[i].strategy) << "</span>";
+  out << "</p>\n";
+  out << panel(rep, "goodput (operations/s)",
+               [](const series_point& p) { return p.goodput; });
+  out << panel(rep, "requests/s sent",
+               [](const series_point& p) { return p.requests; });
+  out << panel(rep, "429 answers/s",
+               [](const series_point& p) { return p.throttled; });
+  out << panel(rep, "batch size (largest type)", [](const series_point& p) {
+    double m = 0;
+    for (const auto& [_, s] : p.batch_size)
+      m = std::max(m, static_cast<double>(s));
+    return m;
+  });
+  out << panel(rep, "requests in flight",
+               [](const series_point& p) { return p.in_flight; });
+  out << panel(rep, "p99 latency of operations finished (ms)",
+               [](const series_point& p) { return p.p99_ms; });
+  out << panel(rep, "operations queued",
+               [](const series_point& p) { return double(p.queued); });
+  out << "</body></html>\n";
+  return out.str();
+}
+
+} // namespace batching::sim

@@ -1,0 +1,40 @@
+#pragma once
+
+// A simulation's results as JSON (the field names of issue #4, kept
+// stable), a side-by-side text table, and a self-contained HTML report
+// (inline SVG charts, no network).
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/json/value.hpp>
+
+#include "sim/oracle.hpp"
+#include "sim/runner.hpp"
+
+namespace batching::sim {
+
+struct sim_report {
+  scenario sc;
+  std::optional<oracle_result> oracle;
+  std::vector<run_result> results;
+  /// Include wall_s and sim_items_per_wall_s (the only fields that differ
+  /// between two runs with the same seed).
+  bool timing = true;
+};
+
+/// Fills goodput_vs_oracle in every result (when there is an oracle).
+void compare_with_oracle(sim_report& rep);
+
+boost::json::value to_json(const sim_report& rep);
+
+/// One row per strategy: goodput, vs oracle, 429s, p50/p99, SLO, lost.
+std::string to_table(const sim_report& rep);
+
+/// A self-contained HTML page: summary table and one SVG panel per metric
+/// (goodput, request rate, batch size, in-flight, p99 latency) with every
+/// strategy overlaid.
+std::string to_html(const sim_report& rep);
+
+} // namespace batching::sim

@@ -1,0 +1,336 @@
+#include "sim/runner.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <memory>
+#include <unordered_set>
+
+#include <caf/actor_cast.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/atom.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/scheduler/test_coordinator.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "actors/load_generator_actor.hpp"
+#include "actors/wakeup.hpp"
+#include "messages/registration.hpp"
+#include "runtime/system/topology.hpp"
+#include "sim/backend.hpp"
+#include "sim/delayed_executor.hpp"
+#include "sim/virtual_time.hpp"
+
+namespace batching::sim {
+
+namespace {
+
+/// What the recorder saw: every operation's final outcome.
+struct record {
+  time_point start;
+  std::vector<double> latencies_ms; // every finished operation
+  std::vector<std::vector<double>> per_second_ms;
+  std::vector<double> succeeded_per_second;
+  std::unordered_set<std::uint64_t> finished_ids;
+  std::uint64_t finished_twice = 0;
+  std::uint64_t succeeded = 0;
+  std::uint64_t succeeded_in_time = 0; // by the end of the arrivals
+  std::uint64_t failed = 0;
+  std::uint64_t cancelled = 0;
+  double duration_s = 0;
+};
+
+events_listener::behavior_type recorder_impl(events_listener::pointer self,
+                                             std::shared_ptr<record> rec) {
+  return {
+    [=](const operation_events& ev) {
+      auto t = to_seconds(now_of(self) - rec->start);
+      auto second = static_cast<std::size_t>(std::max(0.0, t));
+      if (rec->per_second_ms.size() <= second) {
+        rec->per_second_ms.resize(second + 1);
+        rec->succeeded_per_second.resize(second + 1);
+      }
+      for (const auto& f : ev.finished) {
+        if (!rec->finished_ids.insert(f.operation_id).second)
+          ++rec->finished_twice;
+        if (f.state == operation_state::cancelled) {
+          ++rec->cancelled;
+          continue;
+        }
+        auto ms = to_seconds(f.latency) * 1000;
+        rec->latencies_ms.push_back(ms);
+        rec->per_second_ms[second].push_back(ms);
+        if (f.state == operation_state::succeeded) {
+          ++rec->succeeded;
+          rec->succeeded_per_second[second] += 1;
+          if (t <= rec->duration_s)
+            ++rec->succeeded_in_time;
+        } else {
+          ++rec->failed;
+        }
+      }
+    },
+  };
+}
+
+double quantile(std::vector<double>& xs, double q) {
+  if (xs.empty())
+    return 0;
+  auto k = static_cast<std::size_t>(
+    std::min<double>(xs.size() - 1, std::ceil(q * xs.size()) - 1));
+  std::nth_element(xs.begin(), xs.begin() + static_cast<std::ptrdiff_t>(k),
+                   xs.end());
+  return xs[k];
+}
+
+double mean_payload(const scenario& sc) {
+  double weight = 0, sum = 0;
+  for (const auto& w : sc.workload) {
+    auto r = std::max(w.rate, 1e-9);
+    weight += r;
+    sum += r * (w.payload_bytes.min_bytes + w.payload_bytes.max_bytes) / 2;
+  }
+  return weight > 0 ? sum / weight : 0;
+}
+
+/// Items/s the workload offers at t (bursts spread over their period).
+double offered(const scenario& sc, double t) {
+  double total = 0;
+  for (const auto& w : sc.workload) {
+    arrival_process p{w, 0, 0, 0};
+    total += p.rate_at(t);
+    if (w.arrival == arrival_kind::bursts)
+      total += w.burst_items / w.burst_every_s;
+  }
+  return total;
+}
+
+std::vector<std::optional<double>>
+convergence(const scenario& sc, const std::vector<double>& goodput,
+            const std::vector<double>& requests,
+            const std::vector<double>& throttled) {
+  constexpr std::size_t window = 5;
+  auto horizon = static_cast<std::size_t>(sc.duration_s);
+  auto changes = change_times(sc);
+  std::vector<std::optional<double>> result;
+  for (std::size_t i = 0; i < changes.size(); ++i) {
+    auto from = static_cast<std::size_t>(std::ceil(changes[i]));
+    auto to = i + 1 < changes.size()
+                ? static_cast<std::size_t>(std::floor(changes[i + 1]))
+                : horizon;
+    to = std::min(to, goodput.size());
+    // Window k covers seconds [k, k + 5). good[k]: goodput >= 90% of the
+    // achievable and fewer than 1% of the requests throttled.
+    std::optional<double> settled;
+    for (std::size_t k = from; k + window <= std::max(to, from + window)
+                               && k + window <= goodput.size();
+         ++k) {
+      double g = 0, a = 0, req = 0, thr = 0;
+      for (std::size_t s = k; s < k + window; ++s) {
+        g += goodput[s];
+        a += achievable_goodput(sc, static_cast<double>(s) + 0.5);
+        req += requests[s];
+        thr += throttled[s];
+      }
+      bool good = g >= 0.9 * a && (req == 0 || thr / req < 0.01);
+      if (!good)
+        settled.reset();
+      else if (!settled)
+        settled = static_cast<double>(k) - changes[i];
+      if (k + window >= to)
+        break;
+    }
+    result.push_back(settled ? std::optional<double>{std::max(0.0, *settled)}
+                             : std::nullopt);
+  }
+  return result;
+}
+
+} // namespace
+
+std::vector<double> change_times(const scenario& sc) {
+  std::vector<double> times;
+  for (const auto& c : sc.backend.changes)
+    times.push_back(c.at_s);
+  for (const auto& o : sc.backend.outages)
+    times.push_back(o.to_s);
+  for (const auto& w : sc.workload)
+    for (const auto& p : w.phases)
+      times.push_back(p.at_s);
+  std::sort(times.begin(), times.end());
+  times.erase(std::unique(times.begin(), times.end()), times.end());
+  std::erase_if(times,
+                [&](double t) { return t <= 0 || t >= sc.duration_s - 1; });
+  return times;
+}
+
+double achievable_goodput(const scenario& sc, double t) {
+  simulated_backend truth{sc.backend, 0, time_point{}};
+  return std::min(offered(sc, t), truth.capacity(t, mean_payload(sc)));
+}
+
+run_result run_strategy(const scenario& sc, const strategy_spec& s,
+                        const run_options& opts) {
+  auto wall_start = std::chrono::steady_clock::now();
+  run_result r;
+  r.strategy = s.name;
+  deterministic_config cfg;
+  caf::actor_system sys{cfg};
+  auto& sched
+    = dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler());
+  auto start = sched.clock().now();
+  auto backend
+    = std::make_shared<simulated_backend>(sc.backend, sc.seed, start);
+  std::vector<caf::actor> spawned;
+  auto exec = spawn_delayed_executor(sys, [backend, &sched](const batch& b) {
+    return std::optional<delayed_answer>{
+      backend->serve(b, sched.clock().now())};
+  });
+  spawned.push_back(caf::actor_cast<caf::actor>(exec));
+  auto topo = spawn_topology(sys, runtime_config_for(sc, s),
+                             {{default_backend, exec}}, nullptr, sc.seed);
+  auto rec = std::make_shared<record>();
+  rec->start = start;
+  rec->duration_s = sc.duration_s;
+  auto recorder = sys.spawn(recorder_impl, rec);
+  spawned.push_back(caf::actor_cast<caf::actor>(recorder));
+  caf::anon_send(topo.coordinator, caf::subscribe_atom::value,
+                 events_listener{recorder});
+  caf::scoped_actor self{sys};
+  std::vector<load_generator_actor> generators;
+  for (std::size_t w = 0; w < sc.workload.size(); ++w)
+    for (std::uint32_t u = 0; u < std::max(1u, sc.workload[w].users); ++u) {
+      load_generator_config gc;
+      gc.coordinator = topo.coordinator;
+      gc.plan = sc.workload[w];
+      gc.user = u;
+      gc.seed = sc.seed + w;
+      gc.id_base = ((w << 16) + u + 1) << 36; // 2^36 ids per generator
+      auto g = spawn_load_generator(sys, gc);
+      spawned.push_back(caf::actor_cast<caf::actor>(g));
+      generators.push_back(g);
+    }
+  // The generators answer when their arrivals are over; the answers wait
+  // in this scoped actor's mailbox until the run has ended.
+  using play_handle = decltype(self->request(generators.front(), caf::infinite,
+                                             play_atom::value, 0.0));
+  std::vector<play_handle> plays;
+  for (auto& g : generators)
+    plays.push_back(
+      self->request(g, caf::infinite, play_atom::value, sc.duration_s));
+  auto total = sc.duration_s + sc.drain_s;
+  std::vector<double> requests_at, throttled_at;
+  std::uint64_t last_requests = 0, last_throttled = 0;
+  auto sample = [&](double t) {
+    requests_at.push_back(
+      static_cast<double>(backend->requests() - last_requests));
+    throttled_at.push_back(
+      static_cast<double>(backend->throttled() - last_throttled));
+    last_requests = backend->requests();
+    last_throttled = backend->throttled();
+    if (!opts.series)
+      return;
+    series_point p;
+    p.t_s = t;
+    p.requests = requests_at.back();
+    p.throttled = throttled_at.back();
+    for (const auto& [type, b] : topo.batchers) {
+      auto rh = self->request(b, caf::infinite, metrics_atom::value);
+      sched.run();
+      rh.receive(
+        [&](batching_metrics& m) {
+          p.batch_size[type] = m.current_batch_size;
+          p.queued += m.queue_depth;
+        },
+        [](caf::error&) {});
+    }
+    for (const auto& [_, g] : topo.gates) {
+      auto rh = self->request(g, caf::infinite, caf::get_atom::value);
+      sched.run();
+      rh.receive(
+        [&](gate_status& st) {
+          p.in_flight += st.in_flight;
+          p.request_rate += st.request_rate;
+        },
+        [](caf::error&) {});
+    }
+    r.series.push_back(std::move(p));
+  };
+  auto is_idle = [&] {
+    auto rh
+      = self->request(topo.coordinator, caf::infinite, dashboard_atom::value);
+    sched.run();
+    bool idle = false;
+    rh.receive(
+      [&](dashboard& d) { idle = d.coordinator.queued_operations == 0; },
+      [](caf::error&) {});
+    return idle;
+  };
+  double t = 0;
+  while (t < total) {
+    advance_clock(sched, std::chrono::seconds{1});
+    t += 1;
+    sample(t);
+    if (opts.progress)
+      opts.progress(t, total);
+    if (t > sc.duration_s && is_idle())
+      break;
+  }
+  // Whatever is still queued finishes as cancelled: after this every
+  // operation the runtime admitted has reported its final outcome once.
+  {
+    auto rh = self->request(topo.coordinator, caf::infinite, stop_atom::value);
+    advance_clock(sched, std::chrono::seconds{1});
+    rh.receive([](std::uint64_t) {}, [](caf::error&) {});
+  }
+  for (auto& rh : plays)
+    rh.receive(
+      [&](play_report& rep) {
+        r.submitted += rep.operations;
+        r.rejected += rep.rejected_operations;
+      },
+      [](caf::error&) {});
+  r.succeeded = rec->succeeded;
+  r.failed = rec->failed;
+  r.unfinished = rec->cancelled;
+  auto finished = static_cast<std::uint64_t>(rec->finished_ids.size());
+  r.lost = r.submitted > finished ? r.submitted - finished : 0;
+  r.duplicated = backend->duplicated() + rec->finished_twice;
+  r.requests = backend->requests();
+  r.throttled = backend->throttled();
+  r.oversized = backend->oversized();
+  r.throttle_rate = r.requests ? double(r.throttled) / r.requests : 0;
+  r.goodput = rec->succeeded_in_time / sc.duration_s;
+  r.p50_ms = quantile(rec->latencies_ms, 0.50);
+  r.p95_ms = quantile(rec->latencies_ms, 0.95);
+  r.p99_ms = quantile(rec->latencies_ms, 0.99);
+  r.slo_met = r.p99_ms <= sc.slo.p99_latency_ms && r.unfinished == 0;
+  auto& per_second = rec->succeeded_per_second;
+  per_second.resize(std::max(per_second.size(), requests_at.size()));
+  r.convergence_s = convergence(sc, per_second, requests_at, throttled_at);
+  for (std::size_t i = 0; i < r.series.size(); ++i) {
+    auto& p = r.series[i];
+    if (i < per_second.size())
+      p.goodput = per_second[i];
+    if (i < rec->per_second_ms.size())
+      p.p99_ms = quantile(rec->per_second_ms[i], 0.99);
+  }
+  // Tear down: stop every actor, then let the delayed messages to the dead
+  // fire so ~actor_system does not wait for them.
+  topo.shutdown();
+  for (auto& a : spawned)
+    caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  sched.run();
+  while (sched.clock().trigger_timeout())
+    sched.run();
+  r.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now()
+                                           - wall_start)
+               .count();
+  r.sim_items_per_wall_s = r.wall_s > 0 ? r.submitted / r.wall_s : 0;
+  return r;
+}
+
+} // namespace batching::sim

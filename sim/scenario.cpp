@@ -1,0 +1,48 @@
+#include "sim/scenario.hpp"
+
+#include "config/reader.hpp"
+#include "sim/strategies.hpp"
+
+namespace batching::sim {
+
+scenario load_scenario(const config::source& src,
+                       std::vector<config::diagnostic>& errors) {
+  scenario sc;
+  auto found = config::read_document(src, sc);
+  errors.insert(errors.end(), found.begin(), found.end());
+  auto fail = [&](std::string message) {
+    errors.push_back({src.name, 0, 0, std::move(message)});
+  };
+  if (sc.workload.empty())
+    fail("workload: at least one stream is needed");
+  for (std::size_t i = 0; i < sc.workload.size(); ++i) {
+    const auto& w = sc.workload[i];
+    auto path = "workload[" + std::to_string(i) + "]";
+    if (w.payload_bytes.min_bytes > w.payload_bytes.max_bytes)
+      fail(path + ".payload_bytes: min is larger than max");
+    if (w.payload_bytes.max_bytes > sc.backend.max_payload_bytes)
+      fail(path
+           + ".payload_bytes: max is larger than the backend's "
+             "max_payload_bytes (no request could carry it)");
+  }
+  for (std::size_t i = 0; i < sc.backend.outages.size(); ++i)
+    if (sc.backend.outages[i].from_s >= sc.backend.outages[i].to_s)
+      fail("backend.outages[" + std::to_string(i)
+           + "]: from_s must be before to_s");
+  const auto& p = sc.backend.params;
+  if (sc.backend.kind == backend_kind::rate_limited_api) {
+    if (sc.backend.budget == budget_kind::token_bucket && p.rate <= 0)
+      fail("backend.rate: a token bucket needs a positive rate");
+    if (sc.backend.budget == budget_kind::fixed_window
+        && (p.window_seconds <= 0 || p.window_requests < 1))
+      fail("backend: a fixed window needs window_seconds > 0 and "
+           "window_requests >= 1");
+  }
+  for (const auto& name : sc.strategies)
+    if (name != "oracle" && !find_strategy(name))
+      fail("strategies: unknown strategy '" + name
+           + "' (expected one of: " + strategy_choices() + ")");
+  return sc;
+}
+
+} // namespace batching::sim
