@@ -1,7 +1,10 @@
 #include "sim/oracle.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <mutex>
+#include <thread>
 
 namespace batching::sim {
 
@@ -20,54 +23,106 @@ bool better(const run_result& a, const run_result& b) {
   return a.p99_ms < b.p99_ms;
 }
 
+struct tried {
+  strategy_spec config;
+  run_result result;
+};
+
+strategy_spec candidate(std::uint32_t size, std::uint32_t n, double rate,
+                        double linger) {
+  strategy_spec s{"oracle", strategy_kind::fixed, flow_kind::fixed};
+  s.batch_size = size;
+  s.max_in_flight = n;
+  s.rate = rate;
+  s.linger_ms = linger;
+  return s;
+}
+
+/// Runs task(0..count-1) on two threads (the machine has two cores);
+/// results come back in index order.
+template <class Task>
+auto in_parallel(std::size_t count, const Task& task) {
+  std::vector<decltype(task(0))> results(count);
+  std::atomic<std::size_t> next{0};
+  auto worker = [&] {
+    for (auto i = next++; i < count; i = next++)
+      results[i] = task(i);
+  };
+  std::thread helper{worker};
+  worker();
+  helper.join();
+  return results;
+}
+
 } // namespace
 
 oracle_result
 find_oracle(const scenario& sc,
             const std::function<void(std::size_t, std::size_t)>& progress) {
-  std::vector<double> rates{0}; // 0: unpaced
+  std::vector<double> rates;
   for (double r = 0.25; r <= 200; r *= 1.12)
     rates.push_back(std::round(r * 100) / 100);
-  std::vector<std::uint32_t> in_flight{1, 2, 4, 8, 16};
+  const std::vector<std::uint32_t> in_flight{1, 2, 4, 8, 16};
   auto cap = sc.backend.max_items_per_request;
   std::vector<std::uint32_t> sizes;
   for (std::uint32_t b : {10u, 25u, 50u, 75u, 100u, 200u, 500u})
     if (b < cap)
       sizes.push_back(b);
   sizes.push_back(cap);
-  std::vector<double> lingers{5, 20, 50, 200, 1000};
-  auto total = rates.size() * in_flight.size() + sizes.size() * lingers.size();
-  oracle_result best;
-  std::size_t done = 0;
+  const std::vector<double> lingers{5, 20, 50, 200, 1000};
+  // An upper bound for the progress display; pruning runs fewer.
+  auto total = (rates.size() + 1) * in_flight.size()
+               + sizes.size() * lingers.size();
+  std::atomic<std::size_t> done{0};
+  std::mutex progress_mutex;
   run_options quiet;
   quiet.series = false;
-  auto consider = [&](strategy_spec s) {
+  auto run = [&](const strategy_spec& s) {
     auto r = run_strategy(sc, s, quiet);
-    if (done == 0 || better(r, best.result)) {
-      best.config = s;
-      best.result = std::move(r);
+    auto d = ++done;
+    if (progress) {
+      std::lock_guard<std::mutex> guard{progress_mutex};
+      progress(d, total);
     }
-    ++done;
-    if (progress)
-      progress(done, total);
+    return r;
   };
-  auto base
-    = [&](std::uint32_t size, std::uint32_t n, double rate, double linger) {
-        strategy_spec s{"oracle", strategy_kind::fixed, flow_kind::fixed};
-        s.batch_size = size;
-        s.max_in_flight = n;
-        s.rate = rate;
-        s.linger_ms = linger;
-        return s;
-      };
-  for (auto n : in_flight)
-    for (auto rate : rates)
-      consider(base(cap, n, rate, 50));
+  // Stage 1, one task per in-flight value: unpaced, then rates upwards
+  // until throttling sets in for good (higher rates only throttle more).
+  auto row = [&](std::size_t i) {
+    auto n = in_flight[i];
+    std::vector<tried> out;
+    auto unpaced = candidate(cap, n, 0, 50);
+    out.push_back({unpaced, run(unpaced)});
+    int throttling = 0;
+    for (auto rate : rates) {
+      auto s = candidate(cap, n, rate, 50);
+      out.push_back({s, run(s)});
+      throttling = out.back().result.throttle_rate > 0.05 ? throttling + 1 : 0;
+      if (throttling >= 2)
+        break;
+    }
+    return out;
+  };
+  oracle_result best;
+  auto pick = [&](std::vector<tried>& all) {
+    for (auto& t : all)
+      if (best.candidates++ == 0 || better(t.result, best.result)) {
+        best.config = t.config;
+        best.result = std::move(t.result);
+      }
+  };
+  for (auto& r : in_parallel(in_flight.size(), row))
+    pick(r);
   auto stage1 = best.config;
+  std::vector<strategy_spec> stage2;
   for (auto size : sizes)
     for (auto linger : lingers)
-      consider(base(size, stage1.max_in_flight, stage1.rate, linger));
-  best.candidates = done;
+      stage2.push_back(
+        candidate(size, stage1.max_in_flight, stage1.rate, linger));
+  for (auto& r : in_parallel(stage2.size(), [&](std::size_t i) {
+         return std::vector<tried>{{stage2[i], run(stage2[i])}};
+       }))
+    pick(r);
   best.result.strategy = "oracle";
   return best;
 }

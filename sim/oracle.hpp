@@ -5,11 +5,15 @@
 // requests in flight, linger and request rate; no adaptation) on the same
 // scenario and seed.
 //
-// Sweep. Stage 1: batch size = the backend's item cap, default linger;
-//   in-flight in {1, 2, 4, 8, 16} x request rate in {unpaced} and a
-//   geometric grid (0.25 .. 200 requests/s, ~12% steps).
+// Sweep. Stage 1: batch size = the backend's item cap, linger 50 ms;
+//   for each in-flight in {1, 2, 4, 8, 16}: unpaced, then request rates
+//   upwards on a geometric grid (0.25 .. 200 requests/s, 12% steps) until
+//   two rates in a row throttle more than 5% of requests (a higher rate
+//   only throttles more).
 // Stage 2: at the best (in-flight, rate): batch size in {10, 25, 50, 75,
 //   100, 200, 500} (up to the cap) x linger in {5, 20, 50, 200, 1000} ms.
+// Runs on two threads; picks in a fixed order, so the result is
+// deterministic.
 // Best: the most goodput among runs that meet the SLO with throttle_rate
 //   <= 1% and lose nothing; if none does, the most goodput. Ties: lower p99.
 

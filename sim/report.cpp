@@ -175,6 +175,7 @@ std::string panel(const sim_report& rep, const std::string& title,
 void compare_with_oracle(sim_report& rep) {
   if (!rep.oracle || rep.oracle->result.goodput <= 0)
     return;
+  rep.oracle->result.goodput_vs_oracle = 1;
   for (auto& r : rep.results)
     r.goodput_vs_oracle = r.goodput / rep.oracle->result.goodput;
 }

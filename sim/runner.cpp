@@ -279,12 +279,15 @@ run_result run_strategy(const scenario& sc, const strategy_spec& s,
     if (t > sc.duration_s && is_idle())
       break;
   }
-  // Whatever is still queued finishes as cancelled: after this every
-  // operation the runtime admitted has reported its final outcome once.
+  // What the runtime still holds after the drain (queued or in flight)
+  // is unfinished, not lost: lost is what neither finished nor is held.
+  std::uint64_t held = 0;
   {
-    auto rh = self->request(topo.coordinator, caf::infinite, stop_atom::value);
-    advance_clock(sched, std::chrono::seconds{1});
-    rh.receive([](std::uint64_t) {}, [](caf::error&) {});
+    auto rh = self->request(topo.coordinator, caf::infinite,
+                            dashboard_atom::value);
+    sched.run();
+    rh.receive([&](dashboard& d) { held = d.coordinator.queued_operations; },
+               [](caf::error&) {});
   }
   for (auto& rh : plays)
     rh.receive(
@@ -295,9 +298,9 @@ run_result run_strategy(const scenario& sc, const strategy_spec& s,
       [](caf::error&) {});
   r.succeeded = rec->succeeded;
   r.failed = rec->failed;
-  r.unfinished = rec->cancelled;
-  auto finished = static_cast<std::uint64_t>(rec->finished_ids.size());
-  r.lost = r.submitted > finished ? r.submitted - finished : 0;
+  r.unfinished = held;
+  auto accounted = rec->finished_ids.size() + held;
+  r.lost = r.submitted > accounted ? r.submitted - accounted : 0;
   r.duplicated = backend->duplicated() + rec->finished_twice;
   r.requests = backend->requests();
   r.throttled = backend->throttled();

@@ -9,9 +9,9 @@
 // operations, requests and 429s, goodput (operations that succeeded by the
 // end of the arrivals, per second), item latency percentiles (submission to
 // final outcome, over every finished operation), convergence after each
-// scheduled change, and a 1 s time series. After the drain the runner stops
-// the coordinator, which finishes what is left as cancelled, so `lost`
-// (operations never finished at all) is a real check, not an assumption.
+// scheduled change, and a 1 s time series. After the drain, operations the
+// coordinator still holds are `unfinished`; `lost` counts those neither
+// finished (as seen by an observer of the coordinator) nor held.
 
 #include <cstdint>
 #include <functional>

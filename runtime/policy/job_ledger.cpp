@@ -100,6 +100,7 @@ bool job_ledger::maybe_finish(job& j, time_point now) {
     return false;
   j.finished = true;
   s.finished_at = now;
+  finished_order_.emplace_back(now, s.job_id);
   if (j.cancelling || s.cancelled > 0)
     s.state = job_state::cancelled;
   else if (s.failed > 0)
@@ -197,9 +198,11 @@ std::vector<std::uint64_t> job_ledger::unfinished_jobs() const {
 }
 
 void job_ledger::forget_finished_before(time_point cutoff) {
-  std::erase_if(jobs_, [&](const auto& kv) {
-    return kv.second.finished && kv.second.status.finished_at < cutoff;
-  });
+  // Jobs finish in time order, so the oldest are at the front.
+  while (!finished_order_.empty() && finished_order_.front().first < cutoff) {
+    jobs_.erase(finished_order_.front().second);
+    finished_order_.pop_front();
+  }
 }
 
 } // namespace batching

@@ -24,6 +24,7 @@
 // cancelled = total; an operation reaches a terminal state at most once.
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <optional>
 #include <set>
@@ -111,6 +112,8 @@ private:
   std::set<std::string> known_types_;
   std::uint32_t limit_;
   std::unordered_map<std::uint64_t, job> jobs_;
+  // Finished jobs in the order they finished (for forgetting them).
+  std::deque<std::pair<time_point, std::uint64_t>> finished_order_;
   // Waiting jobs by (priority, admission order).
   std::map<std::pair<std::uint8_t, std::uint64_t>, std::uint64_t> waiting_;
   std::size_t running_ = 0;

@@ -9,7 +9,10 @@ pacer::pacer() : pacer(config{}) {
 }
 
 pacer::pacer(config cfg)
-  : flow_controller(cfg.max_in_flight), cfg_(cfg), rate_(cfg.initial_rate) {
+  : flow_controller(cfg.max_in_flight),
+    cfg_(cfg),
+    rate_(cfg.initial_rate),
+    hold_(cfg.initial_hold) {
   // nop
 }
 
@@ -33,34 +36,64 @@ void pacer::sent(time_point now) {
   ++window_sends_;
 }
 
-void pacer::completed(time_point now, const flow_sample& s) {
-  if (s.status == batch_status::throttled) {
-    // One decrease per window (max(1 s, 1/r)): the 429s of one overrun
-    // are one signal, not many.
-    auto window = from_seconds(std::max(1.0, rate_ > 0 ? 1.0 / rate_ : 0.0));
-    if (!last_decrease_ || now - *last_decrease_ >= window) {
-      ceiling_ = rate_ > 0 ? rate_ : std::max(measured_rate_, 1.0);
-      rate_ = std::max(cfg_.min_rate, cfg_.decrease * *ceiling_);
-      last_decrease_ = now;
-    }
-    // Slow down at once: the next slot follows the new, lower rate.
-    next_slot_ = std::max(
-      {next_slot_, blocked_until(), last_sent_ + from_seconds(1.0 / rate_)});
-    epoch_successes_ = 0;
-    return;
+std::optional<double> pacer::accepted_rate(time_point now) {
+  while (!accepted_.empty() && accepted_.front() < now - cfg_.measure_window)
+    accepted_.pop_front();
+  if (!first_completion_)
+    return std::nullopt;
+  auto span = std::min(now - *first_completion_, cfg_.measure_window);
+  if (span < std::chrono::seconds{2})
+    return std::nullopt;
+  return static_cast<double>(accepted_.size()) / to_seconds(span);
+}
+
+void pacer::on_throttled(time_point now) {
+  // One decrease per window (max(1 s, 1/r)): the 429s of one overrun are
+  // one signal, not many.
+  auto window = from_seconds(std::max(1.0, rate_ > 0 ? 1.0 / rate_ : 0.0));
+  if (!last_decrease_ || now - *last_decrease_ >= window) {
+    auto sent_rate = rate_ > 0 ? rate_ : std::max(measured_rate_, 1.0);
+    auto c = sent_rate;
+    if (auto a = accepted_rate(now); a && *a > 0)
+      c = std::min(c, *a);
+    bool same_plateau = ceiling_ && c >= 0.9 * *ceiling_
+                        && c <= 1.1 * *ceiling_;
+    hold_ = same_plateau ? std::min(2 * hold_, cfg_.max_hold)
+                         : cfg_.initial_hold;
+    ceiling_ = c;
+    rate_ = std::max(cfg_.min_rate, cfg_.decrease * c);
+    probe_after_ = now + hold_;
+    last_decrease_ = now;
   }
+  // Slow down at once: the next slot follows the new, lower rate.
+  next_slot_ = std::max(
+    {next_slot_, blocked_until(), last_sent_ + from_seconds(1.0 / rate_)});
+  epoch_successes_ = 0;
+}
+
+void pacer::completed(time_point now, const flow_sample& s) {
+  if (!first_completion_)
+    first_completion_ = now;
+  if (s.status == batch_status::throttled)
+    return on_throttled(now);
+  accepted_.push_back(now);
   if (s.status != batch_status::ok || rate_ <= 0 || !slot_bound_)
     return;
   auto epoch = std::max<double>(cfg_.min_epoch, rate_);
   if (++epoch_successes_ < epoch)
     return;
   epoch_successes_ = 0;
-  if (!ceiling_)
+  if (!ceiling_) {
     rate_ *= 2;
-  else if (rate_ < cfg_.recover * *ceiling_)
+  } else if (rate_ < cfg_.recover * *ceiling_) {
     rate_ = std::min(cfg_.recover * *ceiling_, rate_ * 1.25);
-  else
+  } else if (now >= probe_after_) {
     rate_ *= 1 + cfg_.probe;
+    if (rate_ > 1.1 * *ceiling_) { // well past the old ceiling: it grew
+      ceiling_ = rate_;
+      hold_ = cfg_.initial_hold;
+    }
+  }
 }
 
 } // namespace batching

@@ -4,31 +4,43 @@
 // backend, shared by every operation type that uses the backend (its gate
 // actor owns the only instance, so the budget cannot be double-counted).
 //
-// Algorithm. State: rate r (requests/s; 0 = unpaced), ceiling c (the rate
-// at which the backend last throttled; unknown at first), next slot s,
-// blocked-until b (from Retry-After, kept by flow_controller), in-flight f.
+// Algorithm. State: rate r (requests/s; 0 = unpaced), ceiling c (the
+// sustainable rate as last measured at a 429; unknown at first), hold h
+// (how long to stay below c before probing above it), next slot s,
+// blocked-until b (Retry-After, kept by flow_controller), in-flight f.
 //   earliest(now) = none while f >= max_in_flight, else
 //                   max(now, b, s if r > 0)
 //   on_sent(now):  f += 1; s = max(now, s) + 1/r            (pacing)
-//   throttled (429/503 with Retry-After ra), at most once per window of
+//   throttled (429 with Retry-After ra), at most once per window of
 //   max(1 s, 1/r) (the 429s of one overrun are one signal):
-//                  c = r_sent (the rate that overran the budget, or the
-//                      measured send rate when unpaced);
-//                  r = max(min_rate, decrease * c);
-//   and on every 429: b = max(b, now + ra);
-//                  s = max(s, b, last send + 1/r)
-//                  -> no request before b, ever (Retry-After honoured)
-//   ok:            counts towards an epoch of max(min_epoch, r) successes
-//                  sent while the pacer was the bottleneck (demand waited
-//                  for a slot); at the end of an epoch:
-//                    c unknown:        r = 2r         (slow start)
-//                    r < recover * c:  r = min(recover * c, r * 1.25)
-//                    otherwise:        r = r * (1 + probe)   (rare probe)
+//     a = requests accepted per second over the last `measure_window`
+//         (when it spans >= 2 s);
+//     c' = min(r_sent, a) (r_sent: the rate that overran; when unpaced,
+//          the measured send rate);
+//     h = c' within 10% of c (the same plateau again) ? min(2h, max_hold)
+//                                                     : initial_hold;
+//     c = c'; r = max(min_rate, decrease * c); probing resumes at now + h;
+//   and on every 429: b = max(b, now + ra); s = max(s, b, last send + 1/r)
+//     -> no request before b, ever (Retry-After honoured).
+//   ok: counts towards an epoch of max(min_epoch, r) successes sent while
+//     the pacer was the bottleneck (demand waited for a slot); at the end
+//     of an epoch:
+//       c unknown:              r = 2r                      (slow start)
+//       r < recover * c:        r = min(recover * c, 1.25 r) (recovery)
+//       now >= probe time:      r = (1 + probe) r           (probe)
+//         and if r > 1.1 c without a 429, the budget grew: c = r, h =
+//         initial_hold (probing continues each epoch);
+//       otherwise:              hold r.
+// Why: a budget is found by overrunning it, and each overrun costs 429s;
+// probing again and again into the same ceiling is the only steady source
+// of 429s, so each confirmation of the same ceiling doubles the wait before
+// the next probe, while a new ceiling (the budget changed) resets it.
 // Inputs: send and completion events with `now`; statuses; Retry-After.
 // Invariants: consecutive sends are at least 1/r apart (r at the time of
 // the later send); no send before b; f <= max_in_flight.
 
 #include <cstdint>
+#include <deque>
 #include <optional>
 
 #include "runtime/policy/flow_control.hpp"
@@ -45,6 +57,9 @@ public:
     double recover = 0.95;        // climb quickly back to this share of c
     double probe = 0.02;          // then probe upward this much per epoch
     std::uint32_t min_epoch = 10; // successes per adaptation epoch
+    duration initial_hold = std::chrono::seconds{10};
+    duration max_hold = std::chrono::seconds{300};
+    duration measure_window = std::chrono::seconds{30};
   };
 
   pacer();
@@ -53,6 +68,7 @@ public:
   flow_kind kind() const override { return flow_kind::pacer; }
   double rate() const override { return rate_; }
   std::optional<double> ceiling() const override { return ceiling_; }
+  duration hold() const { return hold_; }
 
 protected:
   time_point pace(time_point t) override;
@@ -60,14 +76,23 @@ protected:
   void completed(time_point now, const flow_sample& s) override;
 
 private:
+  /// Accepted requests per second over the measure window, if it spans
+  /// at least 2 s.
+  std::optional<double> accepted_rate(time_point now);
+  void on_throttled(time_point now);
+
   config cfg_;
   double rate_;
   std::optional<double> ceiling_;
+  duration hold_;
+  time_point probe_after_{};
   std::optional<time_point> last_decrease_;
   time_point next_slot_{};
   time_point last_sent_{};
   bool slot_bound_ = false; // the last earliest() waited for the slot
   std::uint32_t epoch_successes_ = 0;
+  std::deque<time_point> accepted_; // completion times, measure window
+  std::optional<time_point> first_completion_;
   // Send-rate measurement for throttles while unpaced.
   std::optional<time_point> window_start_;
   std::uint32_t window_sends_ = 0;
