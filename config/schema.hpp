@@ -52,7 +52,11 @@ void visit(circuit_breaker_config& x, V& v) {
            "Consecutive failed requests (HTTP 429 excluded) that open the "
            "breaker.");
   v.scalar("timeout_seconds", x.timeout_seconds, positive_seconds, "s",
-           "How long the breaker stays open before half-open trials.");
+           "Longest time the breaker stays open before half-open trials.");
+  v.scalar("initial_timeout_seconds", x.initial_timeout_seconds,
+           positive_seconds, "s",
+           "Open time after the first opening; doubles with each failed "
+           "half-open trial, up to timeout_seconds.");
   v.scalar("recovery_attempts", x.recovery_attempts, bounds{1, 1'000},
            "requests", "Successful half-open trials that close the breaker.");
 }

@@ -34,6 +34,8 @@ struct record {
   std::vector<double> latencies_ms; // every finished operation
   std::vector<std::vector<double>> per_second_ms;
   std::vector<double> succeeded_per_second;
+  std::vector<double> finished_per_second; // any final state
+  std::vector<double> arrived_per_second;  // by submission time
   std::unordered_set<std::uint64_t> finished_ids;
   std::uint64_t finished_twice = 0;
   std::uint64_t succeeded = 0;
@@ -52,10 +54,15 @@ events_listener::behavior_type recorder_impl(events_listener::pointer self,
       if (rec->per_second_ms.size() <= second) {
         rec->per_second_ms.resize(second + 1);
         rec->succeeded_per_second.resize(second + 1);
+        rec->finished_per_second.resize(second + 1);
+        rec->arrived_per_second.resize(second + 1);
       }
       for (const auto& f : ev.finished) {
         if (!rec->finished_ids.insert(f.operation_id).second)
           ++rec->finished_twice;
+        rec->finished_per_second[second] += 1;
+        auto submitted = std::max(0.0, t - to_seconds(f.latency));
+        rec->arrived_per_second[static_cast<std::size_t>(submitted)] += 1;
         if (f.state == operation_state::cancelled) {
           ++rec->cancelled;
           continue;
@@ -108,40 +115,64 @@ double offered(const scenario& sc, double t) {
   return total;
 }
 
+/// Per change: the time from the change until goodput settles.
+///   achievable(w) = capacity over w when a backlog of more than w's
+///                   offered load waits at its start, else min(capacity,
+///                   offered load) over w (simulator truth, nominal rates);
+///   good(w): succeeded(w) + B >= 0.9 achievable(w), B = one request's
+///            items (completions come a request at a time), and fewer than
+///            1% of w's requests throttled, for 5 s windows w;
+///   settled at k: every window starting in [k, k + 30 s) is good (or up
+///   to the next change / the end of arrivals, when sooner).
 std::vector<std::optional<double>>
-convergence(const scenario& sc, const std::vector<double>& goodput,
+convergence(const scenario& sc, const record& rec,
             const std::vector<double>& requests,
             const std::vector<double>& throttled) {
-  constexpr std::size_t window = 5;
-  auto horizon = static_cast<std::size_t>(sc.duration_s);
+  constexpr std::size_t window = 5, settle = 30;
+  auto seconds = std::min<std::size_t>(
+    {static_cast<std::size_t>(sc.duration_s), rec.succeeded_per_second.size(),
+     requests.size()});
+  // backlog[k]: arrived before second k and not finished before it.
+  std::vector<double> backlog(seconds + 1, 0);
+  double arrived = 0, finished = 0;
+  for (std::size_t k = 0; k < seconds; ++k) {
+    backlog[k] = arrived - finished;
+    arrived += k < rec.arrived_per_second.size() ? rec.arrived_per_second[k] : 0;
+    finished += k < rec.finished_per_second.size() ? rec.finished_per_second[k]
+                                                   : 0;
+  }
+  simulated_backend truth{sc.backend, 0, time_point{}};
+  auto payload = mean_payload(sc);
+  auto quantum = static_cast<double>(sc.backend.max_items_per_request);
+  auto good = [&](std::size_t k) {
+    double g = 0, cap = 0, load = 0, req = 0, thr = 0;
+    for (std::size_t s = k; s < k + window; ++s) {
+      auto mid = static_cast<double>(s) + 0.5;
+      g += rec.succeeded_per_second[s];
+      cap += truth.capacity(mid, payload);
+      load += offered(sc, mid);
+      req += requests[s];
+      thr += throttled[s];
+    }
+    double achievable = backlog[k] > load ? cap : std::min(cap, load);
+    return g + quantum >= 0.9 * achievable && (req == 0 || thr / req < 0.01);
+  };
   auto changes = change_times(sc);
   std::vector<std::optional<double>> result;
   for (std::size_t i = 0; i < changes.size(); ++i) {
     auto from = static_cast<std::size_t>(std::ceil(changes[i]));
     auto to = i + 1 < changes.size()
                 ? static_cast<std::size_t>(std::floor(changes[i + 1]))
-                : horizon;
-    to = std::min(to, goodput.size());
-    // Window k covers seconds [k, k + 5). good[k]: goodput >= 90% of the
-    // achievable and fewer than 1% of the requests throttled.
+                : seconds;
+    to = std::min(to, seconds);
     std::optional<double> settled;
-    for (std::size_t k = from; k + window <= std::max(to, from + window)
-                               && k + window <= goodput.size();
-         ++k) {
-      double g = 0, a = 0, req = 0, thr = 0;
-      for (std::size_t s = k; s < k + window; ++s) {
-        g += goodput[s];
-        a += achievable_goodput(sc, static_cast<double>(s) + 0.5);
-        req += requests[s];
-        thr += throttled[s];
-      }
-      bool good = g >= 0.9 * a && (req == 0 || thr / req < 0.01);
-      if (!good)
-        settled.reset();
-      else if (!settled)
+    for (std::size_t k = from; k + window <= to && !settled; ++k) {
+      auto last = std::min(k + settle, to - window + 1);
+      bool all = true;
+      for (std::size_t j = k; j < last && all; ++j)
+        all = good(j);
+      if (all)
         settled = static_cast<double>(k) - changes[i];
-      if (k + window >= to)
-        break;
     }
     result.push_back(settled ? std::optional<double>{std::max(0.0, *settled)}
                              : std::nullopt);
@@ -313,7 +344,7 @@ run_result run_strategy(const scenario& sc, const strategy_spec& s,
   r.slo_met = r.p99_ms <= sc.slo.p99_latency_ms && r.unfinished == 0;
   auto& per_second = rec->succeeded_per_second;
   per_second.resize(std::max(per_second.size(), requests_at.size()));
-  r.convergence_s = convergence(sc, per_second, requests_at, throttled_at);
+  r.convergence_s = convergence(sc, *rec, requests_at, throttled_at);
   for (std::size_t i = 0; i < r.series.size(); ++i) {
     auto& p = r.series[i];
     if (i < per_second.size())

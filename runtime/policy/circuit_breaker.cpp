@@ -1,5 +1,7 @@
 #include "runtime/policy/circuit_breaker.hpp"
 
+#include <algorithm>
+
 namespace batching {
 
 circuit_breaker::circuit_breaker(circuit_breaker_config cfg) : cfg_(cfg) {
@@ -17,7 +19,7 @@ bool circuit_breaker::allows() const {
 std::optional<time_point> circuit_breaker::half_open_at() const {
   if (state_ != breaker_state::open)
     return std::nullopt;
-  return opened_at_ + from_seconds(cfg_.timeout_seconds);
+  return opened_at_ + open_for_;
 }
 
 std::optional<circuit_breaker::transition>
@@ -73,8 +75,16 @@ circuit_breaker::transition circuit_breaker::move_to(breaker_state next,
   consecutive_failures_ = 0;
   trial_successes_ = 0;
   trials_in_flight_ = 0;
-  if (next == breaker_state::open)
+  if (next == breaker_state::open) {
+    // First opening: the initial timeout; each failed half-open trial
+    // doubles it, up to timeout_seconds.
+    auto longest = from_seconds(cfg_.timeout_seconds);
+    auto first = std::min(longest, from_seconds(cfg_.initial_timeout_seconds));
+    open_for_ = result.from == breaker_state::half_open
+                  ? std::min(longest, 2 * open_for_)
+                  : first;
     opened_at_ = now;
+  }
   return result;
 }
 

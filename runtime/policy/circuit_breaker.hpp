@@ -7,10 +7,13 @@
 //              a counter of consecutive failures; ok and permanent failures
 //              (4xx: the backend answered) reset it. At failure_threshold the
 //              breaker opens.
-//   open:      no request may start. After timeout it becomes half_open.
+//   open:      no request may start. After the open time it becomes
+//              half_open. The open time starts at initial_timeout and
+//              doubles each time a half-open trial fails, up to timeout
+//              (a short outage costs seconds, a long one few trials).
 //   half_open: one trial request at a time. Each successful trial counts;
 //              after recovery_attempts of them the breaker closes. A
-//              retryable failure reopens it (for another full timeout).
+//              retryable failure reopens it (for twice the open time).
 // Throttling (HTTP 429) is backpressure, not failure: it never counts, in any
 // state (a throttled trial just frees the trial slot).
 //
@@ -68,6 +71,7 @@ private:
   std::uint32_t trial_successes_ = 0;
   std::uint32_t trials_in_flight_ = 0;
   time_point opened_at_{};
+  duration open_for_{0};
 };
 
 } // namespace batching

@@ -53,9 +53,13 @@ void pacer::on_throttled(time_point now) {
   auto window = from_seconds(std::max(1.0, rate_ > 0 ? 1.0 / rate_ : 0.0));
   if (!last_decrease_ || now - *last_decrease_ >= window) {
     auto sent_rate = rate_ > 0 ? rate_ : std::max(measured_rate_, 1.0);
+    // The accepted rate is the better estimate when the pacer was the
+    // bottleneck; after idle time or an outage it understates the budget,
+    // so one 429 never cuts below a multiplicative decrease of the rate
+    // that was sent.
     auto c = sent_rate;
-    if (auto a = accepted_rate(now); a && *a > 0)
-      c = std::min(c, *a);
+    if (auto a = accepted_rate(now))
+      c = std::max(std::min(c, *a), cfg_.decrease * sent_rate);
     bool same_plateau = ceiling_ && c >= 0.9 * *ceiling_
                         && c <= 1.1 * *ceiling_;
     hold_ = same_plateau ? std::min(2 * hold_, cfg_.max_hold)

@@ -15,8 +15,10 @@
 //   max(1 s, 1/r) (the 429s of one overrun are one signal):
 //     a = requests accepted per second over the last `measure_window`
 //         (when it spans >= 2 s);
-//     c' = min(r_sent, a) (r_sent: the rate that overran; when unpaced,
-//          the measured send rate);
+//     c' = max(min(r_sent, a), decrease * r_sent) (r_sent: the rate that
+//          overran; when unpaced, the measured send rate. `a` understates
+//          the budget after idle time or an outage, so one 429 never cuts
+//          c below a multiplicative decrease of r_sent);
 //     h = c' within 10% of c (the same plateau again) ? min(2h, max_hold)
 //                                                     : initial_hold;
 //     c = c'; r = max(min_rate, decrease * c); probing resumes at now + h;

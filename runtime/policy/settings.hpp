@@ -18,10 +18,12 @@ namespace batching {
 struct circuit_breaker_config {
   /// Consecutive failed requests (429 excluded) that open the breaker.
   std::uint32_t failure_threshold = 5;
-  /// Time the breaker stays open before half-open trial requests.
+  /// Longest time the breaker stays open before half-open trials.
   double timeout_seconds = 300;
   /// Successful half-open trials needed to close again.
   std::uint32_t recovery_attempts = 3;
+  /// Open time after the first opening; doubles on each failed trial.
+  double initial_timeout_seconds = 5;
 
   bool operator==(const circuit_breaker_config&) const = default;
 };

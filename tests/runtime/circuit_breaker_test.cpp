@@ -12,7 +12,7 @@ time_point at(duration d) { return time_point{} + d; }
 
 circuit_breaker_config cfg(std::uint32_t threshold = 3, double timeout = 10,
                            std::uint32_t recovery = 2) {
-  return {threshold, timeout, recovery};
+  return {threshold, timeout, recovery, timeout}; // a fixed open time
 }
 
 } // namespace
@@ -101,4 +101,26 @@ RC_GTEST_PROP(circuit_breaker_property, only_legal_transitions, ()) {
       RC_ASSERT(status != batch_status::throttled);
     }
   }
+}
+
+TEST(circuit_breaker, the_open_time_doubles_with_each_failed_trial) {
+  circuit_breaker b{{1, 20, 1, 5}};
+  b.on_sent();
+  b.on_result(batch_status::retryable_failure, at(0s));
+  EXPECT_EQ(b.half_open_at(), at(5s)); // the initial open time
+  b.advance(at(5s));
+  b.on_sent();
+  b.on_result(batch_status::retryable_failure, at(6s));
+  EXPECT_EQ(b.half_open_at(), at(16s)); // doubled
+  b.advance(at(16s));
+  b.on_sent();
+  b.on_result(batch_status::retryable_failure, at(16s));
+  EXPECT_EQ(b.half_open_at(), at(36s)); // capped at timeout_seconds
+  b.advance(at(36s));
+  b.on_sent();
+  b.on_result(batch_status::ok, at(37s));
+  EXPECT_EQ(b.state(), breaker_state::closed);
+  b.on_sent();
+  b.on_result(batch_status::retryable_failure, at(40s));
+  EXPECT_EQ(b.half_open_at(), at(45s)); // closing resets it
 }
