@@ -47,7 +47,7 @@ std::optional<double> pacer::accepted_rate(time_point now) {
   return static_cast<double>(accepted_.size()) / to_seconds(span);
 }
 
-void pacer::on_throttled(time_point now) {
+void pacer::on_throttled(time_point now, duration retry_after) {
   // One decrease per window (max(1 s, 1/r)): the 429s of one overrun are
   // one signal, not many.
   auto window = from_seconds(std::max(1.0, rate_ > 0 ? 1.0 / rate_ : 0.0));
@@ -58,8 +58,19 @@ void pacer::on_throttled(time_point now) {
     // so one 429 never cuts below a multiplicative decrease of the rate
     // that was sent.
     auto c = sent_rate;
-    if (auto a = accepted_rate(now))
-      c = std::max(std::min(c, *a), cfg_.decrease * sent_rate);
+    auto a = accepted_rate(now);
+    if (last_decrease_ && now - *last_decrease_ >= std::chrono::seconds{2})
+      a = accepted_since_decrease_ / to_seconds(now - *last_decrease_);
+    // A long Retry-After means a window-type budget ran out: the accepted
+    // rate over the cycle is its measure. Otherwise (a bucket) one 429
+    // never cuts below a multiplicative decrease, as `a` understates the
+    // budget after idle time or an outage.
+    bool window_budget = retry_after >= std::chrono::seconds{2};
+    if (a)
+      c = window_budget
+            ? std::min(c, *a)
+            : std::max(std::min(c, *a), cfg_.decrease * sent_rate);
+    accepted_since_decrease_ = 0;
     bool same_plateau = ceiling_ && c >= 0.9 * *ceiling_
                         && c <= 1.1 * *ceiling_;
     hold_ = same_plateau ? std::min(2 * hold_, cfg_.max_hold)
@@ -79,8 +90,9 @@ void pacer::completed(time_point now, const flow_sample& s) {
   if (!first_completion_)
     first_completion_ = now;
   if (s.status == batch_status::throttled)
-    return on_throttled(now);
+    return on_throttled(now, s.retry_after);
   accepted_.push_back(now);
+  ++accepted_since_decrease_;
   if (s.status != batch_status::ok || rate_ <= 0 || !slot_bound_)
     return;
   auto epoch = std::max<double>(cfg_.min_epoch, rate_);

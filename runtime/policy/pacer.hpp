@@ -13,12 +13,15 @@
 //   on_sent(now):  f += 1; s = max(now, s) + 1/r            (pacing)
 //   throttled (429 with Retry-After ra), at most once per window of
 //   max(1 s, 1/r) (the 429s of one overrun are one signal):
-//     a = requests accepted per second over the last `measure_window`
-//         (when it spans >= 2 s);
-//     c' = max(min(r_sent, a), decrease * r_sent) (r_sent: the rate that
-//          overran; when unpaced, the measured send rate. `a` understates
-//          the budget after idle time or an outage, so one 429 never cuts
-//          c below a multiplicative decrease of r_sent);
+//     a = requests accepted per second since the previous decrease (a
+//         whole cycle of a fixed window or of a bucket's overrun), or over
+//         the last `measure_window` before the first (when >= 2 s);
+//     c' = min(r_sent, a) after a long Retry-After (>= 2 s: a window
+//          budget ran out, and `a` over the cycle measures it), else
+//          max(min(r_sent, a), decrease * r_sent) (`a` understates a
+//          bucket's rate after idle time or an outage, so one 429 never
+//          cuts c below a multiplicative decrease). r_sent: the rate that
+//          overran; when unpaced, the measured send rate;
 //     h = c' within 10% of c (the same plateau again) ? min(2h, max_hold)
 //                                                     : initial_hold;
 //     c = c'; r = max(min_rate, decrease * c); probing resumes at now + h;
@@ -81,7 +84,7 @@ private:
   /// Accepted requests per second over the measure window, if it spans
   /// at least 2 s.
   std::optional<double> accepted_rate(time_point now);
-  void on_throttled(time_point now);
+  void on_throttled(time_point now, duration retry_after);
 
   config cfg_;
   double rate_;
@@ -94,6 +97,7 @@ private:
   bool slot_bound_ = false; // the last earliest() waited for the slot
   std::uint32_t epoch_successes_ = 0;
   std::deque<time_point> accepted_; // completion times, measure window
+  double accepted_since_decrease_ = 0;
   std::optional<time_point> first_completion_;
   // Send-rate measurement for throttles while unpaced.
   std::optional<time_point> window_start_;
