@@ -71,8 +71,8 @@ find_oracle(const scenario& sc,
   sizes.push_back(cap);
   const std::vector<double> lingers{5, 20, 50, 200, 1000};
   // An upper bound for the progress display; pruning runs fewer.
-  auto total = (rates.size() + 1) * in_flight.size()
-               + sizes.size() * lingers.size();
+  auto total
+    = (rates.size() + 1) * in_flight.size() + sizes.size() * lingers.size();
   std::atomic<std::size_t> done{0};
   std::mutex progress_mutex;
   run_options quiet;

@@ -129,17 +129,18 @@ convergence(const scenario& sc, const record& rec,
             const std::vector<double>& requests,
             const std::vector<double>& throttled) {
   constexpr std::size_t window = 5, settle = 30;
-  auto seconds = std::min<std::size_t>(
-    {static_cast<std::size_t>(sc.duration_s), rec.succeeded_per_second.size(),
-     requests.size()});
+  auto seconds
+    = std::min<std::size_t>({static_cast<std::size_t>(sc.duration_s),
+                             rec.succeeded_per_second.size(), requests.size()});
   // backlog[k]: arrived before second k and not finished before it.
   std::vector<double> backlog(seconds + 1, 0);
   double arrived = 0, finished = 0;
   for (std::size_t k = 0; k < seconds; ++k) {
     backlog[k] = arrived - finished;
-    arrived += k < rec.arrived_per_second.size() ? rec.arrived_per_second[k] : 0;
-    finished += k < rec.finished_per_second.size() ? rec.finished_per_second[k]
-                                                   : 0;
+    arrived
+      += k < rec.arrived_per_second.size() ? rec.arrived_per_second[k] : 0;
+    finished
+      += k < rec.finished_per_second.size() ? rec.finished_per_second[k] : 0;
   }
   simulated_backend truth{sc.backend, 0, time_point{}};
   auto payload = mean_payload(sc);
@@ -314,8 +315,8 @@ run_result run_strategy(const scenario& sc, const strategy_spec& s,
   // is unfinished, not lost: lost is what neither finished nor is held.
   std::uint64_t held = 0;
   {
-    auto rh = self->request(topo.coordinator, caf::infinite,
-                            dashboard_atom::value);
+    auto rh
+      = self->request(topo.coordinator, caf::infinite, dashboard_atom::value);
     sched.run();
     rh.receive([&](dashboard& d) { held = d.coordinator.queued_operations; },
                [](caf::error&) {});

@@ -9,9 +9,7 @@ pacer::pacer() : pacer(config{}) {
 }
 
 pacer::pacer(config cfg)
-  : flow_controller(cfg.max_in_flight),
-    cfg_(cfg),
-    rate_(cfg.initial_rate),
+  : flow_controller(cfg.max_in_flight), cfg_(cfg), rate_(cfg.initial_rate),
     hold_(cfg.initial_hold) {
   // nop
 }
@@ -67,15 +65,15 @@ void pacer::on_throttled(time_point now, duration retry_after) {
     // budget after idle time or an outage.
     bool window_budget = retry_after >= std::chrono::seconds{2};
     if (a)
-      c = window_budget
-            ? std::min(c, *a)
-            : std::max(std::min(c, *a), cfg_.decrease * sent_rate);
+      c = window_budget ? std::min(c, *a)
+                        : std::max(std::min(c, *a), cfg_.decrease * sent_rate);
     accepted_since_decrease_ = 0;
-    bool same_plateau = ceiling_ && c >= 0.9 * *ceiling_
-                        && c <= 1.1 * *ceiling_;
-    hold_ = same_plateau ? std::min(2 * hold_, cfg_.max_hold)
-                         : cfg_.initial_hold;
+    bool same_plateau
+      = ceiling_ && c >= 0.9 * *ceiling_ && c <= 1.1 * *ceiling_;
+    hold_
+      = same_plateau ? std::min(2 * hold_, cfg_.max_hold) : cfg_.initial_hold;
     ceiling_ = c;
+    overran_at_ = sent_rate;
     rate_ = std::max(cfg_.min_rate, cfg_.decrease * c);
     probe_after_ = now + hold_;
     last_decrease_ = now;
@@ -105,7 +103,9 @@ void pacer::completed(time_point now, const flow_sample& s) {
     rate_ = std::min(cfg_.recover * *ceiling_, rate_ * 1.25);
   } else if (now >= probe_after_) {
     rate_ *= 1 + cfg_.probe;
-    if (rate_ > 1.1 * *ceiling_) { // well past the old ceiling: it grew
+    // Well past the rate that last overran (c itself may understate it):
+    // the budget grew.
+    if (rate_ > 1.1 * std::max(*ceiling_, overran_at_)) {
       ceiling_ = rate_;
       hold_ = cfg_.initial_hold;
     }

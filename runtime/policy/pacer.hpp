@@ -33,7 +33,8 @@
 //       c unknown:              r = 2r                      (slow start)
 //       r < recover * c:        r = min(recover * c, 1.25 r) (recovery)
 //       now >= probe time:      r = (1 + probe) r           (probe)
-//         and if r > 1.1 c without a 429, the budget grew: c = r, h =
+//         and if r > 1.1 max(c, the rate that overran last) without a
+//         429, the budget grew: c = r, h =
 //         initial_hold (probing continues each epoch);
 //       otherwise:              hold r.
 // Why: a budget is found by overrunning it, and each overrun costs 429s;
@@ -62,8 +63,8 @@ public:
     double recover = 0.95;        // climb quickly back to this share of c
     double probe = 0.02;          // then probe upward this much per epoch
     std::uint32_t min_epoch = 10; // successes per adaptation epoch
-    duration initial_hold = std::chrono::seconds{10};
-    duration max_hold = std::chrono::seconds{300};
+    duration initial_hold = std::chrono::seconds{20};
+    duration max_hold = std::chrono::seconds{600};
     duration measure_window = std::chrono::seconds{30};
   };
 
@@ -89,6 +90,7 @@ private:
   config cfg_;
   double rate_;
   std::optional<double> ceiling_;
+  double overran_at_ = 0; // the rate sent when c was last set
   duration hold_;
   time_point probe_after_{};
   std::optional<time_point> last_decrease_;
