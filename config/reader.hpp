@@ -7,6 +7,7 @@
 // closest valid key or name. Extra visitor op for reader-only schemas:
 //   list(key, std::vector<T>&, doc)   sequence of mappings, each a T
 //   names(key, std::vector<std::string>&, doc)  sequence of names
+//   counts(key, std::vector<std::uint32_t>&, bounds, doc)  whole numbers
 
 #include <algorithm>
 #include <cmath>
@@ -241,11 +242,37 @@ public:
     out.clear();
     for (const auto& item : e.value) {
       if (!item.IsScalar() || !is_identifier(item.Scalar())) {
-        ctx_.error(item.Mark(), e.path + ": expected a name, got "
-                                  + describe(item));
+        ctx_.error(item.Mark(),
+                   e.path + ": expected a name, got " + describe(item));
         continue;
       }
       out.push_back(item.Scalar());
+    }
+  }
+
+  /// A sequence of whole numbers within `b`.
+  void counts(std::string_view key, std::vector<std::uint32_t>& out, bounds b,
+              std::string_view) {
+    auto e = find(key);
+    if (!e.value || e.value.IsNull())
+      return;
+    if (!e.value.IsSequence()) {
+      ctx_.error(e.mark, e.path
+                           + ": expected a sequence of whole numbers, "
+                             "got "
+                           + describe(e.value));
+      return;
+    }
+    out.clear();
+    for (const auto& item : e.value) {
+      long long n = 0;
+      if (!item.IsScalar() || !YAML::convert<long long>::decode(item, n)
+          || n < b.min || n > b.max) {
+        ctx_.error(item.Mark(), e.path + ": expected a whole number in "
+                                  + to_string(b) + ", got " + describe(item));
+        continue;
+      }
+      out.push_back(static_cast<std::uint32_t>(n));
     }
   }
 

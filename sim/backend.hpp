@@ -6,6 +6,7 @@
 // twice, requests over the caps). It also knows the hidden truth the
 // metrics need (capacity at a given time); no strategy ever sees it.
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <unordered_set>
@@ -53,9 +54,10 @@ private:
   std::unique_ptr<rate_limited_api> api_;
   std::unique_ptr<database_api> db_;
   std::unordered_set<std::uint64_t> accepted_;
-  std::uint64_t requests_ = 0;
-  std::uint64_t throttled_ = 0;
-  std::uint64_t accepted_items_ = 0;
+  // Read by the runner while the executor serves (real time): atomic.
+  std::atomic<std::uint64_t> requests_ = 0;
+  std::atomic<std::uint64_t> throttled_ = 0;
+  std::atomic<std::uint64_t> accepted_items_ = 0;
   std::uint64_t duplicated_ = 0;
   std::uint64_t oversized_ = 0;
 };

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <memory>
+#include <thread>
 #include <unordered_set>
 
 #include <caf/actor_cast.hpp>
@@ -28,6 +29,15 @@ namespace batching::sim {
 
 namespace {
 
+/// Real time for load tests and the demo: the threaded scheduler.
+struct real_time_config : caf::actor_system_config {
+  real_time_config() {
+    set("scheduler.max-threads", 2);
+    set("logger.verbosity", caf::atom("quiet"));
+    register_types(*this);
+  }
+};
+
 /// What the recorder saw: every operation's final outcome.
 struct record {
   time_point start;
@@ -43,7 +53,16 @@ struct record {
   std::uint64_t failed = 0;
   std::uint64_t cancelled = 0;
   double duration_s = 0;
+  struct per_stream {
+    std::uint64_t succeeded = 0;
+    std::uint64_t failed = 0;
+    std::vector<double> latencies_ms;
+  };
+  std::map<std::size_t, per_stream> streams; // by workload index
 };
+
+/// Operation ids carry their workload stream (see the generators' id_base).
+std::size_t stream_of(std::uint64_t id) { return (id >> 36) >> 16; }
 
 events_listener::behavior_type recorder_impl(events_listener::pointer self,
                                              std::shared_ptr<record> rec) {
@@ -70,12 +89,16 @@ events_listener::behavior_type recorder_impl(events_listener::pointer self,
         auto ms = to_seconds(f.latency) * 1000;
         rec->latencies_ms.push_back(ms);
         rec->per_second_ms[second].push_back(ms);
+        auto& stream = rec->streams[stream_of(f.operation_id)];
+        stream.latencies_ms.push_back(ms);
         if (f.state == operation_state::succeeded) {
+          ++stream.succeeded;
           ++rec->succeeded;
           rec->succeeded_per_second[second] += 1;
           if (t <= rec->duration_s)
             ++rec->succeeded_in_time;
         } else {
+          ++stream.failed;
           ++rec->failed;
         }
       }
@@ -209,125 +232,158 @@ run_result run_strategy(const scenario& sc, const strategy_spec& s,
   auto wall_start = std::chrono::steady_clock::now();
   run_result r;
   r.strategy = s.name;
-  deterministic_config cfg;
-  caf::actor_system sys{cfg};
-  auto& sched
-    = dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler());
-  auto start = sched.clock().now();
+  std::unique_ptr<caf::actor_system_config> cfg;
+  if (opts.real_time)
+    cfg = std::make_unique<real_time_config>();
+  else
+    cfg = std::make_unique<deterministic_config>();
+  auto sys_ptr = std::make_unique<caf::actor_system>(*cfg);
+  auto& sys = *sys_ptr;
+  // Virtual time: the test coordinator, moved by hand. Real time: the
+  // threaded scheduler; the runner sleeps instead.
+  auto* sched
+    = dynamic_cast<caf::scheduler::test_coordinator*>(&sys.scheduler());
+  auto run_pending = [&] {
+    if (sched)
+      sched->run();
+  };
+  auto start = sys.clock().now();
   auto backend
     = std::make_shared<simulated_backend>(sc.backend, sc.seed, start);
-  std::vector<caf::actor> spawned;
-  auto exec = spawn_delayed_executor(sys, [backend, &sched](const batch& b) {
-    return std::optional<delayed_answer>{
-      backend->serve(b, sched.clock().now())};
-  });
-  spawned.push_back(caf::actor_cast<caf::actor>(exec));
-  auto topo = spawn_topology(sys, runtime_config_for(sc, s),
-                             {{default_backend, exec}}, nullptr, sc.seed);
   auto rec = std::make_shared<record>();
   rec->start = start;
   rec->duration_s = sc.duration_s;
-  auto recorder = sys.spawn(recorder_impl, rec);
-  spawned.push_back(caf::actor_cast<caf::actor>(recorder));
-  caf::anon_send(topo.coordinator, caf::subscribe_atom::value,
-                 events_listener{recorder});
-  caf::scoped_actor self{sys};
-  std::vector<load_generator_actor> generators;
-  for (std::size_t w = 0; w < sc.workload.size(); ++w)
-    for (std::uint32_t u = 0; u < std::max(1u, sc.workload[w].users); ++u) {
-      load_generator_config gc;
-      gc.coordinator = topo.coordinator;
-      gc.plan = sc.workload[w];
-      gc.user = u;
-      gc.seed = sc.seed + w;
-      gc.id_base = ((w << 16) + u + 1) << 36; // 2^36 ids per generator
-      auto g = spawn_load_generator(sys, gc);
-      spawned.push_back(caf::actor_cast<caf::actor>(g));
-      generators.push_back(g);
-    }
-  // The generators answer when their arrivals are over; the answers wait
-  // in this scoped actor's mailbox until the run has ended.
-  using play_handle = decltype(self->request(generators.front(), caf::infinite,
-                                             play_atom::value, 0.0));
-  std::vector<play_handle> plays;
-  for (auto& g : generators)
-    plays.push_back(
-      self->request(g, caf::infinite, play_atom::value, sc.duration_s));
-  auto total = sc.duration_s + sc.drain_s;
-  std::vector<double> requests_at, throttled_at;
-  std::uint64_t last_requests = 0, last_throttled = 0;
-  auto sample = [&](double t) {
-    requests_at.push_back(
-      static_cast<double>(backend->requests() - last_requests));
-    throttled_at.push_back(
-      static_cast<double>(backend->throttled() - last_throttled));
-    last_requests = backend->requests();
-    last_throttled = backend->throttled();
-    if (!opts.series)
-      return;
-    series_point p;
-    p.t_s = t;
-    p.requests = requests_at.back();
-    p.throttled = throttled_at.back();
-    for (const auto& [type, b] : topo.batchers) {
-      auto rh = self->request(b, caf::infinite, metrics_atom::value);
-      sched.run();
-      rh.receive(
-        [&](batching_metrics& m) {
-          p.batch_size[type] = m.current_batch_size;
-          p.queued += m.queue_depth;
-        },
-        [](caf::error&) {});
-    }
-    for (const auto& [_, g] : topo.gates) {
-      auto rh = self->request(g, caf::infinite, caf::get_atom::value);
-      sched.run();
-      rh.receive(
-        [&](gate_status& st) {
-          p.in_flight += st.in_flight;
-          p.request_rate += st.request_rate;
-        },
-        [](caf::error&) {});
-    }
-    r.series.push_back(std::move(p));
-  };
-  auto is_idle = [&] {
-    auto rh
-      = self->request(topo.coordinator, caf::infinite, dashboard_atom::value);
-    sched.run();
-    bool idle = false;
-    rh.receive(
-      [&](dashboard& d) { idle = d.coordinator.queued_operations == 0; },
-      [](caf::error&) {});
-    return idle;
-  };
-  double t = 0;
-  while (t < total) {
-    advance_clock(sched, std::chrono::seconds{1});
-    t += 1;
-    sample(t);
-    if (opts.progress)
-      opts.progress(t, total);
-    if (t > sc.duration_s && is_idle())
-      break;
-  }
-  // What the runtime still holds after the drain (queued or in flight)
-  // is unfinished, not lost: lost is what neither finished nor is held.
   std::uint64_t held = 0;
-  {
-    auto rh
-      = self->request(topo.coordinator, caf::infinite, dashboard_atom::value);
-    sched.run();
-    rh.receive([&](dashboard& d) { held = d.coordinator.queued_operations; },
-               [](caf::error&) {});
-  }
-  for (auto& rh : plays)
-    rh.receive(
-      [&](play_report& rep) {
-        r.submitted += rep.operations;
-        r.rejected += rep.rejected_operations;
-      },
-      [](caf::error&) {});
+  std::vector<double> requests_at, throttled_at;
+  { // Every actor handle lives in this block, gone before the system.
+    std::vector<caf::actor> spawned;
+    auto exec = spawn_delayed_executor(sys, [backend, &sys](const batch& b) {
+      return std::optional<delayed_answer>{
+        backend->serve(b, sys.clock().now())};
+    });
+    spawned.push_back(caf::actor_cast<caf::actor>(exec));
+    auto topo = spawn_topology(sys, runtime_config_for(sc, s),
+                               {{default_backend, exec}}, nullptr, sc.seed);
+    auto recorder = sys.spawn(recorder_impl, rec);
+    spawned.push_back(caf::actor_cast<caf::actor>(recorder));
+    caf::anon_send(topo.coordinator, caf::subscribe_atom::value,
+                   events_listener{recorder});
+    caf::scoped_actor self{sys};
+    std::vector<load_generator_actor> generators;
+    for (std::size_t w = 0; w < sc.workload.size(); ++w)
+      for (std::uint32_t u = 0; u < std::max(1u, sc.workload[w].users); ++u) {
+        load_generator_config gc;
+        gc.coordinator = topo.coordinator;
+        gc.plan = sc.workload[w];
+        gc.user = u;
+        gc.seed = sc.seed + w;
+        gc.id_base = ((w << 16) + u + 1) << 36; // 2^36 ids per generator
+        auto g = spawn_load_generator(sys, gc);
+        spawned.push_back(caf::actor_cast<caf::actor>(g));
+        generators.push_back(g);
+      }
+    // The generators answer when their arrivals are over; the answers wait
+    // in this scoped actor's mailbox until the run has ended.
+    using play_handle = decltype(self->request(
+      generators.front(), caf::infinite, play_atom::value, 0.0));
+    std::vector<play_handle> plays;
+    for (auto& g : generators)
+      plays.push_back(
+        self->request(g, caf::infinite, play_atom::value, sc.duration_s));
+    auto total = sc.duration_s + sc.drain_s;
+    std::uint64_t last_requests = 0, last_throttled = 0, last_accepted = 0;
+    auto sample = [&](double t) {
+      requests_at.push_back(
+        static_cast<double>(backend->requests() - last_requests));
+      throttled_at.push_back(
+        static_cast<double>(backend->throttled() - last_throttled));
+      last_requests = backend->requests();
+      last_throttled = backend->throttled();
+      if (!opts.series)
+        return;
+      series_point p;
+      p.t_s = t;
+      p.goodput
+        = static_cast<double>(backend->accepted_items() - last_accepted);
+      last_accepted = backend->accepted_items();
+      p.requests = requests_at.back();
+      p.throttled = throttled_at.back();
+      for (const auto& [type, b] : topo.batchers) {
+        auto rh = self->request(b, caf::infinite, metrics_atom::value);
+        run_pending();
+        rh.receive(
+          [&](batching_metrics& m) {
+            p.batch_size[type] = m.current_batch_size;
+            p.queued += m.queue_depth;
+          },
+          [](caf::error&) {});
+      }
+      for (const auto& [_, g] : topo.gates) {
+        auto rh = self->request(g, caf::infinite, caf::get_atom::value);
+        run_pending();
+        rh.receive(
+          [&](gate_status& st) {
+            p.in_flight += st.in_flight;
+            p.request_rate += st.request_rate;
+          },
+          [](caf::error&) {});
+      }
+      r.series.push_back(std::move(p));
+    };
+    auto is_idle = [&] {
+      auto rh
+        = self->request(topo.coordinator, caf::infinite, dashboard_atom::value);
+      run_pending();
+      bool idle = false;
+      rh.receive(
+        [&](dashboard& d) { idle = d.coordinator.queued_operations == 0; },
+        [](caf::error&) {});
+      return idle;
+    };
+    double t = 0;
+    while (t < total) {
+      t += 1;
+      if (sched)
+        advance_clock(*sched, std::chrono::seconds{1});
+      else
+        std::this_thread::sleep_until(wall_start + from_seconds(t));
+      sample(t);
+      if (opts.progress)
+        opts.progress(t, total,
+                      r.series.empty() ? series_point{} : r.series.back());
+      if (t > sc.duration_s && is_idle())
+        break;
+    }
+    // What the runtime still holds after the drain (queued or in flight)
+    // is unfinished, not lost: lost is what neither finished nor is held.
+    {
+      auto rh
+        = self->request(topo.coordinator, caf::infinite, dashboard_atom::value);
+      run_pending();
+      rh.receive([&](dashboard& d) { held = d.coordinator.queued_operations; },
+                 [](caf::error&) {});
+    }
+    for (auto& rh : plays)
+      rh.receive(
+        [&](play_report& rep) {
+          r.submitted += rep.operations;
+          r.rejected += rep.rejected_operations;
+        },
+        [](caf::error&) {});
+    // Tear down: stop every actor, then let the delayed messages to the dead
+    // fire so ~actor_system does not wait for them.
+    topo.shutdown();
+    for (auto& a : spawned)
+      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+    if (sched) {
+      sched->run();
+      while (sched->clock().trigger_timeout())
+        sched->run();
+    }
+  } // actor handles
+  // Joins the scheduler's threads in real time: the recorder's figures
+  // are read only after this.
+  sys_ptr.reset();
   r.succeeded = rec->succeeded;
   r.failed = rec->failed;
   r.unfinished = held;
@@ -353,14 +409,17 @@ run_result run_strategy(const scenario& sc, const strategy_spec& s,
     if (i < rec->per_second_ms.size())
       p.p99_ms = quantile(rec->per_second_ms[i], 0.99);
   }
-  // Tear down: stop every actor, then let the delayed messages to the dead
-  // fire so ~actor_system does not wait for them.
-  topo.shutdown();
-  for (auto& a : spawned)
-    caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
-  sched.run();
-  while (sched.clock().trigger_timeout())
-    sched.run();
+  for (std::size_t w = 0; w < sc.workload.size(); ++w) {
+    auto& st = rec->streams[w];
+    stream_result out;
+    out.op_type = sc.workload[w].op_type;
+    out.succeeded = st.succeeded;
+    out.failed = st.failed;
+    out.p50_ms = quantile(st.latencies_ms, 0.50);
+    out.p95_ms = quantile(st.latencies_ms, 0.95);
+    out.p99_ms = quantile(st.latencies_ms, 0.99);
+    r.streams.push_back(std::move(out));
+  }
   r.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now()
                                            - wall_start)
                .count();

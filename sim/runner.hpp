@@ -37,6 +37,16 @@ struct series_point {
   std::uint64_t queued = 0;
 };
 
+/// One workload stream's figures.
+struct stream_result {
+  std::string op_type;
+  std::uint64_t succeeded = 0;
+  std::uint64_t failed = 0;
+  double p50_ms = 0;
+  double p95_ms = 0;
+  double p99_ms = 0;
+};
+
 struct run_result {
   std::string strategy;
   std::uint64_t submitted = 0;
@@ -61,12 +71,17 @@ struct run_result {
   double wall_s = 0;
   double sim_items_per_wall_s = 0;
   std::vector<series_point> series;
+  std::vector<stream_result> streams; // by workload entry
 };
 
 struct run_options {
   bool series = true; // record the 1 s time series
-  /// Called after each simulated second with (now_s, total_s).
-  std::function<void(double, double)> progress;
+  /// Real time on the threaded scheduler (load tests, the demo) instead of
+  /// virtual time; the same actors and metrics, but not deterministic.
+  bool real_time = false;
+  /// Called after each second with (now_s, total_s, that second's point;
+  /// its goodput is the items the backend accepted in it).
+  std::function<void(double, double, const series_point&)> progress;
 };
 
 /// Runs one strategy through the scenario.

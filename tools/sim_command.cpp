@@ -106,7 +106,7 @@ int run_sim(const std::vector<std::string>& args) {
   sim::run_options opts;
   opts.series = !parsed.has("--no-series") || parsed.value("--report");
   for (std::size_t i = 0; i < strategies.size(); ++i) {
-    opts.progress = [&](double now, double total) {
+    opts.progress = [&](double now, double total, const sim::series_point&) {
       bar.show(strategies[i].name + " (" + std::to_string(i + 1) + "/"
                  + std::to_string(strategies.size()) + ")",
                now, total);
