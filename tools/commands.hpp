@@ -14,6 +14,9 @@ std::vector<command> config_commands();
 /// `batching bench overhead`.
 std::vector<command> bench_commands();
 
+/// `batching demo`.
+std::vector<command> demo_commands();
+
 /// `batching loadtest`.
 std::vector<command> loadtest_commands();
 

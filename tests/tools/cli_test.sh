@@ -31,7 +31,8 @@ expect top_help 0 'batching config check' -- "$bin" --help
 expect no_command 2 'Commands:' -- "$bin"
 expect unknown_command 2 "unknown command 'frobnicate'" -- "$bin" frobnicate
 expect group_listing 0 'batching config show' -- "$bin" config --help
-for cmd in "config check" "config show" "config keys" "bench overhead"; do
+for cmd in "config check" "config show" "config keys" "bench overhead" \
+           "sim" "loadtest" "demo"; do
   # shellcheck disable=SC2086
   expect "help_${cmd// /_}" 0 "^Usage: batching $cmd" -- "$bin" $cmd --help
 done
@@ -61,8 +62,23 @@ expect keys 0 '^\| `batching.min_batch_size` \| integer \| 10 \|' -- "$bin" conf
 
 expect bench_json 0 '"pipeline_items_per_s": [0-9]' -- \
   "$bin" bench overhead --items 20000 --json
+expect sim_json_fields 0 '"goodput_vs_oracle"' -- \
+  "$bin" sim "$src/sim/scenarios/notion_low_traffic.yaml" --strategies adaptive \
+  --no-oracle --quiet --json /dev/stdout
 expect bench_bad_items 2 "--items must be >= 1000" -- \
   "$bin" bench overhead --items 10
+
+scenario="$src/sim/scenarios/notion_low_traffic.yaml"
+expect sim_table 0 '^adaptive .* yes +0 +0' -- \
+  "$bin" sim "$scenario" --strategies adaptive,static --no-oracle
+expect sim_bad_file 2 'bad_scenario.yaml:4:9: error: backend.kind: unknown kind' -- \
+  "$bin" sim "$src/tests/sim/fixtures/bad_scenario.yaml"
+expect sim_bad_strategy 2 "unknown strategy 'fastest'" -- \
+  "$bin" sim "$scenario" --strategies fastest
+expect sim_no_file 2 'expected one scenario file' -- "$bin" sim
+expect loadtest_json 0 '"per_type"' -- \
+  "$bin" loadtest --duration 2 --users 2 --ops-per-user 20 --json
+expect loadtest_bad 2 'take whole numbers' -- "$bin" loadtest --users many
 
 # stdout carries only the configuration, so it can be piped and read back.
 tmp=$(mktemp -d)
