@@ -8,13 +8,10 @@
 
 namespace batching::sim {
 
-namespace {
-
 bool acceptable(const run_result& r) {
   return r.slo_met && r.throttle_rate <= 0.01 && r.lost == 0;
 }
 
-/// Whether `a` is a better pick than `b`.
 bool better(const run_result& a, const run_result& b) {
   if (acceptable(a) != acceptable(b))
     return acceptable(a);
@@ -22,6 +19,8 @@ bool better(const run_result& a, const run_result& b) {
     return a.goodput > b.goodput;
   return a.p99_ms < b.p99_ms;
 }
+
+namespace {
 
 struct tried {
   strategy_spec config;

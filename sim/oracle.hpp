@@ -23,6 +23,13 @@
 
 namespace batching::sim {
 
+/// Meets the SLO with throttle_rate <= 1% and loses nothing.
+bool acceptable(const run_result& r);
+
+/// Whether `a` is a better pick than `b`: acceptable first, then more
+/// goodput, then a lower p99.
+bool better(const run_result& a, const run_result& b);
+
 struct oracle_result {
   strategy_spec config;
   run_result result;

@@ -12,7 +12,9 @@
 //             is included): the time the pipeline adds.
 
 #include <chrono>
+#include <cmath>
 #include <iostream>
+#include <sstream>
 #include <unistd.h>
 
 #include <boost/json.hpp>
@@ -20,6 +22,8 @@
 #include "runtime/policy/batch_engine.hpp"
 #include "runtime/policy/job_ledger.hpp"
 #include "runtime/system/runtime.hpp"
+#include "sim/oracle.hpp"
+#include "sim/report.hpp"
 #include "tools/commands.hpp"
 #include "tools/json_text.hpp"
 
@@ -171,6 +175,101 @@ int run_overhead(const std::vector<std::string>& args) {
   return exit_ok;
 }
 
+int run_sweep(const std::vector<std::string>& args) {
+  const std::string cmd = "bench sweep";
+  arguments parsed{args, {"--json"}, {"--batch-sizes", "--seed"}};
+  if (!parsed.error().empty())
+    return usage_error(cmd, parsed.error());
+  if (parsed.positional().size() > 1)
+    return usage_error(cmd, "expected at most one scenario file");
+  auto path
+    = parsed.positional().empty()
+        ? config::default_directory() + "/../sim/scenarios/notion_steady.yaml"
+        : parsed.positional()[0];
+  std::vector<config::diagnostic> errors;
+  auto sc = sim::load_scenario({path, {}, true}, errors);
+  std::vector<std::uint32_t> sizes{10, 25, 50, 100, 200, 500};
+  try {
+    if (auto v = parsed.value("--seed"))
+      sc.seed = std::stoull(*v);
+    if (auto v = parsed.value("--batch-sizes")) {
+      sizes.clear();
+      std::stringstream in{*v};
+      for (std::string n; std::getline(in, n, ',');)
+        sizes.push_back(static_cast<std::uint32_t>(std::stoul(n)));
+    }
+  } catch (const std::exception&) {
+    return usage_error(cmd, "--batch-sizes and --seed take whole numbers");
+  }
+  if (!errors.empty()) {
+    for (const auto& e : errors)
+      std::cerr << e.to_string() << '\n';
+    return exit_usage;
+  }
+  // Our strategies, then static sizes behind our pacer.
+  std::vector<sim::strategy_spec> candidates;
+  for (auto name : {"adaptive", "balanced", "conservative", "aggressive"})
+    candidates.push_back(*sim::find_strategy(name));
+  for (auto size : sizes) {
+    sim::strategy_spec s{"static_" + std::to_string(size), strategy_kind::fixed,
+                         flow_kind::pacer};
+    s.batch_size = size;
+    candidates.push_back(s);
+  }
+  sim::sim_report rep;
+  rep.sc = sc;
+  sim::run_options opts;
+  opts.series = false;
+  bool tty = isatty(2) != 0;
+  for (std::size_t i = 0; i < candidates.size(); ++i) {
+    if (tty)
+      std::cerr << "\r\033[K" << candidates[i].name << " (" << i + 1 << "/"
+                << candidates.size() << ")" << std::flush;
+    rep.results.push_back(sim::run_strategy(sc, candidates[i], opts));
+  }
+  if (tty)
+    std::cerr << "\r\033[K" << std::flush;
+  std::size_t best = 0;
+  for (std::size_t i = 1; i < rep.results.size(); ++i)
+    if (sim::better(rep.results[i], rep.results[best]))
+      best = i;
+  const auto& b = rep.results[best];
+  std::vector<std::string> advice;
+  advice.push_back(
+    "best configuration: " + b.strategy + " ("
+    + format_number(std::round(b.goodput)) + " operations/s, p99 "
+    + format_number(std::round(b.p99_ms)) + " ms, 429s "
+    + format_number(std::round(b.throttle_rate * 1e4) / 100) + "%)");
+  for (const auto& r : rep.results)
+    if (r.strategy.rfind("static_", 0) == 0 && r.goodput >= 0.97 * b.goodput
+        && sim::acceptable(r)) {
+      advice.push_back("smallest static batch size within 3% of the best: "
+                       + r.strategy.substr(7));
+      break;
+    }
+  std::string missed;
+  for (const auto& r : rep.results)
+    if (!r.slo_met)
+      missed += (missed.empty() ? "" : ", ") + r.strategy;
+  if (!missed.empty())
+    advice.push_back("miss the p99 SLO here: " + missed);
+  if (parsed.has("--json")) {
+    auto out = sim::to_json(rep).as_object();
+    out["best"] = b.strategy;
+    boost::json::array rec;
+    for (const auto& a : advice)
+      rec.push_back(boost::json::value(a));
+    out["recommendations"] = std::move(rec);
+    std::cout << to_json_text(out) << '\n';
+    return exit_ok;
+  }
+  std::cout << "scenario " << sc.name << " (seed " << sc.seed << ")\n"
+            << sim::to_table(rep) << '\n';
+  for (const auto& a : advice)
+    std::cout << "- " << a << '\n';
+  return exit_ok;
+}
+
 } // namespace
 
 std::vector<command> bench_commands() {
@@ -188,6 +287,16 @@ std::vector<command> bench_commands() {
      "  --items N     operations per run (>= 1000)\n"
      "  --threads N   scheduler threads (default 2)\n",
      run_overhead},
+    {"bench sweep", "sweep strategies and batch sizes on a scenario",
+     "Usage: batching bench sweep [SCENARIO.yaml] [--batch-sizes LIST]\n"
+     "                            [--seed N] [--json]\n\n"
+     "The seed's benchmark suite, in virtual time: runs our four strategies\n"
+     "and static batch sizes (default 10,25,50,100,200,500, each behind our\n"
+     "pacer) through the scenario (default sim/scenarios/notion_steady.yaml),\n"
+     "prints goodput, 429 rate, p50/p99 and the SLO per configuration, the\n"
+     "best one (meets the SLO with <= 1% 429s and the most goodput) and\n"
+     "recommendations.\n",
+     run_sweep},
   };
 }
 

@@ -29,12 +29,12 @@ int run_demo(const std::vector<std::string>& args) {
   auto path = parsed.value("--scenario").value_or(default_scenario());
   std::vector<config::diagnostic> errors;
   auto sc = sim::load_scenario({path, {}, true}, errors);
-  auto strategy = sim::find_strategy(parsed.value("--strategy").value_or(
-    "adaptive"));
+  auto strategy
+    = sim::find_strategy(parsed.value("--strategy").value_or("adaptive"));
   if (!strategy)
-    errors.push_back({"--strategy", 0, 0,
-                      "unknown strategy (expected one of: "
-                        + sim::strategy_choices() + ")"});
+    errors.push_back(
+      {"--strategy", 0, 0,
+       "unknown strategy (expected one of: " + sim::strategy_choices() + ")"});
   if (sc.duration_s + sc.drain_s > 30)
     errors.push_back({path, 0, 0,
                       "the demo runs in real time for at most 30 s "
@@ -45,8 +45,8 @@ int run_demo(const std::vector<std::string>& args) {
     return exit_usage;
   }
   auto report_path = parsed.value("--report").value_or("batching-demo.html");
-  std::cout << "maritime insurance demo: " << sc.name << ", "
-            << sc.duration_s << " s in real time against a Notion-like API "
+  std::cout << "maritime insurance demo: " << sc.name << ", " << sc.duration_s
+            << " s in real time against a Notion-like API "
             << "(the runtime learns its budget)\n";
   bool tty = isatty(1) != 0;
   std::uint64_t throttled = 0;
@@ -61,10 +61,9 @@ int run_demo(const std::vector<std::string>& args) {
       sizes += '=';
       sizes += std::to_string(size);
     }
-    std::cout << (tty ? "\r\033[K" : "") << "  " << t << " s | batch "
-              << sizes << " | goodput " << p.goodput << "/s | queued "
-              << p.queued << " | 429s " << throttled << (tty ? "" : "\n")
-              << std::flush;
+    std::cout << (tty ? "\r\033[K" : "") << "  " << t << " s | batch " << sizes
+              << " | goodput " << p.goodput << "/s | queued " << p.queued
+              << " | 429s " << throttled << (tty ? "" : "\n") << std::flush;
   };
   sim::sim_report rep;
   rep.sc = sc;
@@ -77,12 +76,12 @@ int run_demo(const std::vector<std::string>& args) {
   const auto& base = rep.results[1];
   std::cout << "\n" << sim::to_table(rep);
   auto ratio = base.goodput > 0 ? ours.goodput / base.goodput : 0;
-  std::cout << "\n" << ours.strategy << ": " << ours.goodput
+  std::cout << "\n"
+            << ours.strategy << ": " << ours.goodput
             << " operations/s vs the static baseline's " << base.goodput
             << " (x" << ratio << "), 429s " << 100 * ours.throttle_rate
-            << "% vs " << 100 * base.throttle_rate << "%, p99 "
-            << ours.p99_ms << " ms vs " << base.p99_ms << " ms; lost "
-            << ours.lost << ".\n";
+            << "% vs " << 100 * base.throttle_rate << "%, p99 " << ours.p99_ms
+            << " ms vs " << base.p99_ms << " ms; lost " << ours.lost << ".\n";
   std::ofstream out{report_path, std::ios::binary};
   out << sim::to_html(rep);
   if (!out) {

@@ -32,7 +32,7 @@ expect no_command 2 'Commands:' -- "$bin"
 expect unknown_command 2 "unknown command 'frobnicate'" -- "$bin" frobnicate
 expect group_listing 0 'batching config show' -- "$bin" config --help
 for cmd in "config check" "config show" "config keys" "bench overhead" \
-           "sim" "loadtest" "demo"; do
+           "bench sweep" "sim" "loadtest" "demo"; do
   # shellcheck disable=SC2086
   expect "help_${cmd// /_}" 0 "^Usage: batching $cmd" -- "$bin" $cmd --help
 done
@@ -65,6 +65,8 @@ expect bench_json 0 '"pipeline_items_per_s": [0-9]' -- \
 expect sim_json_fields 0 '"goodput_vs_oracle"' -- \
   "$bin" sim "$src/sim/scenarios/notion_low_traffic.yaml" --strategies adaptive \
   --no-oracle --quiet --json /dev/stdout
+expect bench_sweep 0 'best configuration: ' -- \
+  "$bin" bench sweep "$src/sim/scenarios/notion_low_traffic.yaml" --batch-sizes 10,100
 expect bench_bad_items 2 "--items must be >= 1000" -- \
   "$bin" bench overhead --items 10
 
