@@ -1,10 +1,7 @@
 #include "sim/oracle.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
-#include <mutex>
-#include <thread>
 
 namespace batching::sim {
 
@@ -37,19 +34,14 @@ strategy_spec candidate(std::uint32_t size, std::uint32_t n, double rate,
   return s;
 }
 
-/// Runs task(0..count-1) on two threads (the machine has two cores);
-/// results come back in index order.
+/// Runs task(0..count-1) in order. Sequential on purpose: two CAF 0.17
+/// actor systems built and torn down on two threads at once hung once in
+/// testing (both threads blocked, no CPU), so the sweep stays on one.
 template <class Task>
-auto in_parallel(std::size_t count, const Task& task) {
-  std::vector<decltype(task(0))> results(count);
-  std::atomic<std::size_t> next{0};
-  auto worker = [&] {
-    for (auto i = next++; i < count; i = next++)
-      results[i] = task(i);
-  };
-  std::thread helper{worker};
-  worker();
-  helper.join();
+auto in_order(std::size_t count, const Task& task) {
+  std::vector<decltype(task(0))> results;
+  for (std::size_t i = 0; i < count; ++i)
+    results.push_back(task(i));
   return results;
 }
 
@@ -72,17 +64,14 @@ find_oracle(const scenario& sc,
   // An upper bound for the progress display; pruning runs fewer.
   auto total
     = (rates.size() + 1) * in_flight.size() + sizes.size() * lingers.size();
-  std::atomic<std::size_t> done{0};
-  std::mutex progress_mutex;
+  std::size_t done = 0;
   run_options quiet;
   quiet.series = false;
   auto run = [&](const strategy_spec& s) {
     auto r = run_strategy(sc, s, quiet);
-    auto d = ++done;
-    if (progress) {
-      std::lock_guard<std::mutex> guard{progress_mutex};
-      progress(d, total);
-    }
+    ++done;
+    if (progress)
+      progress(done, total);
     return r;
   };
   // Stage 1, one task per in-flight value: unpaced, then rates upwards
@@ -110,7 +99,7 @@ find_oracle(const scenario& sc,
         best.result = std::move(t.result);
       }
   };
-  for (auto& r : in_parallel(in_flight.size(), row))
+  for (auto& r : in_order(in_flight.size(), row))
     pick(r);
   auto stage1 = best.config;
   std::vector<strategy_spec> stage2;
@@ -118,7 +107,7 @@ find_oracle(const scenario& sc,
     for (auto linger : lingers)
       stage2.push_back(
         candidate(size, stage1.max_in_flight, stage1.rate, linger));
-  for (auto& r : in_parallel(stage2.size(), [&](std::size_t i) {
+  for (auto& r : in_order(stage2.size(), [&](std::size_t i) {
          return std::vector<tried>{{stage2[i], run(stage2[i])}};
        }))
     pick(r);

@@ -12,8 +12,6 @@
 //   only throttles more).
 // Stage 2: at the best (in-flight, rate): batch size in {10, 25, 50, 75,
 //   100, 200, 500} (up to the cap) x linger in {5, 20, 50, 200, 1000} ms.
-// Runs on two threads; picks in a fixed order, so the result is
-// deterministic.
 // Best: the most goodput among runs that meet the SLO with throttle_rate
 //   <= 1% and lose nothing; if none does, the most goodput. Ties: lower p99.
 
