@@ -62,6 +62,15 @@ struct backend_spec {
   std::vector<outage_window> outages;
 };
 
+/// What the operator configures the client with for this backend (known
+/// to a real client: documentation, not the backend's hidden truth).
+struct client_spec {
+  /// The pacer's starting rate (backends.*.initial_requests_per_second);
+  /// -1 keeps the product default (3, Notion's documented average), 0
+  /// starts unpaced (a backend without a documented request budget).
+  double initial_requests_per_second = -1;
+};
+
 struct slo_spec {
   double p99_latency_ms = 10'000;
 };
@@ -74,6 +83,7 @@ struct scenario {
   /// latency; not in goodput).
   double drain_s = 120;
   slo_spec slo;
+  client_spec client;
   backend_spec backend;
   std::vector<workload_plan> workload;
   /// Strategy names (see strategies.hpp); empty: the default set.
@@ -90,6 +100,8 @@ void visit(scenario& x, V& v) {
   v.scalar("drain_s", x.drain_s, config::bounds{0, 1e6}, "s",
            "Simulated time after arrivals stop for queued work to finish.");
   v.section("slo", x.slo, "Service level objective.");
+  v.section("client", x.client, "What the operator configures the client "
+                                "with (documented facts, not hidden ones).");
   v.section("backend", x.backend, "The simulated backend.");
   v.list("workload", x.workload, "One entry per operation type stream.");
   v.names("strategies", x.strategies,
@@ -161,6 +173,14 @@ void visit(backend_spec& x, V& v) {
   visit(x.params, v);
   v.list("changes", x.changes, "Scheduled changes of parameters.");
   v.list("outages", x.outages, "Outage windows.");
+}
+
+template <class V>
+void visit(client_spec& x, V& v) {
+  v.scalar("initial_requests_per_second", x.initial_requests_per_second,
+           config::bounds{-1, 1e9}, "requests/s",
+           "The pacer's starting rate; -1: the product default; 0: "
+           "unpaced until the first 429.");
 }
 
 template <class V>

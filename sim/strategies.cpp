@@ -55,6 +55,8 @@ runtime_config runtime_config_for(const scenario& sc, const strategy_spec& s) {
   be.flow_control = s.flow;
   if (s.max_in_flight > 0)
     be.max_in_flight = s.max_in_flight;
+  if (sc.client.initial_requests_per_second >= 0)
+    be.initial_requests_per_second = sc.client.initial_requests_per_second;
   if (s.rate >= 0)
     be.initial_requests_per_second = s.rate;
   // Retries are the runtime's business, not the strategy's: enough
