@@ -64,6 +64,16 @@ void pacer::on_throttled(time_point now, duration retry_after) {
     // never cuts below a multiplicative decrease, as `a` understates the
     // budget after idle time or an outage.
     bool window_budget = retry_after >= std::chrono::seconds{2};
+    if (window_budget && first_completion_) {
+      // The window now spent ends when the block does; the one before it
+      // ended when the previous block did (or the run began): what was
+      // accepted in between was this window's budget.
+      auto window_start = block_end_.value_or(*first_completion_);
+      auto span = to_seconds(now + retry_after - window_start);
+      if (span > 0)
+        a = accepted_since_decrease_ / span;
+      block_end_ = now + retry_after;
+    }
     if (a)
       c = window_budget ? std::min(c, *a)
                         : std::max(std::min(c, *a), cfg_.decrease * sent_rate);
@@ -72,6 +82,10 @@ void pacer::on_throttled(time_point now, duration retry_after) {
       = ceiling_ && c >= 0.9 * *ceiling_ && c <= 1.1 * *ceiling_;
     hold_
       = same_plateau ? std::min(2 * hold_, cfg_.max_hold) : cfg_.initial_hold;
+    // Overrunning a window budget blocks for up to a whole window: probe
+    // it far more rarely.
+    if (window_budget)
+      hold_ = std::min(cfg_.max_hold, std::max(hold_, 10 * retry_after));
     ceiling_ = c;
     overran_at_ = sent_rate;
     rate_ = std::max(cfg_.min_rate, cfg_.decrease * c);
@@ -90,7 +104,7 @@ void pacer::completed(time_point now, const flow_sample& s) {
   if (s.status == batch_status::throttled)
     return on_throttled(now, s.retry_after);
   accepted_.push_back(now);
-  ++accepted_since_decrease_;
+  ++accepted_since_decrease_; // counted from the start until a decrease
   if (s.status != batch_status::ok || rate_ <= 0 || !slot_bound_)
     return;
   auto epoch = std::max<double>(cfg_.min_epoch, rate_);

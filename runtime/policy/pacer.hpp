@@ -17,13 +17,17 @@
 //         whole cycle of a fixed window or of a bucket's overrun), or over
 //         the last `measure_window` before the first (when >= 2 s);
 //     c' = min(r_sent, a) after a long Retry-After (>= 2 s: a window
-//          budget ran out, and `a` over the cycle measures it), else
+//          budget ran out; then a = accepted since the previous block
+//          ended (or the start) / the time from then to this block's end:
+//          the window's budget over its length), else
 //          max(min(r_sent, a), decrease * r_sent) (`a` understates a
 //          bucket's rate after idle time or an outage, so one 429 never
 //          cuts c below a multiplicative decrease). r_sent: the rate that
 //          overran; when unpaced, the measured send rate;
 //     h = c' within 10% of c (the same plateau again) ? min(2h, max_hold)
 //                                                     : initial_hold;
+//     after a long Retry-After h = min(max_hold, max(h, 10 ra)) (a window
+//     overrun blocks for up to a window: probe it rarely);
 //     c = c'; r = max(min_rate, decrease * c); probing resumes at now + h;
 //   and on every 429: b = max(b, now + ra); s = max(s, b, last send + 1/r)
 //     -> no request before b, ever (Retry-After honoured).
@@ -100,6 +104,7 @@ private:
   std::uint32_t epoch_successes_ = 0;
   std::deque<time_point> accepted_; // completion times, measure window
   double accepted_since_decrease_ = 0;
+  std::optional<time_point> block_end_; // of the last window overrun
   std::optional<time_point> first_completion_;
   // Send-rate measurement for throttles while unpaced.
   std::optional<time_point> window_start_;
