@@ -16,11 +16,14 @@ pacer::pacer(config cfg)
 
 time_point pacer::pace(time_point t) {
   slot_bound_ = rate_ > 0 && next_slot_ > t;
+  waited_ = waited_ || slot_bound_;
   return rate_ > 0 ? std::max(t, next_slot_) : t;
 }
 
 void pacer::sent(time_point now) {
   last_sent_ = now;
+  sends_.emplace_back(now, waited_);
+  waited_ = false;
   if (rate_ > 0)
     next_slot_ = std::max(now, next_slot_) + from_seconds(1.0 / rate_);
   // Measure the send rate over ~1 s windows (used when unpaced).
@@ -34,15 +37,30 @@ void pacer::sent(time_point now) {
   ++window_sends_;
 }
 
-std::optional<double> pacer::accepted_rate(time_point now) {
-  while (!accepted_.empty() && accepted_.front() < now - cfg_.measure_window)
+std::optional<double> pacer::accepted_rate(time_point now, bool& trusted) {
+  auto from = now - cfg_.measure_window;
+  while (!accepted_.empty() && accepted_.front() < from)
     accepted_.pop_front();
-  if (!first_completion_)
+  while (!sends_.empty() && sends_.front().first < from)
+    sends_.pop_front();
+  if (!busy_since_)
     return std::nullopt;
-  auto span = std::min(now - *first_completion_, cfg_.measure_window);
+  from = std::max(from, *busy_since_);
+  auto span = now - from;
   if (span < std::chrono::seconds{2})
     return std::nullopt;
-  return static_cast<double>(accepted_.size()) / to_seconds(span);
+  auto accepted = std::count_if(accepted_.begin(), accepted_.end(),
+                                [&](time_point t) { return t >= from; });
+  std::size_t sends = 0, bound = 0;
+  for (const auto& [t, was_bound] : sends_)
+    if (t >= from) {
+      ++sends;
+      bound += was_bound ? 1 : 0;
+    }
+  // Demand waited for most slots: the pacer was the bottleneck, so what
+  // got accepted is what the budget allows.
+  trusted = sends > 0 && bound >= 0.6 * static_cast<double>(sends);
+  return static_cast<double>(accepted) / to_seconds(span);
 }
 
 void pacer::on_throttled(time_point now, duration retry_after) {
@@ -56,13 +74,8 @@ void pacer::on_throttled(time_point now, duration retry_after) {
     // so one 429 never cuts below a multiplicative decrease of the rate
     // that was sent.
     auto c = sent_rate;
-    auto a = accepted_rate(now);
-    if (last_decrease_ && now - *last_decrease_ >= std::chrono::seconds{2})
-      a = accepted_since_decrease_ / to_seconds(now - *last_decrease_);
-    // A long Retry-After means a window-type budget ran out: the accepted
-    // rate over the cycle is its measure. Otherwise (a bucket) one 429
-    // never cuts below a multiplicative decrease, as `a` understates the
-    // budget after idle time or an outage.
+    bool trusted = false;
+    auto a = accepted_rate(now, trusted);
     bool window_budget = retry_after >= std::chrono::seconds{2};
     if (window_budget && first_completion_) {
       // The window now spent ends when the block does; the one before it
@@ -70,13 +83,14 @@ void pacer::on_throttled(time_point now, duration retry_after) {
       // accepted in between was this window's budget.
       auto window_start = block_end_.value_or(*first_completion_);
       auto span = to_seconds(now + retry_after - window_start);
-      if (span > 0)
+      if (span > 0 && accepted_since_decrease_ > 0)
         a = accepted_since_decrease_ / span;
       block_end_ = now + retry_after;
     }
     if (a)
-      c = window_budget ? std::min(c, *a)
-                        : std::max(std::min(c, *a), cfg_.decrease * sent_rate);
+      c = window_budget || trusted
+            ? std::min(c, *a)
+            : std::max(std::min(c, *a), cfg_.decrease * sent_rate);
     accepted_since_decrease_ = 0;
     bool same_plateau
       = ceiling_ && c >= 0.9 * *ceiling_ && c <= 1.1 * *ceiling_;
@@ -103,6 +117,11 @@ void pacer::completed(time_point now, const flow_sample& s) {
     first_completion_ = now;
   if (s.status == batch_status::throttled)
     return on_throttled(now, s.retry_after);
+  // A pause of more than 2 s between accepted requests (idle demand, an
+  // outage) starts a new busy period: rates are measured within one.
+  if (!last_accepted_ || now - *last_accepted_ > std::chrono::seconds{2})
+    busy_since_ = now;
+  last_accepted_ = now;
   accepted_.push_back(now);
   ++accepted_since_decrease_; // counted from the start until a decrease
   if (s.status != batch_status::ok || rate_ <= 0 || !slot_bound_)

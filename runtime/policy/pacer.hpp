@@ -13,17 +13,20 @@
 //   on_sent(now):  f += 1; s = max(now, s) + 1/r            (pacing)
 //   throttled (429 with Retry-After ra), at most once per window of
 //   max(1 s, 1/r) (the 429s of one overrun are one signal):
-//     a = requests accepted per second since the previous decrease (a
-//         whole cycle of a fixed window or of a bucket's overrun), or over
-//         the last `measure_window` before the first (when >= 2 s);
+//     a = requests accepted per second over the last `measure_window`
+//         within the current busy period (no pause over 2 s between
+//         accepted requests), when that spans >= 2 s; trusted when >= 60%
+//         of its sends waited for their slot (the pacer was the
+//         bottleneck, so the budget is what got accepted);
 //     c' = min(r_sent, a) after a long Retry-After (>= 2 s: a window
 //          budget ran out; then a = accepted since the previous block
 //          ended (or the start) / the time from then to this block's end:
-//          the window's budget over its length), else
-//          max(min(r_sent, a), decrease * r_sent) (`a` understates a
-//          bucket's rate after idle time or an outage, so one 429 never
-//          cuts c below a multiplicative decrease). r_sent: the rate that
-//          overran; when unpaced, the measured send rate;
+//          the window's budget over its length); min(r_sent, a) when a
+//          is trusted; else max(min(r_sent, a), decrease * r_sent) (when
+//          demand, not the pacer, set the pace, `a` understates the
+//          budget, so one 429 never cuts c below a multiplicative
+//          decrease). r_sent: the rate that overran; when unpaced, the
+//          measured send rate;
 //     h = c' within 10% of c (the same plateau again) ? min(2h, max_hold)
 //                                                     : initial_hold;
 //     after a long Retry-After h = min(max_hold, max(h, 10 ra)) (a window
@@ -86,9 +89,10 @@ protected:
   void completed(time_point now, const flow_sample& s) override;
 
 private:
-  /// Accepted requests per second over the measure window, if it spans
-  /// at least 2 s.
-  std::optional<double> accepted_rate(time_point now);
+  /// Accepted requests per second over the measure window within the
+  /// current busy period, if that spans at least 2 s.
+  /// `trusted`: most sends in that time waited for their slot.
+  std::optional<double> accepted_rate(time_point now, bool& trusted);
   void on_throttled(time_point now, duration retry_after);
 
   config cfg_;
@@ -101,8 +105,12 @@ private:
   time_point next_slot_{};
   time_point last_sent_{};
   bool slot_bound_ = false; // the last earliest() waited for the slot
+  bool waited_ = false;     // the next send's demand waited for its slot
   std::uint32_t epoch_successes_ = 0;
   std::deque<time_point> accepted_; // completion times, measure window
+  std::deque<std::pair<time_point, bool>> sends_; // and whether bound
+  std::optional<time_point> busy_since_;
+  std::optional<time_point> last_accepted_;
   double accepted_since_decrease_ = 0;
   std::optional<time_point> block_end_; // of the last window overrun
   std::optional<time_point> first_completion_;

@@ -106,6 +106,8 @@ arrival arrival_process::next() {
         t += -std::log(std::max(rng_.uniform(), 1e-12)) / peak;
         if (rng_.uniform() * peak <= rate_at(t) / (users * job))
           break;
+        if (max_rate_after(t) <= 0) // the rate fell to 0 for good
+          return {never, priority::normal, {}};
       }
       gap = 0;
     } else {
@@ -116,15 +118,14 @@ arrival arrival_process::next() {
                 : -std::log(std::max(rng_.uniform(), 1e-12)) / jobs_per_s;
     }
     double candidate = t + gap;
-    bool bursting
-      = plan_.arrival == arrival_kind::bursts && plan_.burst_items > 0;
+    // A burst shared by more users than it has items is no burst.
+    bool bursting = plan_.arrival == arrival_kind::bursts
+                    && std::llround(plan_.burst_items / users) > 0;
     if (bursting && next_burst_ <= candidate && next_burst_ <= boundary) {
       t_ = next_burst_;
       next_burst_ += plan_.burst_every_s;
       burst_left_
         = static_cast<std::size_t>(std::llround(plan_.burst_items / users));
-      if (burst_left_ == 0)
-        continue;
       return next();
     }
     if (candidate <= boundary) {
