@@ -63,6 +63,21 @@ std::optional<double> pacer::accepted_rate(time_point now, bool& trusted) {
   return static_cast<double>(accepted) / to_seconds(span);
 }
 
+std::optional<double> pacer::recent_send_rate(time_point now) const {
+  constexpr auto horizon = std::chrono::seconds{5};
+  std::size_t n = 0;
+  std::optional<time_point> first;
+  for (auto it = sends_.rbegin(); it != sends_.rend(); ++it) {
+    if (it->first < now - horizon)
+      break;
+    ++n;
+    first = it->first;
+  }
+  if (n < 3 || now - *first < std::chrono::seconds{2})
+    return std::nullopt;
+  return static_cast<double>(n) / to_seconds(now - *first);
+}
+
 void pacer::on_throttled(time_point now, duration retry_after) {
   // One decrease per window (max(1 s, 1/r)): the 429s of one overrun are
   // one signal, not many.
@@ -87,10 +102,12 @@ void pacer::on_throttled(time_point now, duration retry_after) {
         a = accepted_since_decrease_ / span;
       block_end_ = now + retry_after;
     }
-    if (a)
-      c = window_budget || trusted
-            ? std::min(c, *a)
-            : std::max(std::min(c, *a), cfg_.decrease * sent_rate);
+    if (a && (window_budget || trusted))
+      c = std::min(c, *a);
+    else if (auto recent = recent_send_rate(now))
+      c = std::min(c, std::max(a.value_or(0), *recent));
+    else if (a)
+      c = std::max(std::min(c, *a), cfg_.decrease * sent_rate);
     accepted_since_decrease_ = 0;
     bool same_plateau
       = ceiling_ && c >= 0.9 * *ceiling_ && c <= 1.1 * *ceiling_;

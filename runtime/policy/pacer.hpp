@@ -22,11 +22,12 @@
 //          budget ran out; then a = accepted since the previous block
 //          ended (or the start) / the time from then to this block's end:
 //          the window's budget over its length); min(r_sent, a) when a
-//          is trusted; else max(min(r_sent, a), decrease * r_sent) (when
-//          demand, not the pacer, set the pace, `a` understates the
-//          budget, so one 429 never cuts c below a multiplicative
-//          decrease). r_sent: the rate that overran; when unpaced, the
-//          measured send rate;
+//          is trusted; else (demand, not the pacer, set the pace, so `a`
+//          is the demand) min(r_sent, max(a, s5)) with s5 the requests
+//          actually sent per second over the last 5 s: the pace that did
+//          overrun; without enough sends for s5, max(min(r_sent, a),
+//          decrease * r_sent). r_sent: the rate the pacer allowed; when
+//          unpaced, the measured send rate;
 //     h = c' within 10% of c (the same plateau again) ? min(2h, max_hold)
 //                                                     : initial_hold;
 //     after a long Retry-After h = min(max_hold, max(h, 10 ra)) (a window
@@ -94,6 +95,8 @@ private:
   /// `trusted`: most sends in that time waited for their slot.
   std::optional<double> accepted_rate(time_point now, bool& trusted);
   void on_throttled(time_point now, duration retry_after);
+  /// Requests sent per second over the last 5 s (>= 3 sends over >= 2 s).
+  std::optional<double> recent_send_rate(time_point now) const;
 
   config cfg_;
   double rate_;

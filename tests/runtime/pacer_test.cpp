@@ -125,3 +125,77 @@ RC_GTEST_PROP(pacer_property, never_overruns_its_budget_or_retry_after, ()) {
     RC_ASSERT(p.in_flight() <= cap);
   }
 }
+
+namespace {
+
+/// A backlog (demand always waiting) against a budget model; returns the
+/// number of 429s. `accept(now)` answers whether the request is within the
+/// budget, and its Retry-After.
+template <class Budget>
+int drive(pacer& p, Budget accept, duration run, time_point& now) {
+  int throttled = 0;
+  auto end = now + run;
+  while (now < end) {
+    now = *p.earliest(now);
+    p.on_sent(now);
+    auto [ok, retry_after] = accept(now);
+    now += 100ms;
+    p.on_completed(now, ok ? batch_status::ok : batch_status::throttled,
+                   retry_after, 100ms);
+    throttled += ok ? 0 : 1;
+  }
+  return throttled;
+}
+
+} // namespace
+
+TEST(pacer, learns_a_token_bucket_and_probes_it_ever_more_rarely) {
+  pacer p{paced(3, 1)};
+  double tokens = 2;
+  auto last = at(0ms);
+  auto bucket = [&](time_point now) {
+    tokens = std::min(2.0, tokens + 2 * to_seconds(now - last)); // 2/s
+    last = now;
+    if (tokens >= 1) {
+      tokens -= 1;
+      return std::pair{true, duration{0}};
+    }
+    return std::pair{false, duration{1s}};
+  };
+  auto now = at(0ms);
+  auto early = drive(p, bucket, 120s, now);
+  auto late = drive(p, bucket, 480s, now);
+  EXPECT_LE(early, 6);       // learning, then probes after 20, 40 s
+  EXPECT_LE(late, 3);        // probes 80, 160, 320 s apart
+  EXPECT_GE(p.hold(), 160s); // each 429 at the same ceiling doubled it
+  EXPECT_GT(p.rate(), 1.7);  // holds close below the budget
+  EXPECT_LE(p.rate(), 2.1);
+}
+
+TEST(pacer, measures_a_fixed_window_over_the_window) {
+  pacer p{paced(3, 1)};
+  int used = 0;
+  std::int64_t window = 0;
+  auto fixed_window = [&](time_point now) { // 60 requests per 60 s
+    auto w
+      = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch())
+          .count()
+        / 60;
+    if (w != window) {
+      window = w;
+      used = 0;
+    }
+    if (used < 60) {
+      ++used;
+      return std::pair{true, duration{0}};
+    }
+    return std::pair{false,
+                     from_seconds(60.0 * (w + 1)) - now.time_since_epoch()};
+  };
+  auto now = at(0ms);
+  auto throttled = drive(p, fixed_window, 600s, now);
+  ASSERT_TRUE(p.ceiling().has_value());
+  EXPECT_NEAR(*p.ceiling(), 1.0, 0.1); // 60 per 60 s
+  EXPECT_LE(throttled, 4);
+  EXPECT_GE(p.hold(), 100s); // window overruns are probed rarely
+}
