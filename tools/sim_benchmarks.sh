@@ -50,5 +50,5 @@ for path in sorted(glob.glob(os.path.join(sys.argv[1], "*.json"))):
           f"| {conv_txt}{mark(conv_ok)} "
           f"| {len(peers) - len(lost_to)}/{len(peers)}"
           + (f" (not {', '.join(lost_to)})" if lost_to else "")
-          + f" | {a['sim_items_per_wall_s']:,.0f} |")
+          + f" | {a['sim_items_per_wall_s']:,.0f}{mark(a['sim_items_per_wall_s'] >= 1e6)} |")
 PY

@@ -110,7 +110,8 @@ void pacer::on_throttled(time_point now, duration retry_after) {
       c = std::max(std::min(c, *a), cfg_.decrease * sent_rate);
     accepted_since_decrease_ = 0;
     bool same_plateau
-      = ceiling_ && c >= 0.9 * *ceiling_ && c <= 1.1 * *ceiling_;
+      = plateau_ && c >= 0.8 * *plateau_ && c <= 1.25 * *plateau_;
+    plateau_ = c;
     hold_
       = same_plateau ? std::min(2 * hold_, cfg_.max_hold) : cfg_.initial_hold;
     // Overrunning a window budget blocks for up to a whole window: probe
@@ -154,11 +155,11 @@ void pacer::completed(time_point now, const flow_sample& s) {
   } else if (now >= probe_after_) {
     rate_ *= 1 + cfg_.probe;
     // Well past the rate that last overran (c itself may understate it):
-    // the budget grew.
-    if (rate_ > 1.1 * std::max(*ceiling_, overran_at_)) {
+    // the budget grew, or a large burst allowance hides the overrun for
+    // now. Either way recovery aims higher from here; whether it was the
+    // same plateau after all, the next 429 tells (against plateau_).
+    if (rate_ > 1.1 * std::max(*ceiling_, overran_at_))
       ceiling_ = rate_;
-      hold_ = cfg_.initial_hold;
-    }
   }
 }
 

@@ -28,7 +28,8 @@
 //          overrun; without enough sends for s5, max(min(r_sent, a),
 //          decrease * r_sent). r_sent: the rate the pacer allowed; when
 //          unpaced, the measured send rate;
-//     h = c' within 10% of c (the same plateau again) ? min(2h, max_hold)
+//     h = c' within -20%/+25% of the c' of the previous 429 (the same plateau
+//         again) ? min(2h, max_hold)
 //                                                     : initial_hold;
 //     after a long Retry-After h = min(max_hold, max(h, 10 ra)) (a window
 //     overrun blocks for up to a window: probe it rarely);
@@ -42,8 +43,10 @@
 //       r < recover * c:        r = min(recover * c, 1.25 r) (recovery)
 //       now >= probe time:      r = (1 + probe) r           (probe)
 //         and if r > 1.1 max(c, the rate that overran last) without a
-//         429, the budget grew: c = r, h =
-//         initial_hold (probing continues each epoch);
+//         429, the budget may have grown: c = r (the same-plateau test
+//         compares with the c measured at the last 429, so a burst
+//         allowance that hides an overrun for a while does not reset h;
+//         probing continues each epoch until a 429);
 //       otherwise:              hold r.
 // Why: a budget is found by overrunning it, and each overrun costs 429s;
 // probing again and again into the same ceiling is the only steady source
@@ -101,7 +104,8 @@ private:
   config cfg_;
   double rate_;
   std::optional<double> ceiling_;
-  double overran_at_ = 0; // the rate sent when c was last set
+  double overran_at_ = 0;         // the rate sent when c was last set
+  std::optional<double> plateau_; // c as measured at the last 429
   duration hold_;
   time_point probe_after_{};
   std::optional<time_point> last_decrease_;
