@@ -120,11 +120,8 @@ void simulated_backend::apply_due_changes(time_point now) {
 delayed_answer simulated_backend::serve(const batch& b, time_point now) {
   apply_due_changes(now);
   ++requests_;
-  std::uint64_t bytes = 0;
-  for (const auto& op : b.operations)
-    bytes += op.payload.size();
-  if (b.operations.size() > spec_.max_items_per_request
-      || static_cast<double>(bytes) > spec_.max_payload_bytes)
+  if (over_caps(b, spec_.max_items_per_request,
+                static_cast<std::uint64_t>(spec_.max_payload_bytes)))
     ++oversized_;
   auto a = api_ ? api_->serve(b, now) : db_->serve(b, now);
   if (a.outcome.status == batch_status::throttled)

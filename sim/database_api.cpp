@@ -30,11 +30,7 @@ delayed_answer database_api::serve(const batch& b, time_point now) {
       ++failed_;
       return a;
     }
-  std::uint64_t bytes = 0;
-  for (const auto& op : b.operations)
-    bytes += op.payload.size();
-  if (b.operations.size() > cfg_.max_items_per_request
-      || bytes > cfg_.max_payload_bytes) {
+  if (over_caps(b, cfg_.max_items_per_request, cfg_.max_payload_bytes)) {
     a.outcome.status = batch_status::permanent_failure;
     a.outcome.message = "batch too large";
     a.delay = a.outcome.latency = base;

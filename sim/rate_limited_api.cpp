@@ -15,6 +15,14 @@ duration whole_seconds_up(double seconds) {
 
 } // namespace
 
+bool over_caps(const batch& b, std::uint64_t max_items,
+               std::uint64_t max_bytes) {
+  std::uint64_t bytes = 0;
+  for (const auto& op : b.operations)
+    bytes += op.payload.size();
+  return b.operations.size() > max_items || bytes > max_bytes;
+}
+
 double lognormal_factor(seeded_random& rng, double sigma) {
   auto u1 = std::max(rng.uniform(), 1e-12);
   auto u2 = rng.uniform();
@@ -89,11 +97,7 @@ rate_limited_api::answer rate_limited_api::serve(const batch& b,
       a.outcome.latency = a.delay;
       return a;
     }
-  std::uint64_t bytes = 0;
-  for (const auto& op : b.operations)
-    bytes += op.payload.size();
-  if (b.operations.size() > cfg_.max_items_per_request
-      || bytes > cfg_.max_payload_bytes) {
+  if (over_caps(b, cfg_.max_items_per_request, cfg_.max_payload_bytes)) {
     a.outcome.status = batch_status::permanent_failure;
     a.outcome.message = "HTTP 400: validation_error (request too large)";
     a.delay = cfg_.base_latency / 2;

@@ -97,6 +97,11 @@ private:
   std::uint64_t accepted_items_ = 0;
 };
 
+/// Whether a request exceeds an API's item or payload-byte cap (the
+/// backend answers it 400-like, whole).
+bool over_caps(const batch& b, std::uint64_t max_items,
+               std::uint64_t max_bytes);
+
 /// exp(sigma * N(0, 1)) (Box-Muller): lognormal jitter with median 1.
 double lognormal_factor(seeded_random& rng, double sigma);
 
