@@ -155,6 +155,14 @@ TEST(sim_runner, the_oracle_finds_a_static_configuration_within_the_budget) {
   EXPECT_TRUE(o.result.slo_met);
   // The hidden budget is 3 requests/s of 100 items.
   EXPECT_LE(o.result.goodput, 300);
+  sim_report rep;
+  rep.sc = sc;
+  rep.oracle = o;
+  auto json = to_json(rep).as_object();
+  ASSERT_TRUE(json.contains("oracle"));
+  for (auto key :
+       {"batch_size", "max_in_flight", "linger_ms", "request_rate", "goodput"})
+    EXPECT_TRUE(json.at("oracle").as_object().contains(key)) << key;
 }
 
 // Random scenarios (budgets, caps, latencies, errors, outages, workloads):
