@@ -115,23 +115,6 @@ struct ab_test_config {
   bool operator==(const ab_test_config&) const = default;
 };
 
-/// analyze_ab_test: per-arm means, improvement and Welch's t-test.
-struct ab_test_result {
-  std::string test_id;
-  std::string name;
-  std::string control_strategy;
-  std::string test_strategy;
-  std::uint64_t control_samples = 0;
-  std::uint64_t test_samples = 0;
-  double control_mean = 0;
-  double test_mean = 0;
-  double improvement_percent = 0;
-  double p_value = 1;
-  ab_recommendation recommendation = ab_recommendation::inconclusive;
-
-  bool operator==(const ab_test_result&) const = default;
-};
-
 // -- load tests ---------------------------------------------------------------
 
 /// The seed's LoadTestConfiguration.

@@ -7,6 +7,9 @@
 #include <sstream>
 #include <unistd.h>
 
+#include <boost/json.hpp>
+
+#include "sim/ab.hpp"
 #include "sim/report.hpp"
 #include "tools/commands.hpp"
 #include "tools/json_text.hpp"
@@ -46,11 +49,52 @@ bool write_file(const std::string& path, const std::string& text) {
   return static_cast<bool>(out);
 }
 
+/// `--ab CONTROL,TEST`: both arms on the scenario's seed, Welch's t-test
+/// over per-second goodput.
+int run_ab(const sim::scenario& sc, const std::string& arms,
+           const arguments& parsed) {
+  auto comma = arms.find(',');
+  auto control = sim::find_strategy(arms.substr(0, comma));
+  auto test = comma == std::string::npos
+                ? std::nullopt
+                : sim::find_strategy(arms.substr(comma + 1));
+  if (!control || !test)
+    return usage_error("sim", "--ab takes CONTROL,TEST, two of: "
+                                + sim::strategy_choices());
+  auto out = sim::run_ab_test(sc, *control, *test);
+  const auto& r = out.result;
+  boost::json::object o{{"name", r.name},
+                        {"control_strategy", r.control_strategy},
+                        {"test_strategy", r.test_strategy},
+                        {"metric", "goodput per second of arrivals"},
+                        {"control_samples", r.control_samples},
+                        {"test_samples", r.test_samples},
+                        {"control_mean", r.control_mean},
+                        {"test_mean", r.test_mean},
+                        {"improvement_percent", r.improvement_percent},
+                        {"p_value", r.p_value},
+                        {"recommendation", to_string(r.recommendation)}};
+  if (auto path = parsed.value("--json"))
+    if (!write_file(*path,
+                    to_json_text(boost::json::object{{"ab", o}}) + "\n")) {
+      std::cerr << "batching sim: cannot write " << *path << '\n';
+      return exit_failure;
+    }
+  if (!parsed.has("--quiet"))
+    std::cout << "A/B test " << r.name << " (goodput per second, "
+              << r.control_samples << " + " << r.test_samples
+              << " samples): control " << r.control_mean << ", test "
+              << r.test_mean << ", improvement " << r.improvement_percent
+              << "%, p = " << r.p_value << ": " << to_string(r.recommendation)
+              << '\n';
+  return exit_ok;
+}
+
 int run_sim(const std::vector<std::string>& args) {
   const std::string cmd = "sim";
   arguments parsed{args,
                    {"--no-oracle", "--no-timing", "--no-series", "--quiet"},
-                   {"--strategies", "--seed", "--json", "--report"}};
+                   {"--strategies", "--seed", "--json", "--report", "--ab"}};
   if (!parsed.error().empty())
     return usage_error(cmd, parsed.error());
   if (parsed.positional().size() != 1)
@@ -93,6 +137,8 @@ int run_sim(const std::vector<std::string>& args) {
       std::cerr << e.to_string() << '\n';
     return exit_usage;
   }
+  if (auto ab = parsed.value("--ab"))
+    return run_ab(sc, *ab, parsed);
   sim::sim_report rep;
   rep.sc = sc;
   rep.timing = !parsed.has("--no-timing");
@@ -162,7 +208,12 @@ std::vector<command> sim_commands() {
      "  --no-timing        leave out wall_s and sim_items_per_wall_s, so the\n"
      "                     same seed gives byte-identical JSON\n"
      "  --no-series        leave the 1 s time series out of the JSON\n"
-     "  --quiet            print nothing (with --json/--report)\n\n"
+     "  --quiet            print nothing (with --json/--report)\n"
+     "  --ab CONTROL,TEST  an A/B test instead: both arms on the same seed,\n"
+     "                     Welch's t-test over per-second goodput; prints\n"
+     "                     means, improvement, p-value and adopt | keep |\n"
+     "                     inconclusive (fewer than 30 samples an arm or\n"
+     "                     p > 0.05)\n\n"
      "Example:\n"
      "  batching sim sim/scenarios/notion_steady.yaml --report steady.html\n",
      run_sim},

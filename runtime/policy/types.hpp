@@ -411,6 +411,23 @@ using completion = std::function<void(batch_outcome)>;
 /// Host code that starts a batch and completes it later through the handle.
 using async_callback = std::function<void(const batch&, completion)>;
 
+/// analyze_ab_test: per-arm means, improvement and Welch's t-test.
+struct ab_test_result {
+  std::string test_id;
+  std::string name;
+  std::string control_strategy;
+  std::string test_strategy;
+  std::uint64_t control_samples = 0;
+  std::uint64_t test_samples = 0;
+  double control_mean = 0;
+  double test_mean = 0;
+  double improvement_percent = 0;
+  double p_value = 1;
+  ab_recommendation recommendation = ab_recommendation::inconclusive;
+
+  bool operator==(const ab_test_result&) const = default;
+};
+
 /// Names one operation: its job and its position in the job.
 struct op_ref {
   std::uint64_t job_id = 0;
