@@ -77,6 +77,9 @@ expect sim_bad_file 2 'bad_scenario.yaml:4:9: error: backend.kind: unknown kind'
   "$bin" sim "$src/tests/sim/fixtures/bad_scenario.yaml"
 expect sim_bad_strategy 2 "unknown strategy 'fastest'" -- \
   "$bin" sim "$scenario" --strategies fastest
+expect sim_ab 0 'static vs adaptive .*: inconclusive' -- \
+  "$bin" sim "$scenario" --ab static,adaptive
+expect sim_ab_bad 2 '--ab takes CONTROL,TEST' -- "$bin" sim "$scenario" --ab adaptive
 expect sim_no_file 2 'expected one scenario file' -- "$bin" sim
 expect loadtest_json 0 '"per_type"' -- \
   "$bin" loadtest --duration 2 --users 2 --ops-per-user 20 --json
