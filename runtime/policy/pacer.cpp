@@ -23,6 +23,10 @@ time_point pacer::pace(time_point t) {
 void pacer::sent(time_point now) {
   last_sent_ = now;
   sends_.emplace_back(now, waited_);
+  // Keep only the measure window (a long run without 429s must not grow
+  // these without bound).
+  while (!sends_.empty() && sends_.front().first < now - cfg_.measure_window)
+    sends_.pop_front();
   waited_ = false;
   if (rate_ > 0)
     next_slot_ = std::max(now, next_slot_) + from_seconds(1.0 / rate_);
@@ -141,6 +145,8 @@ void pacer::completed(time_point now, const flow_sample& s) {
     busy_since_ = now;
   last_accepted_ = now;
   accepted_.push_back(now);
+  while (!accepted_.empty() && accepted_.front() < now - cfg_.measure_window)
+    accepted_.pop_front();
   ++accepted_since_decrease_; // counted from the start until a decrease
   if (s.status != batch_status::ok || rate_ <= 0 || !slot_bound_)
     return;

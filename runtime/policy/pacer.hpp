@@ -87,6 +87,9 @@ public:
   std::optional<double> ceiling() const override { return ceiling_; }
   duration hold() const { return hold_; }
 
+  /// Timestamps kept for the rate measurements (bounded by the window).
+  std::size_t measurements() const { return sends_.size() + accepted_.size(); }
+
 protected:
   time_point pace(time_point t) override;
   void sent(time_point now) override;

@@ -199,3 +199,15 @@ TEST(pacer, measures_a_fixed_window_over_the_window) {
   EXPECT_LE(throttled, 4);
   EXPECT_GE(p.hold(), 100s); // window overruns are probed rarely
 }
+
+TEST(pacer, its_measurements_stay_bounded_without_throttling) {
+  pacer p{paced(0, 4)}; // unpaced, never throttled
+  auto now = at(0ms);
+  for (int i = 0; i < 200'000; ++i) { // ~5.5 hours at 10 requests/s
+    p.on_sent(now);
+    now += 100ms;
+    p.on_completed(now, batch_status::ok, {}, 100ms);
+  }
+  // Only the measure window (30 s) is kept: 300 sends and completions.
+  EXPECT_LE(p.measurements(), 2u * 301);
+}
