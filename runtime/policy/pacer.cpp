@@ -88,10 +88,10 @@ void pacer::on_throttled(time_point now, duration retry_after) {
   auto window = from_seconds(std::max(1.0, rate_ > 0 ? 1.0 / rate_ : 0.0));
   if (!last_decrease_ || now - *last_decrease_ >= window) {
     auto sent_rate = rate_ > 0 ? rate_ : std::max(measured_rate_, 1.0);
-    // The accepted rate is the better estimate when the pacer was the
-    // bottleneck; after idle time or an outage it understates the budget,
-    // so one 429 never cuts below a multiplicative decrease of the rate
-    // that was sent.
+    // The ceiling estimate (see the header): the window's measure after a
+    // long Retry-After; the accepted rate when the pacer was the
+    // bottleneck; else the pace actually sent lately (demand set it); with
+    // too little history, a multiplicative decrease.
     auto c = sent_rate;
     bool trusted = false;
     auto a = accepted_rate(now, trusted);

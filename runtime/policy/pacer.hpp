@@ -28,9 +28,8 @@
 //          overrun; without enough sends for s5, max(min(r_sent, a),
 //          decrease * r_sent). r_sent: the rate the pacer allowed; when
 //          unpaced, the measured send rate;
-//     h = c' within -20%/+25% of the c' of the previous 429 (the same plateau
-//         again) ? min(2h, max_hold)
-//                                                     : initial_hold;
+//     h = min(2h, max_hold) when c' is within -20%/+25% of the c' of the
+//         previous 429 (the same plateau again), else initial_hold;
 //     after a long Retry-After h = min(max_hold, max(h, 10 ra)) (a window
 //     overrun blocks for up to a window: probe it rarely);
 //     c = c'; r = max(min_rate, decrease * c); probing resumes at now + h;
