@@ -167,15 +167,4 @@ double simulated_backend::capacity(double at_s,
   return cap * ok_share;
 }
 
-std::vector<double> simulated_backend::change_times() const {
-  std::vector<double> times;
-  for (const auto& c : spec_.changes)
-    times.push_back(c.at_s);
-  for (const auto& o : spec_.outages)
-    times.push_back(o.to_s);
-  std::sort(times.begin(), times.end());
-  times.erase(std::unique(times.begin(), times.end()), times.end());
-  return times;
-}
-
 } // namespace batching::sim

@@ -33,10 +33,6 @@ public:
   /// `mean_payload_bytes` (0 during an outage).
   double capacity(double at_s, double mean_payload_bytes) const;
 
-  /// Times (s) at which the backend changes: scheduled changes and the
-  /// ends of outages, sorted.
-  std::vector<double> change_times() const;
-
   std::uint64_t requests() const { return requests_; }
   std::uint64_t throttled() const { return throttled_; }
   std::uint64_t accepted_items() const { return accepted_items_; }

@@ -165,22 +165,30 @@ convergence(const scenario& sc, const record& rec,
     finished
       += k < rec.finished_per_second.size() ? rec.finished_per_second[k] : 0;
   }
+  // Per second: the backend's capacity and the offered load (simulator
+  // truth), then whether the 5 s window starting there is good.
   simulated_backend truth{sc.backend, 0, time_point{}};
   auto payload = mean_payload(sc);
+  std::vector<double> capacity(seconds), load(seconds);
+  for (std::size_t s = 0; s < seconds; ++s) {
+    auto mid = static_cast<double>(s) + 0.5;
+    capacity[s] = truth.capacity(mid, payload);
+    load[s] = offered(sc, mid);
+  }
   auto quantum = static_cast<double>(sc.backend.max_items_per_request);
-  auto good = [&](std::size_t k) {
-    double g = 0, cap = 0, load = 0, req = 0, thr = 0;
+  std::vector<bool> good(seconds, false);
+  for (std::size_t k = 0; k + window <= seconds; ++k) {
+    double g = 0, cap = 0, in = 0, req = 0, thr = 0;
     for (std::size_t s = k; s < k + window; ++s) {
-      auto mid = static_cast<double>(s) + 0.5;
       g += rec.succeeded_per_second[s];
-      cap += truth.capacity(mid, payload);
-      load += offered(sc, mid);
+      cap += capacity[s];
+      in += load[s];
       req += requests[s];
       thr += throttled[s];
     }
-    double achievable = backlog[k] > load ? cap : std::min(cap, load);
-    return g + quantum >= 0.9 * achievable && (req == 0 || thr / req < 0.01);
-  };
+    double achievable = backlog[k] > in ? cap : std::min(cap, in);
+    good[k] = g + quantum >= 0.9 * achievable && (req == 0 || thr / req < 0.01);
+  }
   auto changes = change_times(sc);
   std::vector<std::optional<double>> result;
   for (std::size_t i = 0; i < changes.size(); ++i) {
@@ -194,7 +202,7 @@ convergence(const scenario& sc, const record& rec,
       auto last = std::min(k + settle, to - window + 1);
       bool all = true;
       for (std::size_t j = k; j < last && all; ++j)
-        all = good(j);
+        all = good[j];
       if (all)
         settled = static_cast<double>(k) - changes[i];
     }
@@ -220,11 +228,6 @@ std::vector<double> change_times(const scenario& sc) {
   std::erase_if(times,
                 [&](double t) { return t <= 0 || t >= sc.duration_s - 1; });
   return times;
-}
-
-double achievable_goodput(const scenario& sc, double t) {
-  simulated_backend truth{sc.backend, 0, time_point{}};
-  return std::min(offered(sc, t), truth.capacity(t, mean_payload(sc)));
 }
 
 run_result run_strategy(const scenario& sc, const strategy_spec& s,

@@ -92,8 +92,4 @@ run_result run_strategy(const scenario& sc, const strategy_spec& s,
 /// changes, outage ends and workload phases, sorted.
 std::vector<double> change_times(const scenario& sc);
 
-/// The goodput a perfect client could reach at t: the lesser of the offered
-/// load and the backend's capacity (simulator truth, for metrics only).
-double achievable_goodput(const scenario& sc, double t);
-
 } // namespace batching::sim

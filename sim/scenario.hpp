@@ -100,8 +100,9 @@ void visit(scenario& x, V& v) {
   v.scalar("drain_s", x.drain_s, config::bounds{0, 1e6}, "s",
            "Simulated time after arrivals stop for queued work to finish.");
   v.section("slo", x.slo, "Service level objective.");
-  v.section("client", x.client, "What the operator configures the client "
-                                "with (documented facts, not hidden ones).");
+  v.section("client", x.client,
+            "What the operator configures the client "
+            "with (documented facts, not hidden ones).");
   v.section("backend", x.backend, "The simulated backend.");
   v.list("workload", x.workload, "One entry per operation type stream.");
   v.names("strategies", x.strategies,
