@@ -168,7 +168,7 @@ TEST(config_loader, every_problem_of_a_file_is_reported_at_once) {
       at(f, 6, 15,
          "operation_configs.write.strategy: unknown strategy 'fastest' "
          "(expected one of: conservative, aggressive, adaptive, balanced, "
-                "static)"),
+         "static)"),
       at(f, 8, 21,
          "sampling.interval_seconds: -1 is out of range [0.01, 3600]"),
       at(f, 9, 1,
