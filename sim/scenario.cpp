@@ -5,6 +5,10 @@
 
 namespace batching::sim {
 
+std::string shipped_scenario_path(const std::string& name) {
+  return config::default_directory() + "/../sim/scenarios/" + name + ".yaml";
+}
+
 scenario load_scenario(const config::source& src,
                        std::vector<config::diagnostic>& errors) {
   scenario sc;

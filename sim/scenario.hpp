@@ -109,6 +109,10 @@ void visit(scenario& x, V& v) {
           "Strategies to compare (default: all of docs/simulation.md).");
 }
 
+/// The path of a scenario shipped in sim/scenarios/ (next to the
+/// configuration directory config::default_directory() finds).
+std::string shipped_scenario_path(const std::string& name);
+
 /// Reads a scenario file; `errors` gets every problem (file:line:column).
 scenario load_scenario(const config::source& src,
                        std::vector<config::diagnostic>& errors);

@@ -14,8 +14,6 @@
 #include <chrono>
 #include <cmath>
 #include <iostream>
-#include <sstream>
-#include <unistd.h>
 
 #include <boost/json.hpp>
 
@@ -143,19 +141,15 @@ int run_overhead(const std::vector<std::string>& args) {
     return usage_error("bench overhead",
                        "--items must be >= 1000 and --threads >= 1");
   const std::uint64_t job_size = 100'000;
-  bool tty = isatty(2);
-  auto progress = [&](const char* what) {
-    if (tty)
-      std::cerr << "\r\033[K" << what << std::flush;
-  };
-  progress("tight loop...");
+  progress_line line;
+  line.show("tight loop...");
   auto tight = tight_loop_items_per_s(items, std::min(items, job_size));
-  progress("pipeline...");
+  line.show("pipeline...");
   auto pipeline
     = pipeline_items_per_s(items, std::min(items, job_size), threads);
-  progress("latency...");
+  line.show("latency...");
   auto [p50, p99] = added_latency_us(threads);
-  progress("");
+  line.clear();
   if (parsed.has("--json")) {
     boost::json::object out{{"items", items},
                             {"threads", threads},
@@ -182,22 +176,17 @@ int run_sweep(const std::vector<std::string>& args) {
     return usage_error(cmd, parsed.error());
   if (parsed.positional().size() > 1)
     return usage_error(cmd, "expected at most one scenario file");
-  auto path
-    = parsed.positional().empty()
-        ? config::default_directory() + "/../sim/scenarios/notion_steady.yaml"
-        : parsed.positional()[0];
+  auto path = parsed.positional().empty()
+                ? sim::shipped_scenario_path("notion_steady")
+                : parsed.positional()[0];
   std::vector<config::diagnostic> errors;
   auto sc = sim::load_scenario({path, {}, true}, errors);
   std::vector<std::uint32_t> sizes{10, 25, 50, 100, 200, 500};
   try {
     if (auto v = parsed.value("--seed"))
       sc.seed = std::stoull(*v);
-    if (auto v = parsed.value("--batch-sizes")) {
-      sizes.clear();
-      std::stringstream in{*v};
-      for (std::string n; std::getline(in, n, ',');)
-        sizes.push_back(static_cast<std::uint32_t>(std::stoul(n)));
-    }
+    if (auto v = parsed.value("--batch-sizes"))
+      sizes = parse_counts(*v);
   } catch (const std::exception&) {
     return usage_error(cmd, "--batch-sizes and --seed take whole numbers");
   }
@@ -220,15 +209,13 @@ int run_sweep(const std::vector<std::string>& args) {
   rep.sc = sc;
   sim::run_options opts;
   opts.series = false;
-  bool tty = isatty(2) != 0;
+  progress_line line;
   for (std::size_t i = 0; i < candidates.size(); ++i) {
-    if (tty)
-      std::cerr << "\r\033[K" << candidates[i].name << " (" << i + 1 << "/"
-                << candidates.size() << ")" << std::flush;
+    line.show(candidates[i].name + " (" + std::to_string(i + 1) + "/"
+              + std::to_string(candidates.size()) + ")");
     rep.results.push_back(sim::run_strategy(sc, candidates[i], opts));
   }
-  if (tty)
-    std::cerr << "\r\033[K" << std::flush;
+  line.clear();
   std::size_t best = 0;
   for (std::size_t i = 1; i < rep.results.size(); ++i)
     if (sim::better(rep.results[i], rep.results[best]))

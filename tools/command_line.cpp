@@ -1,7 +1,10 @@
 #include "tools/command_line.hpp"
 
 #include <algorithm>
+#include <fstream>
 #include <iostream>
+#include <sstream>
+#include <unistd.h>
 
 namespace batching::cli {
 
@@ -144,5 +147,46 @@ int dispatch(const std::vector<command>& commands, int argc, char** argv) {
   out << "\nEvery command accepts --help.\n";
   return help ? exit_ok : exit_usage;
 }
+
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> pieces;
+  std::stringstream in{text};
+  for (std::string piece; std::getline(in, piece, ',');)
+    pieces.push_back(piece);
+  return pieces;
+}
+
+std::vector<std::uint32_t> parse_counts(const std::string& text) {
+  std::vector<std::uint32_t> counts;
+  for (const auto& piece : split_list(text))
+    counts.push_back(static_cast<std::uint32_t>(std::stoul(piece)));
+  return counts;
+}
+
+bool write_file(const std::string& path, const std::string& text) {
+  std::ofstream out{path, std::ios::binary};
+  out << text;
+  return static_cast<bool>(out);
+}
+
+progress_line::progress_line() : tty_(isatty(2) != 0) {
+  // nop
+}
+
+void progress_line::show(const std::string& what) {
+  if (tty_)
+    std::cerr << "\r\033[K" << what << std::flush;
+}
+
+void progress_line::show(const std::string& what, double done, double total) {
+  if (!tty_ || total <= 0)
+    return;
+  int width = 30;
+  int filled = static_cast<int>(width * std::min(1.0, done / total));
+  std::cerr << "\r\033[K[" << std::string(filled, '#')
+            << std::string(width - filled, '.') << "] " << what << std::flush;
+}
+
+void progress_line::clear() { show(""); }
 
 } // namespace batching::cli

@@ -5,6 +5,7 @@
 // "--option=VALUE" (repeatable) and positional arguments. Usage errors print
 // the problem and a hint to stderr and exit with code 2.
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <optional>
@@ -65,5 +66,33 @@ int dispatch(const std::vector<command>& commands, int argc, char** argv);
 /// Prints "batching <path>: <message> (try 'batching <path> --help')" to
 /// stderr and returns exit_usage.
 int usage_error(const std::string& path, const std::string& message);
+
+/// The comma-separated pieces of an option's value ("a,b" -> {"a", "b"}).
+std::vector<std::string> split_list(const std::string& text);
+
+/// Comma-separated whole numbers; throws std::exception on a piece that is
+/// not one.
+std::vector<std::uint32_t> parse_counts(const std::string& text);
+
+/// Writes `text` to `path`; false when it cannot.
+bool write_file(const std::string& path, const std::string& text);
+
+/// One status line on stderr, redrawn in place, when stderr is a terminal;
+/// nothing otherwise (long runs stay quiet in pipes and logs).
+class progress_line {
+public:
+  progress_line();
+
+  /// Replaces the line with `what`.
+  void show(const std::string& what);
+
+  /// Replaces the line with a bar of done/total and `what`.
+  void show(const std::string& what, double done, double total);
+
+  void clear();
+
+private:
+  bool tty_;
+};
 
 } // namespace batching::cli

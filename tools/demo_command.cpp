@@ -4,11 +4,9 @@
 // static baseline (the same scenario and seed, in virtual time) and an
 // HTML report.
 
-#include <fstream>
 #include <iostream>
 #include <unistd.h>
 
-#include "config/loader.hpp"
 #include "sim/report.hpp"
 #include "tools/commands.hpp"
 
@@ -16,17 +14,13 @@ namespace batching::cli {
 
 namespace {
 
-std::string default_scenario() {
-  auto dir = config::default_directory(); // .../config
-  return dir + "/../sim/scenarios/maritime_demo.yaml";
-}
-
 int run_demo(const std::vector<std::string>& args) {
   const std::string cmd = "demo";
   arguments parsed{args, {}, {"--scenario", "--report", "--strategy"}};
   if (!parsed.error().empty())
     return usage_error(cmd, parsed.error());
-  auto path = parsed.value("--scenario").value_or(default_scenario());
+  auto path = parsed.value("--scenario")
+                .value_or(sim::shipped_scenario_path("maritime_demo"));
   std::vector<config::diagnostic> errors;
   auto sc = sim::load_scenario({path, {}, true}, errors);
   auto strategy
@@ -82,9 +76,7 @@ int run_demo(const std::vector<std::string>& args) {
             << " (x" << ratio << "), 429s " << 100 * ours.throttle_rate
             << "% vs " << 100 * base.throttle_rate << "%, p99 " << ours.p99_ms
             << " ms vs " << base.p99_ms << " ms; lost " << ours.lost << ".\n";
-  std::ofstream out{report_path, std::ios::binary};
-  out << sim::to_html(rep);
-  if (!out) {
+  if (!write_file(report_path, sim::to_html(rep))) {
     std::cerr << "batching demo: cannot write " << report_path << '\n';
     return exit_failure;
   }

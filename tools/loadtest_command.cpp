@@ -6,7 +6,6 @@
 
 #include <iostream>
 #include <sstream>
-#include <unistd.h>
 
 #include <boost/json.hpp>
 
@@ -121,12 +120,8 @@ int run_loadtest(const std::vector<std::string>& args) {
       lt.concurrent_users = static_cast<std::uint32_t>(std::stoul(*v));
     if (auto v = parsed.value("--ops-per-user"))
       lt.operations_per_user = static_cast<std::uint32_t>(std::stoul(*v));
-    if (auto v = parsed.value("--batch-sizes")) {
-      lt.batch_sizes.clear();
-      std::stringstream in{*v};
-      for (std::string n; std::getline(in, n, ',');)
-        lt.batch_sizes.push_back(static_cast<std::uint32_t>(std::stoul(n)));
-    }
+    if (auto v = parsed.value("--batch-sizes"))
+      lt.batch_sizes = parse_counts(*v);
   } catch (const std::exception&) {
     return usage_error(cmd, "--duration, --users, --ops-per-user and "
                             "--batch-sizes take whole numbers");
@@ -160,22 +155,20 @@ int run_loadtest(const std::vector<std::string>& args) {
     s.batch_size = size;
     runs.emplace_back(lt.name + " (batch " + std::to_string(size) + ")", s);
   }
-  bool tty = isatty(2) != 0;
+  progress_line line;
   boost::json::array results;
   for (const auto& [name, s] : runs) {
     sim::run_options opts;
     opts.real_time = true;
-    opts.progress
-      = [&, name = name](double t, double total, const sim::series_point& p) {
-          if (!tty)
-            return;
-          std::cerr << "\r\033[K" << name << ": " << t << "/" << total
-                    << " s, goodput " << p.goodput << "/s, 429s " << p.throttled
-                    << ", queued " << p.queued << std::flush;
-        };
+    opts.progress = [&, name = name](double t, double total,
+                                     const sim::series_point& p) {
+      std::ostringstream text;
+      text << name << ": " << t << "/" << total << " s, goodput " << p.goodput
+           << "/s, 429s " << p.throttled << ", queued " << p.queued;
+      line.show(text.str());
+    };
     auto r = sim::run_strategy(sc, s, opts);
-    if (tty)
-      std::cerr << "\r\033[K" << std::flush;
+    line.clear();
     auto o = result_json(name, sc, r);
     if (!parsed.has("--json")) {
       std::cout << name << ": " << r.submitted << " operations, " << r.goodput

@@ -2,10 +2,7 @@
 // virtual time, finds the oracle, and prints a side-by-side table (plus
 // JSON and an HTML report on request).
 
-#include <fstream>
 #include <iostream>
-#include <sstream>
-#include <unistd.h>
 
 #include <boost/json.hpp>
 
@@ -17,37 +14,6 @@
 namespace batching::cli {
 
 namespace {
-
-/// A progress line on stderr when it is a terminal; nothing otherwise.
-class progress_line {
-public:
-  progress_line() : tty_(isatty(2) != 0) {
-    // nop
-  }
-
-  void show(const std::string& what, double done, double total) {
-    if (!tty_ || total <= 0)
-      return;
-    int width = 30;
-    int filled = static_cast<int>(width * std::min(1.0, done / total));
-    std::cerr << "\r\033[K[" << std::string(filled, '#')
-              << std::string(width - filled, '.') << "] " << what << std::flush;
-  }
-
-  void clear() {
-    if (tty_)
-      std::cerr << "\r\033[K" << std::flush;
-  }
-
-private:
-  bool tty_;
-};
-
-bool write_file(const std::string& path, const std::string& text) {
-  std::ofstream out{path, std::ios::binary};
-  out << text;
-  return static_cast<bool>(out);
-}
 
 /// `--ab CONTROL,TEST`: both arms on the scenario's seed, Welch's t-test
 /// over per-second goodput.
@@ -111,12 +77,10 @@ int run_sim(const std::vector<std::string>& args) {
   std::vector<std::string> names = sc.strategies;
   if (auto v = parsed.value("--strategies")) {
     names.clear();
-    if (*v != "all") {
-      std::stringstream in{*v};
-      for (std::string name; std::getline(in, name, ',');)
+    if (*v != "all")
+      for (const auto& name : split_list(*v))
         if (!name.empty())
           names.push_back(name);
-    }
   }
   std::vector<sim::strategy_spec> strategies;
   bool want_oracle = !parsed.has("--no-oracle");
