@@ -19,11 +19,6 @@ bool better(const run_result& a, const run_result& b) {
 
 namespace {
 
-struct tried {
-  strategy_spec config;
-  run_result result;
-};
-
 strategy_spec candidate(std::uint32_t size, std::uint32_t n, double rate,
                         double linger) {
   strategy_spec s{"oracle", strategy_kind::fixed, flow_kind::fixed};
@@ -32,17 +27,6 @@ strategy_spec candidate(std::uint32_t size, std::uint32_t n, double rate,
   s.rate = rate;
   s.linger_ms = linger;
   return s;
-}
-
-/// Runs task(0..count-1) in order. Sequential on purpose: two CAF 0.17
-/// actor systems built and torn down on two threads at once hung once in
-/// testing (both threads blocked, no CPU), so the sweep stays on one.
-template <class Task>
-auto in_order(std::size_t count, const Task& task) {
-  std::vector<decltype(task(0))> results;
-  for (std::size_t i = 0; i < count; ++i)
-    results.push_back(task(i));
-  return results;
 }
 
 } // namespace
@@ -64,53 +48,42 @@ find_oracle(const scenario& sc,
   // An upper bound for the progress display; pruning runs fewer.
   auto total
     = (rates.size() + 1) * in_flight.size() + sizes.size() * lingers.size();
-  std::size_t done = 0;
   run_options quiet;
   quiet.series = false;
-  auto run = [&](const strategy_spec& s) {
+  // Candidates run one after another, each picked or dropped at once.
+  // Sequential on purpose: two CAF 0.17 actor systems built and torn down
+  // on two threads at once hung once in testing (both threads blocked, no
+  // CPU).
+  oracle_result best;
+  auto consider = [&](const strategy_spec& s) {
     auto r = run_strategy(sc, s, quiet);
-    ++done;
+    ++best.candidates;
     if (progress)
-      progress(done, total);
-    return r;
+      progress(best.candidates, total);
+    auto throttle_rate = r.throttle_rate;
+    if (best.candidates == 1 || better(r, best.result)) {
+      best.config = s;
+      best.result = std::move(r);
+    }
+    return throttle_rate;
   };
-  // Stage 1, one task per in-flight value: unpaced, then rates upwards
-  // until throttling sets in for good (higher rates only throttle more).
-  auto row = [&](std::size_t i) {
-    auto n = in_flight[i];
-    std::vector<tried> out;
-    auto unpaced = candidate(cap, n, 0, 50);
-    out.push_back({unpaced, run(unpaced)});
+  // Stage 1, per in-flight value: unpaced, then rates upwards until
+  // throttling sets in for good (higher rates only throttle more).
+  for (auto n : in_flight) {
+    consider(candidate(cap, n, 0, 50));
     int throttling = 0;
     for (auto rate : rates) {
-      auto s = candidate(cap, n, rate, 50);
-      out.push_back({s, run(s)});
-      throttling = out.back().result.throttle_rate > 0.05 ? throttling + 1 : 0;
+      throttling
+        = consider(candidate(cap, n, rate, 50)) > 0.05 ? throttling + 1 : 0;
       if (throttling >= 2)
         break;
     }
-    return out;
-  };
-  oracle_result best;
-  auto pick = [&](std::vector<tried>& all) {
-    for (auto& t : all)
-      if (best.candidates++ == 0 || better(t.result, best.result)) {
-        best.config = t.config;
-        best.result = std::move(t.result);
-      }
-  };
-  for (auto& r : in_order(in_flight.size(), row))
-    pick(r);
+  }
+  // Stage 2: batch size and linger at the best in-flight and rate.
   auto stage1 = best.config;
-  std::vector<strategy_spec> stage2;
   for (auto size : sizes)
     for (auto linger : lingers)
-      stage2.push_back(
-        candidate(size, stage1.max_in_flight, stage1.rate, linger));
-  for (auto& r : in_order(stage2.size(), [&](std::size_t i) {
-         return std::vector<tried>{{stage2[i], run(stage2[i])}};
-       }))
-    pick(r);
+      consider(candidate(size, stage1.max_in_flight, stage1.rate, linger));
   best.result.strategy = "oracle";
   return best;
 }
