@@ -7,26 +7,6 @@ namespace batching::sim {
 
 namespace {
 
-void overlay(backend_params& p, const backend_params& c) {
-  auto set = [](double& field, double value) {
-    if (value >= 0)
-      field = value;
-  };
-  set(p.rate, c.rate);
-  set(p.burst, c.burst);
-  set(p.window_requests, c.window_requests);
-  set(p.window_seconds, c.window_seconds);
-  set(p.base_latency_ms, c.base_latency_ms);
-  set(p.per_item_latency_ms, c.per_item_latency_ms);
-  set(p.jitter_sigma, c.jitter_sigma);
-  set(p.concurrency, c.concurrency);
-  set(p.error_rate, c.error_rate);
-  set(p.item_cost_ms, c.item_cost_ms);
-  set(p.contention, c.contention);
-  set(p.overload_concurrency, c.overload_concurrency);
-  set(p.overload_error_rate, c.overload_error_rate);
-}
-
 duration ms(double x) { return from_seconds(x / 1000); }
 
 std::vector<rate_limited_api::outage> outages_of(const backend_spec& spec) {
@@ -94,7 +74,7 @@ backend_params simulated_backend::params_at(double at_s) const {
   auto p = spec_.params;
   for (const auto& c : spec_.changes)
     if (c.at_s <= at_s)
-      overlay(p, c.set);
+      p = overlay(p, c.set);
   return p;
 }
 

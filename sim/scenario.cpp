@@ -5,6 +5,42 @@
 
 namespace batching::sim {
 
+namespace {
+
+/// A schema visitor that only collects the parameters' addresses.
+struct parameter_collector {
+  std::vector<double*> fields;
+
+  void scalar(std::string_view, double& field, config::bounds, std::string_view,
+              std::string_view) {
+    fields.push_back(&field);
+  }
+};
+
+} // namespace
+
+std::vector<double*> parameters_of(backend_params& p) {
+  parameter_collector c;
+  visit(p, c);
+  return c.fields;
+}
+
+backend_params unchanged_params() {
+  backend_params p;
+  for (auto* field : parameters_of(p))
+    *field = -1;
+  return p;
+}
+
+backend_params overlay(backend_params p, backend_params change) {
+  auto to = parameters_of(p);
+  auto from = parameters_of(change);
+  for (std::size_t i = 0; i < to.size(); ++i)
+    if (*from[i] >= 0)
+      *to[i] = *from[i];
+  return p;
+}
+
 std::string shipped_scenario_path(const std::string& name) {
   return config::default_directory() + "/../sim/scenarios/" + name + ".yaml";
 }

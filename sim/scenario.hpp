@@ -40,9 +40,19 @@ struct backend_params {
   double overload_error_rate = 0.2; // ... fail with this probability
 };
 
+/// Every parameter of `p`, in schema order (the schema below lists them,
+/// so overlays and "unchanged" need no list of their own).
+std::vector<double*> parameters_of(backend_params& p);
+
+/// Parameters that all say "unchanged" (-1).
+backend_params unchanged_params();
+
+/// `p` with every parameter of `change` that is not -1.
+backend_params overlay(backend_params p, backend_params change);
+
 struct backend_change {
   double at_s = 0;
-  backend_params set{-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
+  backend_params set = unchanged_params();
 };
 
 struct outage_window {
