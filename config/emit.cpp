@@ -44,6 +44,11 @@ public:
     out_ << YAML::Key << std::string{key} << YAML::Value << field;
   }
 
+  void text(std::string_view key, std::string& field, std::string_view) {
+    out_ << YAML::Key << std::string{key} << YAML::Value
+         << YAML::DoubleQuoted << field;
+  }
+
   template <class T>
   void section(std::string_view key, T& sub, std::string_view) {
     out_ << YAML::Key << std::string{key} << YAML::Value << YAML::BeginMap;
@@ -84,6 +89,10 @@ public:
   }
 
   void name(std::string_view key, std::string& field, std::string_view) {
+    obj_[key] = field;
+  }
+
+  void text(std::string_view key, std::string& field, std::string_view) {
     obj_[key] = field;
   }
 
@@ -132,6 +141,10 @@ public:
 
   void name(std::string_view key, std::string& field, std::string_view doc) {
     row(key, "name", field, "lowercase identifier", "", doc);
+  }
+
+  void text(std::string_view key, std::string& field, std::string_view doc) {
+    row(key, "text", field.empty() ? "\"\"" : field, "any string", "", doc);
   }
 
   template <class T>

@@ -169,6 +169,19 @@ public:
     ctx_.set_origin(e.path, e.mark);
   }
 
+  void text(std::string_view key, std::string& field, std::string_view) {
+    auto e = find(key);
+    if (!e.value)
+      return;
+    if (!e.value.IsScalar()) {
+      ctx_.error(e.mark,
+                 e.path + ": expected a string, got " + describe(e.value));
+      return;
+    }
+    field = e.value.Scalar();
+    ctx_.set_origin(e.path, e.mark);
+  }
+
   template <class T>
   void section(std::string_view key, T& sub, std::string_view) {
     auto e = find(key);

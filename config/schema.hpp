@@ -191,6 +191,26 @@ void visit(sampling_config& x, V& v) {
 }
 
 template <class V>
+void visit(optimizer_config& x, V& v) {
+  v.text("model_dir", x.model_dir,
+         "Directory the models are saved to and loaded from at start "
+         "(<dir>/<type>.model); empty keeps them in memory only.");
+  v.scalar("min_confidence", x.min_confidence, bounds{0, 1}, "fraction",
+           "Predictions below this confidence leave sizing to `adaptive`.");
+  v.scalar("sample_period_seconds", x.sample_period_seconds,
+           bounds{0.1, 3'600}, "s",
+           "Length of the window one training sample summarizes.");
+  v.scalar("retrain_every", x.retrain_every, bounds{1, 1'000'000}, "samples",
+           "New samples of a type that trigger its next training.");
+  v.scalar("max_samples", x.max_samples, bounds{20, 1'000'000}, "samples",
+           "Most recent samples kept per type for training.");
+  v.choice("priority", x.priority,
+           "What predictions aim for: `throughput` (most items/s within the "
+           "latency target), `latency` (least latency keeping 90% of the "
+           "throughput) or `balanced` (keeping 98%).");
+}
+
+template <class V>
 void visit(performance_targets_config& x, V& v) {
   v.scalar("throughput_improvement_percent", x.throughput_improvement_percent,
            bounds{0, 10'000}, "%",
@@ -226,6 +246,8 @@ void visit(runtime_config& x, V& v) {
             "Resource alert levels.");
   v.section("scaling", x.scaling, "Scaling rules driven by CPU usage.");
   v.section("sampling", x.sampling, "Resource sampling.");
+  v.section("optimizer", x.optimizer,
+            "Learned batch sizes (the `ml` strategy) and their models.");
   v.section("performance_targets", x.performance_targets,
             "The targets benchmarks and reports compare against.");
 }

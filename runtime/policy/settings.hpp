@@ -145,6 +145,26 @@ struct sampling_config {
   bool operator==(const sampling_config&) const = default;
 };
 
+/// The optimizer: what batchers of `ml` types learn from and how the
+/// models are trained, kept and trusted.
+struct optimizer_config {
+  /// Directory of the saved models (<dir>/<type>.model); empty: no files.
+  std::string model_dir;
+  /// Predictions below this confidence leave sizing to `adaptive`.
+  double min_confidence = 0.6;
+  /// Length of the window one training sample summarizes.
+  double sample_period_seconds = 2;
+  /// New samples of a type that trigger its next training.
+  std::uint32_t retrain_every = 15;
+  /// Most recent samples kept per type (older ones are forgotten, so the
+  /// model follows a changing backend).
+  std::uint32_t max_samples = 2000;
+  /// What predictions aim for: throughput, latency or balanced.
+  target_priority priority = target_priority::balanced;
+
+  bool operator==(const optimizer_config&) const = default;
+};
+
 /// The seed's performance targets, used by benchmarks and reports.
 struct performance_targets_config {
   double throughput_improvement_percent = 40;
@@ -184,6 +204,7 @@ struct runtime_config {
   resource_thresholds_config resource_thresholds;
   scaling_config scaling;
   sampling_config sampling;
+  optimizer_config optimizer;
   performance_targets_config performance_targets;
 
   bool operator==(const runtime_config&) const = default;

@@ -87,6 +87,7 @@ enum class strategy_kind : std::uint8_t {
   adaptive,
   balanced,
   fixed, // "static": always the preferred size (the seed's baseline)
+  ml,    // the optimizer's predictions when confident, else adaptive
 };
 
 /// Who decides when a backend's next request may leave (flow_control.hpp).
@@ -149,8 +150,8 @@ struct enum_names<breaker_state> {
 };
 template <>
 struct enum_names<strategy_kind> {
-  static constexpr std::array<std::string_view, 5> names{
-    "conservative", "aggressive", "adaptive", "balanced", "static"};
+  static constexpr std::array<std::string_view, 6> names{
+    "conservative", "aggressive", "adaptive", "balanced", "static", "ml"};
 };
 template <>
 struct enum_names<flow_kind> {

@@ -121,11 +121,11 @@ TEST(config_loader, unknown_strategies_list_the_valid_ones) {
               at(f, 3, 15,
                  "operation_configs.read.strategy: unknown strategy "
                  "'agressive' (expected one of: conservative, aggressive, "
-                 "adaptive, balanced, static); did you mean 'aggressive'?"),
+                 "adaptive, balanced, static, ml); did you mean 'aggressive'?"),
               at(f, 7, 15,
                  "operation_configs.maritime_policy_validation.strategy: "
                  "unknown strategy 'turbo' (expected one of: conservative, "
-                 "aggressive, adaptive, balanced, static)"),
+                 "aggressive, adaptive, balanced, static, ml)"),
             }));
 }
 
@@ -168,13 +168,13 @@ TEST(config_loader, every_problem_of_a_file_is_reported_at_once) {
       at(f, 6, 15,
          "operation_configs.write.strategy: unknown strategy 'fastest' "
          "(expected one of: conservative, aggressive, adaptive, balanced, "
-         "static)"),
+         "static, ml)"),
       at(f, 8, 21,
          "sampling.interval_seconds: -1 is out of range [0.01, 3600]"),
       at(f, 9, 1,
          "unknown key 'bogus' at top level (valid keys: batching, "
          "operation_configs, backends, coordinator, resource_thresholds, "
-         "scaling, sampling, performance_targets, environments)"),
+         "scaling, sampling, optimizer, performance_targets, environments)"),
     }));
 }
 
