@@ -77,7 +77,38 @@ struct batcher_state {
                request_completed{permit, true, outcome.status,
                                  outcome.retry_after, outcome.latency});
     engine->on_outcome(outcome, now_of(self));
+    learn();
     pump();
+  }
+
+  /// Closes a sample window if one is due: the sample to the optimizer and
+  /// a prediction back; an A/B window's goodput as its record.
+  void learn() {
+    if (!wiring.optimizer)
+      return;
+    auto now = now_of(self);
+    auto sample = engine->take_sample(now);
+    if (auto ab = engine->take_ab_sample())
+      self->send(wiring.optimizer, ab_record_atom::value, ab->test_id,
+                 ab->test_arm, ab->goodput);
+    if (!sample || !engine->settings().learn)
+      return;
+    self->send(wiring.optimizer, *sample);
+    prediction_request req{engine->settings().op_type, engine->features(now),
+                           engine->target()};
+    auto me = self;
+    self
+      ->request(wiring.optimizer, engine->settings().sample_period,
+                predict_atom::value, std::move(req))
+      .then(
+        [me](const prediction& p) {
+          me->state.engine->advise(p, now_of(me));
+          me->state.pump();
+        },
+        [](const caf::error&) {
+          // No answer within a window: sizing stays as it is (the advice
+          // expires on its own).
+        });
   }
 
   void on_alert(const resource_alert& alert) {
@@ -126,10 +157,19 @@ batcher_impl(batcher_actor::stateful_pointer<batcher_state> self,
     [=](const breaker_state_changed& change) {
       self->state.breaker = change.to;
     },
-    [=](const resource_snapshot&) {
-      // Pressure comes from sustained alerts, not single readings.
+    [=](const resource_snapshot& snap) {
+      // Pressure comes from sustained alerts, not single readings; the
+      // readings are learning features.
+      self->state.engine->set_resources(snap.cpu_percent, snap.memory_percent);
     },
     [=](const resource_alert& alert) { self->state.on_alert(alert); },
+    [=](ab_start_atom, const std::string& id, const ab_test_config& cfg) {
+      auto control = parse_enum<strategy_kind>(cfg.control_strategy);
+      auto test = parse_enum<strategy_kind>(cfg.test_strategy);
+      if (control && test)
+        self->state.engine->start_ab(id, *control, *test,
+                                     now_of(self) + cfg.length);
+    },
     [=](timer_atom, std::uint64_t generation) {
       if (self->state.timer.fire(generation))
         self->state.pump();

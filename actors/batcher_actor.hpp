@@ -5,7 +5,10 @@
 // is ready, sends the batch to the executor on each permit (with the
 // request's timeout; an error or timeout becomes a retryable outcome),
 // reports each permit back to the gate, and forwards operation events to
-// the coordinator after every message it handles.
+// the coordinator after every message it handles. Types that learn (`ml`)
+// send each closed sample window to the optimizer and ask it for a
+// prediction, which the engine applies when confident; during an A/B test
+// each window's goodput goes to the optimizer as ab_record.
 
 #include "messages/interfaces.hpp"
 #include "runtime/policy/batch_engine.hpp"
@@ -20,6 +23,7 @@ struct batcher_wiring {
   circuit_breaker_actor gate;
   executor_actor executor;
   events_listener coordinator;
+  optimizer_actor optimizer; // may be invalid: no learning, no A/B tests
 };
 
 batcher_actor spawn_batcher(caf::actor_system& sys, batch_engine::config cfg,

@@ -45,8 +45,8 @@ public:
   }
 
   void text(std::string_view key, std::string& field, std::string_view) {
-    out_ << YAML::Key << std::string{key} << YAML::Value
-         << YAML::DoubleQuoted << field;
+    out_ << YAML::Key << std::string{key} << YAML::Value << YAML::DoubleQuoted
+         << field;
   }
 
   template <class T>

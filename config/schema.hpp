@@ -197,9 +197,8 @@ void visit(optimizer_config& x, V& v) {
          "(<dir>/<type>.model); empty keeps them in memory only.");
   v.scalar("min_confidence", x.min_confidence, bounds{0, 1}, "fraction",
            "Predictions below this confidence leave sizing to `adaptive`.");
-  v.scalar("sample_period_seconds", x.sample_period_seconds,
-           bounds{0.1, 3'600}, "s",
-           "Length of the window one training sample summarizes.");
+  v.scalar("sample_period_seconds", x.sample_period_seconds, bounds{0.1, 3'600},
+           "s", "Length of the window one training sample summarizes.");
   v.scalar("retrain_every", x.retrain_every, bounds{1, 1'000'000}, "samples",
            "New samples of a type that trigger its next training.");
   v.scalar("max_samples", x.max_samples, bounds{20, 1'000'000}, "samples",

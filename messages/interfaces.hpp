@@ -43,6 +43,7 @@ using wait_atom = caf::atom_constant<caf::atom("wait")>;
 using drain_atom = caf::atom_constant<caf::atom("drain")>;
 using stop_atom = caf::atom_constant<caf::atom("stop")>;
 using play_atom = caf::atom_constant<caf::atom("play")>;
+using train_atom = caf::atom_constant<caf::atom("train")>;
 
 // -- executor -----------------------------------------------------------------
 
@@ -123,6 +124,9 @@ using batcher_actor = caf::typed_actor<
   caf::reacts_to<resource_snapshot>,
   // Resource alerts: warning and critical pressure shrink batches.
   caf::reacts_to<resource_alert>,
+  // From the optimizer: alternate the two arms' strategies per sample
+  // window for the test's length, reporting each window's goodput.
+  caf::reacts_to<ab_start_atom, std::string, ab_test_config>,
   // Internal: linger, pacing and retry timers with their generation.
   caf::reacts_to<timer_atom, std::uint64_t>>;
 
@@ -164,6 +168,14 @@ using coordinator_actor = caf::typed_actor<
 
 // -- optimizer ----------------------------------------------------------------
 
+/// One operation type's model (runtime/model/response_model.hpp), owned
+/// and restarted by the optimizer; training runs here, off the batchers.
+using model_actor = caf::typed_actor<
+  // Train on these samples (replacing the model if they suffice).
+  caf::replies_to<train_atom, std::vector<training_sample>>::with<model_report>,
+  // The batch size that best meets the target (confidence 0 untrained).
+  caf::replies_to<predict_atom, prediction_request>::with<prediction>>;
+
 /// Learns batch size from samples with supervised model actors; A/B tests.
 using optimizer_actor = caf::typed_actor<
   // One observation from a batcher.
@@ -177,7 +189,11 @@ using optimizer_actor = caf::typed_actor<
   // Record one result: test id, whether from the test arm, the score.
   caf::reacts_to<ab_record_atom, std::string, bool, double>,
   // Analyze an A/B test.
-  caf::replies_to<ab_analyze_atom, std::string>::with<ab_test_result>>;
+  caf::replies_to<ab_analyze_atom, std::string>::with<ab_test_result>,
+  // Wiring: the batcher of an operation type (A/B tests split its traffic).
+  caf::reacts_to<caf::put_atom, std::string, batcher_actor>,
+  // The model actor of an operation type (diagnostics, supervision tests).
+  caf::replies_to<caf::get_atom, std::string>::with<model_actor>>;
 
 // -- load generator -----------------------------------------------------------
 

@@ -94,13 +94,34 @@ struct prediction_request {
   bool operator==(const prediction_request&) const = default;
 };
 
+/// A model actor's answer to training: leave-one-out scores, importances
+/// and the trained model's bytes (the optimizer keeps them as the last good
+/// model). `trained` false: too few or unusable samples, nothing changed.
+struct model_report {
+  std::string op_type;
+  bool trained = false;
+  double throughput_r2 = 0;
+  double throughput_mae = 0; // items/s
+  double latency_r2 = 0;
+  double latency_mae = 0; // ms
+  std::uint64_t samples = 0;
+  std::map<std::string, double> importances; // by feature name
+  std::string model;                         // response_model::save bytes
+
+  bool operator==(const model_report&) const = default;
+};
+
 /// What the optimizer has learned (the seed's get_optimization_insights).
 struct optimizer_insights {
   std::uint64_t total_predictions = 0;
   double average_confidence = 0;
-  std::map<std::string, double> model_scores;        // e.g. "read.r2"
-  std::map<std::string, double> feature_importances; // by feature name
+  // "<type>.throughput_r2", "<type>.latency_mae", "<type>.samples", ...
+  std::map<std::string, double> model_scores;
+  // "<type>.<feature>": permutation-importance share of the type's model
+  std::map<std::string, double> feature_importances;
   std::vector<std::string> recommendations;
+  // Model files that could not be loaded, model actors restarted, ...
+  std::vector<std::string> warnings;
 
   bool operator==(const optimizer_insights&) const = default;
 };
@@ -362,7 +383,14 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, optimizer_insights& x) {
   return f(caf::meta::type_name("optimizer_insights"), x.total_predictions,
            x.average_confidence, x.model_scores, x.feature_importances,
-           x.recommendations);
+           x.recommendations, x.warnings);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, model_report& x) {
+  return f(caf::meta::type_name("model_report"), x.op_type, x.trained,
+           x.throughput_r2, x.throughput_mae, x.latency_r2, x.latency_mae,
+           x.samples, x.importances, x.model);
 }
 
 template <class Inspector>

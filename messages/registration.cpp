@@ -48,6 +48,7 @@ void register_types(caf::actor_system_config& cfg) {
     .add_message_type<resource_trends>("batching::resource_trends")
     .add_message_type<prediction_request>("batching::prediction_request")
     .add_message_type<optimizer_insights>("batching::optimizer_insights")
+    .add_message_type<model_report>("batching::model_report")
     .add_message_type<ab_test_config>("batching::ab_test_config")
     .add_message_type<ab_test_result>("batching::ab_test_result")
     .add_message_type<load_test_config>("batching::load_test_config")
@@ -70,6 +71,7 @@ void register_types(caf::actor_system_config& cfg) {
     .add_message_type<batcher_actor>("batching::batcher_actor")
     .add_message_type<coordinator_actor>("batching::coordinator_actor")
     .add_message_type<optimizer_actor>("batching::optimizer_actor")
+    .add_message_type<model_actor>("batching::model_actor")
     .add_message_type<load_generator_actor>("batching::load_generator_actor");
   cfg.add_error_category(error_category, [](std::uint8_t code, caf::atom_value,
                                             const caf::message& context) {

@@ -19,10 +19,8 @@ ab_outcome run_ab_test(const scenario& sc, const strategy_spec& control,
   };
   record(out.control, false);
   record(out.test, true);
-  double p = 1;
-  if (auto w = t.welch())
-    p = stats::two_sided_p_value(w->t, w->df);
-  out.result = t.result(sc.name + "/" + control.name + "/" + test.name, p);
+  out.result
+    = stats::analyze(t, sc.name + "/" + control.name + "/" + test.name);
   return out;
 }
 

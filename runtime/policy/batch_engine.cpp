@@ -54,12 +54,17 @@ batch_engine::config batch_engine::from_settings(const runtime_config& cfg,
   result.request_timeout
     = from_seconds(be.request_timeout_seconds * op.timeout_multiplier);
   result.seed = seed;
+  result.learn = op.strategy == strategy_kind::ml;
+  result.sample_period = from_seconds(cfg.optimizer.sample_period_seconds);
+  result.min_confidence = cfg.optimizer.min_confidence;
+  result.priority = cfg.optimizer.priority;
   return result;
 }
 
 void batch_engine::enqueue(std::uint64_t job_id, priority prio,
                            time_point deadline, std::uint64_t first_index,
                            std::vector<operation> ops, time_point now) {
+  window_.enqueued += ops.size();
   auto index = first_index;
   for (auto& op : ops) {
     queued_item item{std::move(op), job_id, index++,  prio, now,
@@ -129,6 +134,9 @@ std::optional<batch> batch_engine::take_batch(time_point now) {
     events_.sent.push_back({item.job_id, item.index});
   }
   result.attempt = attempt;
+  ++window_.sends;
+  window_.size_sum += strategy_->size();
+  window_.in_flight_sum += static_cast<double>(in_flight_.size());
   in_flight_.emplace(result.batch_id, std::move(items));
   return result;
 }
@@ -148,6 +156,13 @@ void batch_engine::on_outcome(const batch_outcome& outcome, time_point now) {
   if (error_rate_ < 1e-3)
     error_rate_ = 0;
   sig.throttled = outcome.status == batch_status::throttled;
+  ++window_.requests;
+  if (sig.throttled) {
+    ++window_.throttled;
+    last_throttle_ = now;
+  }
+  if (request_failed)
+    ++window_.failed_requests;
   switch (outcome.status) {
     case batch_status::throttled:
       ++throttled_;
@@ -197,6 +212,10 @@ void batch_engine::on_outcome(const batch_outcome& outcome, time_point now) {
   sig.pressure = pressure_;
   sig.queue_depth = queue_.size();
   strategy_->update(sig);
+  if (advised_ && now > advice_until_) {
+    advised_ = false;
+    strategy_->advise(std::nullopt);
+  }
 }
 
 void batch_engine::retry_or_fail(queued_item item, const std::string& why,
@@ -220,8 +239,11 @@ void batch_engine::finish(const queued_item& item, operation_state state,
       first_success_ = now;
     observe(item_latency_ms_, to_ms(latency));
     latencies_.record(latency);
+    ++window_.succeeded;
+    window_.latency_sum_ms += to_ms(latency);
   } else if (state == operation_state::failed) {
     ++failed_;
+    ++window_.failed;
   }
   events_.finished.push_back({item.op.id, item.job_id, item.index, state,
                               item.attempts, latency, std::move(error)});
@@ -229,6 +251,109 @@ void batch_engine::finish(const queued_item& item, operation_state state,
 
 std::optional<time_point> batch_engine::next_wakeup(time_point now) {
   return queue_.next_wakeup(strategy_->size(), now);
+}
+
+std::optional<training_sample> batch_engine::take_sample(time_point now) {
+  if (!cfg_.learn && !ab_)
+    return std::nullopt;
+  if (!window_open_) {
+    window_ = window{};
+    window_.start = now;
+    window_open_ = true;
+    return std::nullopt;
+  }
+  auto& w = window_;
+  double span = to_seconds(now - w.start);
+  if (span < to_seconds(cfg_.sample_period) || w.sends == 0 || w.succeeded == 0)
+    return std::nullopt;
+  arrival_rate_ = static_cast<double>(w.enqueued) / span;
+  throttle_rate_ = w.requests > 0 ? static_cast<double>(w.throttled)
+                                      / static_cast<double>(w.requests)
+                                  : 0;
+  training_sample s;
+  s.op_type = cfg_.op_type;
+  auto& f = s.features;
+  f.batch_size = w.size_sum / static_cast<double>(w.sends);
+  f.in_flight_batches = w.in_flight_sum / static_cast<double>(w.sends);
+  f.pending_operations = static_cast<double>(queue_.size());
+  f.arrival_rate = arrival_rate_;
+  f.recent_latency_ms = w.start_latency_ms;
+  f.throttle_rate = throttle_rate_;
+  f.error_rate = w.requests > 0 ? static_cast<double>(w.failed_requests)
+                                    / static_cast<double>(w.requests)
+                                : 0;
+  f.seconds_since_throttle
+    = last_throttle_ ? to_seconds(now - *last_throttle_) : 600;
+  f.cpu_percent = cpu_percent_;
+  f.memory_percent = memory_percent_;
+  s.throughput = static_cast<double>(w.succeeded) / span;
+  s.item_latency_ms = w.latency_sum_ms / static_cast<double>(w.succeeded);
+  s.success_rate = static_cast<double>(w.succeeded)
+                   / static_cast<double>(w.succeeded + w.failed);
+  window_ = window{};
+  window_.start = now;
+  window_.start_latency_ms = item_latency_ms_;
+  if (ab_) {
+    ab_sample_ = ab_sample{ab_->id, ab_->test_arm, s.throughput};
+    std::swap(strategy_, ab_->other);
+    ab_->test_arm = !ab_->test_arm;
+    if (now >= ab_->until) {
+      strategy_ = std::move(ab_->configured);
+      ab_.reset();
+    }
+  }
+  strategy_->next_window();
+  return s;
+}
+
+optimization_target batch_engine::target() const {
+  return {arrival_rate_, cfg_.sizing.target_latency_ms, cfg_.priority};
+}
+
+void batch_engine::start_ab(std::string test_id, strategy_kind control,
+                            strategy_kind test, time_point until) {
+  auto configured = ab_ ? std::move(ab_->configured) : std::move(strategy_);
+  strategy_ = make_strategy(control, cfg_.sizing);
+  ab_ = ab_run{std::move(test_id), until, make_strategy(test, cfg_.sizing),
+               std::move(configured), false};
+}
+
+std::optional<batch_engine::ab_sample> batch_engine::take_ab_sample() {
+  auto result = std::move(ab_sample_);
+  ab_sample_.reset();
+  return result;
+}
+
+feature_vector batch_engine::features(time_point now) const {
+  feature_vector f;
+  f.batch_size = strategy_->size();
+  f.in_flight_batches = static_cast<double>(in_flight_.size());
+  f.pending_operations = static_cast<double>(queue_.size());
+  f.arrival_rate = arrival_rate_;
+  f.recent_latency_ms = item_latency_ms_;
+  f.throttle_rate = throttle_rate_;
+  f.error_rate = error_rate_;
+  f.seconds_since_throttle
+    = last_throttle_ ? to_seconds(now - *last_throttle_) : 600;
+  f.cpu_percent = cpu_percent_;
+  f.memory_percent = memory_percent_;
+  return f;
+}
+
+void batch_engine::advise(const prediction& p, time_point now) {
+  if (p.confidence >= cfg_.min_confidence && p.batch_size > 0) {
+    advice_until_ = now + 3 * cfg_.sample_period;
+    advised_ = true;
+    strategy_->advise(p.batch_size);
+  } else {
+    advised_ = false;
+    strategy_->advise(std::nullopt);
+  }
+}
+
+void batch_engine::set_resources(double cpu_percent, double memory_percent) {
+  cpu_percent_ = cpu_percent;
+  memory_percent_ = memory_percent;
 }
 
 operation_events batch_engine::take_events() {

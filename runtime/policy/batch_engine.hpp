@@ -21,6 +21,25 @@
 //   cancel / deadline: queued operations finish as cancelled / failed;
 //             operations in flight finish by their outcome, except that a
 //             cancelled job's operations never go back to the queue.
+//   learning (types whose strategy learns, `ml`): every
+//             sample_period, the first outcome after it closes a window into
+//             a training_sample: features = the strategy's mean size at
+//             sends, mean requests in flight at sends, queue depth at the
+//             close, arrival rate over the window, item latency (EWMA) at
+//             the window's start, share of throttled and failed requests,
+//             seconds since the last 429 (600 if none), cpu and memory;
+//             outcomes = succeeded items per second, their mean latency,
+//             succeeded / finished. A window in which nothing succeeded is
+//             extended. advise() passes a prediction to the strategy only
+//             when its confidence reaches min_confidence and only until
+//             three sample periods pass without a newer one.
+//   A/B test: start_ab swaps in the control arm's strategy and the test
+//             arm's beside it; windows then close for every type, each
+//             window's goodput (succeeded items/s) is one sample of the arm
+//             that sized it, and the arms swap at each close until the
+//             test's end, when the configured strategy returns. Batches
+//             still in flight when the arms swap count to the next window
+//             (a small, symmetric spill-over).
 // Inputs: `now` on every call; outcomes match batches by batch_id and items
 // by position. Outputs: batches, and operation_events (sent, requeued,
 // finished) drained by take_events().
@@ -57,6 +76,18 @@ public:
     retry_policy::config retry;
     duration request_timeout = std::chrono::seconds{30};
     std::uint64_t seed = 1;
+    /// Learning (set for `ml`): training-sample windows and advice.
+    bool learn = false;
+    duration sample_period = std::chrono::seconds{2};
+    double min_confidence = 0.6;
+    target_priority priority = target_priority::balanced;
+  };
+
+  /// One A/B sample: a window's goodput under one arm.
+  struct ab_sample {
+    std::string test_id;
+    bool test_arm = false;
+    double goodput = 0; // succeeded items/s
   };
 
   explicit batch_engine(config cfg);
@@ -99,6 +130,30 @@ public:
   /// Events since the last call.
   operation_events take_events();
 
+  /// The training sample of the window that closed, if one did (learning
+  /// types only; at most one per call).
+  std::optional<training_sample> take_sample(time_point now);
+
+  /// The features now (what a prediction is asked for).
+  feature_vector features(time_point now) const;
+
+  /// What predictions aim for: the recent arrival rate within the latency
+  /// target, with the configured priority.
+  optimization_target target() const;
+
+  /// Starts an A/B test between two strategies until `until`.
+  void start_ab(std::string test_id, strategy_kind control, strategy_kind test,
+                time_point until);
+
+  /// The A/B sample of the window that closed at the last take_sample.
+  std::optional<ab_sample> take_ab_sample();
+
+  /// The optimizer's answer to the last take_sample's window.
+  void advise(const prediction& p, time_point now);
+
+  /// Latest cpu and memory usage in percent (learning features).
+  void set_resources(double cpu_percent, double memory_percent);
+
   /// Current figures (request_rate and breaker are the gate's; the shell
   /// fills them in).
   batching_metrics metrics(time_point now) const;
@@ -136,6 +191,39 @@ private:
   std::uint64_t throttled_ = 0;
   time_point first_success_{};
   latency_histogram latencies_;
+  // Learning: the open window and what features() reports between them.
+  struct window {
+    time_point start{};
+    std::uint64_t enqueued = 0;
+    std::uint64_t requests = 0;
+    std::uint64_t throttled = 0;
+    std::uint64_t failed_requests = 0;
+    std::uint64_t sends = 0;
+    double size_sum = 0;
+    double in_flight_sum = 0;
+    std::uint64_t succeeded = 0;
+    std::uint64_t failed = 0;
+    double latency_sum_ms = 0;
+    double start_latency_ms = 0;
+  };
+  window window_;
+  bool window_open_ = false;
+  double arrival_rate_ = 0;
+  double throttle_rate_ = 0;
+  std::optional<time_point> last_throttle_;
+  double cpu_percent_ = 0;
+  double memory_percent_ = 0;
+  time_point advice_until_{};
+  bool advised_ = false;
+  struct ab_run {
+    std::string id;
+    time_point until{};
+    std::unique_ptr<batch_size_strategy> other;
+    std::unique_ptr<batch_size_strategy> configured;
+    bool test_arm = false;
+  };
+  std::optional<ab_run> ab_;
+  std::optional<ab_sample> ab_sample_;
 };
 
 } // namespace batching

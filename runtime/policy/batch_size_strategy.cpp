@@ -21,7 +21,7 @@ public:
   strategy_kind kind() const override { return strategy_kind::conservative; }
 
 protected:
-  double next(double s, const sizing_signals& sig) const override {
+  double next(double s, const sizing_signals& sig) override {
     if (violated(sig))
       return s / 2;
     bool healthy = sig.item_latency_ms < 0.7 * lim_.target_latency_ms
@@ -36,7 +36,7 @@ public:
   strategy_kind kind() const override { return strategy_kind::aggressive; }
 
 protected:
-  double next(double s, const sizing_signals& sig) const override {
+  double next(double s, const sizing_signals& sig) override {
     if (violated(sig))
       return s * (1 - lim_.sensitivity / 2);
     if (sig.item_latency_ms < lim_.target_latency_ms)
@@ -51,7 +51,7 @@ public:
   strategy_kind kind() const override { return strategy_kind::balanced; }
 
 protected:
-  double next(double s, const sizing_signals& sig) const override {
+  double next(double s, const sizing_signals& sig) override {
     if (violated(sig))
       return s * (1 - lim_.sensitivity);
     if (sig.item_latency_ms < 0.85 * lim_.target_latency_ms)
@@ -66,7 +66,7 @@ public:
   strategy_kind kind() const override { return strategy_kind::adaptive; }
 
 protected:
-  double next(double s, const sizing_signals& sig) const override {
+  double next(double s, const sizing_signals& sig) override {
     double a = lim_.sensitivity;
     bool backlog = static_cast<double>(sig.queue_depth) >= 2 * s;
     // The share of the latency target one request may use: all of it when
@@ -92,13 +92,54 @@ protected:
   }
 };
 
+class ml_sizing final : public batch_size_strategy {
+public:
+  explicit ml_sizing(limits lim) : batch_size_strategy(lim), fallback_(lim) {}
+  strategy_kind kind() const override { return strategy_kind::ml; }
+
+  void advise(std::optional<std::uint32_t> size) override {
+    advice_ = size;
+    resize(choose());
+  }
+
+  void next_window() override {
+    phase_ = (phase_ + 1) % 4;
+    resize(choose());
+  }
+
+protected:
+  double next(double, const sizing_signals& sig) override {
+    fallback_.update(sig);
+    last_ = sig;
+    return choose();
+  }
+
+private:
+  double choose() const {
+    double f = fallback_.size();
+    if (last_.error_rate > lim_.max_error_rate || last_.pressure >= 1)
+      return f;
+    double base = advice_ ? static_cast<double>(*advice_) : f;
+    if (static_cast<double>(last_.queue_depth) >= 2 * f)
+      return std::max(base, f);
+    static constexpr double unadvised[4]{1, 0.7, 1, 1.4};
+    static constexpr double advised[4]{1, 0.85, 1, 1.15};
+    return base * (advice_ ? advised : unadvised)[phase_];
+  }
+
+  adaptive fallback_;
+  sizing_signals last_;
+  std::optional<std::uint32_t> advice_;
+  int phase_ = 0;
+};
+
 class fixed_size final : public batch_size_strategy {
 public:
   using batch_size_strategy::batch_size_strategy;
   strategy_kind kind() const override { return strategy_kind::fixed; }
 
 protected:
-  double next(double s, const sizing_signals&) const override { return s; }
+  double next(double s, const sizing_signals&) override { return s; }
 };
 
 } // namespace
@@ -118,6 +159,10 @@ void batch_size_strategy::update(const sizing_signals& sig) {
   size_ = clamp_size(next(size_, sig), lim_.lo, lim_.hi);
 }
 
+void batch_size_strategy::resize(double s) {
+  size_ = clamp_size(s, lim_.lo, lim_.hi);
+}
+
 std::unique_ptr<batch_size_strategy>
 make_strategy(strategy_kind kind, batch_size_strategy::limits lim) {
   switch (kind) {
@@ -126,6 +171,7 @@ make_strategy(strategy_kind kind, batch_size_strategy::limits lim) {
     case strategy_kind::aggressive: return std::make_unique<aggressive>(lim);
     case strategy_kind::balanced: return std::make_unique<balanced>(lim);
     case strategy_kind::fixed: return std::make_unique<fixed_size>(lim);
+    case strategy_kind::ml: return std::make_unique<ml_sizing>(lim);
     default: return std::make_unique<adaptive>(lim);
   }
 }

@@ -39,10 +39,26 @@
 //                 s = s + a * (want - s), rounded towards want.
 //   static        s = p forever (the seed's baseline; peers that only
 //                 control flow batch this way).
+//   ml            runs `adaptive` underneath (its size f) and takes advice:
+//                 the optimizer's predicted size m, given by the engine only
+//                 when its confidence reaches optimizer.min_confidence.
+//                 base = m if advised, else f;
+//                 if error rate > E or pressure >= 1: s = f (adaptive's
+//                   shrinking wins: the model never saw this trouble);
+//                 elif backlog (queue >= 2 f): s = max(base, f) (the model
+//                   may not shrink batches while demand waits: that would
+//                   cost goodput under a request budget);
+//                 else s = base * d, d cycling per sample window through
+//                   (1, 0.7, 1, 1.4) unadvised, (1, 0.85, 1, 1.15) advised:
+//                   exploration, so the samples show how outcomes respond to
+//                   batch size (a model fed one size cannot learn its effect).
+//                 It sizes batches only; the pacer's request budget and
+//                 Retry-After stay with the gate.
 // Invariants: lo <= size() <= hi after every update.
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 
 #include "runtime/policy/types.hpp"
 
@@ -80,11 +96,21 @@ public:
   /// Feeds one completed request's signals.
   void update(const sizing_signals& sig);
 
+  /// Learning strategies (ml) take the optimizer's confident advice, or
+  /// nothing to fall back; the others ignore it.
+  virtual void advise(std::optional<std::uint32_t> /*size*/) {}
+
+  /// A training-sample window ended (ml explores per window).
+  virtual void next_window() {}
+
 protected:
   /// Returns the next size (before clamping).
-  virtual double next(double current, const sizing_signals& sig) const = 0;
+  virtual double next(double current, const sizing_signals& sig) = 0;
 
   bool violated(const sizing_signals& sig) const;
+
+  /// Sets the size (clamped to [lo, hi]) outside update().
+  void resize(double s);
 
   limits lim_;
 

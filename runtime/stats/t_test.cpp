@@ -13,4 +13,11 @@ double two_sided_p_value(double t, double df) {
   return 2 * boost::math::cdf(boost::math::complement(dist, std::abs(t)));
 }
 
+ab_test_result analyze(const ab_test& test, std::string test_id) {
+  double p = 1;
+  if (auto w = test.welch())
+    p = two_sided_p_value(w->t, w->df);
+  return test.result(std::move(test_id), p);
+}
+
 } // namespace batching::stats

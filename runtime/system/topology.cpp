@@ -4,11 +4,13 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/exit_reason.hpp>
+#include <caf/scheduler/test_coordinator.hpp>
 #include <caf/send.hpp>
 
 #include "actors/batcher_actor.hpp"
 #include "actors/circuit_breaker_actor.hpp"
 #include "actors/coordinator_actor.hpp"
+#include "actors/optimizer_actor.hpp"
 #include "actors/resource_sampler_actor.hpp"
 #include "runtime/policy/batch_engine.hpp"
 
@@ -20,6 +22,8 @@ void topology::shutdown() const {
     caf::anon_send_exit(sampler, bye);
   if (coordinator)
     caf::anon_send_exit(coordinator, bye);
+  if (optimizer)
+    caf::anon_send_exit(optimizer, bye);
   for (const auto& [_, b] : batchers)
     caf::anon_send_exit(b, bye);
   for (const auto& [_, g] : gates)
@@ -50,13 +54,31 @@ topology spawn_topology(caf::actor_system& sys, const runtime_config& cfg,
   }
   wiring.gates = t.gates;
   t.coordinator = spawn_coordinator(sys, cfg.coordinator, std::move(wiring));
+  std::vector<batch_engine::config> engines;
+  optimizer_settings os;
+  os.optimizer = cfg.optimizer;
+  // Under CAF's deterministic scheduler (virtual time) every actor must run
+  // in its one queue; elsewhere training gets its own threads.
+  os.detached_models
+    = dynamic_cast<caf::scheduler::test_coordinator*>(&sys.scheduler())
+      == nullptr;
   std::uint64_t type_seed = seed;
   for (const auto& [type, op] : cfg.operation_configs) {
-    auto engine = batch_engine::from_settings(cfg, type, type_seed++);
+    engines.push_back(batch_engine::from_settings(cfg, type, type_seed++));
+    const auto& e = engines.back();
+    os.bounds[type] = {e.sizing.lo, e.sizing.hi};
+    if (e.learn)
+      os.learning_types.push_back(type);
+  }
+  t.optimizer = spawn_optimizer(sys, std::move(os));
+  for (auto& engine : engines) {
+    auto type = engine.op_type;
+    auto backend = engine.backend; // a copy: `engine` moves below
     auto b = spawn_batcher(
       sys, std::move(engine),
-      {t.gates.at(op.backend), executors.at(op.backend), t.coordinator});
+      {t.gates.at(backend), executors.at(backend), t.coordinator, t.optimizer});
     caf::anon_send(t.coordinator, caf::put_atom::value, type, b);
+    caf::anon_send(t.optimizer, caf::put_atom::value, type, b);
     t.batchers.emplace(type, b);
   }
   if (probe) {

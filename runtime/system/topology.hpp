@@ -26,7 +26,7 @@ struct topology {
   std::map<std::string, batcher_actor> batchers;      // by operation type
   std::map<std::string, circuit_breaker_actor> gates; // by backend
   resource_sampler_actor sampler;                     // may be invalid
-
+  optimizer_actor optimizer;
   /// Sends an exit to every actor of the topology.
   void shutdown() const;
 };
