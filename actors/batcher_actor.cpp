@@ -93,9 +93,11 @@ struct batcher_state {
                  ab->test_arm, ab->goodput);
     if (!sample || !engine->settings().learn)
       return;
-    self->send(wiring.optimizer, *sample);
-    prediction_request req{engine->settings().op_type, engine->features(now),
-                           engine->target()};
+    // The question is asked about the window just closed, in the very
+    // terms the model learned from.
+    prediction_request req{engine->settings().op_type, sample->features,
+                           engine->target(now)};
+    self->send(wiring.optimizer, std::move(*sample));
     auto me = self;
     self
       ->request(wiring.optimizer, engine->settings().sample_period,

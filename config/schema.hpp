@@ -206,7 +206,7 @@ void visit(optimizer_config& x, V& v) {
   v.choice("priority", x.priority,
            "What predictions aim for: `throughput` (most items/s within the "
            "latency target), `latency` (least latency keeping 90% of the "
-           "throughput) or `balanced` (keeping 98%).");
+           "throughput) or `balanced` (keeping 95%).");
 }
 
 template <class V>

@@ -52,6 +52,27 @@ json::object result_json(const run_result& r, bool timing) {
   o["latency_ms"] = std::move(lat);
   o["slo_met"] = r.slo_met;
   o["convergence_s"] = convergence_json(r);
+  if (r.insights) {
+    const auto& in = *r.insights;
+    json::object opt;
+    opt["total_predictions"] = in.total_predictions;
+    opt["average_confidence"] = round_to(in.average_confidence, 4);
+    json::object scores, importances;
+    for (const auto& [k, v] : in.model_scores)
+      scores[k] = round_to(v, 4);
+    for (const auto& [k, v] : in.feature_importances)
+      importances[k] = round_to(v, 4);
+    opt["model_scores"] = std::move(scores);
+    opt["feature_importances"] = std::move(importances);
+    json::array recs, warns;
+    for (const auto& s : in.recommendations)
+      recs.push_back(json::string{s});
+    for (const auto& s : in.warnings)
+      warns.push_back(json::string{s});
+    opt["recommendations"] = std::move(recs);
+    opt["warnings"] = std::move(warns);
+    o["optimizer"] = std::move(opt);
+  }
   if (timing) {
     o["wall_s"] = round_to(r.wall_s, 3);
     o["sim_items_per_wall_s"] = std::round(r.sim_items_per_wall_s);
@@ -237,6 +258,15 @@ std::string to_table(const sim_report& rep) {
     row(rep.oracle->result);
   for (const auto& r : rep.results)
     row(r);
+  for (const auto& r : rep.results) {
+    if (!r.insights)
+      continue;
+    out << r.strategy << ": " << r.insights->total_predictions
+        << " predictions, average confidence "
+        << fixed(r.insights->average_confidence, 2) << '\n';
+    for (const auto& rec : r.insights->recommendations)
+      out << "  " << rec << '\n';
+  }
   return out.str();
 }
 

@@ -366,6 +366,13 @@ run_result run_strategy(const scenario& sc, const strategy_spec& s,
       rh.receive([&](dashboard& d) { held = d.coordinator.queued_operations; },
                  [](caf::error&) {});
     }
+    if (s.sizing == strategy_kind::ml) {
+      auto rh = self->request(topo.optimizer, caf::infinite,
+                              insights_atom::value);
+      run_pending();
+      rh.receive([&](optimizer_insights& in) { r.insights = std::move(in); },
+                 [](caf::error&) {});
+    }
     for (auto& rh : plays)
       rh.receive(
         [&](play_report& rep) {

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "messages/messages.hpp"
 #include "sim/scenario.hpp"
 #include "sim/strategies.hpp"
 
@@ -72,6 +73,8 @@ struct run_result {
   double sim_items_per_wall_s = 0;
   std::vector<series_point> series;
   std::vector<stream_result> streams; // by workload entry
+  /// What the optimizer learned (strategies that learn: ml).
+  std::optional<optimizer_insights> insights;
 };
 
 struct run_options {

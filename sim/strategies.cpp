@@ -9,6 +9,7 @@ const std::vector<strategy_spec>& known_strategies() {
       v.push_back({name, k, flow_kind::pacer});
     };
     ours("adaptive", strategy_kind::adaptive);
+    ours("ml", strategy_kind::ml);
     ours("balanced", strategy_kind::balanced);
     ours("conservative", strategy_kind::conservative);
     ours("aggressive", strategy_kind::aggressive);
@@ -20,6 +21,9 @@ const std::vector<strategy_spec>& known_strategies() {
                    flow_kind::aws_adaptive, flow_kind::vector_arc,
                    flow_kind::google_sre_throttle})
       v.push_back({to_string(f), strategy_kind::fixed, f});
+    // Clipper sizes batches and has no flow control: its sizing behind our
+    // pacer, so the comparison with ml is about sizing alone.
+    v.push_back({"clipper", strategy_kind::clipper, flow_kind::pacer});
     return v;
   }();
   return all;

@@ -7,6 +7,8 @@
 #include <limits>
 #include <ostream>
 #include <span>
+#include <cstdio>
+#include <cstdlib>
 
 #include <dlib/serialize.h>
 #include <dlib/svm/kernel.h>
@@ -29,8 +31,9 @@ constexpr unsigned long max_basis = 100;
 constexpr double std_floor = 0.05;
 constexpr std::size_t max_kept = 2000;
 constexpr std::size_t max_importance_rows = 500;
-constexpr double support_half = 30;
+constexpr double support_half = 15;
 constexpr int candidates = 24;
+constexpr double trust = 0.5;
 constexpr const char* magic = "batching-response-model";
 
 std::array<double, dims> raw(const feature_vector& f) {
@@ -143,6 +146,7 @@ struct response_model::impl {
   function throughput;
   function latency;
   std::vector<sample> kept;
+  double spacing = 1; // median nearest-neighbour distance among kept points
   model_scores scores;
   double quality = 0;
   std::map<std::string, double> importances;
@@ -155,11 +159,32 @@ struct response_model::impl {
     return x;
   }
 
-  double proximity(const sample& x) const {
+  /// Squared distance from x to the nearest kept point other than `skip`.
+  double nearest(const sample& x, const sample* skip = nullptr) const {
     double best = std::numeric_limits<double>::infinity();
     for (const auto& k : kept)
-      best = std::min(best, dlib::length_squared(x - k));
-    return kept.empty() ? 0 : std::exp(-best / 2);
+      if (&k != skip)
+        best = std::min(best, dlib::length_squared(x - k));
+    return best;
+  }
+
+  double proximity(const sample& x) const {
+    if (kept.empty())
+      return 0;
+    double h2 = spacing * spacing;
+    return std::exp(-std::max(0.0, nearest(x) - h2) / (2 * h2));
+  }
+
+  void measure_spacing() {
+    std::vector<double> d;
+    std::size_t step = std::max<std::size_t>(1, kept.size() / 300);
+    for (std::size_t i = 0; i < kept.size(); i += step)
+      d.push_back(std::sqrt(nearest(kept[i], &kept[i])));
+    std::nth_element(d.begin(), d.begin() + d.size() / 2, d.end());
+    double median = d.empty() ? 0 : d[d.size() / 2];
+    // Identical samples (a constant workload) give 0: keep a floor so a
+    // small step away is not "far".
+    spacing = std::isfinite(median) ? std::max(median, 0.25) : 1;
   }
 
   double confidence(const sample& x) const {
@@ -284,6 +309,7 @@ bool response_model::train(const std::vector<training_sample>& samples) {
   std::size_t stride = std::max<std::size_t>(1, xs.size() / max_kept);
   for (std::size_t k = 0; k < xs.size(); k += stride)
     next->kept.push_back(xs[k]);
+  next->measure_spacing();
   next->trained = true;
   next->compute_importances(xs, ty, ly);
   impl_ = std::move(next);
@@ -333,6 +359,7 @@ prediction response_model::predict(const feature_vector& f,
     double throughput;
     double latency;
     sample x;
+    double proximity;
   };
   std::vector<option> options;
   double bound
@@ -342,18 +369,31 @@ prediction response_model::predict(const feature_vector& f,
     auto g = f;
     g.batch_size = s;
     auto x = impl_->standardize(g);
-    option o{s, unsquash(impl_->throughput(x)), unsquash(impl_->latency(x)), x};
-    if (o.latency <= bound)
-      best_tp = std::max(best_tp, o.throughput);
+    option o{s, unsquash(impl_->throughput(x)), unsquash(impl_->latency(x)),
+             x, impl_->proximity(x)};
     options.push_back(o);
   }
+  // The trust region: the model chooses only among sizes near its data
+  // (the nearest one if none is), so its choice moves step by step as
+  // exploration around it extends the data.
+  double reach = 0;
+  for (const auto& o : options)
+    reach = std::max(reach, o.proximity);
+  std::erase_if(options, [&](const option& o) {
+    return o.proximity < std::min(trust, reach);
+  });
+  for (const auto& o : options)
+    if (o.latency <= bound)
+      best_tp = std::max(best_tp, o.throughput);
   const option* pick = nullptr;
   auto better = [&](const option& o) {
     if (o.latency > bound)
       return false;
+    // Sizes ascend: the last one within 2% of the best throughput is the
+    // largest, the one that spends the fewest requests for it.
     if (target.priority == target_priority::throughput)
-      return !pick || o.throughput > pick->throughput;
-    double share = target.priority == target_priority::latency ? 0.9 : 0.98;
+      return o.throughput >= 0.98 * best_tp;
+    double share = target.priority == target_priority::latency ? 0.9 : 0.95;
     double need = target.target_throughput > 0
                     ? std::min(target.target_throughput, best_tp)
                     : best_tp;
@@ -370,6 +410,7 @@ prediction response_model::predict(const feature_vector& f,
   p.predicted_throughput = pick->throughput;
   p.predicted_latency_ms = pick->latency;
   p.confidence = impl_->confidence(pick->x);
+  if (std::getenv("MLDBG")) std::fprintf(stderr, "P cur %u pick %u conf %.2f q %.2f n %zu prox %.2f tp %.0f lat %.0f opts %zu\n", current, p.batch_size, p.confidence, impl_->quality, impl_->scores.samples, pick->proximity, pick->throughput, pick->latency, options.size());
   return p;
 }
 
@@ -391,7 +432,7 @@ void response_model::save(std::ostream& out) const {
   serialize(std::vector<double>{m.scores.throughput_r2, m.scores.throughput_mae,
                                 m.scores.latency_r2, m.scores.latency_mae,
                                 static_cast<double>(m.scores.samples),
-                                m.quality},
+                                m.quality, m.spacing},
             out);
   serialize(m.importances, out);
   if (!out)
@@ -427,11 +468,12 @@ void response_model::load(std::istream& in) {
     deserialize(next->latency, in);
     deserialize(next->kept, in);
     deserialize(scores, in);
-    if (scores.size() != 6)
+    if (scores.size() != 7)
       throw model_error("model scores are damaged");
     next->scores = {scores[0], scores[1], scores[2], scores[3],
                     static_cast<std::size_t>(scores[4])};
     next->quality = scores[5];
+    next->spacing = scores[6];
     deserialize(next->importances, in);
   } catch (const dlib::serialization_error& e) {
     throw model_error(std::string{"model file is damaged: "} + e.what());
@@ -439,6 +481,8 @@ void response_model::load(std::istream& in) {
   for (double s : next->scale)
     if (!(s > 0) || !std::isfinite(s))
       throw model_error("model file is damaged: bad feature scale");
+  if (!(next->spacing > 0) || !std::isfinite(next->spacing))
+    throw model_error("model file is damaged: bad sample spacing");
   if (!(next->quality >= 0 && next->quality <= 1))
     throw model_error("model file is damaged: bad quality score");
   impl_ = std::move(next);

@@ -30,20 +30,28 @@
 //   Confidence of an estimate at x, in [0, 1], from three kinds of evidence:
 //       quality   = clamp(1 - max(rMAE_throughput, rMAE_latency), 0, 1),
 //                   rMAE = leave-one-out MAE / mean |y|;
-//       support   = n / (n + 30), n = training samples;
-//       proximity = exp(-d^2 / 2), d = distance from x to the nearest
-//                   training sample in standardized units (kept: up to
-//                   2,000 evenly spaced training samples).
+//       support   = n / (n + 15), n = training samples;
+//       proximity = exp(-max(0, d^2 - h^2) / (2 h^2)), d = distance from x
+//                   to the nearest training sample in the weighted
+//                   standardized space (kept: up to 2,000 evenly spaced
+//                   samples), h = the median nearest-neighbour distance
+//                   among them (floor 0.25): 1 within the data's own
+//                   spacing, falling off beyond it.
 //     confidence = quality * support * proximity.
 //   Choosing a batch size (predict): candidates are 24 sizes spaced
 //   geometrically over [lo, hi] plus the current size; each is estimated
-//   with the other features as given. With R = max_response_time_ms (0: no
+//   with the other features as given, and only those within the trust
+//   region are kept: proximity >= 0.5 (if none is, the nearest ones), so
+//   the model never picks a size it has no data near; as exploration
+//   around its pick extends the data, the region grows. With
+//   R = max_response_time_ms (0: no
 //   bound) and D = target_throughput (0: as much as possible), and tp*
 //   the largest throughput estimated among candidates within R:
-//     throughput: the largest estimated throughput within R;
+//     throughput: the largest size estimated within 2% of tp* (within R):
+//                 as much throughput for the fewest requests;
 //     balanced:   the lowest latency among candidates within R reaching
-//                 0.98 * min(D, tp*);
-//     latency:    the same with 0.9 instead of 0.98;
+//                 0.95 * min(D, tp*);
+//     latency:    the same with 0.9 instead of 0.95;
 //     if no candidate is within R: the lowest estimated latency.
 //   The prediction's confidence is the chosen candidate's.
 //   Feature importances: permutation importance on up to 500 kept samples

@@ -6,6 +6,13 @@ namespace batching {
 
 namespace {
 
+/// Completed requests a training-sample window needs at least (fewer make
+/// its throughput mostly noise).
+constexpr std::uint64_t min_window_requests = 4;
+
+/// How long a 429 marks the backend as having a request budget.
+constexpr double budget_memory_s = 600;
+
 /// Weight of the newest sample in the signal averages.
 constexpr double ewma_weight = 0.3;
 
@@ -156,6 +163,9 @@ void batch_engine::on_outcome(const batch_outcome& outcome, time_point now) {
   if (error_rate_ < 1e-3)
     error_rate_ = 0;
   sig.throttled = outcome.status == batch_status::throttled;
+  sig.last_request_latency_ms = to_ms(outcome.latency);
+  sig.batch_items = items.size();
+  sig.ok = outcome.status == batch_status::ok;
   ++window_.requests;
   if (sig.throttled) {
     ++window_.throttled;
@@ -264,7 +274,8 @@ std::optional<training_sample> batch_engine::take_sample(time_point now) {
   }
   auto& w = window_;
   double span = to_seconds(now - w.start);
-  if (span < to_seconds(cfg_.sample_period) || w.sends == 0 || w.succeeded == 0)
+    if (span < to_seconds(cfg_.sample_period) || w.requests < min_window_requests
+      || w.sends == 0 || w.succeeded == 0)
     return std::nullopt;
   arrival_rate_ = static_cast<double>(w.enqueued) / span;
   throttle_rate_ = w.requests > 0 ? static_cast<double>(w.throttled)
@@ -283,7 +294,7 @@ std::optional<training_sample> batch_engine::take_sample(time_point now) {
                                     / static_cast<double>(w.requests)
                                 : 0;
   f.seconds_since_throttle
-    = last_throttle_ ? to_seconds(now - *last_throttle_) : 600;
+    = last_throttle_ ? to_seconds(now - *last_throttle_) : budget_memory_s;
   f.cpu_percent = cpu_percent_;
   f.memory_percent = memory_percent_;
   s.throughput = static_cast<double>(w.succeeded) / span;
@@ -302,12 +313,19 @@ std::optional<training_sample> batch_engine::take_sample(time_point now) {
       ab_.reset();
     }
   }
-  strategy_->next_window();
+  strategy_->next_window(
+    {f.pending_operations >= 2 * strategy_->size(),
+     f.seconds_since_throttle < budget_memory_s});
   return s;
 }
 
-optimization_target batch_engine::target() const {
-  return {arrival_rate_, cfg_.sizing.target_latency_ms, cfg_.priority};
+optimization_target batch_engine::target(time_point now) const {
+  // Under a request budget requests are the scarce resource: throughput
+  // (with the fewest requests) comes first whatever the configured
+  // priority.
+  bool budget = last_throttle_ && to_seconds(now - *last_throttle_) < budget_memory_s;
+  return {arrival_rate_, cfg_.sizing.target_latency_ms,
+          budget ? target_priority::throughput : cfg_.priority};
 }
 
 void batch_engine::start_ab(std::string test_id, strategy_kind control,
@@ -322,22 +340,6 @@ std::optional<batch_engine::ab_sample> batch_engine::take_ab_sample() {
   auto result = std::move(ab_sample_);
   ab_sample_.reset();
   return result;
-}
-
-feature_vector batch_engine::features(time_point now) const {
-  feature_vector f;
-  f.batch_size = strategy_->size();
-  f.in_flight_batches = static_cast<double>(in_flight_.size());
-  f.pending_operations = static_cast<double>(queue_.size());
-  f.arrival_rate = arrival_rate_;
-  f.recent_latency_ms = item_latency_ms_;
-  f.throttle_rate = throttle_rate_;
-  f.error_rate = error_rate_;
-  f.seconds_since_throttle
-    = last_throttle_ ? to_seconds(now - *last_throttle_) : 600;
-  f.cpu_percent = cpu_percent_;
-  f.memory_percent = memory_percent_;
-  return f;
 }
 
 void batch_engine::advise(const prediction& p, time_point now) {

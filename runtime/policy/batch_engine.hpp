@@ -22,7 +22,8 @@
 //             operations in flight finish by their outcome, except that a
 //             cancelled job's operations never go back to the queue.
 //   learning (types whose strategy learns, `ml`): every
-//             sample_period, the first outcome after it closes a window into
+//             sample_period (and at least 4 completed requests), the first
+//             outcome after it closes a window into
 //             a training_sample: features = the strategy's mean size at
 //             sends, mean requests in flight at sends, queue depth at the
 //             close, arrival rate over the window, item latency (EWMA) at
@@ -134,12 +135,10 @@ public:
   /// types only; at most one per call).
   std::optional<training_sample> take_sample(time_point now);
 
-  /// The features now (what a prediction is asked for).
-  feature_vector features(time_point now) const;
-
   /// What predictions aim for: the recent arrival rate within the latency
-  /// target, with the configured priority.
-  optimization_target target() const;
+  /// target, with the configured priority, or throughput while a request
+  /// budget is in play (a 429 within 600 s).
+  optimization_target target(time_point now) const;
 
   /// Starts an A/B test between two strategies until `until`.
   void start_ab(std::string test_id, strategy_kind control, strategy_kind test,

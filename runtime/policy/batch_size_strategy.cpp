@@ -2,6 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
+#include <numbers>
+
+#include "runtime/policy/ab_test.hpp"
+#include "runtime/policy/random.hpp"
 
 namespace batching {
 
@@ -98,12 +103,18 @@ public:
   strategy_kind kind() const override { return strategy_kind::ml; }
 
   void advise(std::optional<std::uint32_t> size) override {
-    advice_ = size;
+    if (!size)
+      advice_.reset();
+    else if (!advice_)
+      advice_ = *size;
+    else // one answer moves sizing only part of the way: answers are noisy
+      *advice_ += advice_weight * (*size - *advice_);
     resize(choose());
   }
 
-  void next_window() override {
+  void next_window(const window_state& closed) override {
     phase_ = (phase_ + 1) % 4;
+    closed_ = closed;
     resize(choose());
   }
 
@@ -111,6 +122,7 @@ protected:
   double next(double, const sizing_signals& sig) override {
     fallback_.update(sig);
     last_ = sig;
+    closed_.budget = closed_.budget || sig.throttled;
     return choose();
   }
 
@@ -119,18 +131,70 @@ private:
     double f = fallback_.size();
     if (last_.error_rate > lim_.max_error_rate || last_.pressure >= 1)
       return f;
-    double base = advice_ ? static_cast<double>(*advice_) : f;
-    if (static_cast<double>(last_.queue_depth) >= 2 * f)
-      return std::max(base, f);
-    static constexpr double unadvised[4]{1, 0.7, 1, 1.4};
-    static constexpr double advised[4]{1, 0.85, 1, 1.15};
-    return base * (advice_ ? advised : unadvised)[phase_];
+    double base = advice_ ? *advice_ : f;
+    static constexpr double unadvised[4]{1, 0.8, 1, 1.25};
+    static constexpr double advised[4]{1, 0.9, 1, 1.1};
+    double d = (advice_ ? advised : unadvised)[phase_];
+    if (closed_.backlog || closed_.budget)
+      return std::max(base, f) * std::max(d, 1.0);
+    return base * d;
   }
 
   adaptive fallback_;
   sizing_signals last_;
-  std::optional<std::uint32_t> advice_;
+  static constexpr double advice_weight = 0.3;
+  std::optional<double> advice_;
   int phase_ = 0;
+  window_state closed_;
+};
+
+class clipper_sizing final : public batch_size_strategy {
+public:
+  explicit clipper_sizing(limits lim) : batch_size_strategy(lim), rng_(7) {
+    resize(lim_.lo);
+  }
+  strategy_kind kind() const override { return strategy_kind::clipper; }
+
+protected:
+  double next(double s, const sizing_signals& sig) override {
+    if (!sig.ok || sig.batch_items == 0)
+      return s;
+    auto& st = stats_[sig.batch_items];
+    st.add(sig.last_request_latency_ms);
+    max_seen_ = std::max(max_seen_, sig.last_request_latency_ms);
+    double budget = 0.92 * lim_.target_latency_ms;
+    if (budget > max_seen_) {
+      if (s < 10)
+        return s + 1;
+      // N(0.1, 0.05) by Box-Muller from the seeded generator.
+      double u1 = std::max(rng_.uniform(), 1e-12), u2 = rng_.uniform();
+      double z = std::sqrt(-2 * std::log(u1)) * std::cos(2 * std::numbers::pi * u2);
+      return s * (1 + std::max(0.0, 0.1 + 0.05 * z));
+    }
+    // Ridge regression of batch size on the p99 upper bound.
+    double n = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
+    for (const auto& [b, w] : stats_) {
+      if (w.n < 5)
+        continue;
+      double x = w.mean + 3 * std::sqrt(w.variance());
+      double y = static_cast<double>(b);
+      n += 1;
+      sx += x;
+      sy += y;
+      sxx += x * x;
+      sxy += x * y;
+    }
+    if (n < 2)
+      return s;
+    double mx = sx / n, my = sy / n;
+    double slope = (sxy - n * mx * my) / (sxx - n * mx * mx + 1e-3);
+    return std::floor(my + slope * (budget - mx));
+  }
+
+private:
+  seeded_random rng_;
+  std::map<std::size_t, arm_stats> stats_;
+  double max_seen_ = 0;
 };
 
 class fixed_size final : public batch_size_strategy {
@@ -172,6 +236,7 @@ make_strategy(strategy_kind kind, batch_size_strategy::limits lim) {
     case strategy_kind::balanced: return std::make_unique<balanced>(lim);
     case strategy_kind::fixed: return std::make_unique<fixed_size>(lim);
     case strategy_kind::ml: return std::make_unique<ml_sizing>(lim);
+    case strategy_kind::clipper: return std::make_unique<clipper_sizing>(lim);
     default: return std::make_unique<adaptive>(lim);
   }
 }

@@ -40,20 +40,39 @@
 //   static        s = p forever (the seed's baseline; peers that only
 //                 control flow batch this way).
 //   ml            runs `adaptive` underneath (its size f) and takes advice:
-//                 the optimizer's predicted size m, given by the engine only
-//                 when its confidence reaches optimizer.min_confidence.
+//                 the optimizer's predicted sizes, given by the engine only
+//                 when their confidence reaches optimizer.min_confidence,
+//                 averaged m = m + 0.3 (answer - m) (the first sets m),
+//                 since single answers are noisy; no advice resets m.
 //                 base = m if advised, else f;
 //                 if error rate > E or pressure >= 1: s = f (adaptive's
 //                   shrinking wins: the model never saw this trouble);
-//                 elif backlog (queue >= 2 f): s = max(base, f) (the model
-//                   may not shrink batches while demand waits: that would
-//                   cost goodput under a request budget);
-//                 else s = base * d, d cycling per sample window through
-//                   (1, 0.7, 1, 1.4) unadvised, (1, 0.85, 1, 1.15) advised:
-//                   exploration, so the samples show how outcomes respond to
-//                   batch size (a model fed one size cannot learn its effect).
+//                 elif the last sample window closed with a backlog (queue
+//                   >= 2 s) or a 429 came within 600 s (a request budget is
+//                   in play; the request says so at once, the window's close
+//                   600 s later releases it): s = max(base, f) * u: under a
+//                   request budget fewer items per request can only cost
+//                   goodput, and the queueing it causes shows only windows
+//                   later, beyond what one window's outcome can teach;
+//                 else s = base * d;
+//                 d cycles per sample window through (1, 0.7, 1, 1.4)
+//                   unadvised and (1, 0.85, 1, 1.15) advised, u through the
+//                   same with 1 in place of the shrinking step: exploration,
+//                   so the samples show how outcomes respond to batch size
+//                   (a model fed one size cannot learn its effect).
 //                 It sizes batches only; the pacer's request budget and
 //                 Retry-After stay with the gate.
+//   clipper       peer, Clipper's released sizing (ucbrise/clipper
+//                 containers.cpp; docs/anchors.md §9), adapted: the budget
+//                 is B = 0.92 T (Clipper: 0.92 x the head query's time to
+//                 its deadline; a strategy does not see queue ages). Per
+//                 batch size b the request latencies of ok requests (raw,
+//                 not averaged) are kept; if B > the largest latency seen:
+//                 explore, s = s + 1 below 10, else s * (1 + max(0, N(0.1,
+//                 0.05))) (seeded); else estimate: over sizes with >= 5
+//                 samples, the points (mean_b + 3 sd_b, b) are fitted by
+//                 ridge regression (lambda 1e-3), s = floor(fit(B)). It
+//                 starts at lo (Clipper starts at 1).
 // Invariants: lo <= size() <= hi after every update.
 
 #include <cstdint>
@@ -72,6 +91,19 @@ struct sizing_signals {
   bool throttled = false;
   double pressure = 0;
   std::size_t queue_depth = 0;
+  // The completed request itself (peers that keep per-size statistics).
+  double last_request_latency_ms = 0;
+  std::size_t batch_items = 0;
+  bool ok = false;
+};
+
+/// How a training-sample window ended (what learning strategies may do).
+struct window_state {
+  /// At least twice the size was waiting at the close.
+  bool backlog = false;
+  /// The backend answered 429 within the last 600 s: a request budget is
+  /// in play.
+  bool budget = false;
 };
 
 class batch_size_strategy {
@@ -101,7 +133,7 @@ public:
   virtual void advise(std::optional<std::uint32_t> /*size*/) {}
 
   /// A training-sample window ended (ml explores per window).
-  virtual void next_window() {}
+  virtual void next_window(const window_state& /*closed*/) {}
 
 protected:
   /// Returns the next size (before clamping).

@@ -153,9 +153,9 @@ struct optimizer_config {
   /// Predictions below this confidence leave sizing to `adaptive`.
   double min_confidence = 0.6;
   /// Length of the window one training sample summarizes.
-  double sample_period_seconds = 2;
+  double sample_period_seconds = 0.5;
   /// New samples of a type that trigger its next training.
-  std::uint32_t retrain_every = 15;
+  std::uint32_t retrain_every = 10;
   /// Most recent samples kept per type (older ones are forgotten, so the
   /// model follows a changing backend).
   std::uint32_t max_samples = 2000;

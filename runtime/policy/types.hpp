@@ -88,6 +88,7 @@ enum class strategy_kind : std::uint8_t {
   balanced,
   fixed, // "static": always the preferred size (the seed's baseline)
   ml,    // the optimizer's predictions when confident, else adaptive
+  clipper, // peer: Clipper's released batch sizing (docs/anchors.md §9)
 };
 
 /// Who decides when a backend's next request may leave (flow_control.hpp).
@@ -150,8 +151,9 @@ struct enum_names<breaker_state> {
 };
 template <>
 struct enum_names<strategy_kind> {
-  static constexpr std::array<std::string_view, 6> names{
-    "conservative", "aggressive", "adaptive", "balanced", "static", "ml"};
+  static constexpr std::array<std::string_view, 7> names{
+    "conservative", "aggressive", "adaptive", "balanced",
+    "static",       "ml",         "clipper"};
 };
 template <>
 struct enum_names<flow_kind> {
