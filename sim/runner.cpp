@@ -367,8 +367,8 @@ run_result run_strategy(const scenario& sc, const strategy_spec& s,
                  [](caf::error&) {});
     }
     if (s.sizing == strategy_kind::ml) {
-      auto rh = self->request(topo.optimizer, caf::infinite,
-                              insights_atom::value);
+      auto rh
+        = self->request(topo.optimizer, caf::infinite, insights_atom::value);
       run_pending();
       rh.receive([&](optimizer_insights& in) { r.insights = std::move(in); },
                  [](caf::error&) {});

@@ -7,8 +7,6 @@
 #include <limits>
 #include <ostream>
 #include <span>
-#include <cstdio>
-#include <cstdlib>
 
 #include <dlib/serialize.h>
 #include <dlib/svm/kernel.h>
@@ -369,8 +367,8 @@ prediction response_model::predict(const feature_vector& f,
     auto g = f;
     g.batch_size = s;
     auto x = impl_->standardize(g);
-    option o{s, unsquash(impl_->throughput(x)), unsquash(impl_->latency(x)),
-             x, impl_->proximity(x)};
+    option o{s, unsquash(impl_->throughput(x)), unsquash(impl_->latency(x)), x,
+             impl_->proximity(x)};
     options.push_back(o);
   }
   // The trust region: the model chooses only among sizes near its data
@@ -410,7 +408,6 @@ prediction response_model::predict(const feature_vector& f,
   p.predicted_throughput = pick->throughput;
   p.predicted_latency_ms = pick->latency;
   p.confidence = impl_->confidence(pick->x);
-  if (std::getenv("MLDBG")) std::fprintf(stderr, "P cur %u pick %u conf %.2f q %.2f n %zu prox %.2f tp %.0f lat %.0f opts %zu\n", current, p.batch_size, p.confidence, impl_->quality, impl_->scores.samples, pick->proximity, pick->throughput, pick->latency, options.size());
   return p;
 }
 

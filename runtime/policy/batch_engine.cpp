@@ -274,7 +274,7 @@ std::optional<training_sample> batch_engine::take_sample(time_point now) {
   }
   auto& w = window_;
   double span = to_seconds(now - w.start);
-    if (span < to_seconds(cfg_.sample_period) || w.requests < min_window_requests
+  if (span < to_seconds(cfg_.sample_period) || w.requests < min_window_requests
       || w.sends == 0 || w.succeeded == 0)
     return std::nullopt;
   arrival_rate_ = static_cast<double>(w.enqueued) / span;
@@ -313,9 +313,8 @@ std::optional<training_sample> batch_engine::take_sample(time_point now) {
       ab_.reset();
     }
   }
-  strategy_->next_window(
-    {f.pending_operations >= 2 * strategy_->size(),
-     f.seconds_since_throttle < budget_memory_s});
+  strategy_->next_window({f.pending_operations >= 2 * strategy_->size(),
+                          f.seconds_since_throttle < budget_memory_s});
   return s;
 }
 
@@ -323,7 +322,8 @@ optimization_target batch_engine::target(time_point now) const {
   // Under a request budget requests are the scarce resource: throughput
   // (with the fewest requests) comes first whatever the configured
   // priority.
-  bool budget = last_throttle_ && to_seconds(now - *last_throttle_) < budget_memory_s;
+  bool budget
+    = last_throttle_ && to_seconds(now - *last_throttle_) < budget_memory_s;
   return {arrival_rate_, cfg_.sizing.target_latency_ms,
           budget ? target_priority::throughput : cfg_.priority};
 }

@@ -102,35 +102,37 @@ public:
   explicit ml_sizing(limits lim) : batch_size_strategy(lim), fallback_(lim) {}
   strategy_kind kind() const override { return strategy_kind::ml; }
 
-  void advise(std::optional<std::uint32_t> size) override {
-    if (!size)
+  void advise(std::optional<std::uint32_t> answer) override {
+    if (!answer)
       advice_.reset();
     else if (!advice_)
-      advice_ = *size;
+      advice_ = *answer;
     else // one answer moves sizing only part of the way: answers are noisy
-      *advice_ += advice_weight * (*size - *advice_);
-    resize(choose());
+      *advice_ += advice_weight * (*answer - *advice_);
+    resize(choose(size()));
   }
 
   void next_window(const window_state& closed) override {
     phase_ = (phase_ + 1) % 4;
     closed_ = closed;
-    resize(choose());
+    resize(choose(size()));
   }
 
 protected:
-  double next(double, const sizing_signals& sig) override {
+  double next(double s, const sizing_signals& sig) override {
     fallback_.update(sig);
     last_ = sig;
     closed_.budget = closed_.budget || sig.throttled;
-    return choose();
+    return choose(s);
   }
 
 private:
-  double choose() const {
+  double choose(double current) const {
     double f = fallback_.size();
-    if (last_.error_rate > lim_.max_error_rate || last_.pressure >= 1)
+    if (last_.pressure >= 1)
       return f;
+    if (last_.error_rate > lim_.max_error_rate)
+      return current;
     double base = advice_ ? *advice_ : f;
     static constexpr double unadvised[4]{1, 0.8, 1, 1.25};
     static constexpr double advised[4]{1, 0.9, 1, 1.1};
@@ -168,7 +170,8 @@ protected:
         return s + 1;
       // N(0.1, 0.05) by Box-Muller from the seeded generator.
       double u1 = std::max(rng_.uniform(), 1e-12), u2 = rng_.uniform();
-      double z = std::sqrt(-2 * std::log(u1)) * std::cos(2 * std::numbers::pi * u2);
+      double z
+        = std::sqrt(-2 * std::log(u1)) * std::cos(2 * std::numbers::pi * u2);
       return s * (1 + std::max(0.0, 0.1 + 0.05 * z));
     }
     // Ridge regression of batch size on the p99 upper bound.

@@ -45,8 +45,12 @@
 //                 averaged m = m + 0.3 (answer - m) (the first sets m),
 //                 since single answers are noisy; no advice resets m.
 //                 base = m if advised, else f;
-//                 if error rate > E or pressure >= 1: s = f (adaptive's
-//                   shrinking wins: the model never saw this trouble);
+//                 if pressure >= 1: s = f (adaptive's resource shrinking
+//                   wins: the model never saw this trouble);
+//                 elif error rate > E: s stays (errors do not say which
+//                   size is better: shrinking a 503 outage's batches only
+//                   slows the drain after it, and a database that fails
+//                   under concurrency needs fewer, not smaller, batches);
 //                 elif the last sample window closed with a backlog (queue
 //                   >= 2 s) or a 429 came within 600 s (a request budget is
 //                   in play; the request says so at once, the window's close

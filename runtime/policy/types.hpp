@@ -86,8 +86,8 @@ enum class strategy_kind : std::uint8_t {
   aggressive,
   adaptive,
   balanced,
-  fixed, // "static": always the preferred size (the seed's baseline)
-  ml,    // the optimizer's predictions when confident, else adaptive
+  fixed,   // "static": always the preferred size (the seed's baseline)
+  ml,      // the optimizer's predictions when confident, else adaptive
   clipper, // peer: Clipper's released batch sizing (docs/anchors.md §9)
 };
 

@@ -135,7 +135,7 @@ TEST(config_emit, docs_list_every_key) {
             std::string::npos);
   EXPECT_NE(table.find("| `operation_configs.<type>.strategy` | name | "
                        "adaptive | conservative, aggressive, adaptive, "
-                       "balanced, static, ml |"),
+                       "balanced, static, ml, clipper |"),
             std::string::npos);
 }
 

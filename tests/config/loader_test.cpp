@@ -116,17 +116,19 @@ TEST(config_loader, unknown_keys_suggest_the_closest_valid_key) {
 
 TEST(config_loader, unknown_strategies_list_the_valid_ones) {
   auto f = "unknown_strategy.yaml";
-  EXPECT_EQ(errors_of(f),
-            (std::vector{
-              at(f, 3, 15,
-                 "operation_configs.read.strategy: unknown strategy "
-                 "'agressive' (expected one of: conservative, aggressive, "
-                 "adaptive, balanced, static, ml); did you mean 'aggressive'?"),
-              at(f, 7, 15,
-                 "operation_configs.maritime_policy_validation.strategy: "
-                 "unknown strategy 'turbo' (expected one of: conservative, "
-                 "aggressive, adaptive, balanced, static, ml)"),
-            }));
+  EXPECT_EQ(
+    errors_of(f),
+    (std::vector{
+      at(
+        f, 3, 15,
+        "operation_configs.read.strategy: unknown strategy "
+        "'agressive' (expected one of: conservative, aggressive, "
+        "adaptive, balanced, static, ml, clipper); did you mean 'aggressive'?"),
+      at(f, 7, 15,
+         "operation_configs.maritime_policy_validation.strategy: "
+         "unknown strategy 'turbo' (expected one of: conservative, "
+         "aggressive, adaptive, balanced, static, ml, clipper)"),
+    }));
 }
 
 TEST(config_loader, unknown_environment_is_an_error) {
@@ -168,7 +170,7 @@ TEST(config_loader, every_problem_of_a_file_is_reported_at_once) {
       at(f, 6, 15,
          "operation_configs.write.strategy: unknown strategy 'fastest' "
          "(expected one of: conservative, aggressive, adaptive, balanced, "
-         "static, ml)"),
+         "static, ml, clipper)"),
       at(f, 8, 21,
          "sampling.interval_seconds: -1 is out of range [0.01, 3600]"),
       at(f, 9, 1,

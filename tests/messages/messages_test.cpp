@@ -248,8 +248,9 @@ TEST_F(messages, enum_names_parse_back) {
   EXPECT_EQ(parse_enum<priority>("low"), priority::low);
   EXPECT_EQ(parse_enum<priority>("urgent"), std::nullopt);
   EXPECT_EQ(to_string(breaker_state::half_open), "half_open");
-  EXPECT_EQ(enum_choices<strategy_kind>(),
-            "conservative, aggressive, adaptive, balanced, static, ml");
+  EXPECT_EQ(
+    enum_choices<strategy_kind>(),
+    "conservative, aggressive, adaptive, balanced, static, ml, clipper");
 }
 
 TEST_F(messages, terminal_states) {
