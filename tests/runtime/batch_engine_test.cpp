@@ -277,3 +277,135 @@ TEST(batch_engine, mismatched_item_results_are_never_guessed) {
   EXPECT_TRUE(ev.finished.empty());
   EXPECT_EQ(ev.requeued.size(), 3u); // retried, not marked succeeded
 }
+
+namespace {
+
+/// Sends one batch of up to the strategy's size at `now` and answers it ok
+/// after `latency`; returns the number of operations it carried.
+std::size_t round_trip(batch_engine& e, time_point now, duration latency) {
+  auto b = e.take_batch(now);
+  if (!b)
+    return 0;
+  auto o = outcome(*b, batch_status::ok);
+  o.latency = latency;
+  e.on_outcome(o, now + latency);
+  return b->operations.size();
+}
+
+struct engine_ab {
+  bool test_arm;
+  double goodput;
+};
+
+batch_engine::config learning_config() {
+  auto cfg = engine_config(100);
+  cfg.strategy = strategy_kind::fixed; // sizes stay put: exact figures
+  cfg.learn = true;
+  cfg.sample_period = 1s;
+  cfg.min_confidence = 0.6;
+  cfg.sizing = {1, 100, 10, 500, 0.05, 0.2};
+  cfg.queue = {100, 1'000'000, 10ms, 4};
+  return cfg;
+}
+
+} // namespace
+
+// A window closes at the first call after the sample period with at least
+// four completed requests; its sample summarizes exactly that window.
+TEST(batch_engine, learning_windows_summarize_what_happened) {
+  batch_engine e{learning_config()};
+  EXPECT_FALSE(e.take_sample(at(0s))); // opens the first window
+  e.enqueue(1, priority::normal, {}, 0, ops(60), at(0s));
+  std::size_t sent = 0;
+  for (int i = 0; i < 5; ++i)
+    sent += round_trip(e, at(i * 200ms), 50ms);
+  EXPECT_EQ(sent, 50u); // five batches of the strategy's 10
+  EXPECT_FALSE(e.take_sample(at(900ms))); // the period is not over
+  auto s = e.take_sample(at(1s));
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->op_type, "write");
+  EXPECT_DOUBLE_EQ(s->features.batch_size, 10);
+  EXPECT_DOUBLE_EQ(s->features.arrival_rate, 60);    // 60 enqueued in 1 s
+  EXPECT_DOUBLE_EQ(s->features.pending_operations, 10);
+  EXPECT_DOUBLE_EQ(s->features.in_flight_batches, 0); // each sent alone
+  EXPECT_DOUBLE_EQ(s->features.throttle_rate, 0);
+  EXPECT_DOUBLE_EQ(s->features.seconds_since_throttle, 600); // none seen
+  EXPECT_DOUBLE_EQ(s->throughput, 50);                      // 50 ok in 1 s
+  EXPECT_DOUBLE_EQ(s->success_rate, 1);
+  // Batch i left at 200i ms and was answered 50 ms later; its operations
+  // were enqueued at 0: latencies 50, 250, ..., 850 ms, mean 450.
+  EXPECT_NEAR(s->item_latency_ms, 450, 1e-9);
+  EXPECT_FALSE(e.take_sample(at(1s))); // the next window just opened
+  // Types that do not learn close no windows.
+  batch_engine plain{engine_config()};
+  EXPECT_FALSE(plain.take_sample(at(0s)));
+  EXPECT_FALSE(plain.take_sample(at(10s)));
+}
+
+TEST(batch_engine, advice_below_the_confidence_threshold_is_ignored) {
+  auto cfg = learning_config();
+  cfg.strategy = strategy_kind::ml;
+  batch_engine e{cfg};
+  prediction p;
+  p.batch_size = 42;
+  p.confidence = 0.59;
+  e.advise(p, at(0s));
+  EXPECT_EQ(e.metrics(at(0s)).current_batch_size, 10u);
+  p.confidence = 0.6;
+  e.advise(p, at(0s));
+  EXPECT_EQ(e.metrics(at(0s)).current_batch_size, 42u);
+  // Advice expires three sample periods after it came, at the next outcome.
+  e.enqueue(1, priority::normal, {}, 0, ops(100), at(0s));
+  round_trip(e, at(4s), 10ms);
+  EXPECT_NE(e.metrics(at(5s)).current_batch_size, 42u);
+}
+
+TEST(batch_engine, a_budget_makes_throughput_the_target) {
+  batch_engine e{learning_config()};
+  EXPECT_EQ(e.target(at(0s)).priority, target_priority::balanced);
+  EXPECT_DOUBLE_EQ(e.target(at(0s)).max_response_time_ms, 500);
+  e.enqueue(1, priority::normal, {}, 0, ops(10), at(0s));
+  auto b = e.take_batch(at(0s));
+  e.on_outcome(outcome(*b, batch_status::throttled, 1s), at(10ms));
+  EXPECT_EQ(e.target(at(1s)).priority, target_priority::throughput);
+  EXPECT_EQ(e.target(at(700s)).priority, target_priority::balanced);
+}
+
+// An A/B test alternates the arms per window, reports each window's
+// goodput for the arm that sized it, and restores the configured strategy
+// when it ends.
+TEST(batch_engine, ab_tests_alternate_the_arms_per_window) {
+  auto cfg = engine_config(100);
+  cfg.sizing = {1, 100, 10, 500, 0.05, 0.2};
+  cfg.queue = {100, 1'000'000, 10ms, 4};
+  cfg.strategy = strategy_kind::adaptive;
+  cfg.sample_period = 1s;
+  batch_engine e{cfg};
+  e.start_ab("ab-1", strategy_kind::fixed, strategy_kind::aggressive,
+             at(3s));
+  EXPECT_EQ(e.metrics(at(0s)).strategy, strategy_kind::fixed);
+  EXPECT_FALSE(e.take_sample(at(0s))); // opens the window
+  e.enqueue(1, priority::normal, {}, 0, ops(10'000), at(0s));
+  std::vector<engine_ab> seen;
+  auto t = at(0s);
+  for (int w = 0; w < 4; ++w) {
+    for (int i = 0; i < 5; ++i, t += 200ms)
+      round_trip(e, t, 20ms);
+    // Once the test is over, a type that does not learn closes no windows.
+    EXPECT_EQ(e.take_sample(t).has_value(), w < 3) << "window " << w;
+    auto ab = e.take_ab_sample();
+    if (w < 3) {
+      ASSERT_TRUE(ab);
+      EXPECT_EQ(ab->test_id, "ab-1");
+      EXPECT_EQ(ab->test_arm, w % 2 == 1);
+      EXPECT_GT(ab->goodput, 0);
+      seen.push_back({ab->test_arm, ab->goodput});
+    } else {
+      EXPECT_FALSE(ab); // the test ended at 3 s
+    }
+  }
+  // static keeps 10 a batch; aggressive grows in its windows.
+  EXPECT_DOUBLE_EQ(seen[0].goodput, 50);
+  EXPECT_GT(seen[1].goodput, 50);
+  EXPECT_EQ(e.metrics(t).strategy, strategy_kind::adaptive);
+}

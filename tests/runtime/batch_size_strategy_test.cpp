@@ -104,7 +104,7 @@ TEST(batch_size_strategy, adaptive_bounds_request_latency_by_the_target) {
 RC_GTEST_PROP(batch_size_strategy_property, size_stays_within_bounds, ()) {
   auto lo = *rc::gen::inRange<std::uint32_t>(1, 200);
   auto hi = *rc::gen::inRange<std::uint32_t>(lo, 2000);
-  auto kind = static_cast<strategy_kind>(*rc::gen::inRange(0, 4));
+  auto kind = static_cast<strategy_kind>(*rc::gen::inRange(0, 7));
   auto s = make_strategy(
     kind, {lo, hi, *rc::gen::inRange<std::uint32_t>(0, 3000),
            *rc::gen::inRange(1, 5000) * 1.0, *rc::gen::inRange(0, 100) / 100.0,
@@ -119,8 +119,121 @@ RC_GTEST_PROP(batch_size_strategy_property, size_stays_within_bounds, ()) {
     sig.throttled = *rc::gen::arbitrary<bool>();
     sig.pressure = *rc::gen::element(0.0, 0.5, 1.0);
     sig.queue_depth = *rc::gen::inRange<std::size_t>(0, 100'000);
+    sig.last_request_latency_ms = *rc::gen::inRange(0, 100'000) / 10.0;
+    sig.batch_items = *rc::gen::inRange<std::size_t>(0, 3000);
+    sig.ok = *rc::gen::arbitrary<bool>();
     s->update(sig);
     RC_ASSERT(s->size() >= lo);
     RC_ASSERT(s->size() <= hi);
+    // Learning strategies take advice and window ends at any time.
+    if (*rc::gen::arbitrary<bool>())
+      s->advise(*rc::gen::arbitrary<bool>()
+                  ? std::optional<std::uint32_t>{*rc::gen::inRange<
+                      std::uint32_t>(0, 5000)}
+                  : std::nullopt);
+    if (*rc::gen::arbitrary<bool>())
+      s->next_window({*rc::gen::arbitrary<bool>(), *rc::gen::arbitrary<bool>()});
+    RC_ASSERT(s->size() >= lo);
+    RC_ASSERT(s->size() <= hi);
   }
+}
+
+// ml without advice is adaptive with exploration per window: the cycle
+// (1, 0.8, 1, 1.25) around adaptive's size.
+TEST(batch_size_strategy, ml_explores_around_adaptive_until_advised) {
+  auto ml = make_strategy(strategy_kind::ml, limits());
+  auto ad = make_strategy(strategy_kind::adaptive, limits());
+  for (int i = 0; i < 5; ++i) {
+    ml->update(healthy());
+    ad->update(healthy());
+  }
+  EXPECT_EQ(ml->size(), ad->size());
+  ml->next_window({});
+  EXPECT_EQ(ml->size(), std::lround(0.8 * ad->size()));
+  ml->next_window({});
+  EXPECT_EQ(ml->size(), ad->size());
+  ml->next_window({});
+  EXPECT_EQ(ml->size(), std::lround(1.25 * ad->size()));
+  ml->next_window({});
+  EXPECT_EQ(ml->size(), ad->size());
+}
+
+TEST(batch_size_strategy, ml_follows_averaged_advice) {
+  auto ml = make_strategy(strategy_kind::ml, limits());
+  ml->advise(60u);
+  EXPECT_EQ(ml->size(), 60u);
+  ml->advise(160u); // moves 30% of the way: 60 + 0.3 * 100
+  EXPECT_EQ(ml->size(), 90u);
+  ml->advise(std::nullopt); // back to adaptive (100)
+  EXPECT_EQ(ml->size(), 100u);
+}
+
+TEST(batch_size_strategy, ml_never_shrinks_under_a_budget_or_backlog) {
+  auto ml = make_strategy(strategy_kind::ml, limits());
+  ml->advise(40u);
+  EXPECT_EQ(ml->size(), 40u);
+  ml->next_window({true, false}); // backlog: at least adaptive's 100
+  EXPECT_GE(ml->size(), 100u);
+  ml->next_window({false, true}); // a request budget in play
+  EXPECT_GE(ml->size(), 100u);
+  ml->next_window({false, false}); // neither: the advice, explored x 1.1
+  EXPECT_EQ(ml->size(), 44u);
+  // A 429 marks the budget at once, before the window closes.
+  auto sig = healthy();
+  sig.throttled = true;
+  ml->update(sig);
+  EXPECT_GE(ml->size(), 100u);
+}
+
+TEST(batch_size_strategy, ml_holds_its_size_on_errors_and_yields_to_pressure) {
+  auto ml = make_strategy(strategy_kind::ml, limits());
+  ml->advise(150u);
+  auto failing = healthy();
+  failing.error_rate = 0.5;
+  for (int i = 0; i < 10; ++i)
+    ml->update(failing);
+  EXPECT_EQ(ml->size(), 150u); // adaptive underneath has shrunk meanwhile
+  auto pressed = healthy();
+  pressed.pressure = 1;
+  ml->update(pressed);
+  EXPECT_LT(ml->size(), 100u); // adaptive's shrunk size
+}
+
+// Clipper starts at lo, explores by +1 below 10 and then by ~10% while the
+// budget (0.92 x target) exceeds the largest latency seen; once latencies
+// reach it, the ridge fit of size on mean + 3 sd picks the size whose
+// bound meets the budget.
+TEST(batch_size_strategy, clipper_explores_then_fits_latency_to_size) {
+  auto lim = limits(1, 500, 100); // target 500 ms: budget 460 ms
+  auto c = make_strategy(strategy_kind::clipper, lim);
+  EXPECT_EQ(c->size(), 1u);
+  auto request = [&](std::size_t items, double latency_ms) {
+    sizing_signals sig = healthy();
+    sig.ok = true;
+    sig.batch_items = items;
+    sig.last_request_latency_ms = latency_ms;
+    c->update(sig);
+  };
+  for (std::uint32_t i = 1; i < 10; ++i) {
+    request(c->size(), 10.0 + c->size());
+    EXPECT_EQ(c->size(), i + 1);
+  }
+  auto before = c->size();
+  request(before, 20);
+  EXPECT_GE(c->size(), before); // multiplicative step, never down
+  // Latency = 4 ms per item, exactly: the bound reaches the budget at 115.
+  for (std::size_t b : {50, 100, 150})
+    for (int k = 0; k < 5; ++k)
+      request(b, 4.0 * static_cast<double>(b));
+  request(150, 600); // above the budget: estimate from now on
+  EXPECT_GE(c->size(), 100u);
+  EXPECT_LE(c->size(), 130u);
+  // Throttled or failed requests teach it nothing.
+  auto size = c->size();
+  sizing_signals throttled = healthy();
+  throttled.throttled = true;
+  throttled.batch_items = 5;
+  throttled.last_request_latency_ms = 1;
+  c->update(throttled);
+  EXPECT_EQ(c->size(), size);
 }
