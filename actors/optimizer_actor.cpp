@@ -30,8 +30,14 @@ struct model_state {
 };
 
 model_actor::behavior_type
-model_impl(model_actor::stateful_pointer<model_state> self, std::string op_type,
-           std::uint32_t lo, std::uint32_t hi, std::string last_good) {
+model_impl(model_actor::stateful_pointer<model_state> self,
+           optimizer_actor parent, std::string op_type, std::uint32_t lo,
+           std::uint32_t hi, std::string last_good) {
+  // A model actor ends with its optimizer. (Not a link: an exit by
+  // exit_reason::kill cannot be trapped and would take the optimizer down,
+  // where it must restart the model instead.)
+  self->monitor(parent);
+  self->set_down_handler([self](caf::down_msg&) { self->quit(); });
   if (!last_good.empty()) {
     // The optimizer only keeps bytes that loaded once; should they not,
     // the model starts untrained rather than not at all.
@@ -167,13 +173,14 @@ struct optimizer_state {
   }
 
   void spawn_model(const std::string& type, type_entry& e) {
-    // Linked so they end with the optimizer; monitored for the restart.
+    // Monitored for the restart; the model actor monitors us to end with us.
+    optimizer_actor me{self};
     if (settings.detached_models)
-      e.model = self->spawn<caf::detached + caf::linked + caf::monitored>(
-        model_impl, type, e.lo, e.hi, e.last_good);
+      e.model = self->spawn<caf::detached + caf::monitored>(
+        model_impl, me, type, e.lo, e.hi, e.last_good);
     else
-      e.model = self->spawn<caf::linked + caf::monitored>(
-        model_impl, type, e.lo, e.hi, e.last_good);
+      e.model = self->spawn<caf::monitored>(model_impl, me, type, e.lo, e.hi,
+                                            e.last_good);
   }
 
   type_entry& entry(const std::string& type) {
@@ -382,15 +389,7 @@ optimizer_impl(optimizer_actor::stateful_pointer<optimizer_state> self,
     st.entry(type);
   self->set_down_handler(
     [self](caf::down_msg& dm) { self->state.on_down(dm); });
-  // A model actor's exit reaches us over the link too: the down handler
-  // restarts it, so the link must not take the optimizer down with it.
-  self->set_exit_handler([self](caf::exit_msg& em) {
-    bool from_model = false;
-    for (const auto& [_, e] : self->state.types)
-      from_model = from_model || e.model.address() == em.source;
-    if (!from_model)
-      self->quit(em.reason);
-  });
+
   return {
     [self](const training_sample& s) { self->state.on_sample(s); },
     [self](predict_atom, const prediction_request& req) {

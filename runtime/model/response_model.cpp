@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstring>
 #include <istream>
 #include <limits>
 #include <ostream>
@@ -414,7 +415,8 @@ prediction response_model::predict(const feature_vector& f,
 void response_model::save(std::ostream& out) const {
   using dlib::serialize;
   const auto& m = *impl_;
-  serialize(std::string{magic}, out);
+  // The magic as raw bytes: read back without trusting a length field.
+  out.write(magic, static_cast<std::streamsize>(std::strlen(magic)));
   serialize(format_version, out);
   serialize(m.trained, out);
   std::vector<double> mean(m.mean.begin(), m.mean.end());
@@ -440,9 +442,9 @@ void response_model::load(std::istream& in) {
   using dlib::deserialize;
   auto next = std::make_unique<impl>();
   try {
-    std::string head;
-    deserialize(head, in);
-    if (head != magic)
+    std::string head(std::strlen(magic), '\0');
+    in.read(head.data(), static_cast<std::streamsize>(head.size()));
+    if (!in || head != magic)
       throw model_error("not a batching model file");
     std::uint32_t version = 0;
     deserialize(version, in);
@@ -472,7 +474,11 @@ void response_model::load(std::istream& in) {
     next->quality = scores[5];
     next->spacing = scores[6];
     deserialize(next->importances, in);
-  } catch (const dlib::serialization_error& e) {
+  } catch (const model_error&) {
+    throw;
+  } catch (const std::exception& e) {
+    // dlib reports bad bytes as serialization_error, but a damaged length
+    // field can also surface as bad_alloc or length_error.
     throw model_error(std::string{"model file is damaged: "} + e.what());
   }
   for (double s : next->scale)

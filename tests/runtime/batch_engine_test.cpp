@@ -319,18 +319,18 @@ TEST(batch_engine, learning_windows_summarize_what_happened) {
   std::size_t sent = 0;
   for (int i = 0; i < 5; ++i)
     sent += round_trip(e, at(i * 200ms), 50ms);
-  EXPECT_EQ(sent, 50u); // five batches of the strategy's 10
+  EXPECT_EQ(sent, 50u);                   // five batches of the strategy's 10
   EXPECT_FALSE(e.take_sample(at(900ms))); // the period is not over
   auto s = e.take_sample(at(1s));
   ASSERT_TRUE(s);
   EXPECT_EQ(s->op_type, "write");
   EXPECT_DOUBLE_EQ(s->features.batch_size, 10);
-  EXPECT_DOUBLE_EQ(s->features.arrival_rate, 60);    // 60 enqueued in 1 s
+  EXPECT_DOUBLE_EQ(s->features.arrival_rate, 60); // 60 enqueued in 1 s
   EXPECT_DOUBLE_EQ(s->features.pending_operations, 10);
   EXPECT_DOUBLE_EQ(s->features.in_flight_batches, 0); // each sent alone
   EXPECT_DOUBLE_EQ(s->features.throttle_rate, 0);
   EXPECT_DOUBLE_EQ(s->features.seconds_since_throttle, 600); // none seen
-  EXPECT_DOUBLE_EQ(s->throughput, 50);                      // 50 ok in 1 s
+  EXPECT_DOUBLE_EQ(s->throughput, 50);                       // 50 ok in 1 s
   EXPECT_DOUBLE_EQ(s->success_rate, 1);
   // Batch i left at 200i ms and was answered 50 ms later; its operations
   // were enqueued at 0: latencies 50, 250, ..., 850 ms, mean 450.

@@ -127,12 +127,14 @@ RC_GTEST_PROP(batch_size_strategy_property, size_stays_within_bounds, ()) {
     RC_ASSERT(s->size() <= hi);
     // Learning strategies take advice and window ends at any time.
     if (*rc::gen::arbitrary<bool>())
-      s->advise(*rc::gen::arbitrary<bool>()
-                  ? std::optional<std::uint32_t>{*rc::gen::inRange<
-                      std::uint32_t>(0, 5000)}
-                  : std::nullopt);
+      s->advise(
+        *rc::gen::arbitrary<bool>()
+          ? std::optional<std::uint32_t>{*rc::gen::inRange<std::uint32_t>(0,
+                                                                          5000)}
+          : std::nullopt);
     if (*rc::gen::arbitrary<bool>())
-      s->next_window({*rc::gen::arbitrary<bool>(), *rc::gen::arbitrary<bool>()});
+      s->next_window(
+        {*rc::gen::arbitrary<bool>(), *rc::gen::arbitrary<bool>()});
     RC_ASSERT(s->size() >= lo);
     RC_ASSERT(s->size() <= hi);
   }
