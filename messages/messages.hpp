@@ -85,15 +85,6 @@ struct gate_status {
 
 // -- optimizer ----------------------------------------------------------------
 
-/// predict_optimal_batch_size(features, target) for one operation type.
-struct prediction_request {
-  std::string op_type;
-  feature_vector features;
-  optimization_target target;
-
-  bool operator==(const prediction_request&) const = default;
-};
-
 /// A model actor's answer to training: leave-one-out scores, importances
 /// and the trained model's bytes (the optimizer keeps them as the last good
 /// model). `trained` false: too few or unusable samples, nothing changed.
@@ -109,31 +100,6 @@ struct model_report {
   std::string model;                         // response_model::save bytes
 
   bool operator==(const model_report&) const = default;
-};
-
-/// What the optimizer has learned (the seed's get_optimization_insights).
-struct optimizer_insights {
-  std::uint64_t total_predictions = 0;
-  double average_confidence = 0;
-  // "<type>.throughput_r2", "<type>.latency_mae", "<type>.samples", ...
-  std::map<std::string, double> model_scores;
-  // "<type>.<feature>": permutation-importance share of the type's model
-  std::map<std::string, double> feature_importances;
-  std::vector<std::string> recommendations;
-  // Model files that could not be loaded, model actors restarted, ...
-  std::vector<std::string> warnings;
-
-  bool operator==(const optimizer_insights&) const = default;
-};
-
-/// start_ab_test(name, control, test, duration).
-struct ab_test_config {
-  std::string name;
-  std::string control_strategy;
-  std::string test_strategy;
-  duration length{0};
-
-  bool operator==(const ab_test_config&) const = default;
 };
 
 // -- load tests ---------------------------------------------------------------

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -278,6 +279,40 @@ struct prediction {
   std::string model;     // which model answered
 
   bool operator==(const prediction&) const = default;
+};
+
+/// predict_optimal_batch_size(features, target) for one operation type.
+struct prediction_request {
+  std::string op_type;
+  feature_vector features;
+  optimization_target target;
+
+  bool operator==(const prediction_request&) const = default;
+};
+
+/// What the optimizer has learned (the seed's get_optimization_insights).
+struct optimizer_insights {
+  std::uint64_t total_predictions = 0;
+  double average_confidence = 0;
+  // "<type>.throughput_r2", "<type>.latency_mae", "<type>.samples", ...
+  std::map<std::string, double> model_scores;
+  // "<type>.<feature>": permutation-importance share of the type's model
+  std::map<std::string, double> feature_importances;
+  std::vector<std::string> recommendations;
+  // Model files that could not be loaded, model actors restarted, ...
+  std::vector<std::string> warnings;
+
+  bool operator==(const optimizer_insights&) const = default;
+};
+
+/// start_ab_test(name, control, test, duration).
+struct ab_test_config {
+  std::string name;
+  std::string control_strategy;
+  std::string test_strategy;
+  duration length{0};
+
+  bool operator==(const ab_test_config&) const = default;
 };
 
 /// Latency percentiles in milliseconds.

@@ -247,6 +247,60 @@ std::optional<job_status> runtime::cancel(std::uint64_t job_id) {
                             cancel_atom::value, job_id);
 }
 
+std::optional<prediction>
+runtime::predict_optimal_batch_size(const std::string& op_type,
+                                    const feature_vector& features,
+                                    const optimization_target& target) {
+  auto& d = *impl_;
+  std::shared_lock<std::shared_mutex> guard{d.lifecycle};
+  d.require_running("predict_optimal_batch_size");
+  caf::error err;
+  return d.call<prediction>(d.topo.optimizer, d.opts.call_timeout, err,
+                            predict_atom::value,
+                            prediction_request{op_type, features, target});
+}
+
+std::optional<optimizer_insights> runtime::optimization_insights() {
+  auto& d = *impl_;
+  std::shared_lock<std::shared_mutex> guard{d.lifecycle};
+  d.require_running("optimization_insights");
+  caf::error err;
+  return d.call<optimizer_insights>(d.topo.optimizer, d.opts.call_timeout, err,
+                                    insights_atom::value);
+}
+
+std::optional<std::string> runtime::start_ab_test(const ab_test_config& test,
+                                                  std::string* error) {
+  auto& d = *impl_;
+  std::shared_lock<std::shared_mutex> guard{d.lifecycle};
+  d.require_running("start_ab_test");
+  caf::error err;
+  auto id = d.call<std::string>(d.topo.optimizer, d.opts.call_timeout, err,
+                                ab_start_atom::value, test);
+  if (!id && error)
+    *error = d.sys->render(err);
+  return id;
+}
+
+void runtime::record_ab_test_result(const std::string& test_id, bool test_arm,
+                                    double score) {
+  auto& d = *impl_;
+  std::shared_lock<std::shared_mutex> guard{d.lifecycle};
+  d.require_running("record_ab_test_result");
+  caf::anon_send(d.topo.optimizer, ab_record_atom::value, test_id, test_arm,
+                 score);
+}
+
+std::optional<ab_test_result>
+runtime::analyze_ab_test(const std::string& test_id) {
+  auto& d = *impl_;
+  std::shared_lock<std::shared_mutex> guard{d.lifecycle};
+  d.require_running("analyze_ab_test");
+  caf::error err;
+  return d.call<ab_test_result>(d.topo.optimizer, d.opts.call_timeout, err,
+                                ab_analyze_atom::value, test_id);
+}
+
 boost::json::value runtime::dashboard() {
   auto& d = *impl_;
   std::shared_lock<std::shared_mutex> guard{d.lifecycle};

@@ -106,6 +106,33 @@ public:
   /// The seed's performance dashboard as JSON.
   boost::json::value dashboard();
 
+  // -- optimizer (docs/optimizer.md) ------------------------------------------
+
+  /// The batch size the optimizer's model of `op_type` predicts for the
+  /// target; confidence 0 while it has not learned. Nothing on timeout.
+  std::optional<prediction>
+  predict_optimal_batch_size(const std::string& op_type,
+                             const feature_vector& features,
+                             const optimization_target& target);
+
+  /// Predictions made, average confidence, model scores, feature
+  /// importances, recommendations and warnings.
+  std::optional<optimizer_insights> optimization_insights();
+
+  /// Starts an A/B test: every batcher alternates the two strategies per
+  /// sample window for `length` and records each window's goodput. The
+  /// test id, or the error (an unknown strategy name).
+  std::optional<std::string> start_ab_test(const ab_test_config& test,
+                                           std::string* error = nullptr);
+
+  /// Records a result of the host's own (performance_score of the seed).
+  void record_ab_test_result(const std::string& test_id, bool test_arm,
+                             double score);
+
+  /// Means, improvement, Welch's p-value and the recommendation so far;
+  /// nothing for an unknown test.
+  std::optional<ab_test_result> analyze_ab_test(const std::string& test_id);
+
   /// Called (on a runtime thread) for every resource alert raised or
   /// cleared. Register before start().
   void on_alert(std::function<void(const resource_alert&)> callback);

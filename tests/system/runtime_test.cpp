@@ -173,3 +173,40 @@ TEST(runtime, loads_its_configuration_from_files) {
             "/nonexistent.yaml: error: cannot read file: No such file or "
             "directory\n");
 }
+
+// The optimizer through the embedding API (its learning is tested on the
+// deterministic scheduler in tests/actors/optimizer_actor_test.cpp).
+TEST(runtime, the_optimizer_answers_through_the_embedding_api) {
+  auto cfg = fast_config();
+  cfg.operation_configs["write"].strategy = strategy_kind::ml;
+  runtime rt{cfg, quiet()};
+  rt.set_inline_executor("default",
+                         [](const batch&) { return batch_outcome{}; });
+  rt.start();
+  feature_vector f;
+  f.batch_size = 42;
+  auto p = rt.predict_optimal_batch_size("write", f, {});
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->op_type, "write");
+  EXPECT_EQ(p->confidence, 0); // nothing learned yet
+  EXPECT_EQ(p->batch_size, 42u);
+  auto in = rt.optimization_insights();
+  ASSERT_TRUE(in);
+  EXPECT_EQ(in->total_predictions, 1u);
+  std::string error;
+  EXPECT_FALSE(rt.start_ab_test({"t", "adaptive", "nope", 60s}, &error));
+  EXPECT_NE(error.find("unknown strategy 'nope'"), std::string::npos) << error;
+  auto id = rt.start_ab_test({"t", "adaptive", "ml", 60s});
+  ASSERT_TRUE(id);
+  rt.record_ab_test_result(*id, false, 1.0);
+  rt.record_ab_test_result(*id, true, 2.0);
+  auto r = rt.analyze_ab_test(*id);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->control_strategy, "adaptive");
+  EXPECT_EQ(r->test_strategy, "ml");
+  EXPECT_GE(r->control_samples, 1u);
+  EXPECT_GE(r->test_samples, 1u);
+  EXPECT_EQ(r->recommendation, ab_recommendation::inconclusive);
+  EXPECT_FALSE(rt.analyze_ab_test("ab-404"));
+  EXPECT_TRUE(rt.stop());
+}
