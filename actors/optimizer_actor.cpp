@@ -228,7 +228,11 @@ struct optimizer_state {
   }
 
   void maybe_train(const std::string& type, type_entry& e) {
-    if (e.training || e.fresh < settings.optimizer.retrain_every
+    // At least a tenth of what is held must be new: the cost of all
+    // trainings then grows like n log n in the samples, not n^2.
+    auto due = std::max<std::size_t>(settings.optimizer.retrain_every,
+                                     e.samples.size() / 10);
+    if (e.training || e.fresh < due
         || e.samples.size() < response_model::min_samples)
       return;
     e.training = true;

@@ -3,9 +3,10 @@
 // The optimizer and the model actors it supervises.
 //
 // Optimizer: keeps the most recent optimizer.max_samples training samples
-// per operation type; after optimizer.retrain_every new ones (and at least
-// response_model::min_samples) it sends them to the type's model actor to
-// train, one training at a time per type. Each successful training's
+// per operation type; after optimizer.retrain_every new ones, and at least
+// a tenth of those held (so all trainings together cost O(n log n)), it
+// sends them to the type's model actor to train, one training at a time
+// per type (from response_model::min_samples on). Each successful training's
 // report is the type's last good model: its bytes are kept (and saved to
 // <model_dir>/<type>.model, written to a temporary file and renamed, when a
 // directory is configured). Predictions are forwarded to the type's model

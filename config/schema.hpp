@@ -200,7 +200,8 @@ void visit(optimizer_config& x, V& v) {
   v.scalar("sample_period_seconds", x.sample_period_seconds, bounds{0.1, 3'600},
            "s", "Length of the window one training sample summarizes.");
   v.scalar("retrain_every", x.retrain_every, bounds{1, 1'000'000}, "samples",
-           "New samples of a type that trigger its next training.");
+           "New samples of a type that trigger its next training (at least "
+           "a tenth of the samples held).");
   v.scalar("max_samples", x.max_samples, bounds{20, 1'000'000}, "samples",
            "Most recent samples kept per type for training.");
   v.choice("priority", x.priority,

@@ -154,7 +154,8 @@ struct optimizer_config {
   double min_confidence = 0.6;
   /// Length of the window one training sample summarizes.
   double sample_period_seconds = 0.5;
-  /// New samples of a type that trigger its next training.
+  /// New samples of a type that trigger its next training (at least a
+  /// tenth of the samples held).
   std::uint32_t retrain_every = 10;
   /// Most recent samples kept per type (older ones are forgotten, so the
   /// model follows a changing backend).

@@ -98,14 +98,15 @@ TEST(scenario_file, problems_are_reported_with_positions) {
 
 class shipped_scenario : public ::testing::TestWithParam<std::string> {};
 
-// Every shipped scenario, shortened, with our default and the seed's
-// baseline: nothing lost or duplicated, no request over the caps, and the
-// JSON carries the documented fields.
+// Every shipped scenario, shortened, with our default, the learning
+// strategy, the seed's baseline and the Clipper peer: nothing lost or
+// duplicated, no request over the caps, and the JSON carries the
+// documented fields (ml also what its optimizer learned).
 TEST_P(shipped_scenario, runs_with_the_invariants_and_json_fields) {
   auto sc = shortened(load(scenario_dir() + "/" + GetParam() + ".yaml"));
   sim_report rep;
   rep.sc = sc;
-  for (auto name : {"adaptive", "static"}) {
+  for (auto name : {"adaptive", "ml", "static", "clipper"}) {
     rep.results.push_back(run_strategy(sc, *find_strategy(name)));
     expect_invariants(rep.results.back());
   }
@@ -122,6 +123,7 @@ TEST_P(shipped_scenario, runs_with_the_invariants_and_json_fields) {
       EXPECT_TRUE(o.contains(key)) << key;
     for (auto key : {"p50", "p95", "p99"})
       EXPECT_TRUE(o.at("latency_ms").as_object().contains(key)) << key;
+    EXPECT_EQ(o.contains("optimizer"), o.at("strategy").as_string() == "ml");
   }
 }
 
@@ -207,11 +209,10 @@ RC_GTEST_PROP(sim_property, random_scenarios_keep_the_invariants, ()) {
     w.payload_bytes = {10, static_cast<double>(*rc::gen::inRange(10, 2'000))};
     sc.workload.push_back(w);
   }
-  std::string name
-    = steady_check
-        ? "adaptive"
-        : *rc::gen::element<std::string>("adaptive", "static", "netflix_aimd",
-                                         "aws_adaptive", "vector_arc");
+  std::string name = steady_check ? "adaptive"
+                                  : *rc::gen::element<std::string>(
+                                    "adaptive", "ml", "static", "netflix_aimd",
+                                    "aws_adaptive", "vector_arc", "clipper");
   run_options opts;
   auto r = run_strategy(sc, *find_strategy(name), opts);
   RC_ASSERT(r.lost == 0u);
