@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs every shipped scenario with every strategy and the oracle, and prints
-# the goal table of docs/benchmarks.md (markdown) from the JSON results.
+# the goal tables of docs/benchmarks.md (markdown) from the JSON results:
+# our default (adaptive) against the oracle and the peers, then the
+# learning strategy (ml) against adaptive and the Clipper peer.
 #   tools/sim_benchmarks.sh [BATCHING_BINARY] [OUT_DIR]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -28,7 +30,7 @@ def beats(a, b):  # issue #4's "better"
         return False
     return a["latency_ms"]["p99"] < b["latency_ms"]["p99"]
 
-ours = {"adaptive", "balanced", "conservative", "aggressive"}
+ours = {"adaptive", "ml", "balanced", "conservative", "aggressive"}
 print("| scenario | oracle goodput | adaptive goodput | vs oracle | 429 rate | p99 / SLO (ms) | convergence (s) | peers beaten | speed (items/wall-s) |")
 print("|---|---|---|---|---|---|---|---|---|")
 for path in sorted(glob.glob(os.path.join(sys.argv[1], "*.json"))):
@@ -51,4 +53,31 @@ for path in sorted(glob.glob(os.path.join(sys.argv[1], "*.json"))):
           f"| {len(peers) - len(lost_to)}/{len(peers)}"
           + (f" (not {', '.join(lost_to)})" if lost_to else "")
           + f" | {a['sim_items_per_wall_s']:,.0f}{mark(a['sim_items_per_wall_s'] >= 1e6)} |")
+
+# Issue #5: ml never more than 2% below adaptive in goodput, never worse on
+# throttling or the SLO; better on db_saturation and latency_shift (more
+# goodput or, at equal goodput within 0.5%, lower p99); and better than
+# the Clipper peer by the rule above.
+print()
+print("| scenario | ml goodput / adaptive | 429 rate ml / adaptive | SLO ml / adaptive | p99 ml / adaptive (ms) | better than adaptive | average confidence | clipper goodput, 429, p99 (ms) | beats clipper |")
+print("|---|---|---|---|---|---|---|---|---|")
+for path in sorted(glob.glob(os.path.join(sys.argv[1], "*.json"))):
+    d = json.load(open(path))
+    res = {r["strategy"]: r for r in d["results"]}
+    a, m, c = res["adaptive"], res["ml"], res["clipper"]
+    ratio = m["goodput"] / a["goodput"] if a["goodput"] else 1
+    throttle_ok = m["throttled"] <= a["throttled"]
+    slo_ok = m["slo_met"] or not a["slo_met"]
+    better = ratio > 1.005 or (ratio >= 0.995 and m["latency_ms"]["p99"] < a["latency_ms"]["p99"])
+    must = d["scenario"] in ("db_saturation", "latency_shift")
+    yn = lambda b: "yes" if b else "no"
+    mark = lambda good: "" if good else " ✗"
+    print(f"| {d['scenario']} | {ratio:.4f}{mark(ratio >= 0.98)} "
+          f"| {100 * m['throttle_rate']:.2f}% / {100 * a['throttle_rate']:.2f}%{mark(throttle_ok)} "
+          f"| {yn(m['slo_met'])} / {yn(a['slo_met'])}{mark(slo_ok)} "
+          f"| {m['latency_ms']['p99']:.0f} / {a['latency_ms']['p99']:.0f} "
+          f"| {yn(better)}{mark(better or not must)} "
+          f"| {m['optimizer']['average_confidence']:.2f} "
+          f"| {c['goodput']:.1f}, {100 * c['throttle_rate']:.2f}%, {c['latency_ms']['p99']:.0f} "
+          f"| {yn(beats(m, c))}{mark(beats(m, c))} |")
 PY
