@@ -31,7 +31,7 @@ constexpr double std_floor = 0.05;
 constexpr std::size_t max_kept = 2000;
 constexpr std::size_t max_importance_rows = 500;
 constexpr double support_half = 15;
-constexpr int candidates = 24;
+constexpr int candidates = 16;
 constexpr double trust = 0.5;
 constexpr const char* magic = "batching-response-model";
 
@@ -167,11 +167,37 @@ struct response_model::impl {
     return best;
   }
 
-  double proximity(const sample& x) const {
-    if (kept.empty())
-      return 0;
+  double proximity_of(double nearest_d2) const {
     double h2 = spacing * spacing;
-    return std::exp(-std::max(0.0, nearest(x) - h2) / (2 * h2));
+    return std::exp(-std::max(0.0, nearest_d2 - h2) / (2 * h2));
+  }
+
+  double proximity(const sample& x) const {
+    return kept.empty() ? 0 : proximity_of(nearest(x));
+  }
+
+  /// Proximity of every candidate: they differ from `x` in input 0 (batch
+  /// size) only, so the other inputs' share of each distance is computed
+  /// once per kept point.
+  std::vector<double>
+  proximities(const sample& x, const std::vector<double>& size_inputs) const {
+    std::vector<double> result(size_inputs.size(), 0);
+    if (kept.empty())
+      return result;
+    std::vector<double> best(size_inputs.size(),
+                             std::numeric_limits<double>::infinity());
+    for (const auto& k : kept) {
+      double rest = 0;
+      for (long j = 1; j < dims; ++j)
+        rest += (x(j) - k(j)) * (x(j) - k(j));
+      for (std::size_t c = 0; c < size_inputs.size(); ++c) {
+        double d0 = size_inputs[c] - k(0);
+        best[c] = std::min(best[c], rest + d0 * d0);
+      }
+    }
+    for (std::size_t c = 0; c < size_inputs.size(); ++c)
+      result[c] = proximity_of(best[c]);
+    return result;
   }
 
   void measure_spacing() {
@@ -186,12 +212,15 @@ struct response_model::impl {
     spacing = std::isfinite(median) ? std::max(median, 0.25) : 1;
   }
 
-  double confidence(const sample& x) const {
+  double confidence_at(double proximity_x) const {
     if (!trained)
       return 0;
     auto n = static_cast<double>(scores.samples);
-    return std::clamp(quality * n / (n + support_half) * proximity(x), 0.0,
-                      1.0);
+    return std::clamp(quality * n / (n + support_half) * proximity_x, 0.0, 1.0);
+  }
+
+  double confidence(const sample& x) const {
+    return confidence_at(proximity(x));
   }
 
   void compute_importances(const std::vector<sample>& xs,
@@ -364,14 +393,18 @@ prediction response_model::predict(const feature_vector& f,
   double bound
     = target.max_response_time_ms > 0 ? target.max_response_time_ms : 1e300;
   double best_tp = 0;
+  std::vector<double> size_inputs;
   for (auto s : sizes) {
     auto g = f;
     g.batch_size = s;
     auto x = impl_->standardize(g);
-    option o{s, unsquash(impl_->throughput(x)), unsquash(impl_->latency(x)), x,
-             impl_->proximity(x)};
-    options.push_back(o);
+    size_inputs.push_back(x(0));
+    options.push_back(
+      {s, unsquash(impl_->throughput(x)), unsquash(impl_->latency(x)), x, 0});
   }
+  auto near = impl_->proximities(options.front().x, size_inputs);
+  for (std::size_t c = 0; c < options.size(); ++c)
+    options[c].proximity = near[c];
   // The trust region: the model chooses only among sizes near its data
   // (the nearest one if none is), so its choice moves step by step as
   // exploration around it extends the data.
@@ -408,7 +441,7 @@ prediction response_model::predict(const feature_vector& f,
   p.batch_size = pick->size;
   p.predicted_throughput = pick->throughput;
   p.predicted_latency_ms = pick->latency;
-  p.confidence = impl_->confidence(pick->x);
+  p.confidence = impl_->confidence_at(pick->proximity);
   return p;
 }
 

@@ -38,7 +38,7 @@
 //                   among them (floor 0.25): 1 within the data's own
 //                   spacing, falling off beyond it.
 //     confidence = quality * support * proximity.
-//   Choosing a batch size (predict): candidates are 24 sizes spaced
+//   Choosing a batch size (predict): candidates are 16 sizes spaced
 //   geometrically over [lo, hi] plus the current size; each is estimated
 //   with the other features as given, and only those within the trust
 //   region are kept: proximity >= 0.5 (if none is, the nearest ones), so
