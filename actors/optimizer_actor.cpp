@@ -90,10 +90,6 @@ struct type_entry {
   std::uint32_t restarts = 0;
 };
 
-struct ab_entry {
-  ab_test test;
-};
-
 struct optimizer_state {
   static inline const char* name = "optimizer";
 
@@ -107,15 +103,26 @@ struct optimizer_state {
   optimizer_settings settings;
   std::map<std::string, type_entry> types;
   std::map<std::string, batcher_actor> batchers;
-  std::map<std::string, ab_entry> tests;
+  std::map<std::string, ab_test> tests;
   std::uint64_t next_test = 1;
   std::uint64_t predictions = 0;
   double confidence_sum = 0;
   std::vector<std::string> warnings;
 
+  /// Most recent warnings kept for the insights.
+  static constexpr std::size_t max_warnings = 50;
+
   void warn(std::string text) {
     std::cerr << "batching: warning: " << text << '\n';
     warnings.push_back(std::move(text));
+    if (warnings.size() > max_warnings)
+      warnings.erase(warnings.begin());
+  }
+
+  /// Whether `type` has (or may have) a model: a configured type or one
+  /// samples came for. Questions about other names create nothing.
+  bool known(const std::string& type) const {
+    return types.count(type) > 0 || settings.bounds.count(type) > 0;
   }
 
   std::filesystem::path model_path(const std::string& type) const {
@@ -280,7 +287,20 @@ struct optimizer_state {
     }
   }
 
+  /// The answer without a model: the current size, confidence 0.
+  static prediction no_advice(const prediction_request& req) {
+    prediction p;
+    p.op_type = req.op_type;
+    p.batch_size
+      = static_cast<std::uint32_t>(std::max(0.0, req.features.batch_size));
+    return p;
+  }
+
   caf::result<prediction> predict(const prediction_request& req) {
+    if (!known(req.op_type)) {
+      ++predictions;
+      return no_advice(req);
+    }
     auto rp = self->make_response_promise<prediction>();
     auto& e = entry(req.op_type);
     self->request(e.model, caf::infinite, predict_atom::value, req)
@@ -291,13 +311,9 @@ struct optimizer_state {
           rp.deliver(std::move(p));
         },
         [this, rp, req](caf::error&) mutable {
-          // The model actor died meanwhile: no advice (confidence 0).
-          prediction p;
-          p.op_type = req.op_type;
-          p.batch_size = static_cast<std::uint32_t>(
-            std::max(0.0, req.features.batch_size));
+          // The model actor died meanwhile: no advice.
           ++predictions;
-          rp.deliver(std::move(p));
+          rp.deliver(no_advice(req));
         });
     return rp;
   }
@@ -369,8 +385,8 @@ struct optimizer_state {
           + (!control ? cfg.control_strategy : cfg.test_strategy)
           + "' (expected one of: " + enum_choices<strategy_kind>() + ")");
     auto id = "ab-" + std::to_string(next_test++);
-    tests.emplace(id, ab_entry{ab_test{
-                        {cfg.name, cfg.control_strategy, cfg.test_strategy}}});
+    tests.emplace(id,
+                  ab_test{{cfg.name, cfg.control_strategy, cfg.test_strategy}});
     for (auto& [type, b] : batchers)
       self->send(b, ab_start_atom::value, id, cfg);
     return id;
@@ -380,7 +396,7 @@ struct optimizer_state {
     auto it = tests.find(id);
     if (it == tests.end())
       return make_error(error_code::unknown_ab_test, id);
-    return stats::analyze(it->second.test, id);
+    return stats::analyze(it->second, id);
   }
 };
 
@@ -405,7 +421,7 @@ optimizer_impl(optimizer_actor::stateful_pointer<optimizer_state> self,
     },
     [self](ab_record_atom, const std::string& id, bool test_arm, double v) {
       if (auto it = self->state.tests.find(id); it != self->state.tests.end())
-        it->second.test.record(test_arm, v);
+        it->second.record(test_arm, v);
     },
     [self](ab_analyze_atom, const std::string& id) {
       return self->state.analyze(id);
@@ -413,7 +429,9 @@ optimizer_impl(optimizer_actor::stateful_pointer<optimizer_state> self,
     [self](caf::put_atom, const std::string& type, batcher_actor& b) {
       self->state.batchers[type] = std::move(b);
     },
-    [self](caf::get_atom, const std::string& type) {
+    [self](caf::get_atom, const std::string& type) -> caf::result<model_actor> {
+      if (!self->state.known(type))
+        return make_error(error_code::unknown_operation_type, type);
       return self->state.entry(type).model;
     },
   };
