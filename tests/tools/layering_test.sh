@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The policy layer (runtime/policy) is pure: it includes only the standard
-# library and itself, and never reads a clock, sleeps or spawns threads.
+# library and itself, and never reads a clock, sleeps or spawns threads;
+# lower layers never include higher ones; Dlib and Boost.Math stay in the
+# .cpp files of runtime/model and runtime/stats.
 # design.md §2 and the developers' guide; this test fails with the offending
 # lines.
 set -u
@@ -29,6 +31,24 @@ upward=$( (grep -rnE '#\s*include\s*"(actors|runtime/system|sim|tools)/' runtime
 if [[ -n "$upward" ]]; then
   echo "a lower layer includes a higher one:"
   echo "$upward"
+  status=1
+fi
+# Dlib stays behind the model layer's plain interface (design.md §2): only
+# the .cpp files of runtime/model include it; Boost.Math only runtime/stats.
+dlib=$(grep -rnE '#\s*include\s*<dlib/' --include='*.hpp' --include='*.cpp' \
+         actors config messages runtime sim tools tests \
+       | grep -vE '^runtime/model/[a-z_]+\.cpp:')
+if [[ -n "$dlib" ]]; then
+  echo "Dlib is included outside runtime/model/*.cpp:"
+  echo "$dlib"
+  status=1
+fi
+math=$(grep -rnE '#\s*include\s*<boost/math/' --include='*.hpp' --include='*.cpp' \
+         actors config messages runtime sim tools tests \
+       | grep -vE '^runtime/stats/[a-z_]+\.cpp:')
+if [[ -n "$math" ]]; then
+  echo "Boost.Math is included outside runtime/stats/*.cpp:"
+  echo "$math"
   status=1
 fi
 [[ $status -eq 0 ]] && echo "layering: ok"
