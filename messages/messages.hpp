@@ -236,7 +236,7 @@ typename Inspector::result_type inspect(Inspector& f, training_sample& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, optimization_target& x) {
   return f(caf::meta::type_name("optimization_target"), x.target_throughput,
-           x.max_response_time_ms, x.priority);
+           x.max_response_time_ms, x.priority, x.min_confidence);
 }
 
 template <class Inspector>

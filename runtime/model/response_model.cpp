@@ -408,12 +408,17 @@ prediction response_model::predict(const feature_vector& f,
   // The trust region: the model chooses only among sizes near its data
   // (the nearest one if none is), so its choice moves step by step as
   // exploration around it extends the data.
+  // When the asker acts only on a given confidence, the region narrows to
+  // the sizes that reach it (if any do): an answer it must ignore helps no
+  // one, while one at the edge of what it may act on moves it there.
   double reach = 0;
   for (const auto& o : options)
     reach = std::max(reach, o.proximity);
-  std::erase_if(options, [&](const option& o) {
-    return o.proximity < std::min(trust, reach);
-  });
+  double base = impl_->confidence_at(1);
+  double needed = base > 0 ? target.min_confidence / base : 1;
+  double region
+    = needed <= reach ? std::max(trust, needed) : std::min(trust, reach);
+  std::erase_if(options, [&](const option& o) { return o.proximity < region; });
   for (const auto& o : options)
     if (o.latency <= bound)
       best_tp = std::max(best_tp, o.throughput);

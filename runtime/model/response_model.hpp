@@ -43,7 +43,10 @@
 //   with the other features as given, and only those within the trust
 //   region are kept: proximity >= 0.5 (if none is, the nearest ones), so
 //   the model never picks a size it has no data near; as exploration
-//   around its pick extends the data, the region grows. With
+//   around its pick extends the data, the region grows. When the target
+//   names the confidence the asker acts on (min_confidence c), the region
+//   narrows to the sizes whose confidence reaches c, if any do: proximity
+//   >= max(0.5, c / (quality * support)). With
 //   R = max_response_time_ms (0: no
 //   bound) and D = target_throughput (0: as much as possible), and tp*
 //   the largest throughput estimated among candidates within R:

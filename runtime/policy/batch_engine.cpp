@@ -325,7 +325,8 @@ optimization_target batch_engine::target(time_point now) const {
   bool budget
     = last_throttle_ && to_seconds(now - *last_throttle_) < budget_memory_s;
   return {arrival_rate_, cfg_.sizing.target_latency_ms,
-          budget ? target_priority::throughput : cfg_.priority};
+          budget ? target_priority::throughput : cfg_.priority,
+          cfg_.min_confidence};
 }
 
 void batch_engine::start_ab(std::string test_id, strategy_kind control,

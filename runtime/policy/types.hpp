@@ -265,6 +265,9 @@ struct optimization_target {
   double target_throughput = 0; // operations/s
   double max_response_time_ms = 0;
   target_priority priority = target_priority::balanced;
+  /// The confidence the asker acts on (0: any); the model then chooses
+  /// among the sizes it is that confident about, when there are any.
+  double min_confidence = 0;
 
   bool operator==(const optimization_target&) const = default;
 };

@@ -159,3 +159,29 @@ TEST(response_model, damaged_files_throw_model_error_and_keep_the_model) {
 
 } // namespace
 } // namespace batching
+
+namespace batching {
+namespace {
+
+// Asked for a size it is at least 0.7 confident about, the model answers
+// one; unconstrained it picks the largest size within its trust region
+// (throughput grows with size), where confidence is lower.
+TEST(response_model, answers_within_the_confidence_the_asker_needs) {
+  using namespace testing_support;
+  response_model m;
+  ASSERT_TRUE(m.train(synthetic(400, 12, 20, 60)));
+  std::mt19937_64 rng(13);
+  auto f = random_features(rng, 40, 40);
+  optimization_target target;
+  target.priority = target_priority::throughput;
+  target.min_confidence = 0.7;
+  auto p = m.predict(f, target, 10, 200);
+  EXPECT_GE(p.confidence, 0.7);
+  target.min_confidence = 0;
+  auto q = m.predict(f, target, 10, 200);
+  EXPECT_LT(q.confidence, 0.7);
+  EXPECT_GT(q.batch_size, p.batch_size);
+}
+
+} // namespace
+} // namespace batching
