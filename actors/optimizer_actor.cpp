@@ -23,6 +23,21 @@ namespace {
 // -- model actor
 // ----------------------------------------------------------------
 
+/// What a model reports of itself (scores and importances, not its bytes).
+model_report report_of(const std::string& type, const response_model& m) {
+  model_report r;
+  r.op_type = type;
+  r.trained = m.trained();
+  const auto& s = m.scores();
+  r.throughput_r2 = s.throughput_r2;
+  r.throughput_mae = s.throughput_mae;
+  r.latency_r2 = s.latency_r2;
+  r.latency_mae = s.latency_mae;
+  r.samples = s.samples;
+  r.importances = m.importances();
+  return r;
+}
+
 struct model_state {
   static inline const char* name = "model";
 
@@ -50,18 +65,11 @@ model_impl(model_actor::stateful_pointer<model_state> self,
   }
   return {
     [=](train_atom, const std::vector<training_sample>& samples) {
-      model_report r;
-      r.op_type = op_type;
       auto& m = self->state.model;
-      r.trained = m.train(samples);
-      if (r.trained) {
-        const auto& s = m.scores();
-        r.throughput_r2 = s.throughput_r2;
-        r.throughput_mae = s.throughput_mae;
-        r.latency_r2 = s.latency_r2;
-        r.latency_mae = s.latency_mae;
-        r.samples = s.samples;
-        r.importances = m.importances();
+      bool trained = m.train(samples);
+      auto r = report_of(op_type, m);
+      r.trained = trained; // this training, not an earlier one
+      if (trained) {
         std::ostringstream out;
         m.save(out);
         r.model = std::move(out).str();
@@ -208,21 +216,6 @@ struct optimizer_state {
     }
     spawn_model(type, e);
     return e;
-  }
-
-  static model_report report_of(const std::string& type,
-                                const response_model& m) {
-    model_report r;
-    r.op_type = type;
-    r.trained = m.trained();
-    const auto& s = m.scores();
-    r.throughput_r2 = s.throughput_r2;
-    r.throughput_mae = s.throughput_mae;
-    r.latency_r2 = s.latency_r2;
-    r.latency_mae = s.latency_mae;
-    r.samples = s.samples;
-    r.importances = m.importances();
-    return r;
   }
 
   void on_sample(const training_sample& s) {

@@ -35,21 +35,19 @@ if [[ -n "$upward" ]]; then
 fi
 # Dlib stays behind the model layer's plain interface (design.md §2): only
 # the .cpp files of runtime/model include it; Boost.Math only runtime/stats.
-dlib=$(grep -rnE '#\s*include\s*<dlib/' --include='*.hpp' --include='*.cpp' \
-         actors config messages runtime sim tools tests \
-       | grep -vE '^runtime/model/[a-z_]+\.cpp:')
-if [[ -n "$dlib" ]]; then
-  echo "Dlib is included outside runtime/model/*.cpp:"
-  echo "$dlib"
-  status=1
-fi
-math=$(grep -rnE '#\s*include\s*<boost/math/' --include='*.hpp' --include='*.cpp' \
-         actors config messages runtime sim tools tests \
-       | grep -vE '^runtime/stats/[a-z_]+\.cpp:')
-if [[ -n "$math" ]]; then
-  echo "Boost.Math is included outside runtime/stats/*.cpp:"
-  echo "$math"
-  status=1
-fi
+# only_in LIBRARY_PREFIX FOLDER: fails on an include of it anywhere else.
+only_in() {
+  local found
+  found=$(grep -rnE "#\s*include\s*<$1" --include='*.hpp' --include='*.cpp' \
+            actors config messages runtime sim tools tests \
+          | grep -vE "^$2/[a-z_]+\.cpp:")
+  if [[ -n "$found" ]]; then
+    echo "<$1...> is included outside $2/*.cpp:"
+    echo "$found"
+    status=1
+  fi
+}
+only_in dlib/ runtime/model
+only_in boost/math/ runtime/stats
 [[ $status -eq 0 ]] && echo "layering: ok"
 exit $status
