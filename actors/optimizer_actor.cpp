@@ -86,6 +86,12 @@ model_impl(model_actor::stateful_pointer<model_state> self,
 
 // -- optimizer ----------------------------------------------------------------
 
+/// Generous bounds (a training of 10,000 samples takes ~1 s, a prediction
+/// ~70 us): past them the model actor is taken to be stuck; the type trains
+/// again with its next samples, or the question gets no advice.
+constexpr auto train_timeout = std::chrono::minutes{5};
+constexpr auto predict_timeout = std::chrono::seconds{10};
+
 struct type_entry {
   model_actor model;
   std::uint32_t lo = 1;
@@ -239,7 +245,7 @@ struct optimizer_state {
     e.fresh = 0;
     std::vector<training_sample> batch(e.samples.begin(), e.samples.end());
     auto model = e.model;
-    self->request(model, caf::infinite, train_atom::value, std::move(batch))
+    self->request(model, train_timeout, train_atom::value, std::move(batch))
       .then(
         [this, type, model](model_report& r) {
           auto& e = types.at(type);
@@ -255,8 +261,9 @@ struct optimizer_state {
           maybe_train(type, e);
         },
         [this, type, model](caf::error&) {
-          // The model actor died while training: the down handler
-          // restarts it; training resumes with the next samples.
+          // The model actor died while training (the down handler
+          // restarts it) or timed out: training resumes with the next
+          // samples.
           auto& e = types.at(type);
           if (e.model == model)
             e.training = false;
@@ -296,7 +303,7 @@ struct optimizer_state {
     }
     auto rp = self->make_response_promise<prediction>();
     auto& e = entry(req.op_type);
-    self->request(e.model, caf::infinite, predict_atom::value, req)
+    self->request(e.model, predict_timeout, predict_atom::value, req)
       .then(
         [this, rp](prediction& p) mutable {
           ++predictions;
