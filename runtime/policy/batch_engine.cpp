@@ -293,8 +293,7 @@ std::optional<training_sample> batch_engine::take_sample(time_point now) {
   f.error_rate = w.requests > 0 ? static_cast<double>(w.failed_requests)
                                     / static_cast<double>(w.requests)
                                 : 0;
-  f.seconds_since_throttle
-    = last_throttle_ ? to_seconds(now - *last_throttle_) : budget_memory_s;
+  f.seconds_since_throttle = seconds_since_throttle(now);
   f.cpu_percent = cpu_percent_;
   f.memory_percent = memory_percent_;
   s.throughput = static_cast<double>(w.succeeded) / span;
@@ -313,19 +312,27 @@ std::optional<training_sample> batch_engine::take_sample(time_point now) {
       ab_.reset();
     }
   }
-  strategy_->next_window({f.pending_operations >= 2 * strategy_->size(),
-                          f.seconds_since_throttle < budget_memory_s});
+  strategy_->next_window(
+    {f.pending_operations >= 2 * strategy_->size(), budget_in_play(now)});
   return s;
+}
+
+double batch_engine::seconds_since_throttle(time_point now) const {
+  return last_throttle_
+           ? std::min(to_seconds(now - *last_throttle_), budget_memory_s)
+           : budget_memory_s;
+}
+
+bool batch_engine::budget_in_play(time_point now) const {
+  return seconds_since_throttle(now) < budget_memory_s;
 }
 
 optimization_target batch_engine::target(time_point now) const {
   // Under a request budget requests are the scarce resource: throughput
   // (with the fewest requests) comes first whatever the configured
   // priority.
-  bool budget
-    = last_throttle_ && to_seconds(now - *last_throttle_) < budget_memory_s;
   return {arrival_rate_, cfg_.sizing.target_latency_ms,
-          budget ? target_priority::throughput : cfg_.priority,
+          budget_in_play(now) ? target_priority::throughput : cfg_.priority,
           cfg_.min_confidence};
 }
 

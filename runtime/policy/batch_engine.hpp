@@ -164,6 +164,10 @@ private:
   void finish(const queued_item& item, operation_state state, std::string error,
               time_point now);
   void retry_or_fail(queued_item item, const std::string& why, time_point now);
+  /// Since the last 429, at most 600 (also when none came).
+  double seconds_since_throttle(time_point now) const;
+  /// A 429 within the last 600 s: the backend has a request budget.
+  bool budget_in_play(time_point now) const;
   /// Puts an operation back (front: throttled), unless its job was
   /// cancelled, in which case it finishes as cancelled.
   void requeue(queued_item item, bool front, time_point now);
