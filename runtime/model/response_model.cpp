@@ -260,7 +260,7 @@ bool response_model::train(const std::vector<training_sample>& samples) {
   for (const auto& s : samples)
     if (finite(s))
       usable.push_back(&s);
-  if (usable.size() < min_samples || usable.size() != samples.size())
+  if (usable.size() < min_samples)
     return false;
   auto next = std::make_unique<impl>();
   auto n = static_cast<double>(usable.size());

@@ -113,9 +113,9 @@ public:
   response_model(response_model&&) noexcept;
   response_model& operator=(response_model&&) noexcept;
 
-  /// Trains on `samples` (replacing what was learned). Returns false and
-  /// keeps the previous model when there are fewer than min_samples or
-  /// the samples hold non-finite values.
+  /// Trains on `samples` (replacing what was learned), skipping any with
+  /// a non-finite value. Returns false and keeps the previous model when
+  /// fewer than min_samples remain.
   bool train(const std::vector<training_sample>& samples);
 
   bool trained() const;
