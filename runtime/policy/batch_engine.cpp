@@ -65,6 +65,7 @@ batch_engine::config batch_engine::from_settings(const runtime_config& cfg,
   result.sample_period = from_seconds(cfg.optimizer.sample_period_seconds);
   result.min_confidence = cfg.optimizer.min_confidence;
   result.priority = cfg.optimizer.priority;
+  result.documented_budget = be.initial_requests_per_second > 0;
   return result;
 }
 
@@ -324,7 +325,8 @@ double batch_engine::seconds_since_throttle(time_point now) const {
 }
 
 bool batch_engine::budget_in_play(time_point now) const {
-  return seconds_since_throttle(now) < budget_memory_s;
+  return cfg_.documented_budget
+         || seconds_since_throttle(now) < budget_memory_s;
 }
 
 optimization_target batch_engine::target(time_point now) const {

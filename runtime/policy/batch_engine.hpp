@@ -82,6 +82,9 @@ public:
     duration sample_period = std::chrono::seconds{2};
     double min_confidence = 0.6;
     target_priority priority = target_priority::balanced;
+    /// The backend's configuration declares a request budget (its pacer
+    /// starts at a rate): learning treats it as in play from the start.
+    bool documented_budget = false;
   };
 
   /// One A/B sample: a window's goodput under one arm.
@@ -137,7 +140,7 @@ public:
 
   /// What predictions aim for: the recent arrival rate within the latency
   /// target, with the configured priority, or throughput while a request
-  /// budget is in play (a 429 within 600 s).
+  /// budget is in play (declared, or a 429 within 600 s).
   optimization_target target(time_point now) const;
 
   /// Starts an A/B test between two strategies until `until`.
@@ -166,7 +169,8 @@ private:
   void retry_or_fail(queued_item item, const std::string& why, time_point now);
   /// Since the last 429, at most 600 (also when none came).
   double seconds_since_throttle(time_point now) const;
-  /// A 429 within the last 600 s: the backend has a request budget.
+  /// The configuration declares a request budget, or a 429 came within the
+  /// last 600 s.
   bool budget_in_play(time_point now) const;
   /// Puts an operation back (front: throttled), unless its job was
   /// cancelled, in which case it finishes as cancelled.

@@ -137,6 +137,8 @@ private:
     static constexpr double unadvised[4]{1, 0.8, 1, 1.25};
     static constexpr double advised[4]{1, 0.9, 1, 1.1};
     double d = (advice_ ? advised : unadvised)[phase_];
+    if (closed_.budget && last_.request_latency_ms <= lim_.target_latency_ms)
+      return std::max({current, base, f}) * std::max(d, 1.0);
     if (closed_.backlog || closed_.budget)
       return std::max(base, f) * std::max(d, 1.0);
     return base * d;

@@ -51,16 +51,22 @@
 //                   size is better: shrinking a 503 outage's batches only
 //                   slows the drain after it, and a database that fails
 //                   under concurrency needs fewer, not smaller, batches);
-//                 elif the last sample window closed with a backlog (queue
-//                   >= 2 s) or a 429 came within 600 s (a request budget is
-//                   in play; the request says so at once, the window's close
-//                   600 s later releases it): s = max(base, f) * u: under a
-//                   request budget fewer items per request can only cost
-//                   goodput, and the queueing it causes shows only windows
-//                   later, beyond what one window's outcome can teach;
+//                 elif a request budget is in play (the backend's
+//                   configuration declares one, or a 429 came within 600 s:
+//                   a 429 says so at once, a window's close 600 s later
+//                   releases it) and the last request itself took at most
+//                   the latency target: s = max(s, base, f) * u, a ratchet
+//                   towards the item cap (under a request budget fewer
+//                   items per request can only cost goodput and bursts,
+//                   and a batch still leaves on linger when demand is low);
+//                 elif such a budget, or the last sample window closed with
+//                   a backlog (queue >= 2 s): s = max(base, f) * u (the
+//                   model may not shrink batches then: the queueing that
+//                   costs shows windows later, beyond what one window's
+//                   outcome can teach);
 //                 else s = base * d;
-//                 d cycles per sample window through (1, 0.7, 1, 1.4)
-//                   unadvised and (1, 0.85, 1, 1.15) advised, u through the
+//                 d cycles per sample window through (1, 0.8, 1, 1.25)
+//                   unadvised and (1, 0.9, 1, 1.1) advised, u through the
 //                   same with 1 in place of the shrinking step: exploration,
 //                   so the samples show how outcomes respond to batch size
 //                   (a model fed one size cannot learn its effect).
@@ -105,8 +111,8 @@ struct sizing_signals {
 struct window_state {
   /// At least twice the size was waiting at the close.
   bool backlog = false;
-  /// The backend answered 429 within the last 600 s: a request budget is
-  /// in play.
+  /// A request budget is in play: the backend's configuration declares one
+  /// or it answered 429 within the last 600 s.
   bool budget = false;
 };
 

@@ -369,6 +369,11 @@ TEST(batch_engine, a_budget_makes_throughput_the_target) {
   e.on_outcome(outcome(*b, batch_status::throttled, 1s), at(10ms));
   EXPECT_EQ(e.target(at(1s)).priority, target_priority::throughput);
   EXPECT_EQ(e.target(at(700s)).priority, target_priority::balanced);
+  // A budget the configuration declares is in play from the start.
+  auto cfg = learning_config();
+  cfg.documented_budget = true;
+  batch_engine documented{cfg};
+  EXPECT_EQ(documented.target(at(0s)).priority, target_priority::throughput);
 }
 
 // An A/B test alternates the arms per window, reports each window's

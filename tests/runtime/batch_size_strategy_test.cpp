@@ -239,3 +239,22 @@ TEST(batch_size_strategy, clipper_explores_then_fits_latency_to_size) {
   c->update(throttled);
   EXPECT_EQ(c->size(), size);
 }
+
+// Under a request budget, while requests themselves fit the latency
+// target, ml's size only ratchets up (exploring upwards from where it is)
+// towards the item cap; a request slower than the target releases it.
+TEST(batch_size_strategy, ml_ratchets_up_under_a_budget) {
+  auto ml = make_strategy(strategy_kind::ml, limits(10, 500, 50));
+  ml->update(healthy()); // request latency 40 ms < target 500 ms
+  std::uint32_t last = ml->size();
+  for (int w = 0; w < 48; ++w) { // x 1.25 every 4th window: 12 steps
+    ml->next_window({false, true});
+    EXPECT_GE(ml->size(), last);
+    last = ml->size();
+  }
+  EXPECT_EQ(ml->size(), 500u);
+  auto slow = healthy();
+  slow.request_latency_ms = 900;
+  ml->update(slow);
+  EXPECT_LT(ml->size(), 500u);
+}
