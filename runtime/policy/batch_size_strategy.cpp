@@ -113,6 +113,10 @@ public:
   }
 
   void next_window(const window_state& closed) override {
+    // The ratchet keeps what the closed window explored: it moves once a
+    // window, not once a request.
+    if (closed.budget && fits())
+      ratchet_ = std::max<double>(ratchet_, size());
     phase_ = (phase_ + 1) % 4;
     closed_ = closed;
     resize(choose(size()));
@@ -123,10 +127,17 @@ protected:
     fallback_.update(sig);
     last_ = sig;
     closed_.budget = closed_.budget || sig.throttled;
+    if (!fits())
+      ratchet_ = 0; // the requests outgrew the latency target
     return choose(s);
   }
 
 private:
+  /// The last request itself took at most the latency target.
+  bool fits() const {
+    return last_.request_latency_ms <= lim_.target_latency_ms;
+  }
+
   double choose(double current) const {
     double f = fallback_.size();
     if (last_.pressure >= 1)
@@ -137,8 +148,8 @@ private:
     static constexpr double unadvised[4]{1, 0.8, 1, 1.25};
     static constexpr double advised[4]{1, 0.9, 1, 1.1};
     double d = (advice_ ? advised : unadvised)[phase_];
-    if (closed_.budget && last_.request_latency_ms <= lim_.target_latency_ms)
-      return std::max({current, base, f}) * std::max(d, 1.0);
+    if (closed_.budget && fits())
+      return std::max({ratchet_, base, f}) * std::max(d, 1.0);
     if (closed_.backlog || closed_.budget)
       return std::max(base, f) * std::max(d, 1.0);
     return base * d;
@@ -150,6 +161,7 @@ private:
   std::optional<double> advice_;
   int phase_ = 0;
   window_state closed_;
+  double ratchet_ = 0;
 };
 
 class clipper_sizing final : public batch_size_strategy {
