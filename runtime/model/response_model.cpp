@@ -294,10 +294,11 @@ bool response_model::train(const std::vector<training_sample>& samples) {
     l_orig.push_back(std::max(0.0, usable[k]->item_latency_ms));
   }
 
-  // Relevance: a first fit (one gamma, up to 2,000 rows) ranks the inputs
-  // by permutation importance; each is then scaled by sqrt(10 * share), so
-  // inputs that do not matter stop diluting the RBF distances (and the
-  // proximity behind the confidence).
+  // Relevance: a first fit (one gamma, up to 2,000 evenly spaced rows)
+  // ranks the inputs by permutation importance; each is then scaled by
+  // sqrt(10 * share), so inputs that do not matter stop diluting the RBF
+  // distances (and the proximity behind the confidence). The same rows,
+  // weighted, are the samples the model keeps for proximity.
   {
     std::size_t step = std::max<std::size_t>(1, xs.size() / max_kept);
     std::vector<sample> sx;
@@ -313,9 +314,13 @@ bool response_model::train(const std::vector<training_sample>& samples) {
     auto shares = permutation_importance(tf, lf, sx, st, sl);
     for (long j = 0; j < dims; ++j)
       next->weight[j] = std::min(max_weight, std::sqrt(dims * shares[j]));
-    for (auto& x : xs)
+    auto weigh = [&](sample& x) {
       for (long j = 0; j < dims; ++j)
         x(j) *= next->weight[j];
+    };
+    std::for_each(xs.begin(), xs.end(), weigh);
+    std::for_each(sx.begin(), sx.end(), weigh);
+    next->kept = std::move(sx);
   }
   std::vector<double> t_loo, l_loo;
   next->throughput = fit(xs, ty, t_loo, gammas);
@@ -334,9 +339,6 @@ bool response_model::train(const std::vector<training_sample>& samples) {
                                - std::max(relative(tmae, mean_abs(t_orig)),
                                           relative(lmae, mean_abs(l_orig))),
                              0.0, 1.0);
-  std::size_t stride = std::max<std::size_t>(1, xs.size() / max_kept);
-  for (std::size_t k = 0; k < xs.size(); k += stride)
-    next->kept.push_back(xs[k]);
   next->measure_spacing();
   next->trained = true;
   next->compute_importances(xs, ty, ly);
