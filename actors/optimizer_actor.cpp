@@ -144,16 +144,18 @@ struct optimizer_state {
            / (type + ".model");
   }
 
-  /// The saved model of `type`, validated; empty when there is none.
-  std::string load_saved(const std::string& type) {
+  /// Loads the saved model of `type` into `e` (its bytes and its report);
+  /// leaves `e` untrained, with a warning, when there is none or it is
+  /// unreadable.
+  void load_saved(const std::string& type, type_entry& e) {
     if (settings.optimizer.model_dir.empty())
-      return {};
+      return;
     auto path = model_path(type);
     std::error_code ec;
     if (!std::filesystem::exists(path, ec)) {
       warn("no saved model at " + path.string() + "; '" + type
            + "' starts untrained");
-      return {};
+      return;
     }
     std::ifstream in(path, std::ios::binary);
     std::ostringstream bytes;
@@ -161,14 +163,15 @@ struct optimizer_state {
     auto text = std::move(bytes).str();
     try {
       std::istringstream check(text);
-      response_model probe;
-      probe.load(check);
-    } catch (const model_error& e) {
-      warn(path.string() + ": " + e.what() + "; '" + type
+      response_model m;
+      m.load(check);
+      e.report = report_of(type, m);
+    } catch (const model_error& err) {
+      warn(path.string() + ": " + err.what() + "; '" + type
            + "' starts untrained");
-      return {};
+      return;
     }
-    return text;
+    e.last_good = std::move(text);
   }
 
   void save(const std::string& type, const std::string& bytes) {
@@ -213,13 +216,7 @@ struct optimizer_state {
       e.lo = b->second.first;
       e.hi = b->second.second;
     }
-    e.last_good = load_saved(type);
-    if (!e.last_good.empty()) {
-      std::istringstream in(e.last_good);
-      response_model m;
-      m.load(in);
-      e.report = report_of(type, m);
-    }
+    load_saved(type, e);
     spawn_model(type, e);
     return e;
   }
