@@ -49,6 +49,14 @@ public:
          << field;
   }
 
+  void texts(std::string_view key, std::map<std::string, std::string>& fields,
+             std::string_view) {
+    out_ << YAML::Key << std::string{key} << YAML::Value << YAML::BeginMap;
+    for (auto& [name, value] : fields)
+      text(name, value, {});
+    out_ << YAML::EndMap;
+  }
+
   template <class T>
   void section(std::string_view key, T& sub, std::string_view) {
     out_ << YAML::Key << std::string{key} << YAML::Value << YAML::BeginMap;
@@ -94,6 +102,14 @@ public:
 
   void text(std::string_view key, std::string& field, std::string_view) {
     obj_[key] = field;
+  }
+
+  void texts(std::string_view key, std::map<std::string, std::string>& fields,
+             std::string_view) {
+    boost::json::object child;
+    for (auto& [name, value] : fields)
+      child[name] = value;
+    obj_[key] = std::move(child);
   }
 
   template <class T>
@@ -145,6 +161,11 @@ public:
 
   void text(std::string_view key, std::string& field, std::string_view doc) {
     row(key, "text", field.empty() ? "\"\"" : field, "any string", "", doc);
+  }
+
+  void texts(std::string_view key, std::map<std::string, std::string>&,
+             std::string_view doc) {
+    row(key, "mapping", "{}", "name: text", "", doc);
   }
 
   template <class T>

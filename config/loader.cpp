@@ -17,6 +17,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "config/reader.hpp"
+#include "runtime/policy/http_mapping.hpp"
 #include "config/schema.hpp"
 #include "runtime/policy/text.hpp"
 
@@ -217,7 +218,24 @@ void check_rules(const runtime_config& cfg,
     auto prefix = "backends." + name + ".";
     rules.ordered(prefix + "retry_base_ms", be.retry_base_ms,
                   prefix + "retry_max_ms", be.retry_max_ms, false);
+    const auto& h = be.http;
+    std::string why;
+    if (!h.url.empty() && !parse_url(h.url, &why))
+      rules.fail(prefix + "http.url", prefix + "http.url: " + why);
+    if (auto problem = check_body_template(h.body_template); !problem.empty())
+      rules.fail(prefix + "http.body_template",
+                 prefix + "http.body_template: " + problem);
+    bool token = !h.method.empty();
+    for (char c : h.method)
+      token = token && c >= 'A' && c <= 'Z';
+    if (!token)
+      rules.fail(prefix + "http.method", prefix + "http.method: expected an "
+                                           "HTTP method in capitals (POST, "
+                                           "PUT, ...), got '"
+                                           + h.method + "'");
   }
+  if (std::string why; !parse_host_port(cfg.server.listen, &why))
+    rules.fail("server.listen", "server.listen: " + why);
   const auto& r = cfg.resource_thresholds;
   for (auto [name, levels] :
        {std::pair{"cpu", &r.cpu}, std::pair{"memory", &r.memory},

@@ -182,6 +182,27 @@ public:
     ctx_.set_origin(e.path, e.mark);
   }
 
+  void texts(std::string_view key, std::map<std::string, std::string>& out,
+             std::string_view) {
+    auto e = find(key);
+    if (!e.value || !is_mapping(e.value, e.mark, e.path))
+      return;
+    for (const auto& kv : e.value) {
+      if (!kv.first.IsScalar() || kv.first.Scalar().empty()) {
+        ctx_.error(kv.first.Mark(), e.path + ": keys must be plain names");
+        continue;
+      }
+      auto path = e.path + "." + kv.first.Scalar();
+      if (!kv.second.IsScalar()) {
+        ctx_.error(kv.second.Mark(),
+                   path + ": expected a string, got " + describe(kv.second));
+        continue;
+      }
+      out[kv.first.Scalar()] = kv.second.Scalar();
+      ctx_.set_origin(path, kv.second.Mark());
+    }
+  }
+
   template <class T>
   void section(std::string_view key, T& sub, std::string_view) {
     auto e = find(key);

@@ -12,6 +12,9 @@
 //   name(key, std::string&, doc)             a name (lowercase identifier)
 //   section(key, sub&, doc)                  nested mapping
 //   map(key, std::map<std::string, T>&, doc) mapping of named entries
+//   text(key, std::string&, doc)             free text
+//   texts(key, std::map<std::string, std::string>&, doc)
+//                                            mapping of free texts
 
 #include <limits>
 #include <string>
@@ -97,6 +100,48 @@ void visit(operation_type_config& x, V& v) {
 }
 
 template <class V>
+void visit(http_backend_config& x, V& v) {
+  v.text("url", x.url,
+         "http:// or https:// URL each batch is sent to by `batching serve` "
+         "and `batching run`; empty: the host supplies the executor.");
+  v.text("method", x.method, "HTTP method of each request.");
+  v.texts("headers", x.headers,
+          "Extra request headers, e.g. Authorization: \"Bearer ...\".");
+  v.text("body_template", x.body_template,
+         "Request body; {{operations}} is the JSON array of the payloads, "
+         "{{payloads}} the same without brackets, {{ids}}, {{count}}, "
+         "{{op_type}}, {{batch_id}} and {{attempt}} as named.");
+  v.text("content_type", x.content_type, "Content-Type of each request.");
+  v.scalar("max_connections", x.max_connections, bounds{1, 10'000},
+           "connections",
+           "Keep-alive connections to the backend at most (each carries one "
+           "request at a time).");
+  v.scalar("connect_timeout_seconds", x.connect_timeout_seconds,
+           positive_seconds, "s",
+           "How long connecting (and the TLS handshake) may take.");
+  v.text("results_key", x.results_key,
+         "Key of a 2xx JSON response's per-item results array (in the "
+         "operations' order); empty: the status covers every item.");
+  v.text("ca_file", x.ca_file,
+         "PEM file of the CA that signs an https backend's certificate; "
+         "empty: the system's trusted CAs.");
+}
+
+template <class V>
+void visit(server_config& x, V& v) {
+  v.text("listen", x.listen,
+         "host:port `batching serve` binds (loopback by default).");
+  v.text("token", x.token,
+         "Bearer token every mutating endpoint requires; empty: none. "
+         "BATCHING_SERVER_TOKEN overrides it.");
+  v.scalar("max_body_bytes", x.max_body_bytes, bounds{1, 1e10}, "bytes",
+           "Largest request body accepted (413 beyond).");
+  v.scalar("max_operations_per_job", x.max_operations_per_job,
+           bounds{1, 1e9}, "operations",
+           "Most operations one POST /v1/jobs may carry (413 beyond).");
+}
+
+template <class V>
 void visit(backend_config& x, V& v) {
   v.scalar("max_items_per_request", x.max_items_per_request, batch_items,
            "items", "Items one request may carry (Notion: 100).");
@@ -125,6 +170,7 @@ void visit(backend_config& x, V& v) {
            "2^(n-1)) times a seeded jitter in [0.5, 1.5).");
   v.scalar("retry_max_ms", x.retry_max_ms, bounds{0, 3'600'000}, "ms",
            "Longest backoff between attempts.");
+  v.section("http", x.http, "The HTTP executor of this backend.");
 }
 
 template <class V>
@@ -248,6 +294,7 @@ void visit(runtime_config& x, V& v) {
   v.section("sampling", x.sampling, "Resource sampling.");
   v.section("optimizer", x.optimizer,
             "Learned batch sizes (the `ml` strategy) and their models.");
+  v.section("server", x.server, "The HTTP API of `batching serve`.");
   v.section("performance_targets", x.performance_targets,
             "The targets benchmarks and reports compare against.");
 }

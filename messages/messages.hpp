@@ -406,7 +406,8 @@ typename Inspector::result_type inspect(Inspector& f, batching_metrics& x) {
            x.current_batch_size, x.in_flight_batches, x.queue_depth,
            x.succeeded, x.failed, x.throttled, x.average_throughput,
            x.average_latency_ms, x.p50_latency_ms, x.p99_latency_ms,
-           x.request_rate, x.breaker, x.circuit_breaker_active);
+           x.request_rate, x.breaker, x.circuit_breaker_active, x.requests,
+           x.latency_buckets, x.latency_count, x.latency_sum_ms);
 }
 
 template <class Inspector>

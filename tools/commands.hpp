@@ -20,6 +20,9 @@ std::vector<command> demo_commands();
 /// `batching loadtest`.
 std::vector<command> loadtest_commands();
 
+/// `batching serve` and `batching run`.
+std::vector<command> serve_commands();
+
 /// `batching sim`.
 std::vector<command> sim_commands();
 

@@ -168,6 +168,7 @@ void batch_engine::on_outcome(const batch_outcome& outcome, time_point now) {
   sig.batch_items = items.size();
   sig.ok = outcome.status == batch_status::ok;
   ++window_.requests;
+  ++requests_;
   if (sig.throttled) {
     ++window_.throttled;
     last_throttle_ = now;
@@ -390,6 +391,12 @@ batching_metrics batch_engine::metrics(time_point now) const {
   m.average_latency_ms = latencies_.mean_ms();
   m.p50_latency_ms = latencies_.quantile_ms(0.5);
   m.p99_latency_ms = latencies_.quantile_ms(0.99);
+  m.requests = requests_;
+  m.latency_buckets.reserve(latency_bucket_bounds_ms.size());
+  for (auto bound : latency_bucket_bounds_ms)
+    m.latency_buckets.push_back(latencies_.count_at_most_ms(bound));
+  m.latency_count = latencies_.count();
+  m.latency_sum_ms = latencies_.sum_ms();
   return m;
 }
 

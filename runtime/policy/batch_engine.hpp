@@ -196,6 +196,7 @@ private:
   std::uint64_t succeeded_ = 0;
   std::uint64_t failed_ = 0;
   std::uint64_t throttled_ = 0;
+  std::uint64_t requests_ = 0;
   time_point first_success_{};
   latency_histogram latencies_;
   // Learning: the open window and what features() reports between them.

@@ -48,6 +48,16 @@ double latency_histogram::quantile_ms(double q) const {
   return max_us_ / 1000.0;
 }
 
+std::uint64_t latency_histogram::count_at_most_ms(double ms) const {
+  std::uint64_t n = 0;
+  for (std::size_t i = 0; i < buckets_.size(); ++i) {
+    if (upper_edge_us(static_cast<int>(i)) > ms * 1000.0)
+      break;
+    n += buckets_[i];
+  }
+  return n;
+}
+
 double latency_histogram::mean_ms() const {
   return count_ == 0 ? 0 : sum_us_ / static_cast<double>(count_) / 1000.0;
 }

@@ -28,6 +28,12 @@ public:
   double mean_ms() const;
   double max_ms() const { return max_us_ / 1000.0; }
 
+  /// Samples at most `ms` (counted per bucket: a bucket counts when its
+  /// upper edge is within `ms`, so this never over-reports).
+  std::uint64_t count_at_most_ms(double ms) const;
+
+  double sum_ms() const { return sum_us_ / 1000.0; }
+
   /// p50, p95, p99, mean and max in milliseconds.
   latency_summary summary() const;
 

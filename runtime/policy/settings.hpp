@@ -45,6 +45,32 @@ struct batching_config {
   bool operator==(const batching_config&) const = default;
 };
 
+/// How `batching serve` and `batching run` reach a backend over HTTP
+/// (docs/http-api.md): one request per batch.
+struct http_backend_config {
+  /// http:// or https:// URL; empty: the host supplies the executor.
+  std::string url;
+  std::string method = "POST";
+  /// Extra request headers (e.g. Authorization, Notion-Version).
+  std::map<std::string, std::string> headers;
+  /// The request body; {{operations}} becomes the JSON array of the
+  /// operations' payloads (see http_mapping.hpp for every placeholder).
+  std::string body_template = "{{operations}}";
+  std::string content_type = "application/json";
+  /// Keep-alive connections to the backend at most (one per request in
+  /// flight).
+  std::uint32_t max_connections = 4;
+  double connect_timeout_seconds = 5;
+  /// Key of a 2xx JSON response's per-item results array (same order as
+  /// the operations); empty: the status covers every item.
+  std::string results_key;
+  /// PEM file of the CA that signs an https backend's certificate; empty:
+  /// the system's trusted CAs.
+  std::string ca_file;
+
+  bool operator==(const http_backend_config&) const = default;
+};
+
 /// A backend: its request limits, its pacer's start and the retry rules of
 /// requests to it. Operation types name the backend they use; types sharing
 /// a backend share its request budget.
@@ -67,6 +93,7 @@ struct backend_config {
   /// times a seeded jitter in [0.5, 1.5).
   double retry_base_ms = 500;
   double retry_max_ms = 30'000;
+  http_backend_config http;
 
   bool operator==(const backend_config&) const = default;
 };
@@ -166,6 +193,18 @@ struct optimizer_config {
   bool operator==(const optimizer_config&) const = default;
 };
 
+/// `batching serve`: the HTTP API in front of the runtime.
+struct server_config {
+  /// host:port to bind; loopback unless changed on purpose.
+  std::string listen = "127.0.0.1:8080";
+  /// Bearer token every mutating endpoint requires; empty: none.
+  std::string token;
+  std::uint64_t max_body_bytes = 16'000'000;
+  std::uint64_t max_operations_per_job = 100'000;
+
+  bool operator==(const server_config&) const = default;
+};
+
 /// The seed's performance targets, used by benchmarks and reports.
 struct performance_targets_config {
   double throughput_improvement_percent = 40;
@@ -206,6 +245,7 @@ struct runtime_config {
   scaling_config scaling;
   sampling_config sampling;
   optimizer_config optimizer;
+  server_config server;
   performance_targets_config performance_targets;
 
   bool operator==(const runtime_config&) const = default;

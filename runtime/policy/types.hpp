@@ -420,6 +420,10 @@ struct batch_outcome {
   bool operator==(const batch_outcome&) const = default;
 };
 
+/// Upper bounds of the item-latency histogram buckets in metrics, in ms.
+inline constexpr std::array<double, 14> latency_bucket_bounds_ms{
+  5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000};
+
 /// One batcher's figures.
 struct batching_metrics {
   std::string op_type;
@@ -437,6 +441,12 @@ struct batching_metrics {
   double request_rate = 0; // requests/s allowed by the pacer
   breaker_state breaker = breaker_state::closed;
   bool circuit_breaker_active = false; // breaker not closed
+  std::uint64_t requests = 0; // requests answered (any status)
+  /// Item latencies: finished operations at most latency_bucket_bounds_ms[i]
+  /// (cumulative, Prometheus style), their count and sum.
+  std::vector<std::uint64_t> latency_buckets;
+  std::uint64_t latency_count = 0;
+  double latency_sum_ms = 0;
 
   bool operator==(const batching_metrics&) const = default;
 };

@@ -33,7 +33,13 @@ boost::json::value to_json(const job_status& s) {
 
 boost::json::value to_json(const dashboard& d) {
   boost::json::object batching;
-  for (const auto& m : d.batching)
+  for (const auto& m : d.batching) {
+    boost::json::array bounds, cumulative;
+    for (std::size_t i = 0; i < latency_bucket_bounds_ms.size(); ++i) {
+      bounds.push_back(latency_bucket_bounds_ms[i]);
+      cumulative.push_back(i < m.latency_buckets.size() ? m.latency_buckets[i]
+                                                        : 0);
+    }
     batching[m.op_type] = boost::json::object{
       {"strategy", to_string(m.strategy)},
       {"current_batch_size", m.current_batch_size},
@@ -48,7 +54,14 @@ boost::json::value to_json(const dashboard& d) {
       {"p99_latency_ms", m.p99_latency_ms},
       {"request_rate", m.request_rate},
       {"circuit_breaker_state", to_string(m.breaker)},
-      {"circuit_breaker_active", m.circuit_breaker_active}};
+      {"circuit_breaker_active", m.circuit_breaker_active},
+      {"requests", m.requests},
+      {"latency_histogram",
+       {{"bounds_ms", std::move(bounds)},
+        {"cumulative", std::move(cumulative)},
+        {"count", m.latency_count},
+        {"sum_ms", m.latency_sum_ms}}}};
+  }
   boost::json::array alerts;
   for (const auto& a : d.active_alerts)
     alerts.push_back(to_json(a));

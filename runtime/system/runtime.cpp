@@ -22,6 +22,7 @@
 #include "messages/error.hpp"
 #include "messages/registration.hpp"
 #include "runtime/system/dashboard_json.hpp"
+#include "runtime/system/metrics_text.hpp"
 #include "runtime/system/runtime_actors.hpp"
 
 namespace batching {
@@ -311,6 +312,16 @@ boost::json::value runtime::dashboard() {
   if (!board)
     return boost::json::object{{"error", d.sys->render(err)}};
   return to_json(*board);
+}
+
+std::string runtime::metrics_text() {
+  auto& d = *impl_;
+  std::shared_lock<std::shared_mutex> guard{d.lifecycle};
+  d.require_running("metrics_text");
+  caf::error err;
+  auto board = d.call<batching::dashboard>(
+    d.topo.coordinator, d.opts.call_timeout, err, dashboard_atom::value);
+  return board ? prometheus_text(*board) : std::string{};
 }
 
 bool runtime::stop(duration drain_timeout) {

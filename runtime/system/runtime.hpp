@@ -106,6 +106,10 @@ public:
   /// The seed's performance dashboard as JSON.
   boost::json::value dashboard();
 
+  /// The dashboard in the Prometheus text format (docs/metrics.md); empty
+  /// when the coordinator did not answer in time.
+  std::string metrics_text();
+
   // -- optimizer (docs/optimizer.md) ------------------------------------------
 
   /// The batch size the optimizer's model of `op_type` predicts for the

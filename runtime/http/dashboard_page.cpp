@@ -1,0 +1,100 @@
+// The live dashboard of `batching serve`: one self-contained page (no CDN,
+// no external files). Every second it fetches /v1/dashboard and draws, per
+// operation type, batch size, goodput, p99 latency and throttled requests
+// per second on canvases, plus jobs, breakers, resources and alerts. The
+// latest numbers are also written into elements with stable ids
+// (id="<figure>-<type>", id="updates") so a browser test can read them.
+
+#include "runtime/http/http_api.hpp"
+
+namespace batching {
+
+const std::string& dashboard_page() {
+  static const std::string page = R"html(<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<title>batching dashboard</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>
+body{font:14px system-ui,sans-serif;margin:0;background:#f6f7f9;color:#1d2330}
+header{background:#1d2330;color:#fff;padding:10px 18px;display:flex;gap:24px;align-items:baseline}
+header h1{font-size:18px;margin:0}
+main{padding:14px 18px;display:grid;grid-template-columns:repeat(auto-fill,minmax(420px,1fr));gap:14px}
+section{background:#fff;border:1px solid #dde1e7;border-radius:6px;padding:10px 12px}
+h2{font-size:14px;margin:0 0 6px 0}
+canvas{width:100%;height:160px}
+table{border-collapse:collapse;width:100%}
+td,th{text-align:left;padding:2px 6px;border-bottom:1px solid #eef0f3;font-variant-numeric:tabular-nums}
+.legend span{margin-right:12px}
+.ok{color:#18794e}.bad{color:#c62828}.warn{color:#b26a00}
+#status{font-size:12px;opacity:.8}
+</style></head><body>
+<header><h1>batching</h1><span id="status">connecting…</span>
+<span>updates: <b id="updates">0</b></span></header>
+<main>
+<section><h2>Batch size (items)</h2><canvas id="chart-batch"></canvas><div class="legend" id="legend-batch"></div></section>
+<section><h2>Goodput (items/s)</h2><canvas id="chart-goodput"></canvas><div class="legend" id="legend-goodput"></div></section>
+<section><h2>p99 item latency (ms)</h2><canvas id="chart-latency"></canvas><div class="legend" id="legend-latency"></div></section>
+<section><h2>Throttled requests (per s)</h2><canvas id="chart-throttle"></canvas><div class="legend" id="legend-throttle"></div></section>
+<section><h2>Operation types</h2><table id="types"><thead><tr><th>type</th><th>strategy</th><th>batch</th><th>goodput/s</th><th>p99 ms</th><th>queued</th><th>in flight</th><th>429s</th><th>req/s</th><th>breaker</th></tr></thead><tbody></tbody></table></section>
+<section><h2>Jobs</h2><table id="jobs"><thead><tr><th>id</th><th>type</th><th>priority</th><th>state</th><th>done</th><th>failed</th><th>total</th><th>last error</th></tr></thead><tbody></tbody></table></section>
+<section><h2>Resources</h2><table id="resources"><tbody></tbody></table></section>
+<section><h2>Alerts</h2><ul id="alerts"></ul></section>
+</main>
+<script>
+"use strict";
+const colors=["#1f77b4","#d62728","#2ca02c","#9467bd","#ff7f0e","#17becf","#8c564b"];
+const keep=120; // points per series (2 minutes)
+const series={batch:{},goodput:{},latency:{},throttle:{}};
+const last={}; let updates=0;
+function el(tag,text,cls){const e=document.createElement(tag);e.textContent=text;if(cls)e.className=cls;return e;}
+function fmt(x){return x>=100?Math.round(x).toString():(Math.round(x*10)/10).toString();}
+function push(chart,type,v){(series[chart][type]=series[chart][type]||[]).push(v);if(series[chart][type].length>keep)series[chart][type].shift();}
+function draw(chart){
+  const c=document.getElementById("chart-"+chart),ctx=c.getContext("2d");
+  const w=c.width=c.clientWidth*devicePixelRatio,h=c.height=c.clientHeight*devicePixelRatio;
+  ctx.clearRect(0,0,w,h);const types=Object.keys(series[chart]).sort();
+  let max=1;for(const t of types)for(const v of series[chart][t])max=Math.max(max,v);
+  ctx.fillStyle="#888";ctx.font=(11*devicePixelRatio)+"px sans-serif";ctx.fillText(fmt(max),4,12*devicePixelRatio);
+  const legend=document.getElementById("legend-"+chart);legend.textContent="";
+  types.forEach((t,i)=>{const pts=series[chart][t];ctx.strokeStyle=colors[i%colors.length];ctx.lineWidth=2*devicePixelRatio;ctx.beginPath();
+    pts.forEach((v,j)=>{const x=w-(pts.length-1-j)*w/(keep-1),y=h-4-(h-18)*v/max;j?ctx.lineTo(x,y):ctx.moveTo(x,y);});ctx.stroke();
+    const s=el("span",t+": ");s.style.color=colors[i%colors.length];const b=el("b",fmt(pts[pts.length-1]||0));b.id=chart+"-"+t;s.appendChild(b);legend.appendChild(s);});
+}
+function row(tbody,cells){const tr=document.createElement("tr");for(const c of cells)tr.appendChild(c instanceof Node?c:el("td",String(c)));tbody.appendChild(tr);}
+function update(d){
+  const now=Date.now()/1000;const types=d.batching_metrics||{};
+  const tbody=document.querySelector("#types tbody");tbody.textContent="";
+  for(const [t,m] of Object.entries(types)){
+    const prev=last[t];let goodput=0,throttle=0;
+    if(prev&&now>prev.at){goodput=Math.max(0,(m.succeeded-prev.succeeded)/(now-prev.at));throttle=Math.max(0,(m.throttled-prev.throttled)/(now-prev.at));}
+    last[t]={at:now,succeeded:m.succeeded,throttled:m.throttled};
+    push("batch",t,m.current_batch_size);push("goodput",t,goodput);push("latency",t,m.p99_latency_ms);push("throttle",t,throttle);
+    const br=el("td",m.circuit_breaker_state,m.circuit_breaker_state==="closed"?"ok":"bad");
+    row(tbody,[t,m.strategy,m.current_batch_size,fmt(goodput),fmt(m.p99_latency_ms),m.queue_depth,m.in_flight_batches,m.throttled,fmt(m.request_rate),br]);
+  }
+  for(const c of Object.keys(series))draw(c);
+  const jobs=document.querySelector("#jobs tbody");jobs.textContent="";
+  for(const j of (d.jobs||[]).slice(0,20))row(jobs,[j.job_id,j.op_type,j.priority,el("td",j.status,j.status==="failed"?"bad":j.status==="completed"?"ok":""),j.succeeded,j.failed,j.total,j.last_error]);
+  const res=document.querySelector("#resources tbody");res.textContent="";const r=d.resources||{};
+  row(res,["cpu",fmt(r.cpu_percent||0)+" %"]);row(res,["memory",fmt(r.memory_percent||0)+" %"]);
+  row(res,["network",fmt((r.net_rx_bytes_per_s||0)/1e3)+" kB/s in, "+fmt((r.net_tx_bytes_per_s||0)/1e3)+" kB/s out"]);
+  row(res,["disk busy",fmt(r.disk_busy_percent||0)+" %"]);
+  const c=d.coordinator_status||{};row(res,["jobs",(c.active_jobs||0)+" active, "+(c.waiting_jobs||0)+" waiting, "+(c.completed_jobs||0)+" done"]);
+  const alerts=document.getElementById("alerts");alerts.textContent="";
+  const list=d.active_alerts||[];if(!list.length)alerts.appendChild(el("li","none","ok"));
+  for(const a of list)alerts.appendChild(el("li",a.level+": "+a.message,a.level==="critical"?"bad":"warn"));
+  updates++;document.getElementById("updates").textContent=String(updates);
+  document.getElementById("status").textContent="live, "+new Date().toLocaleTimeString();
+}
+async function tick(){
+  try{const r=await fetch("/v1/dashboard",{cache:"no-store"});if(!r.ok)throw new Error("HTTP "+r.status);update(await r.json());}
+  catch(e){document.getElementById("status").textContent="disconnected: "+e.message;}
+  setTimeout(tick,1000);
+}
+tick();
+</script></body></html>
+)html";
+  return page;
+}
+
+} // namespace batching

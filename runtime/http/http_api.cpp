@@ -1,0 +1,391 @@
+#include "runtime/http/http_api.hpp"
+
+#include <charconv>
+#include <functional>
+#include <optional>
+
+#include <boost/json.hpp>
+
+#include "runtime/policy/enum_names.hpp"
+#include "runtime/policy/http_mapping.hpp"
+#include "runtime/system/dashboard_json.hpp"
+
+namespace batching {
+
+namespace json = boost::json;
+
+namespace {
+
+http_reply json_reply(unsigned status, const json::value& v) {
+  http_reply r;
+  r.status = status;
+  r.body = json::serialize(v);
+  r.body += '\n';
+  return r;
+}
+
+http_reply error_reply(unsigned status, const std::string& message) {
+  return json_reply(status, json::object{{"error", message}});
+}
+
+std::optional<std::uint64_t> to_id(std::string_view s) {
+  std::uint64_t x = 0;
+  if (s.empty())
+    return std::nullopt;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), x);
+  if (ec != std::errc{} || end != s.data() + s.size())
+    return std::nullopt;
+  return x;
+}
+
+// "a=1&b=2" of the target's query; the last value of `key`.
+std::string query_value(const std::string& target, const std::string& key) {
+  auto q = target.find('?');
+  if (q == std::string::npos)
+    return {};
+  std::string_view rest{target};
+  rest.remove_prefix(q + 1);
+  std::string found;
+  while (!rest.empty()) {
+    auto amp = rest.find('&');
+    auto pair = rest.substr(0, amp);
+    auto eq = pair.find('=');
+    if (pair.substr(0, eq) == key)
+      found = eq == std::string_view::npos ? "" : std::string{pair.substr(eq + 1)};
+    if (amp == std::string_view::npos)
+      break;
+    rest.remove_prefix(amp + 1);
+  }
+  return found;
+}
+
+} // namespace
+
+std::optional<json::value> parse_json_text(std::string_view text, std::string& why,
+                                      const std::string& where) {
+  json::stream_parser p;
+  boost::system::error_code ec;
+  auto n = p.write_some(text.data(), text.size(), ec);
+  if (!ec)
+    p.finish(ec);
+  if (!ec && n != text.size()) {
+    // Only whitespace may follow the value.
+    for (auto c : text.substr(n))
+      if (c != ' ' && c != '\n' && c != '\r' && c != '\t') {
+        ec = json::error::extra_data;
+        break;
+      }
+  }
+  if (ec) {
+    std::size_t line = 1, column = 1;
+    for (std::size_t i = 0; i < n && i < text.size(); ++i) {
+      if (text[i] == '\n') {
+        ++line;
+        column = 1;
+      } else {
+        ++column;
+      }
+    }
+    why = "malformed JSON" + where + " at line " + std::to_string(line)
+          + ", column " + std::to_string(column) + ": " + ec.message();
+    return std::nullopt;
+  }
+  return p.release();
+}
+
+bool operation_from_json(const json::value& v, const std::string& where,
+                         const std::function<std::uint64_t()>& next_id,
+                         operation& out, std::string& why) {
+  if (v.is_object() && v.as_object().contains("payload")) {
+    const auto& obj = v.as_object();
+    for (const auto& kv : obj)
+      if (kv.key() != "payload" && kv.key() != "id") {
+        why = where + ": unknown field '" + std::string{kv.key()}
+              + "' (expected id and payload)";
+        return false;
+      }
+    if (auto* id = obj.if_contains("id")) {
+      if (id->is_uint64())
+        out.id = id->as_uint64();
+      else if (id->is_int64() && id->as_int64() >= 0)
+        out.id = static_cast<std::uint64_t>(id->as_int64());
+      else {
+        why = where + ".id: expected a non-negative whole number";
+        return false;
+      }
+    } else {
+      out.id = next_id();
+    }
+    out.payload = json::serialize(obj.at("payload"));
+    return true;
+  }
+  out.id = next_id();
+  out.payload = json::serialize(v);
+  return true;
+}
+
+http_api::http_api(runtime& rt, options opts)
+  : rt_(rt), opts_(std::move(opts)) {
+  // nop
+}
+
+bool http_api::authorized(const http_request& req) const {
+  if (opts_.token.empty())
+    return true;
+  auto header = req.header("authorization");
+  constexpr std::string_view scheme = "Bearer ";
+  if (header.size() < scheme.size() || header.compare(0, scheme.size(), scheme))
+    return false;
+  return constant_time_equal(std::string_view{header}.substr(scheme.size()),
+                             opts_.token);
+}
+
+void http_api::remember(std::uint64_t job_id) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  recent_.push_back(job_id);
+  while (recent_.size() > opts_.recent_jobs)
+    recent_.pop_front();
+}
+
+http_reply http_api::handle(const http_request& req) {
+  try {
+    auto path = req.path();
+    bool mutating = req.method == "POST" || req.method == "DELETE"
+                    || req.method == "PUT" || req.method == "PATCH";
+    if (mutating && !authorized(req)) {
+      auto r = error_reply(401, "missing or wrong bearer token");
+      r.headers["WWW-Authenticate"] = "Bearer";
+      return r;
+    }
+    auto only = [&](const char* method) { return req.method == method; };
+    auto not_allowed = [&](const std::string& allow) {
+      auto r = error_reply(405, req.method + " is not allowed on " + path
+                                  + " (allowed: " + allow + ")");
+      r.headers["Allow"] = allow;
+      return r;
+    };
+    if (path == "/healthz") {
+      if (!only("GET"))
+        return not_allowed("GET");
+      return rt_.running()
+               ? json_reply(200, json::object{{"status", "ok"}})
+               : json_reply(503, json::object{{"status", "stopped"}});
+    }
+    if (path == "/" || path == "/index.html") {
+      if (!only("GET"))
+        return not_allowed("GET");
+      http_reply r;
+      r.content_type = "text/html; charset=utf-8";
+      r.body = dashboard_page();
+      return r;
+    }
+    if (path == "/metrics") {
+      if (!only("GET"))
+        return not_allowed("GET");
+      http_reply r;
+      r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+      r.body = rt_.metrics_text();
+      if (r.body.empty())
+        return error_reply(503, "the runtime did not answer in time");
+      return r;
+    }
+    if (path == "/v1/dashboard") {
+      if (!only("GET"))
+        return not_allowed("GET");
+      return dashboard();
+    }
+    if (path == "/v1/jobs") {
+      if (only("POST"))
+        return submit(req);
+      if (only("GET"))
+        return list_jobs();
+      return not_allowed("GET, POST");
+    }
+    constexpr std::string_view jobs_prefix = "/v1/jobs/";
+    if (path.starts_with(jobs_prefix)) {
+      auto id = to_id(std::string_view{path}.substr(jobs_prefix.size()));
+      if (!id)
+        return error_reply(404, "no job '"
+                                  + path.substr(jobs_prefix.size())
+                                  + "' (job ids are whole numbers)");
+      if (!only("GET") && !only("DELETE"))
+        return not_allowed("GET, DELETE");
+      return job(req, *id);
+    }
+    return error_reply(404, "no such endpoint: " + path);
+  } catch (const std::exception& e) {
+    // The runtime stopped underneath (require_running) or similar.
+    return error_reply(503, e.what());
+  }
+}
+
+http_reply http_api::submit(const http_request& req) {
+  std::string why;
+  std::string type;
+  std::string prio_text;
+  double deadline_s = 0;
+  std::vector<operation> ops;
+  auto next_id = [this] { return next_operation_id_++; };
+  auto content_type = req.header("content-type");
+  bool lines = content_type.find("ndjson") != std::string::npos
+               || content_type.find("jsonlines") != std::string::npos
+               || content_type.find("json-seq") != std::string::npos;
+  if (lines) {
+    // One operation per line; the job's fields come from the query.
+    type = query_value(req.target, "type");
+    prio_text = query_value(req.target, "priority");
+    std::size_t start = 0, line_no = 0;
+    while (start <= req.body.size()) {
+      auto end = req.body.find('\n', start);
+      if (end == std::string::npos)
+        end = req.body.size();
+      ++line_no;
+      std::string_view line{req.body.data() + start, end - start};
+      start = end + 1;
+      bool blank = true;
+      for (auto c : line)
+        if (c != ' ' && c != '\r' && c != '\t')
+          blank = false;
+      if (blank)
+        continue;
+      if (ops.size() >= opts_.max_operations_per_job)
+        return error_reply(413, "more than "
+                                  + std::to_string(opts_.max_operations_per_job)
+                                  + " operations in one job");
+      auto where = " in line " + std::to_string(line_no);
+      auto v = parse_json_text(line, why, where);
+      if (!v)
+        return error_reply(400, why);
+      operation op;
+      if (!operation_from_json(*v, "line " + std::to_string(line_no), next_id,
+                               op, why))
+        return error_reply(400, why);
+      ops.push_back(std::move(op));
+    }
+  } else {
+    auto v = parse_json_text(req.body, why, "");
+    if (!v)
+      return error_reply(400, why);
+    if (!v->is_object())
+      return error_reply(400, "expected a JSON object with type and "
+                              "operations");
+    const auto& obj = v->as_object();
+    for (const auto& kv : obj)
+      if (kv.key() != "type" && kv.key() != "priority"
+          && kv.key() != "operations" && kv.key() != "deadline_seconds")
+        return error_reply(400, "unknown field '" + std::string{kv.key()}
+                                  + "' (expected type, priority, operations, "
+                                    "deadline_seconds)");
+    auto* t = obj.if_contains("type");
+    if (!t || !t->is_string())
+      return error_reply(400, "type: expected the operation type's name");
+    type = t->as_string().c_str();
+    if (auto* p = obj.if_contains("priority")) {
+      if (!p->is_string())
+        return error_reply(400, "priority: expected one of "
+                                  + enum_choices<priority>());
+      prio_text = p->as_string().c_str();
+    }
+    if (auto* d = obj.if_contains("deadline_seconds")) {
+      if (!d->is_number() || d->to_number<double>() < 0)
+        return error_reply(400, "deadline_seconds: expected a number >= 0");
+      deadline_s = d->to_number<double>();
+    }
+    auto* list = obj.if_contains("operations");
+    if (!list || !list->is_array())
+      return error_reply(400, "operations: expected an array");
+    const auto& arr = list->as_array();
+    if (arr.size() > opts_.max_operations_per_job)
+      return error_reply(413, std::to_string(arr.size())
+                                + " operations in one job; at most "
+                                + std::to_string(opts_.max_operations_per_job));
+    ops.reserve(arr.size());
+    for (std::size_t i = 0; i < arr.size(); ++i) {
+      operation op;
+      if (!operation_from_json(arr[i], "operations[" + std::to_string(i) + "]",
+                               next_id, op, why))
+        return error_reply(400, why);
+      ops.push_back(std::move(op));
+    }
+  }
+  if (type.empty())
+    return error_reply(400, "type: missing (for JSON lines: ?type=NAME)");
+  const auto& types = rt_.config().operation_configs;
+  if (!types.count(type)) {
+    std::string known;
+    for (const auto& [name, _] : types)
+      known += (known.empty() ? "" : ", ") + name;
+    return error_reply(400, "unknown operation type '" + type
+                              + "' (known: " + known + ")");
+  }
+  auto prio = priority::normal;
+  if (!prio_text.empty()) {
+    auto parsed = parse_enum<priority>(prio_text);
+    if (!parsed)
+      return error_reply(400, "priority: unknown '" + prio_text
+                                + "' (expected one of: "
+                                + enum_choices<priority>() + ")");
+    prio = *parsed;
+  }
+  if (ops.empty())
+    return error_reply(400, "operations: a job needs at least one");
+  auto count = ops.size();
+  auto result = rt_.submit_job(type, std::move(ops), prio,
+                               from_seconds(deadline_s));
+  if (!result) {
+    auto status = result.error == error_code::queue_full
+                      || result.error == error_code::shutting_down
+                    ? 503u
+                    : 400u;
+    auto r = error_reply(status, std::string{to_string(result.error)} + ": "
+                                   + result.message);
+    if (status == 503)
+      r.headers["Retry-After"] = "1";
+    return r;
+  }
+  remember(result.job_id);
+  return json_reply(202, json::object{
+                           {"job_id", result.job_id},
+                           {"operations", count},
+                           {"status_url",
+                            "/v1/jobs/" + std::to_string(result.job_id)}});
+}
+
+http_reply http_api::job(const http_request& req, std::uint64_t id) {
+  auto status = req.method == "DELETE" ? rt_.cancel(id) : rt_.status(id);
+  if (!status) {
+    if (req.method == "DELETE" && rt_.status(id))
+      return error_reply(409, "job " + std::to_string(id)
+                                + " has already finished");
+    return error_reply(404, "no job " + std::to_string(id)
+                              + " (unknown, or forgotten after "
+                                "finished_job_retention_seconds)");
+  }
+  return json_reply(200, to_json(*status));
+}
+
+boost::json::array http_api::recent_jobs() {
+  std::deque<std::uint64_t> ids;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    ids = recent_;
+  }
+  json::array jobs;
+  for (auto it = ids.rbegin(); it != ids.rend(); ++it)
+    if (auto s = rt_.status(*it))
+      jobs.push_back(to_json(*s));
+  return jobs;
+}
+
+http_reply http_api::list_jobs() {
+  return json_reply(200, json::object{{"jobs", recent_jobs()}});
+}
+
+http_reply http_api::dashboard() {
+  auto board = rt_.dashboard();
+  if (board.is_object())
+    board.as_object()["jobs"] = recent_jobs();
+  return json_reply(200, board);
+}
+
+} // namespace batching

@@ -1,0 +1,82 @@
+#pragma once
+
+// The JSON API of `batching serve` (docs/http-api.md) over a running
+// runtime:
+//   POST   /v1/jobs           submit a job (JSON object, or JSON lines)
+//   GET    /v1/jobs           the most recent jobs' status
+//   GET    /v1/jobs/{id}      one job's status
+//   DELETE /v1/jobs/{id}      cancel a job
+//   GET    /v1/dashboard      the dashboard (+ recent jobs)
+//   GET    /metrics           Prometheus text (docs/metrics.md)
+//   GET    /healthz           liveness
+//   GET    /                  the live dashboard page
+// A job is accepted whole or not at all; every error is a 4xx/5xx with
+// {"error": "..."} naming the problem. With a token configured, POST and
+// DELETE require "Authorization: Bearer <token>" (compared in constant
+// time), else 401.
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <optional>
+#include <string_view>
+#include <mutex>
+#include <string>
+
+#include <boost/json/array.hpp>
+#include <boost/json/value.hpp>
+
+#include "runtime/http/http_server.hpp"
+#include "runtime/system/runtime.hpp"
+
+namespace batching {
+
+class http_api {
+public:
+  struct options {
+    std::string token;
+    std::uint64_t max_operations_per_job = 100'000;
+    /// Jobs GET /v1/jobs and the dashboard list.
+    std::size_t recent_jobs = 50;
+  };
+
+  http_api(runtime& rt, options opts);
+
+  /// Thread-safe; never throws.
+  http_reply handle(const http_request& req);
+
+private:
+  http_reply submit(const http_request& req);
+  http_reply job(const http_request& req, std::uint64_t id);
+  http_reply list_jobs();
+  boost::json::array recent_jobs();
+  http_reply dashboard();
+  bool authorized(const http_request& req) const;
+  void remember(std::uint64_t job_id);
+
+  runtime& rt_;
+  options opts_;
+  std::atomic<std::uint64_t> next_operation_id_{1};
+  std::mutex mtx_;
+  std::deque<std::uint64_t> recent_;
+};
+
+/// Parses one JSON text; nothing and, in `why`, the problem with its line
+/// and column (`where` names the text, e.g. " in line 3").
+std::optional<boost::json::value> parse_json_text(std::string_view text,
+                                                  std::string& why,
+                                                  const std::string& where);
+
+/// An operation from its JSON form: {"id": N, "payload": X} (id optional)
+/// or any other value X, whose JSON text becomes the payload. Operations
+/// without an id get next_id(). False and the problem (prefixed with
+/// `where`) in `why` otherwise.
+bool operation_from_json(const boost::json::value& v, const std::string& where,
+                         const std::function<std::uint64_t()>& next_id,
+                         operation& out, std::string& why);
+
+/// The dashboard page (self-contained HTML, CSS and JS).
+const std::string& dashboard_page();
+
+} // namespace batching

@@ -1,0 +1,234 @@
+#include "runtime/http/http_server.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "runtime/policy/types.hpp"
+
+namespace batching {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+using error_code = boost::system::error_code;
+
+std::string http_request::header(const std::string& name) const {
+  auto i = headers.find(name);
+  return i == headers.end() ? std::string{} : i->second;
+}
+
+std::string http_request::path() const {
+  return target.substr(0, target.find('?'));
+}
+
+namespace {
+
+std::string error_json(const std::string& message) {
+  std::string escaped;
+  for (char c : message) {
+    if (c == '"' || c == '\\') {
+      escaped += '\\';
+      escaped += c;
+    } else if (static_cast<unsigned char>(c) >= 0x20) {
+      escaped += c;
+    }
+  }
+  return "{\"error\":\"" + escaped + "\"}";
+}
+
+class session : public std::enable_shared_from_this<session> {
+public:
+  session(tcp::socket socket, const http_handler& handler,
+          std::uint64_t max_body, duration idle)
+    : stream_(std::move(socket)),
+      handler_(handler),
+      max_body_(max_body),
+      idle_(idle) {
+    // nop
+  }
+
+  void start() { read(); }
+
+private:
+  void read() {
+    parser_.emplace();
+    parser_->body_limit(max_body_);
+    parser_->header_limit(64 * 1024);
+    stream_.expires_after(idle_);
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](const error_code& ec,
+                                                 std::size_t) {
+                       self->on_read(ec);
+                     });
+  }
+
+  void on_read(const error_code& ec) {
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout
+        || ec == net::error::operation_aborted)
+      return close();
+    if (ec == http::error::body_limit) {
+      http_reply r;
+      r.status = 413;
+      r.body = error_json("request body larger than "
+                          + std::to_string(max_body_) + " bytes");
+      return reply(std::move(r), false);
+    }
+    if (ec) {
+      http_reply r;
+      r.status = 400;
+      r.body = error_json("malformed HTTP request: " + ec.message());
+      return reply(std::move(r), false);
+    }
+    auto req = parser_->release();
+    http_request in;
+    in.method = std::string{req.method_string()};
+    in.target = std::string{req.target()};
+    for (const auto& field : req) {
+      std::string name{field.name_string()};
+      std::transform(name.begin(), name.end(), name.begin(), [](char c) {
+        return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      });
+      in.headers[name] = std::string{field.value()};
+    }
+    in.body = std::move(req.body());
+    http_reply out;
+    try {
+      out = handler_(in);
+    } catch (const std::exception& e) {
+      out = http_reply{};
+      out.status = 500;
+      out.body = error_json(std::string{"internal error: "} + e.what());
+    }
+    reply(std::move(out), req.keep_alive());
+  }
+
+  void reply(http_reply r, bool keep_alive) {
+    auto res = std::make_shared<http::response<http::string_body>>(
+      static_cast<http::status>(r.status), 11);
+    res->set(http::field::server, "batching");
+    res->set(http::field::content_type, r.content_type);
+    res->set(http::field::cache_control, "no-store");
+    for (const auto& [name, value] : r.headers)
+      res->set(name, value);
+    res->keep_alive(keep_alive);
+    res->body() = std::move(r.body);
+    res->prepare_payload();
+    stream_.expires_after(idle_);
+    http::async_write(stream_, *res,
+                      [self = shared_from_this(), res,
+                       keep_alive](const error_code& ec, std::size_t) {
+                        if (ec || !keep_alive)
+                          return self->close();
+                        self->read();
+                      });
+  }
+
+  void close() {
+    error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  const http_handler& handler_;
+  std::uint64_t max_body_;
+  duration idle_;
+};
+
+} // namespace
+
+struct http_server::impl {
+  options opts;
+  http_handler handler;
+  net::io_context ioc;
+  tcp::acceptor acceptor{ioc};
+  std::vector<std::thread> threads;
+  std::mutex mtx;
+  bool stopped = false;
+
+  void accept() {
+    acceptor.async_accept(
+      net::make_strand(ioc),
+      [self = this](const error_code& ec, tcp::socket socket) {
+        if (ec == net::error::operation_aborted)
+          return;
+        if (!ec) {
+          error_code ignored;
+          socket.set_option(tcp::no_delay{true}, ignored);
+          std::make_shared<session>(std::move(socket), self->handler,
+                                    self->opts.max_body_bytes,
+                                    from_seconds(self->opts.idle_timeout_seconds))
+            ->start();
+        }
+        self->accept();
+      });
+  }
+};
+
+http_server::http_server(options opts, http_handler handler)
+  : impl_(std::make_shared<impl>()) {
+  impl_->opts = std::move(opts);
+  impl_->handler = std::move(handler);
+  error_code ec;
+  auto address = net::ip::make_address(impl_->opts.host, ec);
+  if (ec)
+    throw std::runtime_error("cannot listen on '" + impl_->opts.host
+                             + "': not an IP address");
+  tcp::endpoint ep{address, impl_->opts.port};
+  auto& acc = impl_->acceptor;
+  auto where = impl_->opts.host + ":" + std::to_string(impl_->opts.port);
+  acc.open(ep.protocol(), ec);
+  if (!ec)
+    acc.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec)
+    acc.bind(ep, ec);
+  if (!ec)
+    acc.listen(net::socket_base::max_listen_connections, ec);
+  if (ec)
+    throw std::runtime_error("cannot listen on " + where + ": " + ec.message());
+  impl_->accept();
+  auto n = std::max<std::size_t>(1, impl_->opts.threads);
+  for (std::size_t i = 0; i < n; ++i)
+    impl_->threads.emplace_back([st = impl_] { st->ioc.run(); });
+}
+
+http_server::~http_server() {
+  stop();
+}
+
+std::uint16_t http_server::port() const {
+  error_code ec;
+  return impl_->acceptor.local_endpoint(ec).port();
+}
+
+void http_server::stop() {
+  {
+    std::lock_guard<std::mutex> guard{impl_->mtx};
+    if (impl_->stopped)
+      return;
+    impl_->stopped = true;
+  }
+  net::post(impl_->ioc, [st = impl_] {
+    error_code ignored;
+    st->acceptor.close(ignored);
+  });
+  impl_->ioc.stop();
+  for (auto& t : impl_->threads)
+    if (t.joinable())
+      t.join();
+}
+
+} // namespace batching

@@ -1,0 +1,197 @@
+// The HTTP executor against real servers on 127.0.0.1: nginx (started by
+// the test) for statuses, keep-alive and Retry-After; a closed port and a
+// listener that never answers for transport errors; our own HTTP server for
+// per-item results and HTTP-date Retry-After.
+
+#include <gtest/gtest.h>
+
+#include <arpa/inet.h>
+#include <chrono>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "runtime/http/http_executor.hpp"
+#include "runtime/http/http_server.hpp"
+#include "tests/http/nginx_fixture.hpp"
+
+using namespace batching;
+using namespace std::chrono_literals;
+
+namespace {
+
+batch make_batch(std::size_t n, duration timeout = 5s) {
+  batch b;
+  b.batch_id = 7;
+  b.op_type = "write";
+  b.timeout = timeout;
+  for (std::size_t i = 0; i < n; ++i)
+    b.operations.push_back({100 + i, "{\"n\":" + std::to_string(i) + "}"});
+  return b;
+}
+
+http_backend_config http_cfg(const std::string& url) {
+  http_backend_config cfg;
+  cfg.url = url;
+  cfg.connect_timeout_seconds = 2;
+  return cfg;
+}
+
+class nginx_test : public testing::Test {
+protected:
+  static void SetUpTestSuite() {
+    server_ = new test::nginx_server{{1000, 1000, "", false}};
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+  void SetUp() override {
+    ASSERT_TRUE(server_->running()) << server_->error_log();
+  }
+  static test::nginx_server* server_;
+};
+
+test::nginx_server* nginx_test::server_ = nullptr;
+
+} // namespace
+
+TEST_F(nginx_test, success_over_one_keep_alive_connection) {
+  auto exec = std::make_shared<http_executor>(http_cfg(server_->url("/append")));
+  for (int i = 0; i < 20; ++i) {
+    auto out = exec->send(make_batch(10));
+    ASSERT_EQ(out.status, batch_status::ok) << out.message;
+    EXPECT_EQ(out.batch_id, 7u);
+    EXPECT_TRUE(out.items.empty());
+    EXPECT_GT(out.latency, duration{0});
+  }
+  EXPECT_EQ(exec->connections_opened(), 1u);
+}
+
+TEST_F(nginx_test, client_error_is_permanent_with_the_backends_message) {
+  http_executor exec{http_cfg(server_->url("/bad"))};
+  auto out = exec.send(make_batch(3));
+  EXPECT_EQ(out.status, batch_status::permanent_failure);
+  EXPECT_EQ(out.message, "HTTP 400: validation failed: payload too short");
+}
+
+TEST_F(nginx_test, server_error_is_retryable) {
+  http_executor exec{http_cfg(server_->url("/fail"))};
+  auto out = exec.send(make_batch(3));
+  EXPECT_EQ(out.status, batch_status::retryable_failure);
+  EXPECT_EQ(out.message, "HTTP 500: upstream exploded");
+}
+
+TEST_F(nginx_test, unavailable_is_throttled_with_its_retry_after) {
+  http_executor exec{http_cfg(server_->url("/unavailable"))};
+  auto out = exec.send(make_batch(3));
+  EXPECT_EQ(out.status, batch_status::throttled);
+  EXPECT_EQ(out.retry_after, duration{2s});
+}
+
+TEST(nginx_limit, over_budget_is_throttled_with_retry_after) {
+  test::nginx_server server{{1, 0, "", false}};
+  ASSERT_TRUE(server.running()) << server.error_log();
+  http_executor exec{http_cfg(server.url("/append"))};
+  EXPECT_EQ(exec.send(make_batch(1)).status, batch_status::ok);
+  auto out = exec.send(make_batch(1)); // within the same second
+  EXPECT_EQ(out.status, batch_status::throttled);
+  EXPECT_EQ(out.retry_after, duration{1s});
+  EXPECT_EQ(out.message, "HTTP 429: rate limited");
+  auto log = server.access_log();
+  ASSERT_EQ(log.size(), 2u);
+  EXPECT_EQ(log[0].first, 200);
+  EXPECT_EQ(log[1].first, 429);
+}
+
+TEST(http_transport, closed_port_is_a_retryable_connection_error) {
+  auto port = test::free_port(); // nothing listens there
+  http_executor exec{
+    http_cfg("http://127.0.0.1:" + std::to_string(port) + "/append")};
+  auto out = exec.send(make_batch(5));
+  EXPECT_EQ(out.status, batch_status::retryable_failure);
+  EXPECT_EQ(out.message, "cannot connect to 127.0.0.1:" + std::to_string(port)
+                           + ": Connection refused");
+}
+
+TEST(http_transport, a_server_that_never_answers_times_out) {
+  // A listening socket that is never accepted: the kernel completes the
+  // connection, the request is written, no answer ever comes.
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(::listen(fd, 16), 0);
+  socklen_t len = sizeof(addr);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  auto port = std::to_string(ntohs(addr.sin_port));
+  http_executor exec{http_cfg("http://127.0.0.1:" + port + "/append")};
+  auto started = std::chrono::steady_clock::now();
+  auto out = exec.send(make_batch(5, 300ms));
+  auto took = std::chrono::steady_clock::now() - started;
+  ::close(fd);
+  EXPECT_EQ(out.status, batch_status::retryable_failure);
+  EXPECT_EQ(out.message,
+            "no answer from 127.0.0.1:" + port + " within 300 ms (timeout)");
+  EXPECT_GE(took, 300ms);
+}
+
+TEST(http_results, per_item_results_and_http_date_retry_after) {
+  int calls = 0;
+  http_server server{{}, [&](const http_request& req) {
+                       ++calls;
+                       http_reply r;
+                       if (req.path() == "/throttle") {
+                         r.status = 429;
+                         // A date far in the past: retry at once.
+                         r.headers["Retry-After"]
+                           = "Sun, 06 Nov 1994 08:49:37 GMT";
+                         return r;
+                       }
+                       // The body is the JSON array of the payloads.
+                       EXPECT_EQ(req.body, "{\"ops\":[{\"n\":0},{\"n\":1},{\"n\":2}]"
+                                           ",\"ids\":[100,101,102]}");
+                       EXPECT_EQ(req.header("x-token"), "secret");
+                       EXPECT_EQ(req.header("idempotency-key"), "batch-7-1");
+                       r.body = R"({"results":[{"ok":true},)"
+                                R"({"error":"duplicate title"},)"
+                                R"({"error":"busy","retryable":true}]})";
+                       return r;
+                     }};
+  auto base = "http://127.0.0.1:" + std::to_string(server.port());
+  auto cfg = http_cfg(base + "/items");
+  cfg.body_template = R"({"ops":{{operations}},"ids":{{ids}}})";
+  cfg.results_key = "results";
+  cfg.headers["X-Token"] = "secret";
+  http_executor exec{cfg};
+  auto out = exec.send(make_batch(3));
+  ASSERT_EQ(out.status, batch_status::ok) << out.message;
+  ASSERT_EQ(out.items.size(), 3u);
+  EXPECT_EQ(out.items[0].status, item_status::ok);
+  EXPECT_EQ(out.items[1].status, item_status::permanent_failure);
+  EXPECT_EQ(out.items[1].detail, "duplicate title");
+  EXPECT_EQ(out.items[1].operation_id, 101u);
+  EXPECT_EQ(out.items[2].status, item_status::retryable_failure);
+  http_executor throttled{http_cfg(base + "/throttle")};
+  auto t = throttled.send(make_batch(1));
+  EXPECT_EQ(t.status, batch_status::throttled);
+  EXPECT_EQ(t.retry_after, duration{0});
+  EXPECT_EQ(calls, 2);
+}
+
+TEST(http_config, bad_settings_are_refused_with_the_reason) {
+  EXPECT_THROW(http_executor{http_cfg("ftp://x/")}, std::invalid_argument);
+  auto cfg = http_cfg("http://127.0.0.1:1/");
+  cfg.body_template = "{{nope}}";
+  try {
+    http_executor exec{cfg};
+    FAIL() << "accepted an unknown placeholder";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string{e.what()}.find("unknown placeholder {{nope}}"),
+              std::string::npos);
+  }
+  auto tls = http_cfg("https://127.0.0.1:1/");
+  tls.ca_file = "/nonexistent/ca.pem";
+  EXPECT_THROW(http_executor{tls}, std::invalid_argument);
+}

@@ -1,0 +1,430 @@
+// `batching serve`: the runtime behind its HTTP API (docs/http-api.md),
+// sending batches to the configured HTTP backends; `batching run`: drain a
+// file of operations into one HTTP API with a progress bar.
+
+#include <cmath>
+#include <csignal>
+#include <pthread.h>
+#include <set>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <thread>
+
+#include <boost/json.hpp>
+
+#include "config/loader.hpp"
+#include "config/reader.hpp"
+#include "runtime/http/http_api.hpp"
+#include "runtime/http/http_executor.hpp"
+#include "runtime/http/http_server.hpp"
+#include "runtime/policy/http_mapping.hpp"
+#include "runtime/policy/text.hpp"
+#include "tools/commands.hpp"
+
+namespace batching::cli {
+
+namespace {
+
+// Loads --config files (or the shipped ones) with --env; prints the
+// problems and returns nothing when invalid.
+std::optional<runtime_config> load_config(const arguments& parsed,
+                                          bool defaults_when_none) {
+  auto files = parsed.values("--config");
+  if (files.empty() && !defaults_when_none) {
+    auto dir
+      = parsed.value("--config-dir").value_or(config::default_directory());
+    files = config::default_files(dir);
+  }
+  if (files.empty())
+    return runtime_config{};
+  auto env = config::select_environment(parsed.value("--env").value_or(""));
+  auto result = config::load(config::from_paths(files), env);
+  if (!result.ok()) {
+    for (const auto& e : result.errors)
+      std::cerr << e.to_string() << '\n';
+    return std::nullopt;
+  }
+  return result.config;
+}
+
+// Gives every backend an operation type uses its HTTP executor; the
+// problems otherwise.
+std::vector<std::string> attach_http_executors(runtime& rt,
+                                               const runtime_config& cfg) {
+  std::vector<std::string> problems;
+  std::set<std::string> used;
+  for (const auto& [_, op] : cfg.operation_configs)
+    used.insert(op.backend);
+  for (const auto& name : used) {
+    const auto& be = cfg.backends.at(name);
+    if (be.http.url.empty()) {
+      problems.push_back("backend '" + name
+                         + "' has no http.url (set backends." + name
+                         + ".http.url to the API's URL)");
+      continue;
+    }
+    try {
+      auto exec = std::make_shared<http_executor>(be.http);
+      rt.set_executor(name, http_executor::callback(exec),
+                      exec->max_connections());
+    } catch (const std::exception& e) {
+      problems.push_back("backend '" + name + "': " + e.what());
+    }
+  }
+  return problems;
+}
+
+// Blocks SIGINT and SIGTERM in every thread started from here on, so the
+// main thread can wait for them with sigwait.
+sigset_t block_stop_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return set;
+}
+
+int run_serve(const std::vector<std::string>& args) {
+  const std::string cmd = "serve";
+  arguments parsed{args,
+                   {"--no-resources"},
+                   {"--config", "--config-dir", "--env", "--listen",
+                    "--drain-seconds"}};
+  if (!parsed.error().empty())
+    return usage_error(cmd, parsed.error());
+  if (!parsed.positional().empty())
+    return usage_error(cmd, "unexpected argument '"
+                              + parsed.positional().front() + "'");
+  auto cfg = load_config(parsed, false);
+  if (!cfg)
+    return exit_usage;
+  auto listen_text = parsed.value("--listen").value_or(cfg->server.listen);
+  std::string why;
+  auto listen = parse_host_port(listen_text, &why);
+  if (!listen)
+    return usage_error(cmd, "--listen: " + why);
+  double drain_s = 30;
+  if (auto d = parsed.value("--drain-seconds")) {
+    try {
+      drain_s = std::stod(*d);
+    } catch (const std::exception&) {
+      return usage_error(cmd, "--drain-seconds: expected seconds, got '" + *d
+                                + "'");
+    }
+  }
+  if (const char* token = std::getenv("BATCHING_SERVER_TOKEN"))
+    cfg->server.token = token;
+  auto stop_signals = block_stop_signals();
+  runtime::options opts;
+  opts.sample_resources = !parsed.has("--no-resources");
+  runtime rt{*cfg, opts};
+  auto problems = attach_http_executors(rt, *cfg);
+  if (!problems.empty()) {
+    for (const auto& p : problems)
+      std::cerr << "batching serve: " << p << '\n';
+    return exit_usage;
+  }
+  rt.start();
+  http_api api{rt,
+               {cfg->server.token, cfg->server.max_operations_per_job, 50}};
+  std::unique_ptr<http_server> server;
+  try {
+    http_server::options so;
+    so.host = listen->host;
+    so.port = listen->port;
+    so.max_body_bytes = cfg->server.max_body_bytes;
+    server = std::make_unique<http_server>(
+      so, [&api](const http_request& r) { return api.handle(r); });
+  } catch (const std::exception& e) {
+    std::cerr << "batching serve: " << e.what() << '\n';
+    rt.stop(std::chrono::seconds{1});
+    return exit_failure;
+  }
+  auto host = listen->host.find(':') != std::string::npos
+                ? "[" + listen->host + "]"
+                : listen->host;
+  std::cout << "batching serve: listening on http://" << host << ':'
+            << server->port() << "/ (dashboard), API under /v1, "
+            << "metrics at /metrics"
+            << (cfg->server.token.empty() ? "" : "; bearer token required")
+            << std::endl;
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  std::cout << "batching serve: stopping (draining up to "
+            << format_number(drain_s) << " s)" << std::endl;
+  server->stop();
+  bool drained = rt.stop(from_seconds(drain_s));
+  std::cout << "batching serve: stopped"
+            << (drained ? "" : " (unfinished operations were cancelled)")
+            << std::endl;
+  return exit_ok;
+}
+
+// -- run ----------------------------------------------------------------------
+
+struct run_totals {
+  std::uint64_t total = 0, succeeded = 0, failed = 0, cancelled = 0;
+  std::string last_error;
+};
+
+int run_run(const std::vector<std::string>& args) {
+  const std::string cmd = "run";
+  arguments parsed{
+    args,
+    {"--no-resources"},
+    {"--input", "--target", "--type", "--priority", "--config", "--env",
+     "--header", "--body-template", "--method", "--job-size", "--rate",
+     "--timeout-seconds"}};
+  if (!parsed.error().empty())
+    return usage_error(cmd, parsed.error());
+  auto input = parsed.value("--input");
+  if (!input)
+    return usage_error(cmd, "--input FILE.jsonl is required");
+  auto cfg = load_config(parsed, true);
+  if (!cfg)
+    return exit_usage;
+  auto type = parsed.value("--type").value_or("write");
+  if (!config::detail::is_identifier(type))
+    return usage_error(cmd, "--type: expected a name, got '" + type + "'");
+  auto& op_cfg = cfg->operation_configs[type];
+  auto& be = cfg->backends[op_cfg.backend];
+  if (auto target = parsed.value("--target"))
+    be.http.url = *target;
+  if (be.http.url.empty())
+    return usage_error(cmd, "--target URL is required (or backends."
+                              + op_cfg.backend + ".http.url in --config)");
+  for (const auto& h : parsed.values("--header")) {
+    auto colon = h.find(':');
+    if (colon == std::string::npos || colon == 0)
+      return usage_error(cmd, "--header: expected 'Name: value', got '" + h
+                                + "'");
+    auto value = h.substr(colon + 1);
+    value.erase(0, value.find_first_not_of(' '));
+    be.http.headers[h.substr(0, colon)] = value;
+  }
+  if (auto t = parsed.value("--body-template"))
+    be.http.body_template = *t;
+  if (auto m = parsed.value("--method"))
+    be.http.method = *m;
+  std::uint64_t job_size = 10'000;
+  double timeout_s = 0;
+  try {
+    if (auto r = parsed.value("--rate"))
+      be.initial_requests_per_second = std::stod(*r);
+    if (auto j = parsed.value("--job-size"))
+      job_size = std::max<std::uint64_t>(1, std::stoull(*j));
+    if (auto t = parsed.value("--timeout-seconds"))
+      timeout_s = std::stod(*t);
+  } catch (const std::exception&) {
+    return usage_error(cmd, "--rate, --job-size and --timeout-seconds take "
+                            "numbers");
+  }
+  auto prio = priority::normal;
+  if (auto p = parsed.value("--priority")) {
+    auto parsed_prio = parse_enum<priority>(*p);
+    if (!parsed_prio)
+      return usage_error(cmd, "--priority: expected one of "
+                                + enum_choices<priority>());
+    prio = *parsed_prio;
+  }
+  // Every operation, read and checked before anything is sent.
+  std::ifstream in{*input};
+  if (!in) {
+    std::cerr << "batching run: cannot read '" << *input << "'\n";
+    return exit_usage;
+  }
+  std::vector<operation> ops;
+  std::string line;
+  std::uint64_t line_no = 0, next = 1;
+  auto next_id = [&] { return next++; };
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (line.find_first_not_of(" \t\r") == std::string::npos)
+      continue;
+    std::string why;
+    auto where = *input + ":" + std::to_string(line_no);
+    auto v = parse_json_text(line, why, "");
+    operation op;
+    if (!v || !operation_from_json(*v, where, next_id, op, why)) {
+      std::cerr << (v ? why : where + ": " + why) << '\n';
+      return exit_usage;
+    }
+    ops.push_back(std::move(op));
+  }
+  if (ops.empty()) {
+    std::cerr << "batching run: '" << *input << "' holds no operations\n";
+    return exit_usage;
+  }
+  cfg->coordinator.max_queued_operations = std::max<std::uint64_t>(
+    cfg->coordinator.max_queued_operations, ops.size());
+  runtime::options opts;
+  opts.sample_resources = !parsed.has("--no-resources");
+  runtime rt{*cfg, opts};
+  std::shared_ptr<http_executor> exec;
+  try {
+    exec = std::make_shared<http_executor>(be.http);
+  } catch (const std::exception& e) {
+    return usage_error(cmd, e.what());
+  }
+  rt.set_executor(op_cfg.backend, http_executor::callback(exec),
+                  exec->max_connections());
+  rt.start();
+  auto started = std::chrono::steady_clock::now();
+  auto elapsed = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now()
+                                         - started)
+      .count();
+  };
+  std::vector<std::uint64_t> jobs;
+  auto total = ops.size();
+  for (std::size_t from = 0; from < ops.size(); from += job_size) {
+    auto to = std::min<std::size_t>(ops.size(), from + job_size);
+    std::vector<operation> part(std::make_move_iterator(ops.begin() + from),
+                                std::make_move_iterator(ops.begin() + to));
+    auto r = rt.submit_job(type, std::move(part), prio);
+    if (!r) {
+      std::cerr << "batching run: job rejected: " << to_string(r.error) << ": "
+                << r.message << '\n';
+      rt.stop(std::chrono::seconds{1});
+      return exit_failure;
+    }
+    jobs.push_back(r.job_id);
+  }
+  std::cout << "batching run: " << total << " operations of type " << type
+            << " to " << be.http.url << " (" << jobs.size()
+            << (jobs.size() == 1 ? " job" : " jobs") << ")" << std::endl;
+  progress_line progress;
+  run_totals t;
+  bool timed_out = false;
+  for (;;) {
+    t = {};
+    bool all_done = true;
+    for (auto id : jobs) {
+      auto s = rt.status(id);
+      if (!s)
+        continue;
+      t.total += s->total;
+      t.succeeded += s->succeeded;
+      t.failed += s->failed;
+      t.cancelled += s->cancelled;
+      if (!s->last_error.empty())
+        t.last_error = s->last_error;
+      all_done = all_done && s->state != job_state::waiting
+                 && s->state != job_state::running;
+    }
+    auto done = t.succeeded + t.failed + t.cancelled;
+    auto board = rt.dashboard();
+    std::uint64_t throttled = 0;
+    std::uint64_t batch = 0;
+    if (auto* m = board.as_object().if_contains("batching_metrics"))
+      if (auto* tm = m->as_object().if_contains(type)) {
+        throttled = tm->at("throttled").to_number<std::uint64_t>();
+        batch = tm->at("current_batch_size").to_number<std::uint64_t>();
+      }
+    auto secs = elapsed();
+    progress.show(std::to_string(done) + "/" + std::to_string(total) + " | "
+                    + format_number(std::round(t.succeeded / std::max(secs, 1e-9)))
+                    + " ops/s | batch " + std::to_string(batch) + " | 429s "
+                    + std::to_string(throttled) + " | failed "
+                    + std::to_string(t.failed),
+                  static_cast<double>(done), static_cast<double>(total));
+    if (all_done)
+      break;
+    if (timeout_s > 0 && secs > timeout_s) {
+      timed_out = true;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds{200});
+  }
+  progress.clear();
+  auto board = rt.dashboard();
+  std::uint64_t requests = 0, throttled = 0;
+  if (auto* m = board.as_object().if_contains("batching_metrics"))
+    if (auto* tm = m->as_object().if_contains(type)) {
+      requests = tm->at("requests").to_number<std::uint64_t>();
+      throttled = tm->at("throttled").to_number<std::uint64_t>();
+    }
+  auto secs = elapsed();
+  rt.stop(std::chrono::seconds{timed_out ? 1 : 30});
+  auto unfinished = total - (t.succeeded + t.failed + t.cancelled);
+  std::cout << "batching run: " << t.succeeded << " succeeded, " << t.failed
+            << " failed, " << t.cancelled + unfinished << " cancelled of "
+            << total << " in " << format_number(std::round(secs * 10) / 10)
+            << " s (" << format_number(std::round(t.succeeded / secs))
+            << " ops/s); " << requests << " requests, " << throttled
+            << " throttled (429/503)\n";
+  if (!t.last_error.empty())
+    std::cout << "batching run: last error: " << t.last_error << '\n';
+  if (timed_out)
+    std::cout << "batching run: stopped after --timeout-seconds\n";
+  return t.succeeded == total ? exit_ok : exit_failure;
+}
+
+} // namespace
+
+std::vector<command> serve_commands() {
+  return {
+    {"serve", "serve the runtime's HTTP API, metrics and live dashboard",
+     "Usage: batching serve [--config FILE.yaml]... [--config-dir DIR]\n"
+     "                      [--env NAME] [--listen HOST:PORT]\n"
+     "                      [--drain-seconds S] [--no-resources]\n"
+     "\n"
+     "Runs the runtime with the configured operation types, sending every\n"
+     "batch as one HTTP request to its backend's http.url, and serves:\n"
+     "  POST /v1/jobs, GET /v1/jobs[/ID], DELETE /v1/jobs/ID, GET\n"
+     "  /v1/dashboard, GET /healthz, GET /metrics (Prometheus), GET / (live\n"
+     "  dashboard). See docs/http-api.md and docs/metrics.md.\n"
+     "\n"
+     "Options:\n"
+     "  --config FILE        configuration file (repeatable, applied in\n"
+     "                       order); default: the shipped files\n"
+     "  --config-dir DIR     where the shipped files are\n"
+     "  --env NAME           environment overrides (or BATCHING_ENV)\n"
+     "  --listen HOST:PORT   address to bind (default server.listen,\n"
+     "                       127.0.0.1:8080; port 0 picks a free one)\n"
+     "  --drain-seconds S    on SIGINT/SIGTERM, wait this long for queued\n"
+     "                       operations (default 30)\n"
+     "  --no-resources       do not sample /proc\n"
+     "\n"
+     "A configured server.token (or BATCHING_SERVER_TOKEN) makes POST and\n"
+     "DELETE require 'Authorization: Bearer TOKEN'.\n"
+     "\n"
+     "Example:\n"
+     "  batching serve --config my_api.yaml --listen 127.0.0.1:9000\n",
+     run_serve},
+    {"run", "drain a file of operations into an HTTP API",
+     "Usage: batching run --input OPS.jsonl --target URL [--type NAME]\n"
+     "                    [--priority P] [--header 'Name: value']...\n"
+     "                    [--body-template T] [--method M] [--rate R]\n"
+     "                    [--job-size N] [--timeout-seconds S]\n"
+     "                    [--config FILE.yaml]... [--env NAME]\n"
+     "\n"
+     "Sends every line of OPS.jsonl (a JSON payload, or {\"id\": N,\n"
+     "\"payload\": X}) through the runtime's HTTP executor: batched, paced to\n"
+     "the API's limit (learned from its 429s), retried, with a progress bar\n"
+     "and a final summary. Exits 0 only when every operation succeeded.\n"
+     "\n"
+     "Options:\n"
+     "  --input FILE       operations, one JSON value per line (required)\n"
+     "  --target URL       http(s) URL each batch is sent to\n"
+     "  --type NAME        operation type (default write)\n"
+     "  --priority P       critical, high, normal (default) or low\n"
+     "  --header H         extra request header (repeatable)\n"
+     "  --body-template T  request body (default {{operations}}, the JSON\n"
+     "                     array of the payloads; docs/http-api.md)\n"
+     "  --method M         HTTP method (default POST)\n"
+     "  --rate R           starting requests/s (default 3; 0 = unpaced\n"
+     "                     until the first 429)\n"
+     "  --job-size N       operations per job (default 10000)\n"
+     "  --timeout-seconds S  give up after S seconds (default: never)\n"
+     "  --config FILE      configuration file(s) for everything else\n"
+     "\n"
+     "Example:\n"
+     "  batching run --input ops.jsonl --target http://127.0.0.1:8080/append\n",
+     run_run},
+  };
+}
+
+} // namespace batching::cli
