@@ -1,5 +1,7 @@
 #include "actors/batcher_actor.hpp"
 
+#include "runtime/policy/text.hpp"
+
 #include <array>
 #include <optional>
 
@@ -60,13 +62,17 @@ struct batcher_state {
           outcome.batch_id = id;
           me->state.on_outcome(permit, outcome);
         },
-        [me, id, permit, started](caf::error& err) {
+        [me, id, permit, started, timeout](caf::error& err) {
           // A timeout or a dead executor: the request failed retryably.
           batch_outcome outcome;
           outcome.batch_id = id;
           outcome.status = batch_status::retryable_failure;
           outcome.latency = now_of(me) - started;
-          outcome.message = "executor: " + me->system().render(err);
+          outcome.message
+            = err == caf::sec::request_timeout
+                ? "no answer from the executor within "
+                    + format_number(to_seconds(timeout)) + " s (timeout)"
+                : "executor: " + me->system().render(err);
           me->state.on_outcome(permit, outcome);
         });
     pump();

@@ -1,8 +1,15 @@
 #include "runtime/policy/pacer.hpp"
 
 #include <algorithm>
+#include <limits>
 
 namespace batching {
+
+namespace {
+
+constexpr duration ramp_hold = std::chrono::seconds{2};
+
+} // namespace
 
 pacer::pacer() : pacer(config{}) {
   // nop
@@ -10,7 +17,7 @@ pacer::pacer() : pacer(config{}) {
 
 pacer::pacer(config cfg)
   : flow_controller(cfg.max_in_flight), cfg_(cfg), rate_(cfg.initial_rate),
-    hold_(cfg.initial_hold) {
+    hold_(cfg.initial_hold), probe_step_(cfg.probe) {
   // nop
 }
 
@@ -50,6 +57,8 @@ std::optional<double> pacer::accepted_rate(time_point now, bool& trusted) {
   if (!busy_since_)
     return std::nullopt;
   from = std::max(from, *busy_since_);
+  if (measure_from_)
+    from = std::max(from, *measure_from_);
   auto span = now - from;
   if (span < std::chrono::seconds{2})
     return std::nullopt;
@@ -65,6 +74,18 @@ std::optional<double> pacer::accepted_rate(time_point now, bool& trusted) {
   // got accepted is what the budget allows.
   trusted = sends > 0 && bound >= 0.6 * static_cast<double>(sends);
   return static_cast<double>(accepted) / to_seconds(span);
+}
+
+std::optional<double> pacer::accepted_last_second(time_point now) const {
+  if (!first_completion_)
+    return std::nullopt;
+  auto from = now - std::chrono::seconds{1};
+  auto accepted = std::count_if(accepted_.begin(), accepted_.end(),
+                                [&](time_point t) { return t > from; });
+  if (accepted == 0)
+    return std::nullopt;
+  return static_cast<double>(accepted); // per one second
+
 }
 
 std::optional<double> pacer::recent_send_rate(time_point now) const {
@@ -106,7 +127,18 @@ void pacer::on_throttled(time_point now, duration retry_after) {
         a = accepted_since_decrease_ / span;
       block_end_ = now + retry_after;
     }
-    if (a && (window_budget || trusted))
+    // Ramping (an unpaced start, or accelerating probes): the rate has
+    // just been rising, so averages over the window understate the budget;
+    // the last second's accepted requests measure it.
+    bool ramping = (!ceiling_ && rate_ <= 0) || probe_step_ > cfg_.probe;
+    if (ramping && !window_budget && rate_ <= 0)
+      c = std::numeric_limits<double>::max(); // unpaced: no rate to cap it
+    auto recent_accepted = ramping && !window_budget
+                             ? accepted_last_second(now)
+                             : std::nullopt;
+    if (recent_accepted)
+      c = std::min(c, *recent_accepted);
+    else if (a && (window_budget || trusted))
       c = std::min(c, *a);
     else if (auto recent = recent_send_rate(now))
       c = std::min(c, std::max(a.value_or(0), *recent));
@@ -116,8 +148,19 @@ void pacer::on_throttled(time_point now, duration retry_after) {
     bool same_plateau
       = plateau_ && c >= 0.8 * *plateau_ && c <= 1.25 * *plateau_;
     plateau_ = c;
-    hold_
-      = same_plateau ? std::min(2 * hold_, cfg_.max_hold) : cfg_.initial_hold;
+    hold_ = same_plateau
+              ? std::min(std::max(2 * hold_, cfg_.initial_hold), cfg_.max_hold)
+              : cfg_.initial_hold;
+    probe_step_ = cfg_.probe;
+    // Later measurements start here: the climb before would understate.
+    if (recent_accepted)
+      measure_from_ = now;
+    if (recent_accepted && !same_plateau) {
+      // A new level from one second of an overrun is rough: probe again
+      // soon, accelerating, until an overrun confirms the plateau.
+      hold_ = ramp_hold;
+      probe_step_ = 2 * cfg_.probe;
+    }
     // Overrunning a window budget blocks for up to a whole window: probe
     // it far more rarely.
     if (window_budget)
@@ -159,13 +202,19 @@ void pacer::completed(time_point now, const flow_sample& s) {
   } else if (rate_ < cfg_.recover * *ceiling_) {
     rate_ = std::min(cfg_.recover * *ceiling_, rate_ * 1.25);
   } else if (now >= probe_after_) {
-    rate_ *= 1 + cfg_.probe;
+    rate_ *= 1 + probe_step_;
     // Well past the rate that last overran (c itself may understate it):
     // the budget grew, or a large burst allowance hides the overrun for
     // now. Either way recovery aims higher from here; whether it was the
-    // same plateau after all, the next 429 tells (against plateau_).
-    if (rate_ > 1.1 * std::max(*ceiling_, overran_at_))
+    // same plateau after all, the next 429 tells (against plateau_). After
+    // a rough estimate (p > probe) each epoch without a 429 doubles the
+    // step: a budget far above it is found in a few epochs, not dozens.
+    if (probe_step_ > cfg_.probe) {
       ceiling_ = rate_;
+      probe_step_ = std::min(cfg_.max_probe, 2 * probe_step_);
+    } else if (rate_ > 1.1 * std::max(*ceiling_, overran_at_)) {
+      ceiling_ = rate_;
+    }
   }
 }
 

@@ -13,6 +13,14 @@
 //   on_sent(now):  f += 1; s = max(now, s) + 1/r            (pacing)
 //   throttled (429 with Retry-After ra), at most once per window of
 //   max(1 s, 1/r) (the 429s of one overrun are one signal):
+//     while ramping (an unpaced start: r = 0 and c unknown; or probes
+//         accelerating, p > probe) and
+//         not a window overrun (below): c' = the requests accepted in the
+//         last second (capped by r when paced): the rate was still rising,
+//         so window averages would understate the budget; unless c' is
+//         the same plateau as before (below), h = 2 s and p = 2 probe
+//         (probe again soon, accelerating: a rough estimate); later
+//         measurements of a (below) start no earlier than this 429;
 //     a = requests accepted per second over the last `measure_window`
 //         within the current busy period (no pause over 2 s between
 //         accepted requests), when that spans >= 2 s; trusted when >= 60%
@@ -28,8 +36,9 @@
 //          overrun; without enough sends for s5, max(min(r_sent, a),
 //          decrease * r_sent). r_sent: the rate the pacer allowed; when
 //          unpaced, the measured send rate;
-//     h = min(2h, max_hold) when c' is within -20%/+25% of the c' of the
-//         previous 429 (the same plateau again), else initial_hold;
+//     h = min(max(2h, initial_hold), max_hold) when c' is within
+//         -20%/+25% of the c' of the previous 429 (the same plateau
+//         again), else initial_hold; p = probe;
 //     after a long Retry-After h = min(max_hold, max(h, 10 ra)) (a window
 //     overrun blocks for up to a window: probe it rarely);
 //     c = c'; r = max(min_rate, decrease * c); probing resumes at now + h;
@@ -40,8 +49,9 @@
 //     of an epoch:
 //       c unknown:              r = 2r                      (slow start)
 //       r < recover * c:        r = min(recover * c, 1.25 r) (recovery)
-//       now >= probe time:      r = (1 + probe) r           (probe)
-//         and if r > 1.1 max(c, the rate that overran last) without a
+//       now >= probe time:      r = (1 + p) r               (probe)
+//         and if accelerating (p > probe): c = r, p = min(max_probe, 2p);
+//         else if r > 1.1 max(c, the rate that overran last) without a
 //         429, the budget may have grown: c = r (the same-plateau test
 //         compares with the c measured at the last 429, so a burst
 //         allowance that hides an overrun for a while does not reset h;
@@ -72,6 +82,7 @@ public:
     double decrease = 0.85;       // r after a 429, as a share of the ceiling
     double recover = 0.95;        // climb quickly back to this share of c
     double probe = 0.02;          // then probe upward this much per epoch
+    double max_probe = 1.0;       // largest step once past the old ceiling
     std::uint32_t min_epoch = 10; // successes per adaptation epoch
     duration initial_hold = std::chrono::seconds{20};
     duration max_hold = std::chrono::seconds{600};
@@ -100,6 +111,8 @@ private:
   /// `trusted`: most sends in that time waited for their slot.
   std::optional<double> accepted_rate(time_point now, bool& trusted);
   void on_throttled(time_point now, duration retry_after);
+  /// Requests accepted in the last second (while ramping).
+  std::optional<double> accepted_last_second(time_point now) const;
   /// Requests sent per second over the last 5 s (>= 3 sends over >= 2 s).
   std::optional<double> recent_send_rate(time_point now) const;
 
@@ -109,6 +122,7 @@ private:
   double overran_at_ = 0;         // the rate sent when c was last set
   std::optional<double> plateau_; // c as measured at the last 429
   duration hold_;
+  double probe_step_ = 0;
   time_point probe_after_{};
   std::optional<time_point> last_decrease_;
   time_point next_slot_{};
@@ -119,6 +133,7 @@ private:
   std::deque<time_point> accepted_; // completion times, measure window
   std::deque<std::pair<time_point, bool>> sends_; // and whether bound
   std::optional<time_point> busy_since_;
+  std::optional<time_point> measure_from_; // the last ramp estimate
   std::optional<time_point> last_accepted_;
   double accepted_since_decrease_ = 0;
   std::optional<time_point> block_end_; // of the last window overrun

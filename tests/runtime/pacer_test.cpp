@@ -132,16 +132,17 @@ namespace {
 /// number of 429s. `accept(now)` answers whether the request is within the
 /// budget, and its Retry-After.
 template <class Budget>
-int drive(pacer& p, Budget accept, duration run, time_point& now) {
+int drive(pacer& p, Budget accept, duration run, time_point& now,
+          duration latency = 100ms) {
   int throttled = 0;
   auto end = now + run;
   while (now < end) {
     now = *p.earliest(now);
     p.on_sent(now);
     auto [ok, retry_after] = accept(now);
-    now += 100ms;
+    now += latency;
     p.on_completed(now, ok ? batch_status::ok : batch_status::throttled,
-                   retry_after, 100ms);
+                   retry_after, latency);
     throttled += ok ? 0 : 1;
   }
   return throttled;
@@ -210,4 +211,31 @@ TEST(pacer, its_measurements_stay_bounded_without_throttling) {
   }
   // Only the measure window (30 s) is kept: 300 sends and completions.
   EXPECT_LE(p.measurements(), 2u * 301);
+}
+
+TEST(pacer, an_unpaced_start_finds_a_budget_far_above_its_first_estimate) {
+  // A token bucket of 20/s with a burst of 5 (nginx's limit_req). Unpaced,
+  // the first 429 comes within a fraction of a second, when only the burst
+  // got through: the estimate is rough, so probing resumes after 2 s and
+  // accelerates until an overrun at a higher rate confirms the plateau.
+  pacer p{paced(0, 8)};
+  double tokens = 5;
+  auto last = at(0ms);
+  auto bucket = [&](time_point now) {
+    tokens = std::min(5.0, tokens + 20 * to_seconds(now - last));
+    last = now;
+    if (tokens >= 1) {
+      tokens -= 1;
+      return std::pair{true, duration{0}};
+    }
+    return std::pair{false, duration{1s}};
+  };
+  auto now = at(0ms);
+  auto learning = drive(p, bucket, 40s, now, 5ms);
+  EXPECT_GE(p.rate(), 0.8 * 20); // was 0.85 r/s before the rough estimate
+  EXPECT_LE(p.rate(), 1.1 * 20);
+  EXPECT_LE(learning, 12);
+  auto steady = drive(p, bucket, 120s, now, 5ms);
+  EXPECT_LE(steady, 4);
+  EXPECT_GE(p.rate(), 0.8 * 20);
 }
