@@ -190,6 +190,13 @@ int run_run(const std::vector<std::string>& args) {
     return usage_error(cmd, "--type: expected a name, got '" + type + "'");
   auto& op_cfg = cfg->operation_configs[type];
   auto& be = cfg->backends[op_cfg.backend];
+  if (parsed.values("--config").empty()) {
+    // Draining a file: full requests from the start, sized by `adaptive`.
+    op_cfg.strategy = strategy_kind::adaptive;
+    op_cfg.preferred_batch_size = be.max_items_per_request;
+    op_cfg.max_batch_size
+      = std::max(op_cfg.max_batch_size, be.max_items_per_request);
+  }
   if (auto target = parsed.value("--target"))
     be.http.url = *target;
   if (be.http.url.empty())
@@ -245,10 +252,10 @@ int run_run(const std::vector<std::string>& args) {
       continue;
     std::string why;
     auto where = *input + ":" + std::to_string(line_no);
-    auto v = parse_json_text(line, why, "");
+    auto v = parse_json_text(line, why, where);
     operation op;
     if (!v || !operation_from_json(*v, where, next_id, op, why)) {
-      std::cerr << (v ? why : where + ": " + why) << '\n';
+      std::cerr << "batching run: " << why << '\n';
       return exit_usage;
     }
     ops.push_back(std::move(op));
@@ -419,7 +426,9 @@ std::vector<command> serve_commands() {
      "                     until the first 429)\n"
      "  --job-size N       operations per job (default 10000)\n"
      "  --timeout-seconds S  give up after S seconds (default: never)\n"
-     "  --config FILE      configuration file(s) for everything else\n"
+     "  --config FILE      configuration file(s) for everything else;\n"
+     "                     without one, the type is sized by `adaptive`\n"
+     "                     starting at full requests (100 items)\n"
      "\n"
      "Example:\n"
      "  batching run --input ops.jsonl --target http://127.0.0.1:8080/append\n",

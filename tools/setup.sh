@@ -22,6 +22,8 @@ done
 
 # Every Debian package the build, the tests and the tools need. libdlib-dev's CMake target links
 # libjpeg, BLAS and LAPACK by path without depending on their -dev packages, so they are listed.
+# The HTTP layer needs OpenSSL (https backends); its tests start a real nginx and a headless
+# Chromium (the tests run their own instances; the system's nginx service is not used).
 packages=(
   build-essential cmake ninja-build pkg-config git ccache clang-format
   libcaf-dev
@@ -29,6 +31,8 @@ packages=(
   libdlib-dev libjpeg-dev libblas-dev liblapack-dev libopenblas0-serial
   libboost1.81-dev libboost-json1.81-dev
   librapidcheck-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libssl-dev openssl
+  nginx-light chromium
 )
 
 missing=()

@@ -1,7 +1,7 @@
 // The live dashboard of `batching serve`: one self-contained page (no CDN,
 // no external files). Every second it fetches /v1/dashboard and draws, per
 // operation type, batch size, goodput, p99 latency and throttled requests
-// per second on canvases, plus jobs, breakers, resources and alerts. The
+// per second (rates over the last 5 s) on canvases, plus jobs, breakers, resources and alerts. The
 // latest numbers are also written into elements with stable ids
 // (id="<figure>-<type>", id="updates") so a browser test can read them.
 
@@ -62,12 +62,15 @@ function draw(chart){
 }
 function row(tbody,cells){const tr=document.createElement("tr");for(const c of cells)tr.appendChild(c instanceof Node?c:el("td",String(c)));tbody.appendChild(tr);}
 function update(d){
-  const now=Date.now()/1000;const types=d.batching_metrics||{};
+  const now=d.clock_seconds;const types=d.batching_metrics||{};
   const tbody=document.querySelector("#types tbody");tbody.textContent="";
   for(const [t,m] of Object.entries(types)){
-    const prev=last[t];let goodput=0,throttle=0;
-    if(prev&&now>prev.at){goodput=Math.max(0,(m.succeeded-prev.succeeded)/(now-prev.at));throttle=Math.max(0,(m.throttled-prev.throttled)/(now-prev.at));}
-    last[t]={at:now,succeeded:m.succeeded,throttled:m.throttled};
+    // Rates over the last 5 s of the runtime's clock (steadier than
+    // between two updates: a Retry-After pause would read as zero).
+    const h=(last[t]=last[t]||[]);h.push({at:now,succeeded:m.succeeded,throttled:m.throttled});
+    while(h.length>2&&now-h[1].at>=5)h.shift();
+    let goodput=0,throttle=0;const old=h[0];
+    if(now>old.at){goodput=Math.max(0,(m.succeeded-old.succeeded)/(now-old.at));throttle=Math.max(0,(m.throttled-old.throttled)/(now-old.at));}
     push("batch",t,m.current_batch_size);push("goodput",t,goodput);push("latency",t,m.p99_latency_ms);push("throttle",t,throttle);
     const br=el("td",m.circuit_breaker_state,m.circuit_breaker_state==="closed"?"ok":"bad");
     row(tbody,[t,m.strategy,m.current_batch_size,fmt(goodput),fmt(m.p99_latency_ms),m.queue_depth,m.in_flight_batches,m.throttled,fmt(m.request_rate),br]);

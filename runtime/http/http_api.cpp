@@ -86,7 +86,9 @@ std::optional<json::value> parse_json_text(std::string_view text, std::string& w
         ++column;
       }
     }
-    why = "malformed JSON" + where + " at line " + std::to_string(line)
+    why = "malformed JSON "
+          + (where.empty() ? "at line " + std::to_string(line)
+                           : "in " + where)
           + ", column " + std::to_string(column) + ": " + ec.message();
     return std::nullopt;
   }
@@ -252,8 +254,7 @@ http_reply http_api::submit(const http_request& req) {
         return error_reply(413, "more than "
                                   + std::to_string(opts_.max_operations_per_job)
                                   + " operations in one job");
-      auto where = " in line " + std::to_string(line_no);
-      auto v = parse_json_text(line, why, where);
+      auto v = parse_json_text(line, why, "line " + std::to_string(line_no));
       if (!v)
         return error_reply(400, why);
       operation op;

@@ -62,8 +62,10 @@ private:
   std::deque<std::uint64_t> recent_;
 };
 
-/// Parses one JSON text; nothing and, in `why`, the problem with its line
-/// and column (`where` names the text, e.g. " in line 3").
+/// Parses one JSON text; nothing and, in `why`, the problem with its
+/// position: "malformed JSON at line L, column C: ..." or, when `where`
+/// names a one-line text (e.g. "line 3"), "malformed JSON in line 3,
+/// column C: ...".
 std::optional<boost::json::value> parse_json_text(std::string_view text,
                                                   std::string& why,
                                                   const std::string& where);

@@ -69,6 +69,9 @@ boost::json::value to_json(const dashboard& d) {
   const auto& p = d.performance;
   const auto& r = d.resources;
   return boost::json::object{
+    // Seconds on the runtime's steady clock: rates between two dashboards
+    // are differences over this, not over the reader's clock.
+    {"clock_seconds", to_seconds(d.at.time_since_epoch())},
     {"coordinator_status",
      {{"active_jobs", c.active_jobs},
       {"waiting_jobs", c.waiting_jobs},

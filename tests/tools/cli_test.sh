@@ -32,7 +32,7 @@ expect no_command 2 'Commands:' -- "$bin"
 expect unknown_command 2 "unknown command 'frobnicate'" -- "$bin" frobnicate
 expect group_listing 0 'batching config show' -- "$bin" config --help
 for cmd in "config check" "config show" "config keys" "bench overhead" \
-           "bench sweep" "sim" "loadtest" "demo"; do
+           "bench sweep" "sim" "loadtest" "demo" "serve" "run"; do
   # shellcheck disable=SC2086
   expect "help_${cmd// /_}" 0 "^Usage: batching $cmd" -- "$bin" $cmd --help
 done
@@ -90,6 +90,28 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 "$bin" config show --config-dir "$src/config" --env production >"$tmp/effective.yaml" 2>/dev/null
 expect show_reloads 0 'effective.yaml: ok' -- "$bin" config check "$tmp/effective.yaml"
+
+# serve and run: bad input is refused before anything starts.
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+printf 'backends:\n  default:\n    http:\n      url: ftp://x\n      body_template: "{{nope}}"\nserver:\n  listen: nowhere\n' >"$tmp/bad_http.yaml"
+expect check_bad_http 2 'bad_http.yaml:4:12: error: backends.default.http.url: invalid URL .ftp://x.: expected http:// or https://' -- \
+  "$bin" config check "$tmp/bad_http.yaml"
+expect check_bad_template 2 'backends.default.http.body_template: unknown placeholder \{\{nope\}\}' -- \
+  "$bin" config check "$tmp/bad_http.yaml"
+expect check_bad_listen 2 'server.listen: expected HOST:PORT' -- \
+  "$bin" config check "$tmp/bad_http.yaml"
+expect serve_no_url 2 "backend 'default' has no http.url" -- \
+  "$bin" serve --config-dir "$src/config" --no-resources
+expect serve_bad_listen 2 "--listen: expected HOST:PORT" -- \
+  "$bin" serve --config-dir "$src/config" --listen 8080
+printf '{"a":1}\n{"a":2,}\n' >"$tmp/ops.jsonl"
+expect run_no_input 2 '--input FILE.jsonl is required' -- "$bin" run --target http://127.0.0.1:1/
+expect run_bad_line 2 'malformed JSON in .*ops.jsonl:2, column 8' -- \
+  "$bin" run --input "$tmp/ops.jsonl" --target http://127.0.0.1:1/
+printf '{"a":1}\n' >"$tmp/one.jsonl"
+expect run_bad_target 2 "invalid URL 'localhost:1'" -- \
+  "$bin" run --input "$tmp/one.jsonl" --target localhost:1
 
 echo "$passed passed, $failures failed"
 [[ $failures -eq 0 ]]

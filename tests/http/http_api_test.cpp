@@ -1,0 +1,311 @@
+// The HTTP API of `batching serve` through real sockets: a runtime with an
+// in-process executor behind http_server + http_api on 127.0.0.1.
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include <boost/json.hpp>
+
+#include "runtime/http/http_api.hpp"
+#include "runtime/http/http_server.hpp"
+#include "runtime/system/runtime.hpp"
+#include "tests/http/test_client.hpp"
+
+using namespace batching;
+using namespace std::chrono_literals;
+namespace json = boost::json;
+
+namespace {
+
+class api_test : public testing::Test {
+protected:
+  void start(std::string token = {}, std::uint64_t max_ops = 1000,
+             std::uint64_t max_body = 1'000'000) {
+    runtime_config cfg;
+    cfg.backends[default_backend].initial_requests_per_second = 0;
+    runtime::options opts;
+    opts.sample_resources = false;
+    rt_ = std::make_unique<runtime>(cfg, opts);
+    rt_->set_executor(
+      default_backend,
+      [this](const batch& b) {
+        std::unique_lock<std::mutex> guard{mtx_};
+        cv_.wait(guard, [this] { return !paused_; });
+        batch_outcome out;
+        out.batch_id = b.batch_id;
+        out.latency = 1ms;
+        return out;
+      },
+      2);
+    rt_->start();
+    api_ = std::make_unique<http_api>(
+      *rt_, http_api::options{std::move(token), max_ops, 50});
+    http_server::options so;
+    so.max_body_bytes = max_body;
+    server_ = std::make_unique<http_server>(
+      so, [this](const http_request& r) { return api_->handle(r); });
+  }
+
+  void TearDown() override {
+    resume();
+    if (server_)
+      server_->stop();
+    if (rt_)
+      rt_->stop(5s);
+  }
+
+  void pause() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    paused_ = true;
+  }
+
+  void resume() {
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      paused_ = false;
+    }
+    cv_.notify_all();
+  }
+
+  test::response call(const std::string& method, const std::string& target,
+                      const std::string& body = {},
+                      std::map<std::string, std::string> headers = {}) {
+    return test::http_call(server_->port(), method, target, body,
+                           std::move(headers));
+  }
+
+  static json::value parse(const test::response& r) {
+    return json::parse(r.body);
+  }
+
+  static std::string error_of(const test::response& r) {
+    return std::string{parse(r).at("error").as_string().c_str()};
+  }
+
+  std::unique_ptr<runtime> rt_;
+  std::unique_ptr<http_api> api_;
+  std::unique_ptr<http_server> server_;
+  std::mutex mtx_;
+  std::condition_variable cv_;
+  bool paused_ = false;
+};
+
+} // namespace
+
+TEST_F(api_test, health_and_unknown_endpoints) {
+  start();
+  auto h = call("GET", "/healthz");
+  EXPECT_EQ(h.status, 200);
+  EXPECT_EQ(h.body, "{\"status\":\"ok\"}\n");
+  auto missing = call("GET", "/v2/nothing");
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_EQ(error_of(missing), "no such endpoint: /v2/nothing");
+  auto wrong = call("PUT", "/v1/jobs", "{}");
+  EXPECT_EQ(wrong.status, 405);
+  EXPECT_EQ(wrong.headers["allow"], "GET, POST");
+}
+
+TEST_F(api_test, a_job_as_json_runs_to_completion) {
+  start();
+  auto r = call("POST", "/v1/jobs",
+                R"({"type":"write","priority":"high","operations":[)"
+                R"({"id":7,"payload":{"title":"a"}},{"title":"b"},"c"]})");
+  ASSERT_EQ(r.status, 202) << r.body;
+  auto id = parse(r).at("job_id").to_number<std::uint64_t>();
+  EXPECT_EQ(parse(r).at("operations").to_number<std::uint64_t>(), 3u);
+  EXPECT_EQ(parse(r).at("status_url").as_string(),
+            "/v1/jobs/" + std::to_string(id));
+  ASSERT_TRUE(rt_->wait(id, 10s).has_value());
+  auto s = call("GET", "/v1/jobs/" + std::to_string(id));
+  ASSERT_EQ(s.status, 200);
+  auto status = parse(s);
+  EXPECT_EQ(status.at("status").as_string(), "completed");
+  EXPECT_EQ(status.at("priority").as_string(), "high");
+  EXPECT_EQ(status.at("succeeded").to_number<std::uint64_t>(), 3u);
+  auto list = parse(call("GET", "/v1/jobs"));
+  ASSERT_EQ(list.at("jobs").as_array().size(), 1u);
+  EXPECT_EQ(list.at("jobs").as_array()[0].at("job_id").to_number<std::uint64_t>(), id);
+}
+
+TEST_F(api_test, operations_streamed_as_json_lines) {
+  start();
+  std::string lines;
+  for (int i = 0; i < 250; ++i)
+    lines += "{\"n\":" + std::to_string(i) + "}\n";
+  lines += "\n"; // blank lines are skipped
+  auto r = call("POST", "/v1/jobs?type=read&priority=low", lines,
+                {{"Content-Type", "application/x-ndjson"}});
+  ASSERT_EQ(r.status, 202) << r.body;
+  auto id = parse(r).at("job_id").to_number<std::uint64_t>();
+  auto done = rt_->wait(id, 10s);
+  ASSERT_TRUE(done.has_value());
+  EXPECT_EQ(done->total, 250u);
+  EXPECT_EQ(done->succeeded, 250u);
+  EXPECT_EQ(done->op_type, "read");
+}
+
+TEST_F(api_test, bad_jobs_are_refused_whole_with_the_problem_named) {
+  start({}, 5, 2000);
+  auto bad_json = call("POST", "/v1/jobs", "{\"type\":\"write\",\n  \"oper");
+  EXPECT_EQ(bad_json.status, 400);
+  EXPECT_EQ(error_of(bad_json),
+            "malformed JSON at line 2, column 8: incomplete JSON");
+  auto bad_line = call("POST", "/v1/jobs?type=write", "{\"a\":1}\n{\"b\":}\n",
+                       {{"Content-Type", "application/x-ndjson"}});
+  EXPECT_EQ(bad_line.status, 400);
+  EXPECT_EQ(error_of(bad_line).rfind("malformed JSON in line 2, column 6: ", 0),
+            0u)
+    << error_of(bad_line);
+  auto unknown = call("POST", "/v1/jobs",
+                      R"({"type":"delete","operations":[1]})");
+  EXPECT_EQ(unknown.status, 400);
+  EXPECT_EQ(error_of(unknown),
+            "unknown operation type 'delete' (known: read, write)");
+  auto bad_id = call("POST", "/v1/jobs",
+                     R"({"type":"write","operations":[1,2,{"id":-1,"payload":3}]})");
+  EXPECT_EQ(bad_id.status, 400);
+  EXPECT_EQ(error_of(bad_id),
+            "operations[2].id: expected a non-negative whole number");
+  auto too_many = call("POST", "/v1/jobs",
+                       R"({"type":"write","operations":[1,2,3,4,5,6]})");
+  EXPECT_EQ(too_many.status, 413);
+  EXPECT_EQ(error_of(too_many), "6 operations in one job; at most 5");
+  auto too_big = call("POST", "/v1/jobs", std::string(3000, ' '));
+  EXPECT_EQ(too_big.status, 413);
+  EXPECT_EQ(error_of(too_big), "request body larger than 2000 bytes");
+  auto bad_prio = call("POST", "/v1/jobs",
+                       R"({"type":"write","priority":"urgent","operations":[1]})");
+  EXPECT_EQ(bad_prio.status, 400);
+  EXPECT_EQ(error_of(bad_prio), "priority: unknown 'urgent' (expected one of: "
+                                "critical, high, normal, low)");
+  auto empty = call("POST", "/v1/jobs", R"({"type":"write","operations":[]})");
+  EXPECT_EQ(empty.status, 400);
+  auto extra = call("POST", "/v1/jobs", R"({"type":"write","ops":[1]})");
+  EXPECT_EQ(extra.status, 400);
+  EXPECT_EQ(error_of(extra), "unknown field 'ops' (expected type, priority, "
+                             "operations, deadline_seconds)");
+  // Nothing was half-accepted.
+  EXPECT_TRUE(parse(call("GET", "/v1/jobs")).at("jobs").as_array().empty());
+  auto board = parse(call("GET", "/v1/dashboard"));
+  EXPECT_EQ(board.at("coordinator_status").at("queued_operations").to_number<std::uint64_t>(),
+            0u);
+}
+
+TEST_F(api_test, a_token_guards_every_mutating_endpoint) {
+  start("s3cret");
+  auto body = R"({"type":"write","operations":[1]})";
+  auto none = call("POST", "/v1/jobs", body);
+  EXPECT_EQ(none.status, 401);
+  EXPECT_EQ(none.headers["www-authenticate"], "Bearer");
+  EXPECT_EQ(call("POST", "/v1/jobs", body,
+                 {{"Authorization", "Bearer s3cres"}})
+              .status,
+            401);
+  EXPECT_EQ(call("POST", "/v1/jobs", body,
+                 {{"Authorization", "Bearer s3cret1"}})
+              .status,
+            401);
+  EXPECT_EQ(call("DELETE", "/v1/jobs/1").status, 401);
+  auto ok = call("POST", "/v1/jobs", body, {{"Authorization", "Bearer s3cret"}});
+  EXPECT_EQ(ok.status, 202) << ok.body;
+  // Reading needs no token.
+  EXPECT_EQ(call("GET", "/v1/jobs").status, 200);
+  EXPECT_EQ(call("GET", "/metrics").status, 200);
+}
+
+TEST_F(api_test, delete_cancels_a_running_job) {
+  start();
+  pause(); // the executor holds every batch
+  auto r = call("POST", "/v1/jobs", R"({"type":"write","operations":[1,2,3]})");
+  ASSERT_EQ(r.status, 202);
+  auto id = std::to_string(parse(r).at("job_id").to_number<std::uint64_t>());
+  auto cancelled = call("DELETE", "/v1/jobs/" + id);
+  ASSERT_EQ(cancelled.status, 200) << cancelled.body;
+  resume();
+  auto done = rt_->wait(std::stoull(id), 10s);
+  ASSERT_TRUE(done.has_value());
+  EXPECT_EQ(done->state, job_state::cancelled);
+  EXPECT_EQ(call("DELETE", "/v1/jobs/" + id).status, 409);
+  EXPECT_EQ(call("DELETE", "/v1/jobs/99999").status, 404);
+  EXPECT_EQ(call("GET", "/v1/jobs/abc").status, 404);
+}
+
+TEST_F(api_test, metrics_follow_the_prometheus_text_format) {
+  start();
+  auto r = call("POST", "/v1/jobs", R"({"type":"write","operations":[1,2,3]})");
+  ASSERT_TRUE(rt_->wait(parse(r).at("job_id").to_number<std::uint64_t>(), 10s).has_value());
+  auto m = call("GET", "/metrics");
+  ASSERT_EQ(m.status, 200);
+  EXPECT_EQ(m.headers["content-type"], "text/plain; version=0.0.4; charset=utf-8");
+  const auto& text = m.body;
+  EXPECT_NE(text.find("# TYPE batching_items_succeeded_total counter\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("batching_items_succeeded_total{op_type=\"write\"} 3\n"),
+            std::string::npos)
+    << text;
+  EXPECT_NE(text.find("batching_item_latency_seconds_bucket{op_type=\"write\","
+                      "le=\"+Inf\"} 3\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("batching_item_latency_seconds_count{op_type=\"write\"} "
+                      "3\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("batching_circuit_breaker_state{op_type=\"read\"} 0\n"),
+            std::string::npos);
+  // Every line is a comment or `name{labels} value`; every sample's family
+  // has HELP and TYPE; counters end in _total; buckets are cumulative.
+  std::regex sample{R"(^([a-z_]+)(\{[^}]*\})? (-?[0-9.e+-]+|\+Inf|NaN)$)"};
+  std::set<std::string> typed;
+  std::istringstream lines{text};
+  std::string line;
+  double last_bucket = -1;
+  while (std::getline(lines, line)) {
+    if (line.rfind("# TYPE ", 0) == 0) {
+      std::istringstream t{line.substr(7)};
+      std::string name, type;
+      t >> name >> type;
+      typed.insert(name);
+      if (type == "counter") {
+        EXPECT_TRUE(name.ends_with("_total")) << name;
+      }
+      continue;
+    }
+    if (line.rfind("# HELP ", 0) == 0)
+      continue;
+    std::smatch match;
+    ASSERT_TRUE(std::regex_match(line, match, sample)) << line;
+    auto name = match[1].str();
+    auto family = name;
+    for (auto suffix : {"_bucket", "_sum", "_count"})
+      if (!typed.count(family) && name.ends_with(suffix))
+        family = name.substr(0, name.size() - std::string{suffix}.size());
+    EXPECT_TRUE(typed.count(family)) << "no TYPE for " << name;
+    if (name.ends_with("_bucket")) {
+      auto v = std::stod(match[3].str());
+      if (line.find("le=\"0.005\"") != std::string::npos)
+        last_bucket = -1;
+      EXPECT_GE(v, last_bucket) << line;
+      last_bucket = v;
+    }
+  }
+}
+
+TEST_F(api_test, the_dashboard_page_and_its_data) {
+  start();
+  auto page = call("GET", "/");
+  ASSERT_EQ(page.status, 200);
+  EXPECT_EQ(page.headers["content-type"], "text/html; charset=utf-8");
+  EXPECT_NE(page.body.find("<canvas id=\"chart-goodput\">"), std::string::npos);
+  // Self-contained: no external scripts, styles or fonts.
+  EXPECT_EQ(page.body.find("src=\"http"), std::string::npos);
+  EXPECT_EQ(page.body.find("href=\"http"), std::string::npos);
+  auto board = parse(call("GET", "/v1/dashboard"));
+  EXPECT_TRUE(board.at("jobs").is_array());
+  EXPECT_TRUE(board.at("batching_metrics").at("write").at("latency_histogram")
+                .at("cumulative")
+                .is_array());
+}
