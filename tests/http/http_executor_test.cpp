@@ -7,6 +7,8 @@
 
 #include <arpa/inet.h>
 #include <chrono>
+#include <cstdlib>
+#include <filesystem>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -98,7 +100,7 @@ TEST(nginx_limit, over_budget_is_throttled_with_retry_after) {
   EXPECT_EQ(out.status, batch_status::throttled);
   EXPECT_EQ(out.retry_after, duration{1s});
   EXPECT_EQ(out.message, "HTTP 429: rate limited");
-  auto log = server.access_log();
+  auto log = server.access_log(2);
   ASSERT_EQ(log.size(), 2u);
   EXPECT_EQ(log[0].first, 200);
   EXPECT_EQ(log[1].first, 429);
@@ -194,4 +196,56 @@ TEST(http_config, bad_settings_are_refused_with_the_reason) {
   auto tls = http_cfg("https://127.0.0.1:1/");
   tls.ca_file = "/nonexistent/ca.pem";
   EXPECT_THROW(http_executor{tls}, std::invalid_argument);
+}
+
+namespace {
+
+// A CA and a server certificate for 127.0.0.1 signed by it, made with the
+// openssl command in `dir`; false when openssl failed.
+bool make_certificates(const std::filesystem::path& dir) {
+  auto d = dir.string();
+  auto cmd = "(cd " + d
+             + " && openssl req -x509 -newkey rsa:2048 -nodes -days 2"
+               " -subj /CN=batching-test-ca -keyout ca.key -out ca.pem"
+               " && openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1"
+               " -keyout server.key -out server.csr"
+               " && printf 'subjectAltName=IP:127.0.0.1' > san.ext"
+               " && openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key"
+               " -CAcreateserial -days 2 -extfile san.ext -out server.pem)"
+               " >/dev/null 2>&1";
+  return std::system(cmd.c_str()) == 0;
+}
+
+} // namespace
+
+TEST(https, verified_against_the_configured_ca_and_refused_otherwise) {
+  auto dir = std::filesystem::temp_directory_path()
+             / ("batching-tls-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  ASSERT_TRUE(make_certificates(dir)) << "openssl failed";
+  test::nginx_server server{
+    {1000, 1000,
+     "    ssl_certificate " + (dir / "server.pem").string() + ";\n"
+       + "    ssl_certificate_key " + (dir / "server.key").string() + ";\n",
+     true}};
+  ASSERT_TRUE(server.running()) << server.error_log();
+  auto cfg = http_cfg(server.url("/append"));
+  ASSERT_EQ(cfg.url.rfind("https://", 0), 0u);
+  cfg.ca_file = (dir / "ca.pem").string();
+  auto exec = std::make_shared<http_executor>(cfg);
+  for (int i = 0; i < 3; ++i) {
+    auto out = exec->send(make_batch(4));
+    EXPECT_EQ(out.status, batch_status::ok) << out.message;
+  }
+  EXPECT_EQ(exec->connections_opened(), 1u); // TLS sessions kept alive
+  // The system's CAs do not know this one: refused, retryably, with why.
+  http_executor untrusted{http_cfg(server.url("/append"))};
+  auto out = untrusted.send(make_batch(1));
+  EXPECT_EQ(out.status, batch_status::retryable_failure);
+  EXPECT_NE(out.message.find("TLS handshake with 127.0.0.1:"),
+            std::string::npos)
+    << out.message;
+  EXPECT_NE(out.message.find("certificate verify failed"), std::string::npos)
+    << out.message;
+  std::filesystem::remove_all(dir);
 }

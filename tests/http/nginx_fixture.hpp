@@ -177,13 +177,21 @@ public:
   }
 
   /// The statuses nginx logged, with their times (seconds since the epoch).
-  std::vector<std::pair<int, double>> access_log() const {
+  /// nginx logs a request after answering it: waits up to 2 s for at least
+  /// `expected` entries.
+  std::vector<std::pair<int, double>> access_log(std::size_t expected = 0) const {
     std::vector<std::pair<int, double>> entries;
-    std::ifstream in{dir_ / "access.log"};
-    int status = 0;
-    double at = 0;
-    while (in >> status >> at)
-      entries.emplace_back(status, at);
+    for (int i = 0; i < 200; ++i) {
+      entries.clear();
+      std::ifstream in{dir_ / "access.log"};
+      int status = 0;
+      double at = 0;
+      while (in >> status >> at)
+        entries.emplace_back(status, at);
+      if (entries.size() >= expected)
+        break;
+      std::this_thread::sleep_for(std::chrono::milliseconds{10});
+    }
     return entries;
   }
 
