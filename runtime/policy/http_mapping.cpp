@@ -112,9 +112,10 @@ constexpr std::array<std::string_view, 7> placeholders{
 } // namespace
 
 std::optional<url_parts> parse_url(std::string_view url, std::string* error) {
+  auto whole = url;
   auto fail = [&](std::string why) -> std::optional<url_parts> {
     if (error)
-      *error = "invalid URL '" + std::string{url} + "': " + why;
+      *error = "invalid URL '" + std::string{whole} + "': " + why;
     return std::nullopt;
   };
   url_parts result;
