@@ -1,7 +1,5 @@
 #include "actors/batcher_actor.hpp"
 
-#include "runtime/policy/text.hpp"
-
 #include <array>
 #include <optional>
 
@@ -11,6 +9,7 @@
 
 #include "actors/wakeup.hpp"
 #include "runtime/policy/resource_monitor.hpp"
+#include "runtime/policy/text.hpp"
 
 namespace batching {
 
@@ -68,11 +67,11 @@ struct batcher_state {
           outcome.batch_id = id;
           outcome.status = batch_status::retryable_failure;
           outcome.latency = now_of(me) - started;
-          outcome.message
-            = err == caf::sec::request_timeout
-                ? "no answer from the executor within "
-                    + format_number(to_seconds(timeout)) + " s (timeout)"
-                : "executor: " + me->system().render(err);
+          outcome.message = err == caf::sec::request_timeout
+                              ? "no answer from the executor within "
+                                  + format_number(to_seconds(timeout))
+                                  + " s (timeout)"
+                              : "executor: " + me->system().render(err);
           me->state.on_outcome(permit, outcome);
         });
     pump();

@@ -17,8 +17,8 @@
 #include <yaml-cpp/yaml.h>
 
 #include "config/reader.hpp"
-#include "runtime/policy/http_mapping.hpp"
 #include "config/schema.hpp"
+#include "runtime/policy/http_mapping.hpp"
 #include "runtime/policy/text.hpp"
 
 namespace batching::config {
@@ -229,9 +229,10 @@ void check_rules(const runtime_config& cfg,
     for (char c : h.method)
       token = token && c >= 'A' && c <= 'Z';
     if (!token)
-      rules.fail(prefix + "http.method", prefix + "http.method: expected an "
-                                           "HTTP method in capitals (POST, "
-                                           "PUT, ...), got '"
+      rules.fail(prefix + "http.method", prefix
+                                           + "http.method: expected an "
+                                             "HTTP method in capitals (POST, "
+                                             "PUT, ...), got '"
                                            + h.method + "'");
   }
   if (std::string why; !parse_host_port(cfg.server.listen, &why))

@@ -136,8 +136,8 @@ void visit(server_config& x, V& v) {
          "BATCHING_SERVER_TOKEN overrides it.");
   v.scalar("max_body_bytes", x.max_body_bytes, bounds{1, 1e10}, "bytes",
            "Largest request body accepted (413 beyond).");
-  v.scalar("max_operations_per_job", x.max_operations_per_job,
-           bounds{1, 1e9}, "operations",
+  v.scalar("max_operations_per_job", x.max_operations_per_job, bounds{1, 1e9},
+           "operations",
            "Most operations one POST /v1/jobs may carry (413 beyond).");
 }
 

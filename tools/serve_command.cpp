@@ -4,11 +4,11 @@
 
 #include <cmath>
 #include <csignal>
-#include <pthread.h>
-#include <set>
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <pthread.h>
+#include <set>
 #include <thread>
 
 #include <boost/json.hpp>
@@ -59,9 +59,8 @@ std::vector<std::string> attach_http_executors(runtime& rt,
   for (const auto& name : used) {
     const auto& be = cfg.backends.at(name);
     if (be.http.url.empty()) {
-      problems.push_back("backend '" + name
-                         + "' has no http.url (set backends." + name
-                         + ".http.url to the API's URL)");
+      problems.push_back("backend '" + name + "' has no http.url (set backends."
+                         + name + ".http.url to the API's URL)");
       continue;
     }
     try {
@@ -88,10 +87,10 @@ sigset_t block_stop_signals() {
 
 int run_serve(const std::vector<std::string>& args) {
   const std::string cmd = "serve";
-  arguments parsed{args,
-                   {"--no-resources"},
-                   {"--config", "--config-dir", "--env", "--listen",
-                    "--drain-seconds"}};
+  arguments parsed{
+    args,
+    {"--no-resources"},
+    {"--config", "--config-dir", "--env", "--listen", "--drain-seconds"}};
   if (!parsed.error().empty())
     return usage_error(cmd, parsed.error());
   if (!parsed.positional().empty())
@@ -110,8 +109,8 @@ int run_serve(const std::vector<std::string>& args) {
     try {
       drain_s = std::stod(*d);
     } catch (const std::exception&) {
-      return usage_error(cmd, "--drain-seconds: expected seconds, got '" + *d
-                                + "'");
+      return usage_error(cmd,
+                         "--drain-seconds: expected seconds, got '" + *d + "'");
     }
   }
   if (const char* token = std::getenv("BATCHING_SERVER_TOKEN"))
@@ -127,8 +126,7 @@ int run_serve(const std::vector<std::string>& args) {
     return exit_usage;
   }
   rt.start();
-  http_api api{rt,
-               {cfg->server.token, cfg->server.max_operations_per_job, 50}};
+  http_api api{rt, {cfg->server.token, cfg->server.max_operations_per_job, 50}};
   std::unique_ptr<http_server> server;
   try {
     http_server::options so;
@@ -171,12 +169,11 @@ struct run_totals {
 
 int run_run(const std::vector<std::string>& args) {
   const std::string cmd = "run";
-  arguments parsed{
-    args,
-    {"--no-resources"},
-    {"--input", "--target", "--type", "--priority", "--config", "--env",
-     "--header", "--body-template", "--method", "--job-size", "--rate",
-     "--timeout-seconds"}};
+  arguments parsed{args,
+                   {"--no-resources"},
+                   {"--input", "--target", "--type", "--priority", "--config",
+                    "--env", "--header", "--body-template", "--method",
+                    "--job-size", "--rate", "--timeout-seconds"}};
   if (!parsed.error().empty())
     return usage_error(cmd, parsed.error());
   auto input = parsed.value("--input");
@@ -205,8 +202,8 @@ int run_run(const std::vector<std::string>& args) {
   for (const auto& h : parsed.values("--header")) {
     auto colon = h.find(':');
     if (colon == std::string::npos || colon == 0)
-      return usage_error(cmd, "--header: expected 'Name: value', got '" + h
-                                + "'");
+      return usage_error(cmd,
+                         "--header: expected 'Name: value', got '" + h + "'");
     auto value = h.substr(colon + 1);
     value.erase(0, value.find_first_not_of(' '));
     be.http.headers[h.substr(0, colon)] = value;
@@ -331,12 +328,12 @@ int run_run(const std::vector<std::string>& args) {
         batch = tm->at("current_batch_size").to_number<std::uint64_t>();
       }
     auto secs = elapsed();
-    progress.show(std::to_string(done) + "/" + std::to_string(total) + " | "
-                    + format_number(std::round(t.succeeded / std::max(secs, 1e-9)))
-                    + " ops/s | batch " + std::to_string(batch) + " | 429s "
-                    + std::to_string(throttled) + " | failed "
-                    + std::to_string(t.failed),
-                  static_cast<double>(done), static_cast<double>(total));
+    progress.show(
+      std::to_string(done) + "/" + std::to_string(total) + " | "
+        + format_number(std::round(t.succeeded / std::max(secs, 1e-9)))
+        + " ops/s | batch " + std::to_string(batch) + " | 429s "
+        + std::to_string(throttled) + " | failed " + std::to_string(t.failed),
+      static_cast<double>(done), static_cast<double>(total));
     if (all_done)
       break;
     if (timeout_s > 0 && secs > timeout_s) {

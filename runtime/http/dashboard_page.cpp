@@ -1,9 +1,10 @@
 // The live dashboard of `batching serve`: one self-contained page (no CDN,
 // no external files). Every second it fetches /v1/dashboard and draws, per
 // operation type, batch size, goodput, p99 latency and throttled requests
-// per second (rates over the last 5 s) on canvases, plus jobs, breakers, resources and alerts. The
-// latest numbers are also written into elements with stable ids
-// (id="<figure>-<type>", id="updates") so a browser test can read them.
+// per second (rates over the last 5 s) on canvases, plus jobs, breakers,
+// resources and alerts. The latest numbers are also written into elements with
+// stable ids (id="<figure>-<type>", id="updates") so a browser test can read
+// them.
 
 #include "runtime/http/http_api.hpp"
 

@@ -51,7 +51,8 @@ std::string query_value(const std::string& target, const std::string& key) {
     auto pair = rest.substr(0, amp);
     auto eq = pair.find('=');
     if (pair.substr(0, eq) == key)
-      found = eq == std::string_view::npos ? "" : std::string{pair.substr(eq + 1)};
+      found
+        = eq == std::string_view::npos ? "" : std::string{pair.substr(eq + 1)};
     if (amp == std::string_view::npos)
       break;
     rest.remove_prefix(amp + 1);
@@ -61,8 +62,9 @@ std::string query_value(const std::string& target, const std::string& key) {
 
 } // namespace
 
-std::optional<json::value> parse_json_text(std::string_view text, std::string& why,
-                                      const std::string& where) {
+std::optional<json::value> parse_json_text(std::string_view text,
+                                           std::string& why,
+                                           const std::string& where) {
   json::stream_parser p;
   boost::system::error_code ec;
   auto n = p.write_some(text.data(), text.size(), ec);
@@ -87,8 +89,7 @@ std::optional<json::value> parse_json_text(std::string_view text, std::string& w
       }
     }
     why = "malformed JSON "
-          + (where.empty() ? "at line " + std::to_string(line)
-                           : "in " + where)
+          + (where.empty() ? "at line " + std::to_string(line) : "in " + where)
           + ", column " + std::to_string(column) + ": " + ec.message();
     return std::nullopt;
   }
@@ -207,8 +208,7 @@ http_reply http_api::handle(const http_request& req) {
     if (path.starts_with(jobs_prefix)) {
       auto id = to_id(std::string_view{path}.substr(jobs_prefix.size()));
       if (!id)
-        return error_reply(404, "no job '"
-                                  + path.substr(jobs_prefix.size())
+        return error_reply(404, "no job '" + path.substr(jobs_prefix.size())
                                   + "' (job ids are whole numbers)");
       if (!only("GET") && !only("DELETE"))
         return not_allowed("GET, DELETE");
@@ -331,8 +331,8 @@ http_reply http_api::submit(const http_request& req) {
   if (ops.empty())
     return error_reply(400, "operations: a job needs at least one");
   auto count = ops.size();
-  auto result = rt_.submit_job(type, std::move(ops), prio,
-                               from_seconds(deadline_s));
+  auto result
+    = rt_.submit_job(type, std::move(ops), prio, from_seconds(deadline_s));
   if (!result) {
     auto status = result.error == error_code::queue_full
                       || result.error == error_code::shutting_down
@@ -345,19 +345,19 @@ http_reply http_api::submit(const http_request& req) {
     return r;
   }
   remember(result.job_id);
-  return json_reply(202, json::object{
-                           {"job_id", result.job_id},
-                           {"operations", count},
-                           {"status_url",
-                            "/v1/jobs/" + std::to_string(result.job_id)}});
+  return json_reply(
+    202,
+    json::object{{"job_id", result.job_id},
+                 {"operations", count},
+                 {"status_url", "/v1/jobs/" + std::to_string(result.job_id)}});
 }
 
 http_reply http_api::job(const http_request& req, std::uint64_t id) {
   auto status = req.method == "DELETE" ? rt_.cancel(id) : rt_.status(id);
   if (!status) {
     if (req.method == "DELETE" && rt_.status(id))
-      return error_reply(409, "job " + std::to_string(id)
-                                + " has already finished");
+      return error_reply(409,
+                         "job " + std::to_string(id) + " has already finished");
     return error_reply(404, "no job " + std::to_string(id)
                               + " (unknown, or forgotten after "
                                 "finished_job_retention_seconds)");

@@ -19,10 +19,10 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <optional>
-#include <string_view>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include <boost/json/array.hpp>
 #include <boost/json/value.hpp>

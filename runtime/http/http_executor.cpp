@@ -110,9 +110,8 @@ void apply_item_results(batch_outcome& out, const batch& b,
         r.status = retry && retry->is_bool() && retry->as_bool()
                      ? item_status::retryable_failure
                      : item_status::permanent_failure;
-        r.detail = error->is_string()
-                     ? std::string{error->as_string().c_str()}
-                     : boost::json::serialize(*error);
+        r.detail = error->is_string() ? std::string{error->as_string().c_str()}
+                                      : boost::json::serialize(*error);
       }
     }
     out.items.push_back(std::move(r));
@@ -127,8 +126,7 @@ std::string seconds_text(duration d) {
 
 bool stale_connection_error(const error_code& ec) {
   return ec == http::error::end_of_stream || ec == net::error::eof
-         || ec == net::error::connection_reset
-         || ec == net::error::broken_pipe
+         || ec == net::error::connection_reset || ec == net::error::broken_pipe
          || ec == ssl::error::stream_truncated;
 }
 
@@ -188,8 +186,8 @@ struct http_executor::impl {
       c->plain.emplace(c->ioc);
     auto timeout = from_seconds(cfg.connect_timeout_seconds);
     c->lowest().expires_after(timeout);
-    c->lowest().async_connect(*eps, [&](const error_code& e,
-                                        const tcp::endpoint&) { ec = e; });
+    c->lowest().async_connect(
+      *eps, [&](const error_code& e, const tcp::endpoint&) { ec = e; });
     c->run();
     if (ec) {
       why = "cannot connect to " + authority + ": "
@@ -311,11 +309,11 @@ batch_outcome http_executor::send(const batch& b) {
   auto& st = *impl_;
   auto started = std::chrono::steady_clock::now();
   auto elapsed = [&] {
-    return std::chrono::duration_cast<duration>(
-      std::chrono::steady_clock::now() - started);
+    return std::chrono::duration_cast<duration>(std::chrono::steady_clock::now()
+                                                - started);
   };
-  auto timeout = b.timeout > duration{0} ? b.timeout
-                                         : duration{std::chrono::seconds{30}};
+  auto timeout
+    = b.timeout > duration{0} ? b.timeout : duration{std::chrono::seconds{30}};
   http::request<http::string_body> req{http::string_to_verb(st.cfg.method),
                                        st.url.target, 11};
   req.set(http::field::host, st.url.host);
@@ -350,11 +348,11 @@ batch_outcome http_executor::send(const batch& b) {
     if (r.ec) {
       if (reused && !r.got_bytes && stale_connection_error(r.ec))
         continue;
-      auto why = r.ec == beast::error::timeout
-                   ? "no answer from " + st.authority + " within "
-                       + seconds_text(timeout) + " (timeout)"
-                   : "request to " + st.authority + " failed: "
-                       + r.ec.message();
+      auto why
+        = r.ec == beast::error::timeout
+            ? "no answer from " + st.authority + " within "
+                + seconds_text(timeout) + " (timeout)"
+            : "request to " + st.authority + " failed: " + r.ec.message();
       return transport_outcome(b, why, elapsed());
     }
     auto& res = r.response;

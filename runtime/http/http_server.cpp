@@ -52,9 +52,7 @@ class session : public std::enable_shared_from_this<session> {
 public:
   session(tcp::socket socket, const http_handler& handler,
           std::uint64_t max_body, duration idle)
-    : stream_(std::move(socket)),
-      handler_(handler),
-      max_body_(max_body),
+    : stream_(std::move(socket)), handler_(handler), max_body_(max_body),
       idle_(idle) {
     // nop
   }
@@ -67,11 +65,11 @@ private:
     parser_->body_limit(max_body_);
     parser_->header_limit(64 * 1024);
     stream_.expires_after(idle_);
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](const error_code& ec,
-                                                 std::size_t) {
-                       self->on_read(ec);
-                     });
+    http::async_read(
+      stream_, buffer_, *parser_,
+      [self = shared_from_this()](const error_code& ec, std::size_t) {
+        self->on_read(ec);
+      });
   }
 
   void on_read(const error_code& ec) {
@@ -160,21 +158,21 @@ struct http_server::impl {
   bool stopped = false;
 
   void accept() {
-    acceptor.async_accept(
-      net::make_strand(ioc),
-      [self = this](const error_code& ec, tcp::socket socket) {
-        if (ec == net::error::operation_aborted)
-          return;
-        if (!ec) {
-          error_code ignored;
-          socket.set_option(tcp::no_delay{true}, ignored);
-          std::make_shared<session>(std::move(socket), self->handler,
-                                    self->opts.max_body_bytes,
-                                    from_seconds(self->opts.idle_timeout_seconds))
-            ->start();
-        }
-        self->accept();
-      });
+    acceptor.async_accept(net::make_strand(ioc), [self
+                                                  = this](const error_code& ec,
+                                                          tcp::socket socket) {
+      if (ec == net::error::operation_aborted)
+        return;
+      if (!ec) {
+        error_code ignored;
+        socket.set_option(tcp::no_delay{true}, ignored);
+        std::make_shared<session>(std::move(socket), self->handler,
+                                  self->opts.max_body_bytes,
+                                  from_seconds(self->opts.idle_timeout_seconds))
+          ->start();
+      }
+      self->accept();
+    });
   }
 };
 
@@ -205,9 +203,7 @@ http_server::http_server(options opts, http_handler handler)
     impl_->threads.emplace_back([st = impl_] { st->ioc.run(); });
 }
 
-http_server::~http_server() {
-  stop();
-}
+http_server::~http_server() { stop(); }
 
 std::uint16_t http_server::port() const {
   error_code ec;

@@ -14,8 +14,8 @@
 namespace batching {
 
 struct http_request {
-  std::string method; // "GET", "POST", ...
-  std::string target; // path and query
+  std::string method;                         // "GET", "POST", ...
+  std::string target;                         // path and query
   std::map<std::string, std::string> headers; // names in lower case
   std::string body;
 

@@ -60,8 +60,8 @@ std::optional<std::int64_t> parse_imf_fixdate(std::string_view s) {
   for (unsigned i = 0; i < months.size(); ++i)
     if (s.substr(8, 3) == months[i])
       month = i + 1;
-  if (!day || !year || !hour || !minute || !second || month == 0
-      || *hour > 23 || *minute > 59 || *second > 60)
+  if (!day || !year || !hour || !minute || !second || month == 0 || *hour > 23
+      || *minute > 59 || *second > 60)
     return std::nullopt;
   std::chrono::year_month_day ymd{std::chrono::year{*year},
                                   std::chrono::month{month},
@@ -190,8 +190,8 @@ std::optional<duration> parse_retry_after(std::string_view value,
   if (auto seconds = to_number<std::uint64_t>(value))
     return std::chrono::seconds{std::min<std::uint64_t>(*seconds, 86'400)};
   if (auto at = parse_imf_fixdate(value))
-    return std::chrono::seconds{std::clamp<std::int64_t>(*at - now_unix, 0,
-                                                         86'400)};
+    return std::chrono::seconds{
+      std::clamp<std::int64_t>(*at - now_unix, 0, 86'400)};
   return std::nullopt;
 }
 

@@ -85,7 +85,6 @@ std::optional<double> pacer::accepted_last_second(time_point now) const {
   if (accepted == 0)
     return std::nullopt;
   return static_cast<double>(accepted); // per one second
-
 }
 
 std::optional<double> pacer::recent_send_rate(time_point now) const {
@@ -133,9 +132,8 @@ void pacer::on_throttled(time_point now, duration retry_after) {
     bool ramping = (!ceiling_ && rate_ <= 0) || probe_step_ > cfg_.probe;
     if (ramping && !window_budget && rate_ <= 0)
       c = std::numeric_limits<double>::max(); // unpaced: no rate to cap it
-    auto recent_accepted = ramping && !window_budget
-                             ? accepted_last_second(now)
-                             : std::nullopt;
+    auto recent_accepted
+      = ramping && !window_budget ? accepted_last_second(now) : std::nullopt;
     if (recent_accepted)
       c = std::min(c, *recent_accepted);
     else if (a && (window_budget || trusted))

@@ -441,7 +441,7 @@ struct batching_metrics {
   double request_rate = 0; // requests/s allowed by the pacer
   breaker_state breaker = breaker_state::closed;
   bool circuit_breaker_active = false; // breaker not closed
-  std::uint64_t requests = 0; // requests answered (any status)
+  std::uint64_t requests = 0;          // requests answered (any status)
   /// Item latencies: finished operations at most latency_bucket_bounds_ms[i]
   /// (cumulative, Prometheus style), their count and sum.
   std::vector<std::uint64_t> latency_buckets;

@@ -24,9 +24,7 @@ std::string label_value(const std::string& s) {
   return out;
 }
 
-std::string number(double x) {
-  return format_number(x);
-}
+std::string number(double x) { return format_number(x); }
 
 class writer {
 public:

@@ -8,16 +8,17 @@
 // is held 300 ms here so real traffic flows between updates, and the page
 // computes rates over the runtime's own clock (clock_seconds).
 
-#include <gtest/gtest.h>
-
 #include <cstdio>
 #include <regex>
 #include <thread>
+
+#include <gtest/gtest.h>
 
 #include "runtime/http/http_api.hpp"
 #include "runtime/http/http_executor.hpp"
 #include "runtime/http/http_server.hpp"
 #include "runtime/system/runtime.hpp"
+
 #include "tests/http/nginx_fixture.hpp"
 
 using namespace batching;
@@ -62,8 +63,8 @@ TEST(dashboard_browser, chromium_shows_live_numbers_while_a_load_runs) {
   test::nginx_server nginx{{20, 5, "", false}};
   ASSERT_TRUE(nginx.running()) << nginx.error_log();
   runtime_config cfg;
-  cfg.operation_configs["write"] = {100, 500, strategy_kind::adaptive, 1.0,
-                                    default_backend};
+  cfg.operation_configs["write"]
+    = {100, 500, strategy_kind::adaptive, 1.0, default_backend};
   auto& be = cfg.backends[default_backend];
   be.initial_requests_per_second = 20;
   be.http.url = nginx.url("/append");
@@ -94,11 +95,13 @@ TEST(dashboard_browser, chromium_shows_live_numbers_while_a_load_runs) {
   auto accepted = api.handle(submit);
   ASSERT_EQ(accepted.status, 202u) << accepted.body;
   std::this_thread::sleep_for(1s); // traffic before the first look
-  auto dom = output_of(
-    "chromium --headless --no-sandbox --disable-gpu --no-first-run "
-    "--user-data-dir=" + nginx.dir().string() + "/chromium "
-    "--virtual-time-budget=6000 --dump-dom http://127.0.0.1:"
-    + std::to_string(server.port()) + "/ 2>/dev/null");
+  auto dom
+    = output_of("chromium --headless --no-sandbox --disable-gpu --no-first-run "
+                "--user-data-dir="
+                + nginx.dir().string()
+                + "/chromium "
+                  "--virtual-time-budget=6000 --dump-dom http://127.0.0.1:"
+                + std::to_string(server.port()) + "/ 2>/dev/null");
   server.stop();
   rt.stop(1s);
   ASSERT_FALSE(dom.empty()) << "chromium printed nothing";

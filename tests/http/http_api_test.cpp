@@ -1,8 +1,6 @@
 // The HTTP API of `batching serve` through real sockets: a runtime with an
 // in-process executor behind http_server + http_api on 127.0.0.1.
 
-#include <gtest/gtest.h>
-
 #include <atomic>
 #include <condition_variable>
 #include <regex>
@@ -10,10 +8,12 @@
 #include <sstream>
 
 #include <boost/json.hpp>
+#include <gtest/gtest.h>
 
 #include "runtime/http/http_api.hpp"
 #include "runtime/http/http_server.hpp"
 #include "runtime/system/runtime.hpp"
+
 #include "tests/http/test_client.hpp"
 
 using namespace batching;
@@ -129,7 +129,8 @@ TEST_F(api_test, a_job_as_json_runs_to_completion) {
   EXPECT_EQ(status.at("succeeded").to_number<std::uint64_t>(), 3u);
   auto list = parse(call("GET", "/v1/jobs"));
   ASSERT_EQ(list.at("jobs").as_array().size(), 1u);
-  EXPECT_EQ(list.at("jobs").as_array()[0].at("job_id").to_number<std::uint64_t>(), id);
+  EXPECT_EQ(
+    list.at("jobs").as_array()[0].at("job_id").to_number<std::uint64_t>(), id);
 }
 
 TEST_F(api_test, operations_streamed_as_json_lines) {
@@ -161,13 +162,14 @@ TEST_F(api_test, bad_jobs_are_refused_whole_with_the_problem_named) {
   EXPECT_EQ(error_of(bad_line).rfind("malformed JSON in line 2, column 6: ", 0),
             0u)
     << error_of(bad_line);
-  auto unknown = call("POST", "/v1/jobs",
-                      R"({"type":"delete","operations":[1]})");
+  auto unknown
+    = call("POST", "/v1/jobs", R"({"type":"delete","operations":[1]})");
   EXPECT_EQ(unknown.status, 400);
   EXPECT_EQ(error_of(unknown),
             "unknown operation type 'delete' (known: read, write)");
-  auto bad_id = call("POST", "/v1/jobs",
-                     R"({"type":"write","operations":[1,2,{"id":-1,"payload":3}]})");
+  auto bad_id
+    = call("POST", "/v1/jobs",
+           R"({"type":"write","operations":[1,2,{"id":-1,"payload":3}]})");
   EXPECT_EQ(bad_id.status, 400);
   EXPECT_EQ(error_of(bad_id),
             "operations[2].id: expected a non-negative whole number");
@@ -178,8 +180,9 @@ TEST_F(api_test, bad_jobs_are_refused_whole_with_the_problem_named) {
   auto too_big = call("POST", "/v1/jobs", std::string(3000, ' '));
   EXPECT_EQ(too_big.status, 413);
   EXPECT_EQ(error_of(too_big), "request body larger than 2000 bytes");
-  auto bad_prio = call("POST", "/v1/jobs",
-                       R"({"type":"write","priority":"urgent","operations":[1]})");
+  auto bad_prio
+    = call("POST", "/v1/jobs",
+           R"({"type":"write","priority":"urgent","operations":[1]})");
   EXPECT_EQ(bad_prio.status, 400);
   EXPECT_EQ(error_of(bad_prio), "priority: unknown 'urgent' (expected one of: "
                                 "critical, high, normal, low)");
@@ -192,7 +195,9 @@ TEST_F(api_test, bad_jobs_are_refused_whole_with_the_problem_named) {
   // Nothing was half-accepted.
   EXPECT_TRUE(parse(call("GET", "/v1/jobs")).at("jobs").as_array().empty());
   auto board = parse(call("GET", "/v1/dashboard"));
-  EXPECT_EQ(board.at("coordinator_status").at("queued_operations").to_number<std::uint64_t>(),
+  EXPECT_EQ(board.at("coordinator_status")
+              .at("queued_operations")
+              .to_number<std::uint64_t>(),
             0u);
 }
 
@@ -202,16 +207,16 @@ TEST_F(api_test, a_token_guards_every_mutating_endpoint) {
   auto none = call("POST", "/v1/jobs", body);
   EXPECT_EQ(none.status, 401);
   EXPECT_EQ(none.headers["www-authenticate"], "Bearer");
-  EXPECT_EQ(call("POST", "/v1/jobs", body,
-                 {{"Authorization", "Bearer s3cres"}})
-              .status,
-            401);
-  EXPECT_EQ(call("POST", "/v1/jobs", body,
-                 {{"Authorization", "Bearer s3cret1"}})
-              .status,
-            401);
+  EXPECT_EQ(
+    call("POST", "/v1/jobs", body, {{"Authorization", "Bearer s3cres"}}).status,
+    401);
+  EXPECT_EQ(
+    call("POST", "/v1/jobs", body, {{"Authorization", "Bearer s3cret1"}})
+      .status,
+    401);
   EXPECT_EQ(call("DELETE", "/v1/jobs/1").status, 401);
-  auto ok = call("POST", "/v1/jobs", body, {{"Authorization", "Bearer s3cret"}});
+  auto ok
+    = call("POST", "/v1/jobs", body, {{"Authorization", "Bearer s3cret"}});
   EXPECT_EQ(ok.status, 202) << ok.body;
   // Reading needs no token.
   EXPECT_EQ(call("GET", "/v1/jobs").status, 200);
@@ -238,10 +243,12 @@ TEST_F(api_test, delete_cancels_a_running_job) {
 TEST_F(api_test, metrics_follow_the_prometheus_text_format) {
   start();
   auto r = call("POST", "/v1/jobs", R"({"type":"write","operations":[1,2,3]})");
-  ASSERT_TRUE(rt_->wait(parse(r).at("job_id").to_number<std::uint64_t>(), 10s).has_value());
+  ASSERT_TRUE(rt_->wait(parse(r).at("job_id").to_number<std::uint64_t>(), 10s)
+                .has_value());
   auto m = call("GET", "/metrics");
   ASSERT_EQ(m.status, 200);
-  EXPECT_EQ(m.headers["content-type"], "text/plain; version=0.0.4; charset=utf-8");
+  EXPECT_EQ(m.headers["content-type"],
+            "text/plain; version=0.0.4; charset=utf-8");
   const auto& text = m.body;
   EXPECT_NE(text.find("# TYPE batching_items_succeeded_total counter\n"),
             std::string::npos);
@@ -305,7 +312,9 @@ TEST_F(api_test, the_dashboard_page_and_its_data) {
   EXPECT_EQ(page.body.find("href=\"http"), std::string::npos);
   auto board = parse(call("GET", "/v1/dashboard"));
   EXPECT_TRUE(board.at("jobs").is_array());
-  EXPECT_TRUE(board.at("batching_metrics").at("write").at("latency_histogram")
+  EXPECT_TRUE(board.at("batching_metrics")
+                .at("write")
+                .at("latency_histogram")
                 .at("cumulative")
                 .is_array());
 }

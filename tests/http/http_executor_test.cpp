@@ -3,8 +3,6 @@
 // listener that never answers for transport errors; our own HTTP server for
 // per-item results and HTTP-date Retry-After.
 
-#include <gtest/gtest.h>
-
 #include <arpa/inet.h>
 #include <chrono>
 #include <cstdlib>
@@ -13,8 +11,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <gtest/gtest.h>
+
 #include "runtime/http/http_executor.hpp"
 #include "runtime/http/http_server.hpp"
+
 #include "tests/http/nginx_fixture.hpp"
 
 using namespace batching;
@@ -59,7 +60,8 @@ test::nginx_server* nginx_test::server_ = nullptr;
 } // namespace
 
 TEST_F(nginx_test, success_over_one_keep_alive_connection) {
-  auto exec = std::make_shared<http_executor>(http_cfg(server_->url("/append")));
+  auto exec
+    = std::make_shared<http_executor>(http_cfg(server_->url("/append")));
   for (int i = 0; i < 20; ++i) {
     auto out = exec->send(make_batch(10));
     ASSERT_EQ(out.status, batch_status::ok) << out.message;
@@ -141,26 +143,26 @@ TEST(http_transport, a_server_that_never_answers_times_out) {
 
 TEST(http_results, per_item_results_and_http_date_retry_after) {
   int calls = 0;
-  http_server server{{}, [&](const http_request& req) {
-                       ++calls;
-                       http_reply r;
-                       if (req.path() == "/throttle") {
-                         r.status = 429;
-                         // A date far in the past: retry at once.
-                         r.headers["Retry-After"]
-                           = "Sun, 06 Nov 1994 08:49:37 GMT";
-                         return r;
-                       }
-                       // The body is the JSON array of the payloads.
-                       EXPECT_EQ(req.body, "{\"ops\":[{\"n\":0},{\"n\":1},{\"n\":2}]"
-                                           ",\"ids\":[100,101,102]}");
-                       EXPECT_EQ(req.header("x-token"), "secret");
-                       EXPECT_EQ(req.header("idempotency-key"), "batch-7-1");
-                       r.body = R"({"results":[{"ok":true},)"
-                                R"({"error":"duplicate title"},)"
-                                R"({"error":"busy","retryable":true}]})";
-                       return r;
-                     }};
+  http_server server{
+    {}, [&](const http_request& req) {
+      ++calls;
+      http_reply r;
+      if (req.path() == "/throttle") {
+        r.status = 429;
+        // A date far in the past: retry at once.
+        r.headers["Retry-After"] = "Sun, 06 Nov 1994 08:49:37 GMT";
+        return r;
+      }
+      // The body is the JSON array of the payloads.
+      EXPECT_EQ(req.body, "{\"ops\":[{\"n\":0},{\"n\":1},{\"n\":2}]"
+                          ",\"ids\":[100,101,102]}");
+      EXPECT_EQ(req.header("x-token"), "secret");
+      EXPECT_EQ(req.header("idempotency-key"), "batch-7-1");
+      r.body = R"({"results":[{"ok":true},)"
+               R"({"error":"duplicate title"},)"
+               R"({"error":"busy","retryable":true}]})";
+      return r;
+    }};
   auto base = "http://127.0.0.1:" + std::to_string(server.port());
   auto cfg = http_cfg(base + "/items");
   cfg.body_template = R"({"ops":{{operations}},"ids":{{ids}}})";

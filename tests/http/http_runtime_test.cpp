@@ -5,13 +5,14 @@
 // (100,000 operations, nothing lost) and a backend that is down or hangs
 // (clear errors, every operation accounted for).
 
-#include <gtest/gtest.h>
-
 #include <algorithm>
 #include <cstdio>
 
+#include <gtest/gtest.h>
+
 #include "runtime/http/http_executor.hpp"
 #include "runtime/system/runtime.hpp"
+
 #include "tests/http/nginx_fixture.hpp"
 
 using namespace batching;
@@ -22,8 +23,8 @@ namespace {
 runtime_config config_for(const std::string& url, double initial_rate) {
   runtime_config cfg;
   cfg.operation_configs.clear();
-  cfg.operation_configs["write"] = {100, 500, strategy_kind::adaptive, 1.0,
-                                    default_backend};
+  cfg.operation_configs["write"]
+    = {100, 500, strategy_kind::adaptive, 1.0, default_backend};
   auto& be = cfg.backends[default_backend];
   be.max_items_per_request = 100;
   be.initial_requests_per_second = initial_rate;
@@ -51,10 +52,10 @@ run_figures run_job(runtime& rt, std::size_t n, duration limit) {
   EXPECT_TRUE(job) << job.message;
   auto s = rt.wait(job.job_id, limit);
   EXPECT_TRUE(s.has_value());
-  return {s.value_or(job_status{}),
-          std::chrono::duration<double>(std::chrono::steady_clock::now()
-                                        - started)
-            .count()};
+  return {
+    s.value_or(job_status{}),
+    std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
+      .count()};
 }
 
 runtime::options quiet() {
@@ -100,8 +101,8 @@ TEST(http_runtime, converges_to_nginx_limit_with_full_batches) {
       ++throttled;
   }
   ASSERT_GT(ok, 0u);
-  auto throttle_rate = static_cast<double>(throttled)
-                       / static_cast<double>(ok + throttled);
+  auto throttle_rate
+    = static_cast<double>(throttled) / static_cast<double>(ok + throttled);
   auto converged_seconds = last - (first + 10);
   auto goodput = static_cast<double>(ok) * 100 / converged_seconds;
   std::printf("nginx %d r/s: %zu ok + %zu throttled after 10 s, throttle "
@@ -166,7 +167,7 @@ TEST(http_runtime, backend_down_fails_clearly_and_loses_nothing) {
             250u);
   EXPECT_EQ(fig.status.succeeded, 0u);
   EXPECT_EQ(fig.status.last_error, "gave up after 2 attempts: cannot "
-                                     "connect to 127.0.0.1:"
+                                   "connect to 127.0.0.1:"
                                      + std::to_string(port)
                                      + ": Connection refused");
 }

@@ -49,7 +49,8 @@ inline bool accepting(std::uint16_t port) {
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   addr.sin_port = htons(port);
-  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  bool ok
+    = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
   ::close(fd);
   return ok;
 }
@@ -111,9 +112,9 @@ public:
          << "/access.log short;\n"
          << "    location /append {\n"
          << "      limit_req zone=api"
-         << (opts_.burst > 0 ? " burst=" + std::to_string(opts_.burst)
-                                 + " nodelay"
-                             : std::string{})
+         << (opts_.burst > 0
+               ? " burst=" + std::to_string(opts_.burst) + " nodelay"
+               : std::string{})
          << ";\n"
          << "      limit_req_status 429;\n"
          << "      error_page 429 = @throttled;\n"
@@ -140,8 +141,8 @@ public:
          << "  }\n"
          << "}\n";
     conf.close();
-    pid_ = spawn({"nginx", "-p", d, "-c", d + "/nginx.conf", "-e",
-                  d + "/error.log"});
+    pid_ = spawn(
+      {"nginx", "-p", d, "-c", d + "/nginx.conf", "-e", d + "/error.log"});
     for (int i = 0; i < 500 && pid_ != 0; ++i) {
       if (accepting(port_) && accepting(inner_port_))
         return;
@@ -172,14 +173,15 @@ public:
   const std::filesystem::path& dir() const { return dir_; }
 
   std::string url(const std::string& path) const {
-    return std::string{opts_.tls ? "https" : "http"} + "://127.0.0.1:"
-           + std::to_string(port_) + path;
+    return std::string{opts_.tls ? "https" : "http"}
+           + "://127.0.0.1:" + std::to_string(port_) + path;
   }
 
   /// The statuses nginx logged, with their times (seconds since the epoch).
   /// nginx logs a request after answering it: waits up to 2 s for at least
   /// `expected` entries.
-  std::vector<std::pair<int, double>> access_log(std::size_t expected = 0) const {
+  std::vector<std::pair<int, double>> access_log(std::size_t expected
+                                                 = 0) const {
     std::vector<std::pair<int, double>> entries;
     for (int i = 0; i < 200; ++i) {
       entries.clear();

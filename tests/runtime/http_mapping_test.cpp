@@ -7,7 +7,8 @@ using namespace batching;
 using namespace std::chrono_literals;
 
 TEST(http_mapping, urls) {
-  auto u = parse_url("https://api.notion.com/v1/blocks/x/children?a=1", nullptr);
+  auto u
+    = parse_url("https://api.notion.com/v1/blocks/x/children?a=1", nullptr);
   ASSERT_TRUE(u);
   EXPECT_EQ(*u, (url_parts{true, "api.notion.com", "443",
                            "/v1/blocks/x/children?a=1"}));
@@ -46,7 +47,7 @@ TEST(http_mapping, retry_after_seconds_and_dates) {
   EXPECT_EQ(parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", 784111770),
             duration{7s});
   EXPECT_EQ(parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", 784111790),
-            duration{0s}); // in the past
+            duration{0s});                                       // in the past
   EXPECT_EQ(parse_retry_after("99999999", 0), duration{86400s}); // capped
   EXPECT_FALSE(parse_retry_after("soon", 0));
   EXPECT_FALSE(parse_retry_after("-1", 0));
@@ -90,9 +91,8 @@ TEST(http_mapping, body_templates) {
   EXPECT_EQ(check_body_template("{{operations}}"), "");
   EXPECT_EQ(check_body_template("{{operations}"),
             "unclosed '{{' in the body template");
-  EXPECT_EQ(check_body_template("{{ops}}").rfind(
-              "unknown placeholder {{ops}}", 0),
-            0u);
+  EXPECT_EQ(
+    check_body_template("{{ops}}").rfind("unknown placeholder {{ops}}", 0), 0u);
 }
 
 RC_GTEST_PROP(http_mapping, operations_render_as_a_json_array_of_payloads,
