@@ -135,7 +135,8 @@ bool stale_connection_error(const error_code& ec) {
 struct http_executor::impl {
   http_backend_config cfg;
   url_parts url;
-  std::string authority; // host:port as written in the URL
+  std::string authority;   // host:port, for messages
+  std::string host_header; // host, with :port unless the scheme's default
   std::optional<ssl::context> tls;
   std::mutex mtx;
   std::vector<std::unique_ptr<connection>> idle;
@@ -274,6 +275,11 @@ http_executor::http_executor(http_backend_config cfg)
     throw std::invalid_argument("unknown HTTP method '" + cfg.method + "'");
   impl_->url = *url;
   impl_->authority = url->host + ":" + url->port;
+  auto bracketed = url->host.find(':') != std::string::npos
+                     ? "[" + url->host + "]"
+                     : url->host;
+  bool default_port = url->port == (url->tls ? "443" : "80");
+  impl_->host_header = default_port ? bracketed : bracketed + ":" + url->port;
   if (url->tls) {
     auto& ctx = impl_->tls.emplace(ssl::context::tls_client);
     ctx.set_verify_mode(ssl::verify_peer);
@@ -316,11 +322,13 @@ batch_outcome http_executor::send(const batch& b) {
     = b.timeout > duration{0} ? b.timeout : duration{std::chrono::seconds{30}};
   http::request<http::string_body> req{http::string_to_verb(st.cfg.method),
                                        st.url.target, 11};
-  req.set(http::field::host, st.url.host);
+  req.set(http::field::host, st.host_header);
   req.set(http::field::user_agent, "batching/0.1");
   req.set(http::field::content_type, st.cfg.content_type);
-  req.set("Idempotency-Key", "batch-" + std::to_string(b.batch_id) + "-"
-                               + std::to_string(b.attempt));
+  // Which batch and try this is (a retry regroups operations into a new
+  // batch, so deduplication belongs to the operation ids: {{ids}}).
+  req.set("X-Batch-Id", std::to_string(b.batch_id));
+  req.set("X-Batch-Attempt", std::to_string(b.attempt));
   for (const auto& [name, value] : st.cfg.headers)
     req.set(name, value);
   req.keep_alive(true);

@@ -157,7 +157,9 @@ TEST(http_results, per_item_results_and_http_date_retry_after) {
       EXPECT_EQ(req.body, "{\"ops\":[{\"n\":0},{\"n\":1},{\"n\":2}]"
                           ",\"ids\":[100,101,102]}");
       EXPECT_EQ(req.header("x-token"), "secret");
-      EXPECT_EQ(req.header("idempotency-key"), "batch-7-1");
+      EXPECT_EQ(req.header("x-batch-id"), "7");
+      EXPECT_EQ(req.header("x-batch-attempt"), "1");
+      EXPECT_EQ(req.header("host"), "127.0.0.1:" + req.header("x-port"));
       r.body = R"({"results":[{"ok":true},)"
                R"({"error":"duplicate title"},)"
                R"({"error":"busy","retryable":true}]})";
@@ -168,6 +170,7 @@ TEST(http_results, per_item_results_and_http_date_retry_after) {
   cfg.body_template = R"({"ops":{{operations}},"ids":{{ids}}})";
   cfg.results_key = "results";
   cfg.headers["X-Token"] = "secret";
+  cfg.headers["X-Port"] = std::to_string(server.port());
   http_executor exec{cfg};
   auto out = exec.send(make_batch(3));
   ASSERT_EQ(out.status, batch_status::ok) << out.message;
