@@ -217,7 +217,9 @@ void http_server::stop() {
       return;
     impl_->stopped = true;
   }
-  net::post(impl_->ioc, [st = impl_] {
+  // A raw pointer: a handler left queued by stop() below must not keep
+  // impl (which owns the queue) alive.
+  net::post(impl_->ioc, [st = impl_.get()] {
     error_code ignored;
     st->acceptor.close(ignored);
   });
