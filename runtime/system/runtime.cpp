@@ -302,25 +302,27 @@ runtime::analyze_ab_test(const std::string& test_id) {
                                 ab_analyze_atom::value, test_id);
 }
 
-boost::json::value runtime::dashboard() {
-  auto& d = *impl_;
+// The coordinator's dashboard, or nothing and why in `err`.
+template <class Impl>
+std::optional<dashboard> fetch_dashboard(Impl& d, const char* what,
+                                         caf::error& err) {
   std::shared_lock<std::shared_mutex> guard{d.lifecycle};
-  d.require_running("dashboard");
-  caf::error err;
-  auto board = d.call<batching::dashboard>(
+  d.require_running(what);
+  return d.template call<batching::dashboard>(
     d.topo.coordinator, d.opts.call_timeout, err, dashboard_atom::value);
+}
+
+boost::json::value runtime::dashboard() {
+  caf::error err;
+  auto board = fetch_dashboard(*impl_, "dashboard", err);
   if (!board)
-    return boost::json::object{{"error", d.sys->render(err)}};
+    return boost::json::object{{"error", impl_->sys->render(err)}};
   return to_json(*board);
 }
 
 std::string runtime::metrics_text() {
-  auto& d = *impl_;
-  std::shared_lock<std::shared_mutex> guard{d.lifecycle};
-  d.require_running("metrics_text");
   caf::error err;
-  auto board = d.call<batching::dashboard>(
-    d.topo.coordinator, d.opts.call_timeout, err, dashboard_atom::value);
+  auto board = fetch_dashboard(*impl_, "metrics_text", err);
   return board ? prometheus_text(*board) : std::string{};
 }
 

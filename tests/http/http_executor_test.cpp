@@ -119,22 +119,13 @@ TEST(http_transport, closed_port_is_a_retryable_connection_error) {
 }
 
 TEST(http_transport, a_server_that_never_answers_times_out) {
-  // A listening socket that is never accepted: the kernel completes the
-  // connection, the request is written, no answer ever comes.
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-  ASSERT_EQ(::listen(fd, 16), 0);
-  socklen_t len = sizeof(addr);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  auto port = std::to_string(ntohs(addr.sin_port));
+  test::silent_listener silent;
+  ASSERT_NE(silent.port(), 0);
+  auto port = std::to_string(silent.port());
   http_executor exec{http_cfg("http://127.0.0.1:" + port + "/append")};
   auto started = std::chrono::steady_clock::now();
   auto out = exec.send(make_batch(5, 300ms));
   auto took = std::chrono::steady_clock::now() - started;
-  ::close(fd);
   EXPECT_EQ(out.status, batch_status::retryable_failure);
   EXPECT_EQ(out.message,
             "no answer from 127.0.0.1:" + port + " within 300 ms (timeout)");

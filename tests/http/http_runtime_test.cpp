@@ -149,10 +149,14 @@ TEST(http_runtime, soak_100k_operations_nothing_lost) {
               static_cast<unsigned long long>(exec->connections_opened()));
 }
 
-TEST(http_runtime, backend_down_fails_clearly_and_loses_nothing) {
-  auto port = test::free_port(); // nothing listens
-  auto cfg = config_for("http://127.0.0.1:" + std::to_string(port) + "/x", 0);
+namespace {
+
+// A job of `n` against a backend that never succeeds: two quick attempts.
+run_figures run_failing(const std::string& url, std::size_t n,
+                        double timeout_s) {
+  auto cfg = config_for(url, 0);
   auto& be = cfg.backends["default"];
+  be.request_timeout_seconds = timeout_s;
   be.max_attempts = 2;
   be.retry_base_ms = 10;
   be.retry_max_ms = 20;
@@ -160,8 +164,17 @@ TEST(http_runtime, backend_down_fails_clearly_and_loses_nothing) {
   auto exec = std::make_shared<http_executor>(be.http);
   rt.set_executor("default", http_executor::callback(exec), 4);
   rt.start();
-  auto fig = run_job(rt, 250, 60s);
+  auto fig = run_job(rt, n, 60s);
   rt.stop(5s);
+  return fig;
+}
+
+} // namespace
+
+TEST(http_runtime, backend_down_fails_clearly_and_loses_nothing) {
+  auto port = test::free_port(); // nothing listens
+  auto fig
+    = run_failing("http://127.0.0.1:" + std::to_string(port) + "/x", 250, 5);
   EXPECT_EQ(fig.status.state, job_state::failed);
   EXPECT_EQ(fig.status.failed + fig.status.succeeded + fig.status.cancelled,
             250u);
@@ -173,28 +186,10 @@ TEST(http_runtime, backend_down_fails_clearly_and_loses_nothing) {
 }
 
 TEST(http_runtime, hanging_backend_times_out_and_loses_nothing) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-  ASSERT_EQ(::listen(fd, 64), 0);
-  socklen_t len = sizeof(addr);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  auto port = std::to_string(ntohs(addr.sin_port));
-  auto cfg = config_for("http://127.0.0.1:" + port + "/x", 0);
-  auto& be = cfg.backends["default"];
-  be.request_timeout_seconds = 0.3;
-  be.max_attempts = 2;
-  be.retry_base_ms = 10;
-  be.retry_max_ms = 20;
-  runtime rt{cfg, quiet()};
-  auto exec = std::make_shared<http_executor>(be.http);
-  rt.set_executor("default", http_executor::callback(exec), 4);
-  rt.start();
-  auto fig = run_job(rt, 150, 60s);
-  rt.stop(5s);
-  ::close(fd);
+  test::silent_listener silent;
+  ASSERT_NE(silent.port(), 0);
+  auto fig = run_failing(
+    "http://127.0.0.1:" + std::to_string(silent.port()) + "/x", 150, 0.3);
   EXPECT_EQ(fig.status.state, job_state::failed);
   EXPECT_EQ(fig.status.failed, 150u);
   EXPECT_NE(fig.status.last_error.find("(timeout)"), std::string::npos)

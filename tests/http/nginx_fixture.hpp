@@ -55,6 +55,34 @@ inline bool accepting(std::uint16_t port) {
   return ok;
 }
 
+/// A listening socket on 127.0.0.1 that never accepts: the kernel
+/// completes connections and takes requests, no answer ever comes.
+class silent_listener {
+public:
+  silent_listener() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0
+        || ::listen(fd_, 64) != 0)
+      return;
+    socklen_t len = sizeof(addr);
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+  }
+  ~silent_listener() { ::close(fd_); }
+  silent_listener(const silent_listener&) = delete;
+  silent_listener& operator=(const silent_listener&) = delete;
+
+  /// 0 when it could not listen.
+  std::uint16_t port() const { return port_; }
+
+private:
+  int fd_ = -1;
+  std::uint16_t port_ = 0;
+};
+
 /// Starts `argv` as a child process; its pid (0 on failure).
 inline pid_t spawn(const std::vector<std::string>& argv) {
   std::vector<char*> args;

@@ -132,7 +132,7 @@ namespace {
 /// number of 429s. `accept(now)` answers whether the request is within the
 /// budget, and its Retry-After.
 template <class Budget>
-int drive(pacer& p, Budget accept, duration run, time_point& now,
+int drive(pacer& p, Budget& accept, duration run, time_point& now,
           duration latency = 100ms) {
   int throttled = 0;
   auto end = now + run;
@@ -148,14 +148,11 @@ int drive(pacer& p, Budget accept, duration run, time_point& now,
   return throttled;
 }
 
-} // namespace
-
-TEST(pacer, learns_a_token_bucket_and_probes_it_ever_more_rarely) {
-  pacer p{paced(3, 1)};
-  double tokens = 2;
-  auto last = at(0ms);
-  auto bucket = [&](time_point now) {
-    tokens = std::min(2.0, tokens + 2 * to_seconds(now - last)); // 2/s
+/// A token bucket of `rate`/s holding at most `burst`, answering 429 with
+/// Retry-After 1 s when empty (drive's budget model).
+auto token_bucket(double rate, double burst) {
+  return [rate, burst, tokens = burst, last = at(0ms)](time_point now) mutable {
+    tokens = std::min(burst, tokens + rate * to_seconds(now - last));
     last = now;
     if (tokens >= 1) {
       tokens -= 1;
@@ -163,6 +160,13 @@ TEST(pacer, learns_a_token_bucket_and_probes_it_ever_more_rarely) {
     }
     return std::pair{false, duration{1s}};
   };
+}
+
+} // namespace
+
+TEST(pacer, learns_a_token_bucket_and_probes_it_ever_more_rarely) {
+  pacer p{paced(3, 1)};
+  auto bucket = token_bucket(2, 2);
   auto now = at(0ms);
   auto early = drive(p, bucket, 120s, now);
   auto late = drive(p, bucket, 480s, now);
@@ -219,17 +223,7 @@ TEST(pacer, an_unpaced_start_finds_a_budget_far_above_its_first_estimate) {
   // got through: the estimate is rough, so probing resumes after 2 s and
   // accelerates until an overrun at a higher rate confirms the plateau.
   pacer p{paced(0, 8)};
-  double tokens = 5;
-  auto last = at(0ms);
-  auto bucket = [&](time_point now) {
-    tokens = std::min(5.0, tokens + 20 * to_seconds(now - last));
-    last = now;
-    if (tokens >= 1) {
-      tokens -= 1;
-      return std::pair{true, duration{0}};
-    }
-    return std::pair{false, duration{1s}};
-  };
+  auto bucket = token_bucket(20, 5);
   auto now = at(0ms);
   auto learning = drive(p, bucket, 40s, now, 5ms);
   EXPECT_GE(p.rate(), 0.8 * 20); // was 0.85 r/s before the rough estimate
