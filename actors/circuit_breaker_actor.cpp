@@ -1,5 +1,6 @@
 #include "actors/circuit_breaker_actor.hpp"
 
+#include <algorithm>
 #include <deque>
 #include <unordered_set>
 #include <vector>
@@ -11,10 +12,14 @@
 
 #include "actors/wakeup.hpp"
 #include "runtime/policy/circuit_breaker.hpp"
+#include "runtime/policy/cluster_budget.hpp"
 
 namespace batching {
 
 namespace {
+
+/// How long a lease may take before the authority counts as lost.
+constexpr duration lease_timeout = std::chrono::seconds{1};
 
 struct gate_state {
   static inline const char* name = "circuit_breaker";
@@ -27,7 +32,15 @@ struct gate_state {
   void init(gate_config cfg) {
     backend = std::move(cfg.backend);
     breaker = circuit_breaker{cfg.breaker};
+    cluster_rate = cfg.flow.initial_rate;
     flow = make_flow_controller(cfg.flow);
+    authority = std::move(cfg.authority);
+    node = std::move(cfg.node);
+    if (authority) {
+      self->send(authority, caf::subscribe_atom::value,
+                 caf::actor_cast<budget_listener>(self));
+      self->monitor(authority);
+    }
   }
 
   circuit_breaker_actor::stateful_pointer<gate_state> self;
@@ -39,6 +52,74 @@ struct gate_state {
   std::uint64_t next_permit = 1;
   std::vector<breaker_listener> listeners;
   wakeup timer;
+  // Cluster mode (authority valid): permits leased from the authority.
+  budget_authority_actor authority;
+  std::string node;
+  lease_wallet wallet;
+  bool lease_pending = false;
+  time_point last_lease_attempt{};
+  time_point lease_not_before{};
+  double cluster_rate = 0;
+  std::size_t nodes = 1;
+
+  /// Asks the authority for permits (one request at a time); on no answer
+  /// the wallet falls back to the local share rate / nodes.
+  void request_lease(time_point now) {
+    if (lease_pending || now < lease_not_before)
+      return;
+    lease_pending = true;
+    last_lease_attempt = now;
+    auto wanted
+      = static_cast<std::uint32_t>(std::max<std::size_t>(1, waiting.size()));
+    self
+      ->request(authority, lease_timeout, lease_atom::value,
+                lease_request{node, backend, wanted})
+      .then(
+        [this](lease_grant& g) {
+          lease_pending = false;
+          auto t = now_of(self);
+          nodes = std::max<std::uint32_t>(1, g.nodes);
+          cluster_rate = g.rate;
+          if (wallet.on_fallback())
+            wallet.authority_back();
+          wallet.add(g, t);
+          if (g.permits == 0) {
+            // Nothing left in this window: ask again when it ends.
+            lease_not_before = t + g.retry_in;
+            timer.arm(self, lease_not_before, t);
+          }
+          dispatch();
+        },
+        [this](caf::error&) {
+          lease_pending = false;
+          lost_authority(now_of(self));
+        });
+  }
+
+  void lost_authority(time_point now) {
+    if (!wallet.on_fallback())
+      wallet.authority_lost({cluster_rate, nodes}, now);
+    dispatch();
+  }
+
+  /// Cluster mode: spends a leased permit; false (and the next wake-up
+  /// arranged) when none is spendable now.
+  bool leased_permit(time_point now) {
+    if (auto back = wallet.expire(now))
+      self->send(authority,
+                 lease_return{node, backend, back->first, back->second});
+    // On the fallback share, keep asking now and then: the authority may
+    // answer again.
+    if (wallet.on_fallback() && now - last_lease_attempt >= lease_timeout)
+      request_lease(now);
+    if (wallet.take(now))
+      return true;
+    if (!wallet.on_fallback())
+      request_lease(now);
+    if (auto t = wallet.next_chance(now))
+      timer.arm(self, *t, now);
+    return false;
+  }
 
   void publish(const circuit_breaker::transition& t, time_point now) {
     breaker_state_changed msg{backend, t.from, t.to, now, t.reason};
@@ -57,6 +138,10 @@ struct gate_state {
     auto now = now_of(self);
     if (rc.sent) {
       flow->on_completed(now, rc.status, rc.retry_after, rc.latency);
+      if (authority && rc.status == batch_status::throttled) {
+        wallet.pause_until(now + rc.retry_after);
+        self->send(authority, throttle_report{node, backend, rc.retry_after});
+      }
       if (auto t = breaker.on_result(rc.status, now))
         publish(*t, now);
     } else {
@@ -83,6 +168,8 @@ struct gate_state {
         timer.arm(self, *at, now);
         return;
       }
+      if (authority && !leased_permit(now))
+        return;
       flow->on_sent(now);
       breaker.on_sent();
       auto id = next_permit++;
@@ -103,6 +190,11 @@ circuit_breaker_actor::behavior_type
 gate_impl(circuit_breaker_actor::stateful_pointer<gate_state> self,
           gate_config cfg) {
   self->state.init(std::move(cfg));
+  self->set_down_handler([=](const caf::down_msg& dm) {
+    auto& st = self->state;
+    if (st.authority && dm.source == st.authority.address())
+      st.lost_authority(now_of(self));
+  });
   return {
     [=](acquire_atom, permit_listener who) {
       self->state.on_acquire(std::move(who));
@@ -115,6 +207,10 @@ gate_impl(circuit_breaker_actor::stateful_pointer<gate_state> self,
     [=](timer_atom, std::uint64_t generation) {
       if (self->state.timer.fire(generation))
         self->state.dispatch();
+    },
+    [=](const cluster_pause& p) {
+      auto now = now_of(self);
+      self->state.wallet.pause_until(now + p.pause_for);
     },
   };
 }

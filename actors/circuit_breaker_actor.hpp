@@ -24,6 +24,10 @@ struct gate_config {
   std::string backend = default_backend;
   circuit_breaker_config breaker;
   flow_settings flow;
+  /// In a cluster (docs/deployment.md): every permit also needs a permit
+  /// leased from this authority; invalid = the node's own budget only.
+  budget_authority_actor authority;
+  std::string node; // this node's name towards the authority
 };
 
 /// Spawns the gate of one backend.

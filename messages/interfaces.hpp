@@ -44,6 +44,7 @@ using drain_atom = caf::atom_constant<caf::atom("drain")>;
 using stop_atom = caf::atom_constant<caf::atom("stop")>;
 using play_atom = caf::atom_constant<caf::atom("play")>;
 using train_atom = caf::atom_constant<caf::atom("train")>;
+using lease_atom = caf::atom_constant<caf::atom("lease")>;
 
 // -- executor -----------------------------------------------------------------
 
@@ -67,6 +68,23 @@ using permit_listener = caf::typed_actor<
 /// One per backend, shared by every operation type using it: the circuit
 /// breaker (closed -> open -> half-open -> closed) and the pacer (the
 /// backend's one request budget). A request leaves only with its permit.
+/// A gate that follows the cluster's pauses (docs/deployment.md).
+using budget_listener = caf::typed_actor<
+  // A 429 seen by some node: pause the backend for this long.
+  caf::reacts_to<cluster_pause>>;
+
+/// The cluster's budget authority: owns each backend's request budget and
+/// leases permits to the nodes' gates.
+using budget_authority_actor = caf::typed_actor<
+  // Permits of the current window (maybe none, with when to ask again).
+  caf::replies_to<lease_atom, lease_request>::with<lease_grant>,
+  // Unspent permits given back.
+  caf::reacts_to<lease_return>,
+  // A node saw a 429: every subscribed gate is told to pause.
+  caf::reacts_to<throttle_report>,
+  // Push every pause to the listener (monitored: dropped when it dies).
+  caf::reacts_to<caf::subscribe_atom, budget_listener>>;
+
 using circuit_breaker_actor = caf::typed_actor<
   // Ask for one permit; it arrives as permit_atom when breaker and pacer
   // allow (FIFO among askers).
@@ -78,7 +96,9 @@ using circuit_breaker_actor = caf::typed_actor<
   // Breaker state and pacer figures.
   caf::replies_to<caf::get_atom>::with<gate_status>,
   // Internal: pacing and open-timeout timer with its generation.
-  caf::reacts_to<timer_atom, std::uint64_t>>;
+  caf::reacts_to<timer_atom, std::uint64_t>,
+  // The cluster paused the backend (a 429 seen on some node).
+  caf::reacts_to<cluster_pause>>;
 
 // -- resource sampler ---------------------------------------------------------
 

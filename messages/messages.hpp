@@ -13,6 +13,7 @@
 
 #include <caf/meta/type_name.hpp>
 
+#include "runtime/policy/cluster_budget.hpp"
 #include "runtime/policy/types.hpp"
 
 namespace batching {
@@ -153,6 +154,44 @@ struct load_test_result {
   bool operator==(const load_test_result&) const = default;
 };
 
+// -- cluster budget (docs/deployment.md) --------------------------------------
+
+/// A node's gate asks the budget authority for permits of a backend.
+struct lease_request {
+  std::string node;
+  std::string backend;
+  std::uint32_t wanted = 0;
+
+  bool operator==(const lease_request&) const = default;
+};
+
+/// Permits a node did not spend in their window, given back.
+struct lease_return {
+  std::string node;
+  std::string backend;
+  std::uint64_t window = 0;
+  std::uint32_t unused = 0;
+
+  bool operator==(const lease_return&) const = default;
+};
+
+/// A node saw a 429 from the backend.
+struct throttle_report {
+  std::string node;
+  std::string backend;
+  duration retry_after{0};
+
+  bool operator==(const throttle_report&) const = default;
+};
+
+/// Every node pauses the backend for this long (a 429 seen anywhere).
+struct cluster_pause {
+  std::string backend;
+  duration pause_for{0};
+
+  bool operator==(const cluster_pause&) const = default;
+};
+
 // -- dashboard ----------------------------------------------------------------
 
 /// The coordinator's own counters.
@@ -193,6 +232,34 @@ struct dashboard {
 // -- inspect overloads --------------------------------------------------------
 
 // Vocabulary types declared in runtime/policy/types.hpp.
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, lease_grant& x) {
+  return f(caf::meta::type_name("lease_grant"), x.permits, x.window,
+           x.valid_for, x.retry_in, x.pause_for, x.nodes, x.rate);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, lease_request& x) {
+  return f(caf::meta::type_name("lease_request"), x.node, x.backend, x.wanted);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, lease_return& x) {
+  return f(caf::meta::type_name("lease_return"), x.node, x.backend, x.window,
+           x.unused);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, throttle_report& x) {
+  return f(caf::meta::type_name("throttle_report"), x.node, x.backend,
+           x.retry_after);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cluster_pause& x) {
+  return f(caf::meta::type_name("cluster_pause"), x.backend, x.pause_for);
+}
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, play_report& x) {

@@ -59,6 +59,11 @@ void register_types(caf::actor_system_config& cfg) {
     .add_message_type<batching_metrics>("batching::batching_metrics")
     .add_message_type<performance_metrics>("batching::performance_metrics")
     .add_message_type<dashboard>("batching::dashboard")
+    .add_message_type<lease_grant>("batching::lease_grant")
+    .add_message_type<lease_request>("batching::lease_request")
+    .add_message_type<lease_return>("batching::lease_return")
+    .add_message_type<throttle_report>("batching::throttle_report")
+    .add_message_type<cluster_pause>("batching::cluster_pause")
     // handles that travel inside messages
     .add_message_type<executor_actor>("batching::executor_actor")
     .add_message_type<breaker_listener>("batching::breaker_listener")
@@ -72,7 +77,10 @@ void register_types(caf::actor_system_config& cfg) {
     .add_message_type<coordinator_actor>("batching::coordinator_actor")
     .add_message_type<optimizer_actor>("batching::optimizer_actor")
     .add_message_type<model_actor>("batching::model_actor")
-    .add_message_type<load_generator_actor>("batching::load_generator_actor");
+    .add_message_type<load_generator_actor>("batching::load_generator_actor")
+    .add_message_type<budget_listener>("batching::budget_listener")
+    .add_message_type<budget_authority_actor>(
+      "batching::budget_authority_actor");
   cfg.add_error_category(error_category, [](std::uint8_t code, caf::atom_value,
                                             const caf::message& context) {
     return render_error(code, context);

@@ -46,6 +46,9 @@ lease_grant budget_authority::lease(const std::string& node,
   roll(now);
   lease_grant g;
   g.window = window_;
+  g.rate = rate_;
+  g.nodes
+    = static_cast<std::uint32_t>(std::max<std::size_t>(1, live_nodes(now)));
   if (now < blocked_until_)
     g.pause_for = blocked_until_ - now;
   auto end = window_end(window_);

@@ -47,6 +47,8 @@ struct lease_grant {
   duration valid_for{0};    // from the moment of the grant to its end
   duration retry_in{0};     // when to ask again if nothing was granted
   duration pause_for{0};    // a 429's Retry-After for the whole cluster
+  std::uint32_t nodes = 1;  // live nodes (for the fallback share)
+  double rate = 0;          // the cluster's rate now (requests/s)
 
   bool operator==(const lease_grant&) const = default;
 };

@@ -33,7 +33,7 @@ void topology::shutdown() const {
 topology spawn_topology(caf::actor_system& sys, const runtime_config& cfg,
                         const std::map<std::string, executor_actor>& executors,
                         std::shared_ptr<resource_probe> probe,
-                        std::uint64_t seed) {
+                        std::uint64_t seed, const cluster_membership& cluster) {
   topology t;
   coordinator_wiring wiring;
   for (const auto& [type, op] : cfg.operation_configs) {
@@ -50,6 +50,8 @@ topology spawn_topology(caf::actor_system& sys, const runtime_config& cfg,
     gc.breaker = cfg.batching.circuit_breaker;
     gc.flow = {be.flow_control, be.max_in_flight,
                be.initial_requests_per_second, seed};
+    gc.authority = cluster.authority;
+    gc.node = cluster.node;
     t.gates.emplace(op.backend, spawn_circuit_breaker(sys, gc));
   }
   wiring.gates = t.gates;

@@ -31,12 +31,20 @@ struct topology {
   void shutdown() const;
 };
 
+/// This node's place in a cluster (docs/deployment.md); an invalid
+/// authority means a stand-alone node.
+struct cluster_membership {
+  budget_authority_actor authority;
+  std::string node;
+};
+
 /// Spawns the topology for `cfg`. `executors` must hold one executor per
 /// backend that an operation type uses (else std::invalid_argument); `probe`
 /// may be null (no resource sampler). `seed` seeds retry jitter.
 topology spawn_topology(caf::actor_system& sys, const runtime_config& cfg,
                         const std::map<std::string, executor_actor>& executors,
                         std::shared_ptr<resource_probe> probe,
-                        std::uint64_t seed = 1);
+                        std::uint64_t seed = 1,
+                        const cluster_membership& cluster = {});
 
 } // namespace batching

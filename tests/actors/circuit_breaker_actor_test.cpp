@@ -4,6 +4,7 @@
 
 #include <vector>
 
+#include "actors/budget_authority_actor.hpp"
 #include "actors/circuit_breaker_actor.hpp"
 
 #include "tests/actors/actor_fixture.hpp"
@@ -155,4 +156,97 @@ TEST_F(gate_test, unused_permits_free_their_slot) {
     gate, request_completed{permits()[0], false, batch_status::ok, {}, {}});
   sched.run();
   EXPECT_EQ(permits().size(), 2u);
+}
+
+// -- cluster mode: two nodes' gates share one budget authority ---------------
+
+namespace {
+
+class cluster_gate_test : public actor_fixture {
+protected:
+  budget_authority_actor authority;
+  std::vector<circuit_breaker_actor> gates;
+  std::vector<probe_actor> probes;
+
+  void start(double rate, int nodes) {
+    budget_authority::config ac;
+    ac.rate = rate;
+    ac.max_lease = 100;
+    authority = track(spawn_budget_authority(sys, {{"notion", ac}}));
+    for (int i = 0; i < nodes; ++i) {
+      gate_config cfg;
+      cfg.backend = "notion";
+      cfg.flow.initial_rate = 0; // the lease alone limits the rate here
+      cfg.flow.max_in_flight = 1000;
+      cfg.authority = authority;
+      cfg.node = "node" + std::to_string(i);
+      gates.push_back(track(spawn_circuit_breaker(sys, cfg)));
+      probes.push_back(track(sys.spawn(probe_impl)));
+    }
+    sched.run();
+  }
+
+  void acquire(int node, int n) {
+    for (int i = 0; i < n; ++i)
+      caf::anon_send(gates[static_cast<std::size_t>(node)], acquire_atom::value,
+                     permit_listener{probes[static_cast<std::size_t>(node)]});
+    sched.run();
+  }
+
+  std::vector<std::uint64_t> permits(int node) {
+    std::vector<std::uint64_t> result;
+    caf::scoped_actor self{sys};
+    auto rh = self->request(probes[static_cast<std::size_t>(node)],
+                            caf::infinite, caf::get_atom::value);
+    sched.run();
+    rh.receive([&](std::vector<std::uint64_t>& p,
+                   std::vector<breaker_state_changed>&) { result = p; },
+               [](caf::error&) {});
+    return result;
+  }
+};
+
+} // namespace
+
+TEST_F(cluster_gate_test, two_nodes_share_one_window_budget) {
+  start(4, 2); // 4 requests per 1 s window for the whole cluster
+  acquire(0, 10);
+  acquire(1, 10);
+  EXPECT_EQ(permits(0).size() + permits(1).size(), 4u);
+  advance(1s); // the next window
+  EXPECT_EQ(permits(0).size() + permits(1).size(), 8u);
+  advance(1s);
+  EXPECT_EQ(permits(0).size() + permits(1).size(), 12u);
+  EXPECT_GE(permits(1).size(), 2u); // both nodes got some
+}
+
+TEST_F(cluster_gate_test, a_429_on_one_node_pauses_the_other) {
+  start(10, 2);
+  acquire(0, 1);
+  ASSERT_EQ(permits(0).size(), 1u);
+  caf::anon_send(
+    gates[0],
+    request_completed{permits(0)[0], true, batch_status::throttled, 3s, 20ms});
+  sched.run();
+  acquire(1, 5);
+  EXPECT_TRUE(permits(1).empty()); // node1 never saw the 429 itself
+  advance(2900ms);
+  EXPECT_TRUE(permits(1).empty());
+  advance(1100ms); // pause over (and a fresh window)
+  EXPECT_FALSE(permits(1).empty());
+}
+
+TEST_F(cluster_gate_test, without_the_authority_a_local_share) {
+  start(4, 2);
+  acquire(0, 1);
+  acquire(1, 1);
+  ASSERT_EQ(permits(0).size() + permits(1).size(), 2u); // both known
+  caf::anon_send_exit(authority, caf::exit_reason::kill);
+  sched.run();
+  acquire(0, 10);
+  // 4/s over the 2 known nodes: 2 per second here, no more.
+  advance(1s);
+  auto after_one = permits(0).size();
+  advance(1s);
+  EXPECT_EQ(permits(0).size() - after_one, 2u);
 }

@@ -320,4 +320,9 @@ TEST_F(messages_property, every_type_round_trips) {
   check_round_trips<batching_metrics>(sys);
   check_round_trips<performance_metrics>(sys);
   check_round_trips<dashboard>(sys);
+  check_round_trips<lease_grant>(sys);
+  check_round_trips<lease_request>(sys);
+  check_round_trips<lease_return>(sys);
+  check_round_trips<throttle_report>(sys);
+  check_round_trips<cluster_pause>(sys);
 }
