@@ -112,12 +112,22 @@ struct gate_state {
     // answer again.
     if (wallet.on_fallback() && now - last_lease_attempt >= lease_timeout)
       request_lease(now);
-    if (wallet.take(now))
+    if (wallet.take(now)) {
+      // Ask ahead, so the next slots are known before these run out.
+      if (!wallet.on_fallback() && wallet.held() <= 1)
+        request_lease(now);
       return true;
-    if (!wallet.on_fallback())
+    }
+    // Held slots come due on their own; without any, ask for more (or
+    // wake when the authority said to ask again).
+    auto next = wallet.next_chance(now);
+    if (!next && !wallet.on_fallback()) {
       request_lease(now);
-    if (auto t = wallet.next_chance(now))
-      timer.arm(self, *t, now);
+      if (now < lease_not_before)
+        next = lease_not_before;
+    }
+    if (next)
+      timer.arm(self, *next, now);
     return false;
   }
 

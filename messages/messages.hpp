@@ -236,7 +236,8 @@ struct dashboard {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, lease_grant& x) {
   return f(caf::meta::type_name("lease_grant"), x.permits, x.window,
-           x.valid_for, x.retry_in, x.pause_for, x.nodes, x.rate);
+           x.valid_for, x.retry_in, x.pause_for, x.nodes, x.rate, x.first_at,
+           x.spacing);
 }
 
 template <class Inspector>

@@ -23,6 +23,9 @@ std::vector<command> loadtest_commands();
 /// `batching serve` and `batching run`.
 std::vector<command> serve_commands();
 
+/// `batching node`.
+std::vector<command> node_commands();
+
 /// `batching sim`.
 std::vector<command> sim_commands();
 

@@ -7,7 +7,8 @@ int main(int argc, char** argv) {
   using namespace batching::cli;
   std::vector<command> commands;
   for (auto group : {config_commands(), bench_commands(), sim_commands(),
-                     loadtest_commands(), demo_commands(), serve_commands()})
+                     loadtest_commands(), demo_commands(), serve_commands(),
+                     node_commands()})
     for (auto& cmd : group)
       commands.push_back(std::move(cmd));
   return dispatch(commands, argc, argv);

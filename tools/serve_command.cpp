@@ -74,6 +74,28 @@ std::vector<std::string> attach_http_executors(runtime& rt,
   return problems;
 }
 
+// --no-resources, --join HOST:PORT (a cluster's budget authority) and
+// --node NAME.
+runtime::options runtime_options(const arguments& parsed) {
+  runtime::options opts;
+  opts.sample_resources = !parsed.has("--no-resources");
+  opts.join = parsed.value("--join").value_or("");
+  opts.node_name = parsed.value("--node").value_or("");
+  return opts;
+}
+
+// Starts the runtime; false (and why on stderr) when it cannot, e.g. the
+// budget authority to join is unreachable.
+bool start_runtime(runtime& rt, const std::string& cmd) {
+  try {
+    rt.start();
+    return true;
+  } catch (const std::exception& e) {
+    std::cerr << "batching " << cmd << ": " << e.what() << '\n';
+    return false;
+  }
+}
+
 // Blocks SIGINT and SIGTERM in every thread started from here on, so the
 // main thread can wait for them with sigwait.
 sigset_t block_stop_signals() {
@@ -87,10 +109,10 @@ sigset_t block_stop_signals() {
 
 int run_serve(const std::vector<std::string>& args) {
   const std::string cmd = "serve";
-  arguments parsed{
-    args,
-    {"--no-resources"},
-    {"--config", "--config-dir", "--env", "--listen", "--drain-seconds"}};
+  arguments parsed{args,
+                   {"--no-resources"},
+                   {"--config", "--config-dir", "--env", "--listen",
+                    "--drain-seconds", "--join", "--node"}};
   if (!parsed.error().empty())
     return usage_error(cmd, parsed.error());
   if (!parsed.positional().empty())
@@ -116,16 +138,15 @@ int run_serve(const std::vector<std::string>& args) {
   if (const char* token = std::getenv("BATCHING_SERVER_TOKEN"))
     cfg->server.token = token;
   auto stop_signals = block_stop_signals();
-  runtime::options opts;
-  opts.sample_resources = !parsed.has("--no-resources");
-  runtime rt{*cfg, opts};
+  runtime rt{*cfg, runtime_options(parsed)};
   auto problems = attach_http_executors(rt, *cfg);
   if (!problems.empty()) {
     for (const auto& p : problems)
       std::cerr << "batching serve: " << p << '\n';
     return exit_usage;
   }
-  rt.start();
+  if (!start_runtime(rt, cmd))
+    return exit_failure;
   http_api api{rt, {cfg->server.token, cfg->server.max_operations_per_job, 50}};
   std::unique_ptr<http_server> server;
   try {
@@ -173,7 +194,8 @@ int run_run(const std::vector<std::string>& args) {
                    {"--no-resources"},
                    {"--input", "--target", "--type", "--priority", "--config",
                     "--env", "--header", "--body-template", "--method",
-                    "--job-size", "--rate", "--timeout-seconds"}};
+                    "--job-size", "--rate", "--timeout-seconds", "--join",
+                    "--node"}};
   if (!parsed.error().empty())
     return usage_error(cmd, parsed.error());
   auto input = parsed.value("--input");
@@ -263,9 +285,7 @@ int run_run(const std::vector<std::string>& args) {
   }
   cfg->coordinator.max_queued_operations = std::max<std::uint64_t>(
     cfg->coordinator.max_queued_operations, ops.size());
-  runtime::options opts;
-  opts.sample_resources = !parsed.has("--no-resources");
-  runtime rt{*cfg, opts};
+  runtime rt{*cfg, runtime_options(parsed)};
   std::shared_ptr<http_executor> exec;
   try {
     exec = std::make_shared<http_executor>(be.http);
@@ -274,7 +294,8 @@ int run_run(const std::vector<std::string>& args) {
   }
   rt.set_executor(op_cfg.backend, http_executor::callback(exec),
                   exec->max_connections());
-  rt.start();
+  if (!start_runtime(rt, cmd))
+    return exit_failure;
   auto started = std::chrono::steady_clock::now();
   auto elapsed = [&] {
     return std::chrono::duration<double>(std::chrono::steady_clock::now()
@@ -374,6 +395,7 @@ std::vector<command> serve_commands() {
      "Usage: batching serve [--config FILE.yaml]... [--config-dir DIR]\n"
      "                      [--env NAME] [--listen HOST:PORT]\n"
      "                      [--drain-seconds S] [--no-resources]\n"
+     "                      [--join HOST:PORT] [--node NAME]\n"
      "\n"
      "Runs the runtime with the configured operation types, sending every\n"
      "batch as one HTTP request to its backend's http.url, and serves:\n"
@@ -391,6 +413,9 @@ std::vector<command> serve_commands() {
      "  --drain-seconds S    on SIGINT/SIGTERM, wait this long for queued\n"
      "                       operations (default 30)\n"
      "  --no-resources       do not sample /proc\n"
+     "  --join HOST:PORT     share the budget of a cluster's budget\n"
+     "                       authority (`batching node --role authority`)\n"
+     "  --node NAME          this node's name there (default host:pid)\n"
      "\n"
      "A configured server.token (or BATCHING_SERVER_TOKEN) makes POST and\n"
      "DELETE require 'Authorization: Bearer TOKEN'.\n"
@@ -404,6 +429,7 @@ std::vector<command> serve_commands() {
      "                    [--body-template T] [--method M] [--rate R]\n"
      "                    [--job-size N] [--timeout-seconds S]\n"
      "                    [--config FILE.yaml]... [--env NAME]\n"
+     "                    [--join HOST:PORT] [--node NAME]\n"
      "\n"
      "Sends every line of OPS.jsonl (a JSON payload, or {\"id\": N,\n"
      "\"payload\": X}) through the runtime's HTTP executor: batched, paced to\n"
@@ -423,6 +449,7 @@ std::vector<command> serve_commands() {
      "                     until the first 429)\n"
      "  --job-size N       operations per job (default 10000)\n"
      "  --timeout-seconds S  give up after S seconds (default: never)\n"
+     "  --join HOST:PORT   share a cluster's budget (docs/deployment.md)\n"
      "  --config FILE      configuration file(s) for everything else;\n"
      "                     without one, the type is sized by `adaptive`\n"
      "                     starting at full requests (100 items)\n"

@@ -32,7 +32,7 @@ void budget_authority::roll(time_point now) {
   // Recovery towards the configured rate, once per window past the hold.
   auto windows = k - window_;
   window_ = k;
-  granted_ = 0;
+  granted_.erase(granted_.begin(), granted_.lower_bound(k));
   if (rate_ < cfg_.rate
       && (!last_throttle_ || now - *last_throttle_ >= cfg_.hold))
     rate_ = std::min(
@@ -58,13 +58,29 @@ lease_grant budget_authority::lease(const std::string& node,
   }
   auto budget = budget_per_window();
   auto max_lease = cfg_.max_lease > 0 ? cfg_.max_lease
-                                      : std::max<std::uint32_t>(1, budget / 4);
-  auto left = budget > granted_ ? budget - granted_ : 0;
-  g.permits = std::min({wanted, max_lease, left});
-  granted_ += g.permits;
-  g.valid_for = end - now;
-  if (g.permits == 0)
-    g.retry_in = end - now;
+                                      : std::max<std::uint32_t>(1, budget / 2);
+  g.spacing = from_seconds(cfg_.window_seconds) / budget;
+  for (auto k : {window_, window_ + 1}) {
+    auto start = window_end(k) - from_seconds(cfg_.window_seconds);
+    // Slots whose time has passed unused are gone: granting them now
+    // would stack them into a burst.
+    auto passed = now <= start
+                    ? 0u
+                    : static_cast<std::uint32_t>(
+                      (now - start + g.spacing - duration{1}) / g.spacing);
+    auto& granted = granted_[k];
+    auto first = std::max(granted, passed);
+    auto left = budget > first ? budget - first : 0;
+    g.permits = std::min({wanted, max_lease, left});
+    if (g.permits == 0)
+      continue;
+    g.window = k;
+    g.first_at = start + static_cast<std::int64_t>(first) * g.spacing - now;
+    g.valid_for = window_end(k) - now;
+    granted = first + g.permits;
+    return g;
+  }
+  g.retry_in = end - now;
   return g;
 }
 
@@ -72,8 +88,9 @@ void budget_authority::give_back(const std::string& node, std::uint32_t unused,
                                  std::uint64_t window, time_point now) {
   seen(node, now);
   roll(now);
-  if (window == window_)
-    granted_ -= std::min(granted_, unused);
+  (void)window; // returned slots are not granted again (their time may
+                // be past); the count is kept for the record
+  returned_ += unused;
 }
 
 duration budget_authority::throttled(const std::string& node,
@@ -81,7 +98,7 @@ duration budget_authority::throttled(const std::string& node,
   seen(node, now);
   roll(now);
   blocked_until_ = std::max(blocked_until_, now + retry_after);
-  granted_ = budget_per_window(); // the rest of this window is spent
+  granted_[window_] = budget_per_window(); // the rest of this window is spent
   if (!last_decrease_window_ || *last_decrease_window_ != window_) {
     rate_ = std::max(cfg_.min_rate, cfg_.decrease * rate_);
     last_decrease_window_ = window_;
@@ -105,7 +122,8 @@ std::size_t budget_authority::live_nodes(time_point now) const {
 
 std::uint32_t budget_authority::granted(time_point now) {
   roll(now);
-  return granted_;
+  auto i = granted_.find(window_);
+  return i == granted_.end() ? 0 : i->second;
 }
 
 // -- wallet -------------------------------------------------------------------
@@ -114,12 +132,12 @@ void lease_wallet::add(const lease_grant& g, time_point now) {
   pause_until(now + g.pause_for);
   if (g.permits == 0)
     return;
-  if (g.window != window_ || now >= valid_until_) {
-    permits_ = 0; // older permits belong to an ended window
-    window_ = g.window;
-  }
-  permits_ += g.permits;
-  valid_until_ = now + g.valid_for;
+  for (std::uint32_t i = 0; i < g.permits; ++i)
+    slots_.push_back(
+      {now + g.first_at + static_cast<std::int64_t>(i) * g.spacing,
+       now + g.valid_for, g.window});
+  std::sort(slots_.begin(), slots_.end(),
+            [](const slot& a, const slot& b) { return a.at < b.at; });
 }
 
 std::uint32_t lease_wallet::available(time_point now) {
@@ -138,27 +156,41 @@ std::uint32_t lease_wallet::available(time_point now) {
     }
     return allowance > fallback_spent_ ? allowance - fallback_spent_ : 0;
   }
-  return now < valid_until_ ? permits_ : 0;
+  return static_cast<std::uint32_t>(
+    std::count_if(slots_.begin(), slots_.end(),
+                  [&](const slot& s) { return s.at <= now && now < s.until; }));
 }
 
 bool lease_wallet::take(time_point now) {
   if (available(now) == 0)
     return false;
-  if (fallback_)
+  if (fallback_) {
     ++fallback_spent_;
-  else
-    --permits_;
+    return true;
+  }
+  auto usable = std::find_if(slots_.begin(), slots_.end(), [&](const slot& s) {
+    return s.at <= now && now < s.until;
+  });
+  slots_.erase(usable); // available() > 0: one exists
   return true;
 }
 
 std::optional<std::pair<std::uint64_t, std::uint32_t>>
 lease_wallet::expire(time_point now) {
-  if (permits_ == 0 || (now < valid_until_ && now >= paused_until_))
-    return std::nullopt;
-  // Expired, or paused by a 429 (the authority spent the window anyway):
-  // give them back so the record is exact.
-  auto unused = std::pair{window_, permits_};
-  permits_ = 0;
+  // Expired, or all while paused by a 429 (the authority spent the window
+  // anyway): give them back so the record is exact.
+  bool paused = now < paused_until_;
+  std::optional<std::pair<std::uint64_t, std::uint32_t>> unused;
+  for (auto i = slots_.begin(); i != slots_.end();) {
+    if (!paused && now < i->until) {
+      ++i;
+      continue;
+    }
+    if (!unused)
+      unused.emplace(i->window, 0);
+    ++unused->second;
+    i = slots_.erase(i);
+  }
   return unused;
 }
 
@@ -170,7 +202,7 @@ void lease_wallet::authority_lost(fallback f, time_point now) {
   fallback_ = f;
   fallback_window_start_ = now;
   fallback_spent_ = 0;
-  permits_ = 0; // leased permits need the authority's window
+  slots_.clear(); // leased permits need the authority's window
 }
 
 void lease_wallet::authority_back() { fallback_.reset(); }
@@ -183,6 +215,9 @@ std::optional<time_point> lease_wallet::next_chance(time_point now) const {
     auto length = from_seconds(std::max(1.0, 1.0 / std::max(share, 1e-9)));
     return fallback_window_start_ + length;
   }
+  for (const auto& s : slots_)
+    if (now < s.until)
+      return std::max(s.at, now);
   return std::nullopt;
 }
 

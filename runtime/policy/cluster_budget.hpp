@@ -9,20 +9,28 @@
 // B = max(1, floor(r W)) with r the cluster rate (starts at the configured
 // rate, which is also its ceiling).
 //   lease(node, wanted, now): nothing while now < blocked_until; else
-//     n = min(wanted, max_lease, B - g_k) permits of window k (g_k += n),
-//     valid until the window ends: a node never sends with them later.
-//   give_back(node, unused, k): g_k -= unused while k is still current
-//     (a later window starts fresh anyway).
+//     from window k, or, when k has no slot left, from window k + 1 (so
+//     the next window's first slots are not lost to a lease's round
+//     trip):
+//     n = min(wanted, max_lease, B - s) permits of window k, the slots
+//     s .. s + n - 1 with s = max(s_k, the first slot not yet passed)
+//     (s_k = s + n; a passed slot is gone, or grants would stack into
+//     a burst); slot i may be spent from
+//     kW + i W / B on, and never after the window ends: the cluster's
+//     sends are spread evenly over the window, never a burst of B.
+//   give_back(node, unused, k): recorded (returned slots are not granted
+//     again: their time may be past).
 //   throttled(retry_after, now) (a node saw a 429): blocked_until =
 //     max(blocked_until, now + retry_after); the rest of the window is
 //     spent (g_k = B); r = max(min_rate, decrease r) at most once a window;
 //     every node is told to pause until blocked_until.
 //   after `hold` without a 429, r grows by `recover` per window back to the
 //     configured rate (never above it).
-// Invariant: permits granted for window k never exceed B_k, and each is
-// spent within window k, so the cluster sends at most B_k requests in
-// window k. Nodes that stop heart-beating for `node_timeout` are forgotten
-// (their permits expire with their window).
+// Invariant: permits granted for window k never exceed B_k, each is
+// spent within window k and not before its slot, so the cluster sends at
+// most B_k requests in window k, at most one per slot. Nodes that stop
+// heart-beating for `node_timeout` are forgotten (their permits expire with
+// their window).
 //
 // Node (lease_wallet): the permits a node holds, each spendable until its
 // window's end as seen from the node (remaining time measured at receipt:
@@ -31,6 +39,7 @@
 // with windows of its own, until the authority answers again.
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <optional>
 #include <string>
@@ -49,6 +58,8 @@ struct lease_grant {
   duration pause_for{0};    // a 429's Retry-After for the whole cluster
   std::uint32_t nodes = 1;  // live nodes (for the fallback share)
   double rate = 0;          // the cluster's rate now (requests/s)
+  duration first_at{0};     // from the grant to the first permit's slot
+  duration spacing{0};      // between the permits' slots
 
   bool operator==(const lease_grant&) const = default;
 };
@@ -58,7 +69,7 @@ public:
   struct config {
     double rate = 3; // requests/s, and the ceiling
     double window_seconds = 1;
-    std::uint32_t max_lease = 0; // 0: B / 4 (at least 1)
+    std::uint32_t max_lease = 0; // 0: B / 2 (at least 1)
     double decrease = 0.85;
     double recover = 0.02;
     double min_rate = 0.05;
@@ -86,6 +97,8 @@ public:
   time_point blocked_until() const { return blocked_until_; }
   /// Permits granted for the current window (tests, dashboard).
   std::uint32_t granted(time_point now);
+  /// Permits given back unspent so far.
+  std::uint64_t returned() const { return returned_; }
 
 private:
   void roll(time_point now);
@@ -95,7 +108,8 @@ private:
   double rate_;
   time_point epoch_{};
   std::uint64_t window_ = 0;
-  std::uint32_t granted_ = 0;
+  std::map<std::uint64_t, std::uint32_t> granted_; // current and next window
+  std::uint64_t returned_ = 0;
   time_point blocked_until_{};
   std::optional<time_point> last_throttle_;
   std::optional<std::uint64_t> last_decrease_window_;
@@ -119,6 +133,9 @@ public:
   /// Permits spendable now.
   std::uint32_t available(time_point now);
 
+  /// Leased permits held (spendable now or later in their window).
+  std::size_t held() const { return slots_.size(); }
+
   /// Unspent permits of the authority window given back now, if any
   /// (the caller returns them to the authority).
   std::optional<std::pair<std::uint64_t, std::uint32_t>> expire(time_point now);
@@ -137,9 +154,12 @@ public:
   std::optional<time_point> next_chance(time_point now) const;
 
 private:
-  std::uint32_t permits_ = 0;
-  std::uint64_t window_ = 0;
-  time_point valid_until_{};
+  struct slot {
+    time_point at;    // spendable from
+    time_point until; // to the end of its window
+    std::uint64_t window = 0;
+  };
+  std::deque<slot> slots_; // of the permits held, earliest first
   time_point paused_until_{};
   std::optional<fallback> fallback_;
   time_point fallback_window_start_{};

@@ -7,12 +7,14 @@
 #include <shared_mutex>
 #include <stdexcept>
 #include <thread>
+#include <unistd.h>
 
 #include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/atom.hpp>
 #include <caf/exit_reason.hpp>
+#include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -21,6 +23,7 @@
 #include "config/loader.hpp"
 #include "messages/error.hpp"
 #include "messages/registration.hpp"
+#include "runtime/policy/http_mapping.hpp"
 #include "runtime/system/dashboard_json.hpp"
 #include "runtime/system/metrics_text.hpp"
 #include "runtime/system/runtime_actors.hpp"
@@ -30,12 +33,39 @@ namespace batching {
 namespace {
 
 struct system_config : caf::actor_system_config {
-  explicit system_config(std::size_t threads) {
+  system_config(std::size_t threads, bool networked) {
     set("scheduler.max-threads", threads);
     set("logger.verbosity", caf::atom("quiet"));
     register_types(*this);
+    if (networked) {
+      load<caf::io::middleman>();
+      // A frozen authority is noticed within about a second.
+      set("middleman.heartbeat-interval", caf::timespan{200'000'000});
+      set("middleman.connection-timeout", caf::timespan{2'000'000'000});
+    }
   }
 };
+
+// Connects to the budget authority at "host:port".
+budget_authority_actor join_authority(caf::actor_system& sys,
+                                      const std::string& where) {
+  std::string why;
+  auto hp = parse_host_port(where, &why);
+  if (!hp)
+    throw std::runtime_error("cannot join a budget authority: " + why);
+  auto h
+    = sys.middleman().remote_actor<budget_authority_actor>(hp->host, hp->port);
+  if (!h)
+    throw std::runtime_error("cannot join the budget authority at " + where
+                             + ": " + sys.render(h.error()));
+  return *h;
+}
+
+std::string default_node_name() {
+  char host[256] = {};
+  ::gethostname(host, sizeof(host) - 1);
+  return std::string{host} + ":" + std::to_string(::getpid());
+}
 
 struct executor_spec {
   enum class kind { blocking, inline_call, async } how = kind::blocking;
@@ -147,8 +177,20 @@ void runtime::start() {
   auto threads = d.opts.threads;
   if (threads == 0)
     threads = std::max(2u, std::thread::hardware_concurrency());
-  d.sys_cfg = std::make_unique<system_config>(threads);
+  d.sys_cfg = std::make_unique<system_config>(threads, !d.opts.join.empty());
   d.sys = std::make_unique<caf::actor_system>(*d.sys_cfg);
+  cluster_membership cluster;
+  if (!d.opts.join.empty()) {
+    try {
+      cluster.authority = join_authority(*d.sys, d.opts.join);
+    } catch (...) {
+      d.sys.reset();
+      d.sys_cfg.reset();
+      throw;
+    }
+    cluster.node
+      = d.opts.node_name.empty() ? default_node_name() : d.opts.node_name;
+  }
   d.gate = std::make_shared<completion_gate>();
   std::map<std::string, executor_actor> executors;
   for (const auto& [backend, spec] : d.executor_specs) {
@@ -168,7 +210,8 @@ void runtime::start() {
   std::shared_ptr<resource_probe> probe;
   if (d.opts.sample_resources)
     probe = make_linux_probe(d.opts.proc_root);
-  d.topo = spawn_topology(*d.sys, d.cfg, executors, probe, d.opts.seed);
+  d.topo
+    = spawn_topology(*d.sys, d.cfg, executors, probe, d.opts.seed, cluster);
   if (d.topo.sampler && !d.alert_callbacks.empty()) {
     auto callbacks = d.alert_callbacks;
     auto listener = d.sys->spawn([callbacks](resource_listener::pointer)

@@ -52,6 +52,12 @@ public:
     std::uint64_t seed = 1;
     /// How long one blocking call (submit, status, dashboard) may take.
     duration call_timeout = std::chrono::seconds{10};
+    /// "host:port" of a cluster's budget authority to join
+    /// (docs/deployment.md): every backend's requests then draw on the
+    /// cluster's budget. Empty: this process's own budget.
+    std::string join;
+    /// This node's name towards the authority; empty: host name and pid.
+    std::string node_name;
   };
 
   explicit runtime(runtime_config cfg);
@@ -82,7 +88,8 @@ public:
   void set_async_executor(const std::string& backend, async_callback fn);
 
   /// Spawns the topology. Throws std::invalid_argument when a backend that
-  /// an operation type uses has no executor.
+  /// an operation type uses has no executor, std::runtime_error when the
+  /// budget authority to join cannot be reached.
   void start();
 
   // -- while running ---------------------------------------------------------

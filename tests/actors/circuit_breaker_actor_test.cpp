@@ -209,20 +209,27 @@ protected:
 } // namespace
 
 TEST_F(cluster_gate_test, two_nodes_share_one_window_budget) {
-  start(4, 2); // 4 requests per 1 s window for the whole cluster
+  start(4, 2); // 4 requests per 1 s window for the whole cluster, one
+               // slot every 250 ms
   acquire(0, 10);
   acquire(1, 10);
-  EXPECT_EQ(permits(0).size() + permits(1).size(), 4u);
-  advance(1s); // the next window
-  EXPECT_EQ(permits(0).size() + permits(1).size(), 8u);
+  auto total = [&] { return permits(0).size() + permits(1).size(); };
+  EXPECT_LE(total(), 1u); // one slot at a time
+  advance(999ms);
+  EXPECT_LE(total(), 4u);
+  EXPECT_GE(total(), 3u); // a slot may pass while a lease travels
+  advance(1s);            // the next window
+  EXPECT_LE(total(), 8u);
   advance(1s);
-  EXPECT_EQ(permits(0).size() + permits(1).size(), 12u);
+  EXPECT_LE(total(), 12u);
+  EXPECT_GE(total(), 9u);
   EXPECT_GE(permits(1).size(), 2u); // both nodes got some
 }
 
 TEST_F(cluster_gate_test, a_429_on_one_node_pauses_the_other) {
   start(10, 2);
   acquire(0, 1);
+  advance(100ms); // a slot comes up every 100 ms
   ASSERT_EQ(permits(0).size(), 1u);
   caf::anon_send(
     gates[0],
@@ -240,6 +247,7 @@ TEST_F(cluster_gate_test, without_the_authority_a_local_share) {
   start(4, 2);
   acquire(0, 1);
   acquire(1, 1);
+  advance(600ms);                                       // two slots of 250 ms
   ASSERT_EQ(permits(0).size() + permits(1).size(), 2u); // both known
   caf::anon_send_exit(authority, caf::exit_reason::kill);
   sched.run();

@@ -24,30 +24,49 @@ budget_authority::config per_second(double rate) {
 TEST(budget_authority, grants_at_most_the_window_budget_across_nodes) {
   budget_authority a{per_second(3)};
   EXPECT_EQ(a.budget_per_window(), 3u);
-  auto g1 = a.lease("n1", 2, at(100ms));
-  auto g2 = a.lease("n2", 2, at(200ms));
-  auto g3 = a.lease("n3", 2, at(300ms));
-  EXPECT_EQ(g1.permits, 2u);
+  auto g1 = a.lease("n1", 1, at(0ms));   // slot 0, at once
+  auto g2 = a.lease("n2", 1, at(200ms)); // slot 1 (333 ms)
+  auto g3 = a.lease("n3", 2, at(300ms)); // slot 2 (667 ms); then none
+  EXPECT_EQ(g1.permits, 1u);
+  EXPECT_EQ(g1.first_at, duration{0});
   EXPECT_EQ(g2.permits, 1u);
-  EXPECT_EQ(g3.permits, 0u);
-  EXPECT_EQ(g3.retry_in, duration{700ms});  // the next window
-  EXPECT_EQ(g1.valid_for, duration{900ms}); // until the window ends
+  EXPECT_EQ(g3.permits, 1u);
+  EXPECT_EQ(g2.valid_for, duration{800ms}); // until the window ends
   EXPECT_EQ(a.live_nodes(at(300ms)), 3u);
-  // A new window starts fresh.
-  auto g4 = a.lease("n3", 2, at(1000ms));
-  EXPECT_EQ(g4.permits, 2u);
+  // Window 0 is spent: the next window's slots, ahead of time.
+  auto g4 = a.lease("n1", 3, at(300ms));
   EXPECT_EQ(g4.window, 1u);
+  EXPECT_EQ(g4.permits, 3u);
+  EXPECT_EQ(g4.first_at, duration{700ms});
+  EXPECT_EQ(g4.valid_for, duration{1700ms});
+  // Both windows spent: ask again when this one ends.
+  auto none = a.lease("n3", 1, at(300ms));
+  EXPECT_EQ(none.permits, 0u);
+  EXPECT_EQ(none.retry_in, duration{700ms});
 }
 
-TEST(budget_authority, returned_permits_count_only_in_their_window) {
-  budget_authority a{per_second(4)};
-  auto g = a.lease("n1", 4, at(0ms));
-  EXPECT_EQ(g.permits, 4u);
-  a.give_back("n1", 3, g.window, at(500ms));
-  EXPECT_EQ(a.granted(at(500ms)), 1u);
-  EXPECT_EQ(a.lease("n2", 4, at(600ms)).permits, 3u);
-  a.give_back("n2", 3, 0, at(1200ms)); // window 0 is over: nothing changes
-  EXPECT_EQ(a.granted(at(1200ms)), 0u);
+TEST(budget_authority, permits_are_slots_spread_over_the_window) {
+  budget_authority a{per_second(4)}; // slots every 250 ms
+  auto g = a.lease("n1", 1, at(100ms));
+  EXPECT_EQ(g.permits, 1u);
+  EXPECT_EQ(g.first_at, duration{150ms}); // slot 0 has passed: slot 1
+  EXPECT_EQ(g.spacing, duration{250ms});
+  auto h = a.lease("n2", 2, at(100ms));
+  EXPECT_EQ(h.permits, 2u);
+  EXPECT_EQ(h.first_at, duration{400ms}); // slot 2 at 500 ms
+  lease_wallet w;
+  w.add(h, at(100ms));
+  EXPECT_FALSE(w.take(at(400ms)));
+  EXPECT_EQ(w.next_chance(at(400ms)), at(500ms));
+  EXPECT_TRUE(w.take(at(500ms)));
+  EXPECT_FALSE(w.take(at(600ms)));
+  EXPECT_TRUE(w.take(at(750ms)));
+  // Given back: recorded, not granted again (their slots may be past).
+  a.give_back("n1", 1, g.window, at(800ms));
+  EXPECT_EQ(a.returned(), 1u);
+  auto next = a.lease("n3", 4, at(800ms)); // window 0 is spent
+  EXPECT_EQ(next.window, 1u);
+  EXPECT_EQ(next.first_at, duration{200ms});
 }
 
 TEST(budget_authority, a_429_pauses_every_node_and_lowers_the_rate_once) {
@@ -61,7 +80,8 @@ TEST(budget_authority, a_429_pauses_every_node_and_lowers_the_rate_once) {
   EXPECT_EQ(g.permits, 0u);
   EXPECT_EQ(g.pause_for, duration{1800ms});
   EXPECT_EQ(g.retry_in, duration{1800ms});
-  EXPECT_EQ(a.lease("n2", 20, at(2100ms)).permits, 8u); // floor(8.5)
+  // floor(8.5) = 8 slots of 125 ms; the first passed during the pause.
+  EXPECT_EQ(a.lease("n2", 20, at(2100ms)).permits, 7u);
   // After the hold without 429s the rate climbs back, never above 10.
   a.lease("n1", 1, at(100s));
   EXPECT_DOUBLE_EQ(a.rate(), 10.0);
@@ -143,12 +163,10 @@ RC_GTEST_PROP(cluster_budget, sends_per_window_never_exceed_the_budget, ()) {
       case 1:
       case 2:
       case 3: {
-        auto k = a.window_of(now);
-        budget.emplace(k, a.budget_per_window());
-        w.add(a.lease(name,
-                      static_cast<std::uint32_t>(*rc::gen::inRange(1, 20)),
-                      now),
-              now);
+        auto g = a.lease(
+          name, static_cast<std::uint32_t>(*rc::gen::inRange(1, 20)), now);
+        budget.emplace(g.window, a.budget_per_window());
+        w.add(g, now);
         break;
       }
       default:

@@ -32,7 +32,7 @@ expect no_command 2 'Commands:' -- "$bin"
 expect unknown_command 2 "unknown command 'frobnicate'" -- "$bin" frobnicate
 expect group_listing 0 'batching config show' -- "$bin" config --help
 for cmd in "config check" "config show" "config keys" "bench overhead" \
-           "bench sweep" "sim" "loadtest" "demo" "serve" "run"; do
+           "bench sweep" "sim" "loadtest" "demo" "serve" "run" "node"; do
   # shellcheck disable=SC2086
   expect "help_${cmd// /_}" 0 "^Usage: batching $cmd" -- "$bin" $cmd --help
 done
@@ -112,6 +112,12 @@ expect run_bad_line 2 'malformed JSON in .*ops.jsonl:2, column 8' -- \
 printf '{"a":1}\n' >"$tmp/one.jsonl"
 expect run_bad_target 2 "invalid URL 'localhost:1'" -- \
   "$bin" run --input "$tmp/one.jsonl" --target localhost:1
+
+expect node_no_role 2 '--role is required' -- "$bin" node
+expect node_worker_role 2 'join with `batching serve --join' -- "$bin" node --role worker
+expect node_bad_listen 2 '--listen: expected HOST:PORT' -- "$bin" node --role authority --listen 4100
+expect run_join_refused 1 'cannot join the budget authority at 127.0.0.1:1: ' -- \
+  "$bin" run --input "$tmp/one.jsonl" --target http://127.0.0.1:1/ --join 127.0.0.1:1
 
 echo "$passed passed, $failures failed"
 [[ $failures -eq 0 ]]

@@ -1,0 +1,62 @@
+# Sourced by the shell tests: start_nginx DIR RATE BURST starts a real nginx
+# on 127.0.0.1 (prefix DIR) whose /append is rate-limited with limit_req
+# (429 + Retry-After: 1 over budget) and sets $nginx_port; nginx's access
+# log ($DIR/access.log) has "<status> <msec>" per request. stop_nginx DIR.
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null \
+    || echo $((20000 + RANDOM % 20000))
+}
+
+start_nginx() {
+  local dir=$1 rate=$2 burst=$3
+  nginx_port=$(free_port)
+  local inner=$((nginx_port + 1))
+  mkdir -p "$dir/tmp"
+  cat >"$dir/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events { worker_connections 256; }
+http {
+  client_body_temp_path $dir/tmp/body;
+  proxy_temp_path $dir/tmp/proxy;
+  fastcgi_temp_path $dir/tmp/fastcgi;
+  uwsgi_temp_path $dir/tmp/uwsgi;
+  scgi_temp_path $dir/tmp/scgi;
+  log_format short '\$status \$msec';
+  limit_req_zone \$server_port zone=api:1m rate=${rate}r/s;
+  server {
+    listen 127.0.0.1:$nginx_port;
+    access_log $dir/access.log short;
+    location /append {
+      limit_req zone=api burst=$burst nodelay;
+      limit_req_status 429;
+      error_page 429 = @throttled;
+      proxy_pass http://127.0.0.1:$inner/ok;
+    }
+    location @throttled { add_header Retry-After 1 always; return 429 '{"message":"slow down"}'; }
+  }
+  server { listen 127.0.0.1:$inner; access_log off; location /ok { return 200 '{"ok":true}'; } }
+}
+CONF
+  nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" &
+  for _ in $(seq 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$nginx_port") 2>/dev/null && return 0
+    sleep 0.05
+  done
+  echo "nginx did not start: $(cat "$dir/error.log")"
+  return 1
+}
+
+stop_nginx() {
+  kill "$(cat "$1/nginx.pid" 2>/dev/null)" 2>/dev/null
+}
+
+# wait_for_log DIR N: nginx logs a request after answering it.
+wait_for_log() {
+  for _ in $(seq 40); do
+    [[ $(wc -l <"$1/access.log") -ge $2 ]] && return 0
+    sleep 0.05
+  done
+}
