@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <fstream>
 #include <iostream>
+#include <pthread.h>
 #include <sstream>
 #include <unistd.h>
 
@@ -188,5 +189,19 @@ void progress_line::show(const std::string& what, double done, double total) {
 }
 
 void progress_line::clear() { show(""); }
+
+sigset_t stop_signals_blocked() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return set;
+}
+
+void wait_for(const sigset_t& signals) {
+  int sig = 0;
+  sigwait(&signals, &sig);
+}
 
 } // namespace batching::cli

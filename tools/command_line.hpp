@@ -5,6 +5,7 @@
 // "--option=VALUE" (repeatable) and positional arguments. Usage errors print
 // the problem and a hint to stderr and exit with code 2.
 
+#include <csignal>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -76,6 +77,13 @@ std::vector<std::uint32_t> parse_counts(const std::string& text);
 
 /// Writes `text` to `path`; false when it cannot.
 bool write_file(const std::string& path, const std::string& text);
+
+/// Blocks SIGINT and SIGTERM in this thread and every thread started from
+/// here on (call it before starting any), so wait_for() can take them.
+sigset_t stop_signals_blocked();
+
+/// Waits until one of `signals` arrives.
+void wait_for(const sigset_t& signals);
 
 /// One status line on stderr, redrawn in place, when stderr is a terminal;
 /// nothing otherwise (long runs stay quiet in pipes and logs).

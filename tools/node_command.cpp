@@ -61,11 +61,7 @@ int run_node(const std::vector<std::string>& args) {
     }
     cfg = result.config;
   }
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  auto signals = stop_signals_blocked();
   node_system_config sys_cfg;
   caf::actor_system sys{sys_cfg};
   auto budgets = authority_config(cfg);
@@ -84,8 +80,7 @@ int run_node(const std::vector<std::string>& args) {
   for (const auto& [name, b] : budgets)
     std::cout << ' ' << name << " (" << b.rate << " requests/s)";
   std::cout << std::endl;
-  int sig = 0;
-  sigwait(&signals, &sig);
+  wait_for(signals);
   std::cout << "batching node: stopping" << std::endl;
   caf::anon_send_exit(authority, caf::exit_reason::user_shutdown);
   return exit_ok;

@@ -96,17 +96,6 @@ bool start_runtime(runtime& rt, const std::string& cmd) {
   }
 }
 
-// Blocks SIGINT and SIGTERM in every thread started from here on, so the
-// main thread can wait for them with sigwait.
-sigset_t block_stop_signals() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  return set;
-}
-
 int run_serve(const std::vector<std::string>& args) {
   const std::string cmd = "serve";
   arguments parsed{args,
@@ -137,7 +126,7 @@ int run_serve(const std::vector<std::string>& args) {
   }
   if (const char* token = std::getenv("BATCHING_SERVER_TOKEN"))
     cfg->server.token = token;
-  auto stop_signals = block_stop_signals();
+  auto stop_signals = stop_signals_blocked();
   runtime rt{*cfg, runtime_options(parsed)};
   auto problems = attach_http_executors(rt, *cfg);
   if (!problems.empty()) {
@@ -169,8 +158,7 @@ int run_serve(const std::vector<std::string>& args) {
             << "metrics at /metrics"
             << (cfg->server.token.empty() ? "" : "; bearer token required")
             << std::endl;
-  int sig = 0;
-  sigwait(&stop_signals, &sig);
+  wait_for(stop_signals);
   std::cout << "batching serve: stopping (draining up to "
             << format_number(drain_s) << " s)" << std::endl;
   server->stop();
