@@ -25,8 +25,8 @@ spawn_budget_authority(caf::actor_system& sys,
                        std::map<std::string, budget_authority::config> cfg);
 
 /// The authority's settings for every backend of a runtime configuration:
-/// its rate is the backend's initial_requests_per_second (which must be
-/// positive: a cluster shares a known budget).
+/// its rate is the backend's initial_requests_per_second (1 request/s when
+/// that is 0: a cluster shares a known budget, configure it).
 std::map<std::string, budget_authority::config>
 authority_config(const runtime_config& cfg);
 
