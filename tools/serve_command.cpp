@@ -171,6 +171,16 @@ int run_serve(const std::vector<std::string>& args) {
 
 // -- run ----------------------------------------------------------------------
 
+// A counter of one operation type in the dashboard; 0 when absent (the
+// dashboard did not answer in time).
+std::uint64_t type_figure(const boost::json::value& board,
+                          const std::string& type, const char* key) {
+  auto* types = board.as_object().if_contains("batching_metrics");
+  auto* figures = types ? types->as_object().if_contains(type) : nullptr;
+  auto* value = figures ? figures->as_object().if_contains(key) : nullptr;
+  return value ? value->to_number<std::uint64_t>() : 0;
+}
+
 struct run_totals {
   std::uint64_t total = 0, succeeded = 0, failed = 0, cancelled = 0;
   std::string last_error;
@@ -329,13 +339,8 @@ int run_run(const std::vector<std::string>& args) {
     }
     auto done = t.succeeded + t.failed + t.cancelled;
     auto board = rt.dashboard();
-    std::uint64_t throttled = 0;
-    std::uint64_t batch = 0;
-    if (auto* m = board.as_object().if_contains("batching_metrics"))
-      if (auto* tm = m->as_object().if_contains(type)) {
-        throttled = tm->at("throttled").to_number<std::uint64_t>();
-        batch = tm->at("current_batch_size").to_number<std::uint64_t>();
-      }
+    auto throttled = type_figure(board, type, "throttled");
+    auto batch = type_figure(board, type, "current_batch_size");
     auto secs = elapsed();
     progress.show(
       std::to_string(done) + "/" + std::to_string(total) + " | "
@@ -353,12 +358,8 @@ int run_run(const std::vector<std::string>& args) {
   }
   progress.clear();
   auto board = rt.dashboard();
-  std::uint64_t requests = 0, throttled = 0;
-  if (auto* m = board.as_object().if_contains("batching_metrics"))
-    if (auto* tm = m->as_object().if_contains(type)) {
-      requests = tm->at("requests").to_number<std::uint64_t>();
-      throttled = tm->at("throttled").to_number<std::uint64_t>();
-    }
+  auto requests = type_figure(board, type, "requests");
+  auto throttled = type_figure(board, type, "throttled");
   auto secs = elapsed();
   rt.stop(std::chrono::seconds{timed_out ? 1 : 30});
   auto unfinished = total - (t.succeeded + t.failed + t.cancelled);
