@@ -80,16 +80,14 @@ TEST(dashboard_browser, chromium_shows_live_numbers_while_a_load_runs) {
                          std::this_thread::sleep_for(300ms);
                        return api.handle(r);
                      }};
-  // A load that outlasts the page's visit: 20 requests/s x 100 items.
-  std::vector<operation> ops;
-  for (std::uint64_t i = 0; i < 30'000; ++i)
-    ops.push_back({i + 1, "{\"n\":" + std::to_string(i) + "}"});
+  // A load that outlasts the page's visit (20 requests/s x 100 items),
+  // submitted through the API, so the page's job list shows it.
+  constexpr std::size_t n = 30'000;
   http_request submit;
-  // Submitted through the API, so the page's job list shows it.
   submit.method = "POST";
   submit.target = "/v1/jobs";
   submit.body = "{\"type\":\"write\",\"operations\":[";
-  for (std::size_t i = 0; i < ops.size(); ++i)
+  for (std::size_t i = 0; i < n; ++i)
     submit.body += (i ? ",{\"n\":" : "{\"n\":") + std::to_string(i) + "}";
   submit.body += "]}";
   auto accepted = api.handle(submit);
