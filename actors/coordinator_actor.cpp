@@ -16,6 +16,7 @@
 #include "actors/wakeup.hpp"
 #include "messages/error.hpp"
 #include "runtime/policy/job_ledger.hpp"
+#include "runtime/policy/work_placement.hpp"
 
 namespace batching {
 
@@ -23,6 +24,13 @@ namespace {
 
 /// How long the dashboard waits for each batcher and gate.
 constexpr auto dashboard_timeout = std::chrono::seconds{5};
+
+/// This node's own batchers; worker nodes are numbered from 2.
+constexpr work_placement::node_id local_node = 1;
+
+/// Smallest share of a job sent to one node when it is spread: large
+/// enough that one message carries many operations (caf-0.17-notes.md §8).
+constexpr std::uint64_t min_chunk = 500;
 
 error_code code_of(job_ledger::refusal r) {
   switch (r) {
@@ -46,9 +54,19 @@ struct coordinator_state {
   coordinator_actor::stateful_pointer<coordinator_state> self;
   coordinator_config cfg;
   coordinator_wiring wiring;
-  std::map<std::string, batcher_actor> batchers;
+  /// Each node's batchers by operation type (local_node: this node's).
+  std::map<work_placement::node_id, std::map<std::string, batcher_actor>>
+    nodes;
+  std::map<caf::actor_addr, work_placement::node_id> node_of; // batchers
+  work_placement::node_id next_node = local_node + 1;
+  work_placement placement{min_chunk};
+  std::uint32_t lost_nodes = 0;
+  std::uint64_t stale_events = 0;
   std::optional<job_ledger> ledger;
-  std::unordered_map<std::uint64_t, work_items> pending; // waiting jobs
+  /// Waiting jobs, and the operations of running jobs that are (or may be
+  /// again) on other nodes: what a lost node's work is rebuilt from.
+  std::unordered_map<std::uint64_t, work_items> pending;
+  std::set<std::uint64_t> cancelling;
   std::unordered_map<std::uint64_t,
                      std::vector<caf::typed_response_promise<job_status>>>
     waiters;
@@ -92,12 +110,123 @@ struct coordinator_state {
       if (it == pending.end())
         continue;
       auto type = ledger->status(id, now)->op_type;
-      self->send(batchers.at(type), enqueue_atom::value, std::move(it->second));
-      pending.erase(it);
+      auto n = it->second.operations.size();
+      placement.add_job(id, type, n);
+      auto chunks = placement.place(id);
+      if (chunks.size() == 1 && chunks[0].node == local_node
+          && chunks[0].count == n) {
+        // Whole on this node, which is never lost: nothing to keep.
+        self->send(nodes[local_node].at(type), enqueue_atom::value,
+                   std::move(it->second));
+        pending.erase(it);
+        continue;
+      }
+      dispatch(chunks);
     }
   }
 
-  void on_events(const operation_events& events) {
+  /// Sends each chunk's operations to its node's batcher (copies: the
+  /// operations stay in `pending` until the job finishes).
+  void dispatch(const std::vector<work_placement::chunk>& chunks) {
+    for (const auto& c : chunks) {
+      auto& job = pending.at(c.job_id);
+      if (cancelling.count(c.job_id)) {
+        // Placed again after a loss, but the job is being cancelled.
+        cancel_unsent(c.job_id);
+        continue;
+      }
+      auto type = ledger->status(c.job_id, now_of(self))->op_type;
+      work_items w;
+      w.job_id = c.job_id;
+      w.prio = job.prio;
+      w.deadline = job.deadline;
+      w.first_index = c.first;
+      auto from = job.operations.begin() + static_cast<std::ptrdiff_t>(c.first);
+      w.operations.assign(from, from + static_cast<std::ptrdiff_t>(c.count));
+      self->send(nodes.at(c.node).at(type), enqueue_atom::value, std::move(w));
+    }
+  }
+
+  /// Finishes as cancelled the operations of a job that are on no node.
+  void cancel_unsent(std::uint64_t id) {
+    auto it = pending.find(id);
+    if (it == pending.end())
+      return;
+    operation_events events;
+    for (auto index : placement.take_unplaced(id))
+      events.finished.push_back({it->second.operations[index].id, id, index,
+                                 operation_state::cancelled, 0, duration{0},
+                                 "cancelled"});
+    if (!events.finished.empty())
+      apply(events);
+  }
+
+  /// The node behind the sender of a batcher's events (this node's own for
+  /// senders never registered).
+  work_placement::node_id sender_node() {
+    auto it = node_of.find(caf::actor_cast<caf::actor_addr>(
+      self->current_sender()));
+    return it == node_of.end() ? local_node : it->second;
+  }
+
+  /// Keeps only what the operations' current holder reports.
+  operation_events accepted(const operation_events& events,
+                            work_placement::node_id node) {
+    operation_events ok;
+    auto keep = [&](const std::vector<op_ref>& from, std::vector<op_ref>& to) {
+      for (const auto& ref : from)
+        if (placement.holds(node, ref))
+          to.push_back(ref);
+        else
+          ++stale_events;
+    };
+    keep(events.sent, ok.sent);
+    keep(events.requeued, ok.requeued);
+    for (const auto& f : events.finished)
+      if (placement.finish(node, {f.job_id, f.index}))
+        ok.finished.push_back(f);
+      else
+        ++stale_events;
+    return ok;
+  }
+
+  /// A node's batchers registered and monitored; its share of the work
+  /// follows.
+  std::uint32_t on_join(worker_registration& reg) {
+    auto id = next_node++;
+    std::set<std::string> types;
+    for (auto& [type, batcher] : reg.batchers) {
+      if (!wiring.backend_of.count(type))
+        continue; // a type this cluster does not run
+      types.insert(type);
+      node_of[batcher.address()] = id;
+      self->monitor(batcher);
+      nodes[id][type] = std::move(batcher);
+    }
+    placement.add_node(id, std::move(types));
+    dispatch(placement.place_all());
+    return id;
+  }
+
+  /// A worker's batcher is gone (crash, kill, or a frozen connection timed
+  /// out): every operation the node held goes to the survivors.
+  void on_down(const caf::down_msg& dm) {
+    auto it = node_of.find(dm.source);
+    if (it == node_of.end() || !placement.live(it->second))
+      return;
+    auto id = it->second;
+    ++lost_nodes;
+    nodes.erase(id);
+    auto back = placement.lose(id);
+    ledger->requeue_lost(back);
+    dispatch(placement.place_all());
+  }
+
+  void on_events(const operation_events& raw) {
+    apply(accepted(raw, sender_node()));
+  }
+
+  void apply(const operation_events& events) {
     auto now = now_of(self);
     if (!observers.empty() && !events.finished.empty()) {
       operation_events finished;
@@ -127,6 +256,9 @@ struct coordinator_state {
   }
 
   void job_finished(std::uint64_t id, time_point now) {
+    placement.forget(id);
+    pending.erase(id);
+    cancelling.erase(id);
     auto it = waiters.find(id);
     if (it == waiters.end())
       return;
@@ -166,7 +298,12 @@ struct coordinator_state {
     }
     auto status = *ledger->status(id, now);
     if (running) {
-      self->send(batchers.at(status.op_type), cancel_atom::value, id);
+      cancelling.insert(id);
+      for (const auto& [_, batchers] : nodes)
+        if (auto b = batchers.find(status.op_type); b != batchers.end())
+          self->send(b->second, cancel_atom::value, id);
+      cancel_unsent(id);
+      status = *ledger->status(id, now);
     } else {
       pending.erase(id);
       job_finished(id, now);
@@ -217,13 +354,20 @@ struct coordinator_state {
     auto now = now_of(self);
     g->d.at = now;
     g->d.coordinator
-      = {ledger->running_jobs(),          ledger->waiting_jobs(),
-         ledger->finished_jobs(),         ledger->concurrency_limit(),
-         ledger->unfinished_operations(), ledger->violations()};
+      = {ledger->running_jobs(),
+         ledger->waiting_jobs(),
+         ledger->finished_jobs(),
+         ledger->concurrency_limit(),
+         ledger->unfinished_operations(),
+         ledger->violations(),
+         static_cast<std::uint32_t>(nodes.size() - nodes.count(local_node)),
+         lost_nodes,
+         stale_events};
     g->d.resources = latest;
     for (const auto& a : alerts)
       if (a)
         g->d.active_alerts.push_back(*a);
+    const auto& batchers = nodes[local_node];
     g->outstanding = batchers.size() + wiring.gates.size();
     auto done = [this, g, rp]() mutable {
       if (--g->outstanding > 0)
@@ -284,13 +428,17 @@ coordinator_actor::behavior_type
 coordinator_impl(coordinator_actor::stateful_pointer<coordinator_state> self,
                  coordinator_config cfg, coordinator_wiring wiring) {
   self->state.init(cfg, std::move(wiring));
+  self->set_down_handler(
+    [self](caf::down_msg& dm) { self->state.on_down(dm); });
   return {
     [=](submit_atom, job_submission& js) { return self->state.on_submit(js); },
     [=](status_atom, std::uint64_t id) { return self->state.on_status(id); },
     [=](cancel_atom, std::uint64_t id) { return self->state.on_cancel(id); },
     [=](dashboard_atom) { return self->state.on_dashboard(); },
     [=](caf::put_atom, const std::string& type, batcher_actor batcher) {
-      self->state.batchers[type] = std::move(batcher);
+      self->state.nodes[local_node][type] = std::move(batcher);
+      self->state.placement.add_node(local_node, {type});
+      self->state.dispatch(self->state.placement.place_all());
     },
     [=](wait_atom, std::uint64_t id) { return self->state.on_wait(id); },
     [=](drain_atom) { return self->state.on_drain(); },
@@ -301,6 +449,9 @@ coordinator_impl(coordinator_actor::stateful_pointer<coordinator_state> self,
     },
     [=](const resource_snapshot& snap) { self->state.latest = snap; },
     [=](const resource_alert& alert) { self->state.on_alert(alert); },
+    [=](join_atom, worker_registration& reg) {
+      return self->state.on_join(reg);
+    },
   };
 }
 

@@ -6,6 +6,7 @@
 // generation number, so stale ones are ignored.
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,7 @@ using stop_atom = caf::atom_constant<caf::atom("stop")>;
 using play_atom = caf::atom_constant<caf::atom("play")>;
 using train_atom = caf::atom_constant<caf::atom("train")>;
 using lease_atom = caf::atom_constant<caf::atom("lease")>;
+using join_atom = caf::atom_constant<caf::atom("join")>;
 
 // -- executor -----------------------------------------------------------------
 
@@ -155,6 +157,19 @@ using events_listener = caf::typed_actor<
   // Operations sent, requeued and finished since the last report.
   caf::reacts_to<operation_events>>;
 
+/// A worker node's offer to the coordinator: the batchers it hosts.
+struct worker_registration {
+  std::string node;
+  std::map<std::string, batcher_actor> batchers; // by operation type
+
+  bool operator==(const worker_registration&) const = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, worker_registration& x) {
+  return f(caf::meta::type_name("worker_registration"), x.node, x.batchers);
+}
+
 // -- coordinator --------------------------------------------------------------
 
 /// Admits jobs, tracks every operation, answers status and the dashboard.
@@ -184,7 +199,30 @@ using coordinator_actor = caf::typed_actor<
   // Resource readings (the dashboard's resources).
   caf::reacts_to<resource_snapshot>,
   // Resource alerts (critical halves max_concurrent_jobs until cleared).
-  caf::reacts_to<resource_alert>>;
+  caf::reacts_to<resource_alert>,
+  // A worker node offers its batchers (monitored: its work moves to the
+  // other nodes when it is lost); answers the node's number.
+  caf::replies_to<join_atom, worker_registration>::with<std::uint32_t>>;
+
+/// What a node finds at a cluster's published address: the budget
+/// authority, and the coordinator when that node runs one (else invalid).
+struct cluster_directory {
+  budget_authority_actor authority;
+  coordinator_actor coordinator;
+
+  bool operator==(const cluster_directory&) const = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cluster_directory& x) {
+  return f(caf::meta::type_name("cluster_directory"), x.authority,
+           x.coordinator);
+}
+
+/// The actor published at a cluster node's address (docs/deployment.md).
+using cluster_entry_actor = caf::typed_actor<
+  // Answers the directory to a joining node (its name).
+  caf::replies_to<join_atom, std::string>::with<cluster_directory>>;
 
 // -- optimizer ----------------------------------------------------------------
 

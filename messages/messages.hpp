@@ -202,6 +202,9 @@ struct coordinator_status {
   std::uint32_t max_concurrent_jobs = 0;
   std::uint64_t queued_operations = 0; // unfinished, in all jobs
   std::uint64_t ledger_violations = 0; // illegal transitions refused (0)
+  std::uint32_t worker_nodes = 0;      // live worker nodes (this one aside)
+  std::uint32_t lost_nodes = 0;        // workers lost, their work moved
+  std::uint64_t stale_events = 0;      // reports from lost nodes, dropped
 
   bool operator==(const coordinator_status&) const = default;
 };
@@ -465,7 +468,8 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, coordinator_status& x) {
   return f(caf::meta::type_name("coordinator_status"), x.active_jobs,
            x.waiting_jobs, x.completed_jobs, x.max_concurrent_jobs,
-           x.queued_operations, x.ledger_violations);
+           x.queued_operations, x.ledger_violations, x.worker_nodes,
+           x.lost_nodes, x.stale_events);
 }
 
 template <class Inspector>

@@ -80,7 +80,10 @@ void register_types(caf::actor_system_config& cfg) {
     .add_message_type<load_generator_actor>("batching::load_generator_actor")
     .add_message_type<budget_listener>("batching::budget_listener")
     .add_message_type<budget_authority_actor>(
-      "batching::budget_authority_actor");
+      "batching::budget_authority_actor")
+    .add_message_type<cluster_entry_actor>("batching::cluster_entry_actor")
+    .add_message_type<worker_registration>("batching::worker_registration")
+    .add_message_type<cluster_directory>("batching::cluster_directory");
   cfg.add_error_category(error_category, [](std::uint8_t code, caf::atom_value,
                                             const caf::message& context) {
     return render_error(code, context);

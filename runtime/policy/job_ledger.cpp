@@ -151,6 +151,17 @@ std::vector<std::uint64_t> job_ledger::apply(const operation_events& events,
   return finished;
 }
 
+void job_ledger::requeue_lost(const std::vector<op_ref>& ops) {
+  for (const auto& ref : ops) {
+    auto it = jobs_.find(ref.job_id);
+    if (it == jobs_.end() || ref.index >= it->second.states.size())
+      continue;
+    if (it->second.states[ref.index] == operation_state::in_flight)
+      move(it->second, ref.index, operation_state::in_flight,
+           operation_state::in_flight, operation_state::queued);
+  }
+}
+
 bool job_ledger::cancel(std::uint64_t job_id, time_point now,
                         bool& was_running) {
   was_running = false;

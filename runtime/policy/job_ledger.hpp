@@ -73,6 +73,11 @@ public:
   std::vector<std::uint64_t> apply(const operation_events& events,
                                    time_point now);
 
+  /// Operations whose node was lost: those in flight go back to queued
+  /// (the lost node may or may not have sent them); queued and finished
+  /// ones are left as they are.
+  void requeue_lost(const std::vector<op_ref>& ops);
+
   /// Cancels a job. Returns false when unknown or already finished.
   /// `was_running` tells the caller whether a batcher must cancel the
   /// job's queued operations (a waiting job is cancelled here at once).

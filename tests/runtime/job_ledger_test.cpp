@@ -79,6 +79,24 @@ TEST(job_ledger, tracks_each_operation_through_its_states) {
   EXPECT_EQ(l.status(id, at(5s))->succeeded, 1u);
 }
 
+TEST(job_ledger, a_lost_nodes_operations_are_queued_again) {
+  auto l = ledger();
+  auto id = l.admit("write", priority::normal, 3, at(0s)).job_id;
+  l.start(at(0s));
+  l.apply({{{id, 0}, {id, 1}}, {}, {done(id, 1)}}, at(1s));
+  // 0 in flight, 1 succeeded, 2 queued: only 0 changes.
+  l.requeue_lost({{id, 0}, {id, 1}, {id, 2}, {99, 0}});
+  auto s = *l.status(id, at(1s));
+  EXPECT_EQ(s.queued, 2u);
+  EXPECT_EQ(s.in_flight, 0u);
+  EXPECT_EQ(s.succeeded, 1u);
+  EXPECT_EQ(l.violations(), 0u);
+  // The survivor sends and finishes them.
+  l.apply({{{id, 0}, {id, 2}}, {}, {done(id, 0), done(id, 2)}}, at(2s));
+  EXPECT_EQ(l.status(id, at(2s))->state, job_state::completed);
+  EXPECT_EQ(l.violations(), 0u);
+}
+
 TEST(job_ledger, cancelling_a_waiting_job_finishes_it) {
   auto l = ledger(1);
   auto a = l.admit("read", priority::normal, 2, at(0s)).job_id;
