@@ -237,6 +237,16 @@ void check_rules(const runtime_config& cfg,
   }
   if (std::string why; !parse_host_port(cfg.server.listen, &why))
     rules.fail("server.listen", "server.listen: " + why);
+  for (auto [key, value] : {std::pair{"cluster.listen", &cfg.cluster.listen},
+                            std::pair{"cluster.join", &cfg.cluster.join}})
+    if (std::string why; !value->empty() && !parse_host_port(*value, &why))
+      rules.fail(key, std::string{key} + ": " + why);
+  auto role = cfg.cluster.role;
+  if ((role == cluster_role::member || role == cluster_role::worker)
+      && cfg.cluster.join.empty())
+    rules.fail("cluster.role", "cluster.role " + to_string(role)
+                                 + " needs cluster.join (the host:port of "
+                                   "the authority or coordinator)");
   const auto& r = cfg.resource_thresholds;
   for (auto [name, levels] :
        {std::pair{"cpu", &r.cpu}, std::pair{"memory", &r.memory},

@@ -142,6 +142,34 @@ void visit(server_config& x, V& v) {
 }
 
 template <class V>
+void visit(cluster_config& x, V& v) {
+  v.choice("role", x.role,
+           "none (stand-alone), member (shares the budget), authority, "
+           "coordinator (authority + jobs for workers), worker.");
+  v.text("listen", x.listen,
+         "host:port an authority or coordinator publishes itself on (that "
+         "address only; port 0 picks a free one).");
+  v.text("join", x.join,
+         "host:port of the authority or coordinator a member or worker "
+         "joins.");
+  v.text("node", x.node, "This node's name; empty: host name and pid.");
+  v.choice("transport", x.transport,
+           "tls (certificates below), or plain_tcp for loopback testing "
+           "only.");
+  v.text("certificate", x.certificate, "PEM file of this node's certificate.");
+  v.text("key", x.key, "PEM file of this node's private key.");
+  v.text("passphrase", x.passphrase,
+         "The key's passphrase, if any; BATCHING_TLS_PASSPHRASE overrides.");
+  v.text("ca_file", x.ca_file,
+         "PEM file of the CA that must have signed every peer's "
+         "certificate.");
+  v.scalar("peer_timeout_seconds", x.peer_timeout_seconds,
+           bounds{0.5, 3600}, "s",
+           "A peer silent this long (crashed, frozen) is lost and its work "
+           "moved.");
+}
+
+template <class V>
 void visit(backend_config& x, V& v) {
   v.scalar("max_items_per_request", x.max_items_per_request, batch_items,
            "items", "Items one request may carry (Notion: 100).");
@@ -295,6 +323,8 @@ void visit(runtime_config& x, V& v) {
   v.section("optimizer", x.optimizer,
             "Learned batch sizes (the `ml` strategy) and their models.");
   v.section("server", x.server, "The HTTP API of `batching serve`.");
+  v.section("cluster", x.cluster,
+            "This process's place in a cluster of nodes sharing budgets.");
   v.section("performance_targets", x.performance_targets,
             "The targets benchmarks and reports compare against.");
 }

@@ -4,6 +4,7 @@
 
 #include <vector>
 
+#include "runtime/policy/settings.hpp"
 #include "tools/command_line.hpp"
 
 namespace batching::cli {
@@ -25,6 +26,19 @@ std::vector<command> serve_commands();
 
 /// `batching node`.
 std::vector<command> node_commands();
+
+// The runtime side of `batching node` (serve_command.cpp).
+
+/// --join, --node, --tls-cert, --tls-key, --tls-ca and --plain-tcp.
+void apply_cluster_flags(const arguments& parsed, cluster_config& c);
+
+/// A coordinator node: the runtime (with the budget authority, accepting
+/// workers on cluster.listen) behind the HTTP API on --http.
+int run_coordinator_node(const arguments& parsed, runtime_config cfg);
+
+/// A worker node: batchers and HTTP executors for the coordinator at
+/// cluster.join, until it is lost or a signal arrives.
+int run_worker_node(const arguments& parsed, runtime_config cfg);
 
 /// `batching sim`.
 std::vector<command> sim_commands();

@@ -2,6 +2,7 @@
 // sending batches to the configured HTTP backends; `batching run`: drain a
 // file of operations into one HTTP API with a progress bar.
 
+#include <atomic>
 #include <cmath>
 #include <csignal>
 #include <fstream>
@@ -10,6 +11,7 @@
 #include <pthread.h>
 #include <set>
 #include <thread>
+#include <unistd.h>
 
 #include <boost/json.hpp>
 
@@ -74,14 +76,33 @@ std::vector<std::string> attach_http_executors(runtime& rt,
   return problems;
 }
 
-// --no-resources, --join HOST:PORT (a cluster's budget authority) and
-// --node NAME.
+// --no-resources.
 runtime::options runtime_options(const arguments& parsed) {
   runtime::options opts;
   opts.sample_resources = !parsed.has("--no-resources");
-  opts.join = parsed.value("--join").value_or("");
-  opts.node_name = parsed.value("--node").value_or("");
   return opts;
+}
+
+// serve and run: --join makes this process a member of a cluster.
+void join_as_member(const arguments& parsed, runtime_config& cfg) {
+  apply_cluster_flags(parsed, cfg.cluster);
+  if (parsed.value("--join") && cfg.cluster.role == cluster_role::none)
+    cfg.cluster.role = cluster_role::member;
+}
+
+// --drain-seconds (default 30); false and a usage error when malformed.
+bool drain_seconds(const arguments& parsed, const std::string& cmd,
+                   double& seconds) {
+  seconds = 30;
+  if (auto d = parsed.value("--drain-seconds")) {
+    try {
+      seconds = std::stod(*d);
+    } catch (const std::exception&) {
+      usage_error(cmd, "--drain-seconds: expected seconds, got '" + *d + "'");
+      return false;
+    }
+  }
+  return true;
 }
 
 // Starts the runtime; false (and why on stderr) when it cannot, e.g. the
@@ -96,12 +117,69 @@ bool start_runtime(runtime& rt, const std::string& cmd) {
   }
 }
 
+// Runs the runtime behind the HTTP API on `listen` until SIGINT/SIGTERM
+// (serve, and a coordinator node).
+int serve_until_stopped(const std::string& cmd, runtime_config cfg,
+                        const arguments& parsed, const host_port& listen,
+                        double drain_s) {
+  if (const char* token = std::getenv("BATCHING_SERVER_TOKEN"))
+    cfg.server.token = token;
+  auto stop_signals = stop_signals_blocked();
+  runtime rt{cfg, runtime_options(parsed)};
+  auto problems = attach_http_executors(rt, cfg);
+  if (!problems.empty()) {
+    for (const auto& p : problems)
+      std::cerr << "batching " << cmd << ": " << p << '\n';
+    return exit_usage;
+  }
+  if (!start_runtime(rt, cmd))
+    return exit_failure;
+  http_api api{rt, {cfg.server.token, cfg.server.max_operations_per_job, 50}};
+  std::unique_ptr<http_server> server;
+  try {
+    http_server::options so;
+    so.host = listen.host;
+    so.port = listen.port;
+    so.max_body_bytes = cfg.server.max_body_bytes;
+    server = std::make_unique<http_server>(
+      so, [&api](const http_request& r) { return api.handle(r); });
+  } catch (const std::exception& e) {
+    std::cerr << "batching " << cmd << ": " << e.what() << '\n';
+    rt.stop(std::chrono::seconds{1});
+    return exit_failure;
+  }
+  auto host = listen.host.find(':') != std::string::npos
+                ? "[" + listen.host + "]"
+                : listen.host;
+  if (rt.cluster_port() != 0) {
+    auto at = parse_host_port(cfg.cluster.listen, nullptr);
+    std::cout << "batching " << cmd << ": coordinator and budget authority on "
+              << at->host << ':' << rt.cluster_port() << " ("
+              << to_string(cfg.cluster.transport) << ")" << std::endl;
+  }
+  std::cout << "batching " << cmd << ": listening on http://" << host << ':'
+            << server->port() << "/ (dashboard), API under /v1, "
+            << "metrics at /metrics"
+            << (cfg.server.token.empty() ? "" : "; bearer token required")
+            << std::endl;
+  wait_for(stop_signals);
+  std::cout << "batching " << cmd << ": stopping (draining up to "
+            << format_number(drain_s) << " s)" << std::endl;
+  server->stop();
+  bool drained = rt.stop(from_seconds(drain_s));
+  std::cout << "batching " << cmd << ": stopped"
+            << (drained ? "" : " (unfinished operations were cancelled)")
+            << std::endl;
+  return exit_ok;
+}
+
 int run_serve(const std::vector<std::string>& args) {
   const std::string cmd = "serve";
   arguments parsed{args,
-                   {"--no-resources"},
+                   {"--no-resources", "--plain-tcp"},
                    {"--config", "--config-dir", "--env", "--listen",
-                    "--drain-seconds", "--join", "--node"}};
+                    "--drain-seconds", "--join", "--node", "--tls-cert",
+                    "--tls-key", "--tls-ca"}};
   if (!parsed.error().empty())
     return usage_error(cmd, parsed.error());
   if (!parsed.positional().empty())
@@ -116,57 +194,10 @@ int run_serve(const std::vector<std::string>& args) {
   if (!listen)
     return usage_error(cmd, "--listen: " + why);
   double drain_s = 30;
-  if (auto d = parsed.value("--drain-seconds")) {
-    try {
-      drain_s = std::stod(*d);
-    } catch (const std::exception&) {
-      return usage_error(cmd,
-                         "--drain-seconds: expected seconds, got '" + *d + "'");
-    }
-  }
-  if (const char* token = std::getenv("BATCHING_SERVER_TOKEN"))
-    cfg->server.token = token;
-  auto stop_signals = stop_signals_blocked();
-  runtime rt{*cfg, runtime_options(parsed)};
-  auto problems = attach_http_executors(rt, *cfg);
-  if (!problems.empty()) {
-    for (const auto& p : problems)
-      std::cerr << "batching serve: " << p << '\n';
+  if (!drain_seconds(parsed, cmd, drain_s))
     return exit_usage;
-  }
-  if (!start_runtime(rt, cmd))
-    return exit_failure;
-  http_api api{rt, {cfg->server.token, cfg->server.max_operations_per_job, 50}};
-  std::unique_ptr<http_server> server;
-  try {
-    http_server::options so;
-    so.host = listen->host;
-    so.port = listen->port;
-    so.max_body_bytes = cfg->server.max_body_bytes;
-    server = std::make_unique<http_server>(
-      so, [&api](const http_request& r) { return api.handle(r); });
-  } catch (const std::exception& e) {
-    std::cerr << "batching serve: " << e.what() << '\n';
-    rt.stop(std::chrono::seconds{1});
-    return exit_failure;
-  }
-  auto host = listen->host.find(':') != std::string::npos
-                ? "[" + listen->host + "]"
-                : listen->host;
-  std::cout << "batching serve: listening on http://" << host << ':'
-            << server->port() << "/ (dashboard), API under /v1, "
-            << "metrics at /metrics"
-            << (cfg->server.token.empty() ? "" : "; bearer token required")
-            << std::endl;
-  wait_for(stop_signals);
-  std::cout << "batching serve: stopping (draining up to "
-            << format_number(drain_s) << " s)" << std::endl;
-  server->stop();
-  bool drained = rt.stop(from_seconds(drain_s));
-  std::cout << "batching serve: stopped"
-            << (drained ? "" : " (unfinished operations were cancelled)")
-            << std::endl;
-  return exit_ok;
+  join_as_member(parsed, *cfg);
+  return serve_until_stopped(cmd, *cfg, parsed, *listen, drain_s);
 }
 
 // -- run ----------------------------------------------------------------------
@@ -189,11 +220,11 @@ struct run_totals {
 int run_run(const std::vector<std::string>& args) {
   const std::string cmd = "run";
   arguments parsed{args,
-                   {"--no-resources"},
+                   {"--no-resources", "--plain-tcp"},
                    {"--input", "--target", "--type", "--priority", "--config",
                     "--env", "--header", "--body-template", "--method",
                     "--job-size", "--rate", "--timeout-seconds", "--join",
-                    "--node"}};
+                    "--node", "--tls-cert", "--tls-key", "--tls-ca"}};
   if (!parsed.error().empty())
     return usage_error(cmd, parsed.error());
   auto input = parsed.value("--input");
@@ -283,6 +314,7 @@ int run_run(const std::vector<std::string>& args) {
   }
   cfg->coordinator.max_queued_operations = std::max<std::uint64_t>(
     cfg->coordinator.max_queued_operations, ops.size());
+  join_as_member(parsed, *cfg);
   runtime rt{*cfg, runtime_options(parsed)};
   std::shared_ptr<http_executor> exec;
   try {
@@ -378,13 +410,80 @@ int run_run(const std::vector<std::string>& args) {
 
 } // namespace
 
+void apply_cluster_flags(const arguments& parsed, cluster_config& c) {
+  if (auto v = parsed.value("--join"))
+    c.join = *v;
+  if (auto v = parsed.value("--node"))
+    c.node = *v;
+  if (auto v = parsed.value("--tls-cert"))
+    c.certificate = *v;
+  if (auto v = parsed.value("--tls-key"))
+    c.key = *v;
+  if (auto v = parsed.value("--tls-ca"))
+    c.ca_file = *v;
+  if (parsed.has("--plain-tcp"))
+    c.transport = cluster_transport::plain_tcp;
+}
+
+int run_coordinator_node(const arguments& parsed, runtime_config cfg) {
+  const std::string cmd = "node";
+  double drain_s = 30;
+  if (!drain_seconds(parsed, cmd, drain_s))
+    return exit_usage;
+  std::string why;
+  auto http = parse_host_port(parsed.value("--http").value_or(cfg.server.listen),
+                              &why);
+  if (!http)
+    return usage_error(cmd, "--http: " + why);
+  return serve_until_stopped(cmd, std::move(cfg), parsed, *http, drain_s);
+}
+
+int run_worker_node(const arguments& parsed, runtime_config cfg) {
+  const std::string cmd = "node";
+  auto stop_signals = stop_signals_blocked();
+  auto opts = runtime_options(parsed);
+  // Wakes wait_for() below: this worker has nothing left to do.
+  std::atomic<bool> lost{false};
+  opts.on_coordinator_lost = [&lost] {
+    lost = true;
+    ::kill(::getpid(), SIGTERM);
+  };
+  runtime rt{cfg, opts};
+  auto problems = attach_http_executors(rt, cfg);
+  if (!problems.empty()) {
+    for (const auto& p : problems)
+      std::cerr << "batching node: " << p << '\n';
+    return exit_usage;
+  }
+  if (!start_runtime(rt, cmd))
+    return exit_failure;
+  std::cout << "batching node: worker joined the coordinator at "
+            << cfg.cluster.join << " for";
+  for (const auto& [type, _] : cfg.operation_configs)
+    std::cout << ' ' << type;
+  std::cout << std::endl;
+  wait_for(stop_signals);
+  if (lost) {
+    // Its work has been moved to the other nodes; what is still here would
+    // only be sent twice.
+    std::cerr << "batching node: lost the coordinator at " << cfg.cluster.join
+              << "; stopping" << std::endl;
+    rt.stop(duration{0});
+    return exit_failure;
+  }
+  std::cout << "batching node: stopping" << std::endl;
+  rt.stop(duration{0});
+  return exit_ok;
+}
+
 std::vector<command> serve_commands() {
   return {
     {"serve", "serve the runtime's HTTP API, metrics and live dashboard",
      "Usage: batching serve [--config FILE.yaml]... [--config-dir DIR]\n"
      "                      [--env NAME] [--listen HOST:PORT]\n"
      "                      [--drain-seconds S] [--no-resources]\n"
-     "                      [--join HOST:PORT] [--node NAME]\n"
+     "                      [--join HOST:PORT] [--node NAME] [--tls-cert F\n"
+     "                      --tls-key F --tls-ca F | --plain-tcp]\n"
      "\n"
      "Runs the runtime with the configured operation types, sending every\n"
      "batch as one HTTP request to its backend's http.url, and serves:\n"
@@ -402,9 +501,13 @@ std::vector<command> serve_commands() {
      "  --drain-seconds S    on SIGINT/SIGTERM, wait this long for queued\n"
      "                       operations (default 30)\n"
      "  --no-resources       do not sample /proc\n"
-     "  --join HOST:PORT     share the budget of a cluster's budget\n"
-     "                       authority (`batching node --role authority`)\n"
+     "  --join HOST:PORT     share the budget of a cluster's authority or\n"
+     "                       coordinator node (docs/deployment.md)\n"
      "  --node NAME          this node's name there (default host:pid)\n"
+     "  --tls-cert FILE      this node's certificate (PEM), and\n"
+     "  --tls-key FILE       its key, and\n"
+     "  --tls-ca FILE        the CA every node's certificate is signed by\n"
+     "  --plain-tcp          no TLS between nodes (loopback testing only)\n"
      "\n"
      "A configured server.token (or BATCHING_SERVER_TOKEN) makes POST and\n"
      "DELETE require 'Authorization: Bearer TOKEN'.\n"
@@ -438,7 +541,9 @@ std::vector<command> serve_commands() {
      "                     until the first 429)\n"
      "  --job-size N       operations per job (default 10000)\n"
      "  --timeout-seconds S  give up after S seconds (default: never)\n"
-     "  --join HOST:PORT   share a cluster's budget (docs/deployment.md)\n"
+     "  --join HOST:PORT   share a cluster's budget (docs/deployment.md;\n"
+     "                     --node, --tls-cert, --tls-key, --tls-ca and\n"
+     "                     --plain-tcp as for `batching serve`)\n"
      "  --config FILE      configuration file(s) for everything else;\n"
      "                     without one, the type is sized by `adaptive`\n"
      "                     starting at full requests (100 items)\n"

@@ -205,6 +205,30 @@ struct server_config {
   bool operator==(const server_config&) const = default;
 };
 
+/// This process's place among batching nodes sharing each backend's
+/// budget (docs/deployment.md); `batching node` flags override it.
+struct cluster_config {
+  cluster_role role = cluster_role::none;
+  /// host:port an authority or coordinator publishes itself on (that
+  /// address only; port 0: a free one).
+  std::string listen = "127.0.0.1:0";
+  /// host:port of the authority or coordinator a member or worker joins.
+  std::string join;
+  /// This node's name in the cluster; empty: host name and pid.
+  std::string node;
+  cluster_transport transport = cluster_transport::tls;
+  /// PEM files: this node's certificate and key, and the CA every peer's
+  /// certificate must be signed by.
+  std::string certificate;
+  std::string key;
+  std::string passphrase; // of the key; BATCHING_TLS_PASSPHRASE overrides
+  std::string ca_file;
+  /// A peer silent this long (crashed, frozen, cut off) is lost.
+  double peer_timeout_seconds = 2;
+
+  bool operator==(const cluster_config&) const = default;
+};
+
 /// The seed's performance targets, used by benchmarks and reports.
 struct performance_targets_config {
   double throughput_improvement_percent = 40;
@@ -246,6 +270,7 @@ struct runtime_config {
   sampling_config sampling;
   optimizer_config optimizer;
   server_config server;
+  cluster_config cluster;
   performance_targets_config performance_targets;
 
   bool operator==(const runtime_config&) const = default;

@@ -108,6 +108,18 @@ enum class flow_kind : std::uint8_t {
 /// Severity of a resource alert. `cleared` ends an earlier alert.
 enum class alert_level : std::uint8_t { cleared, warning, critical };
 
+/// A process's place in a cluster (docs/deployment.md).
+enum class cluster_role : std::uint8_t {
+  none,        // stand-alone: its own budget
+  member,      // joins a cluster to share its budget, keeps its own jobs
+  authority,   // the budget authority only (`batching node`)
+  coordinator, // the budget authority plus the coordinator workers join
+  worker,      // batchers and executors for a coordinator's jobs
+};
+
+/// How nodes talk: TLS, or plain TCP for loopback testing only.
+enum class cluster_transport : std::uint8_t { tls, plain_tcp };
+
 /// Resources the sampler watches.
 enum class resource_kind : std::uint8_t { cpu, memory, network, disk };
 
@@ -172,6 +184,15 @@ template <>
 struct enum_names<alert_level> {
   static constexpr std::array<std::string_view, 3> names{"cleared", "warning",
                                                          "critical"};
+};
+template <>
+struct enum_names<cluster_role> {
+  static constexpr std::array<std::string_view, 5> names{
+    "none", "member", "authority", "coordinator", "worker"};
+};
+template <>
+struct enum_names<cluster_transport> {
+  static constexpr std::array<std::string_view, 2> names{"tls", "plain_tcp"};
 };
 template <>
 struct enum_names<resource_kind> {

@@ -13,6 +13,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/atom.hpp>
+#include <caf/event_based_actor.hpp>
 #include <caf/exit_reason.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
@@ -24,6 +25,8 @@
 #include "messages/error.hpp"
 #include "messages/registration.hpp"
 #include "runtime/policy/http_mapping.hpp"
+#include "actors/budget_authority_actor.hpp"
+#include "runtime/system/cluster_link.hpp"
 #include "runtime/system/dashboard_json.hpp"
 #include "runtime/system/metrics_text.hpp"
 #include "runtime/system/runtime_actors.hpp"
@@ -33,38 +36,39 @@ namespace batching {
 namespace {
 
 struct system_config : caf::actor_system_config {
-  system_config(std::size_t threads, bool networked) {
+  system_config(std::size_t threads, const cluster_config& cluster) {
     set("scheduler.max-threads", threads);
     set("logger.verbosity", caf::atom("quiet"));
     register_types(*this);
-    if (networked) {
-      load<caf::io::middleman>();
-      // A frozen authority is noticed within about a second.
-      set("middleman.heartbeat-interval", caf::timespan{200'000'000});
-      set("middleman.connection-timeout", caf::timespan{2'000'000'000});
-    }
+    if (cluster.role != cluster_role::none)
+      prepare_cluster_config(*this, cluster);
   }
 };
-
-// Connects to the budget authority at "host:port".
-budget_authority_actor join_authority(caf::actor_system& sys,
-                                      const std::string& where) {
-  std::string why;
-  auto hp = parse_host_port(where, &why);
-  if (!hp)
-    throw std::runtime_error("cannot join a budget authority: " + why);
-  auto h
-    = sys.middleman().remote_actor<budget_authority_actor>(hp->host, hp->port);
-  if (!h)
-    throw std::runtime_error("cannot join the budget authority at " + where
-                             + ": " + sys.render(h.error()));
-  return *h;
-}
 
 std::string default_node_name() {
   char host[256] = {};
   ::gethostname(host, sizeof(host) - 1);
   return std::string{host} + ":" + std::to_string(::getpid());
+}
+
+/// Throws std::invalid_argument when the cluster settings cannot work.
+void check_cluster(const cluster_config& c) {
+  std::vector<std::string> addresses;
+  switch (c.role) {
+    case cluster_role::none: return;
+    case cluster_role::authority:
+      throw std::invalid_argument(
+        "cluster.role authority runs as `batching node --role authority`, "
+        "not inside a runtime");
+    case cluster_role::coordinator: addresses.push_back(c.listen); break;
+    default:
+      if (c.join.empty())
+        throw std::invalid_argument("cluster.role " + to_string(c.role)
+                                    + " needs cluster.join (host:port)");
+      addresses.push_back(c.join);
+  }
+  if (auto problem = check_transport(c, addresses); !problem.empty())
+    throw std::invalid_argument(problem);
 }
 
 struct executor_spec {
@@ -87,6 +91,7 @@ struct runtime::impl {
   std::vector<caf::actor> others;        // executors, the alert listener
   std::shared_ptr<completion_gate> gate; // closed before the system dies
   std::atomic<bool> is_running{false};
+  std::uint16_t port = 0; // published on, as a coordinator
   // Calls hold it shared; start() and the teardown in stop() exclusively,
   // so no call ever uses an actor system that stop() is destroying.
   std::shared_mutex lifecycle;
@@ -95,6 +100,32 @@ struct runtime::impl {
     if (!is_running)
       throw std::logic_error(std::string{"batching::runtime::"} + what
                              + ": the runtime is not running");
+  }
+
+  /// Offers this worker node's batchers to the cluster's coordinator and
+  /// watches it: when it is lost, on_coordinator_lost is called.
+  void register_worker(const std::string& node) {
+    caf::error err;
+    auto id = call<std::uint32_t>(topo.coordinator, opts.call_timeout, err,
+                                  join_atom::value,
+                                  worker_registration{node, topo.batchers});
+    if (!id)
+      throw std::runtime_error("the coordinator did not take this worker: "
+                               + sys->render(err));
+    auto lost = opts.on_coordinator_lost;
+    auto watcher = sys->spawn([t = topo, lost](caf::event_based_actor* self) {
+      self->monitor(t.coordinator);
+      self->set_down_handler([self, t, lost](caf::down_msg&) {
+        // The coordinator has moved this node's work elsewhere (or is
+        // gone): sending it now would only send it twice.
+        t.shutdown();
+        if (lost)
+          lost();
+        self->quit();
+      });
+      return caf::behavior{[](caf::ok_atom) {}};
+    });
+    others.push_back(watcher);
   }
 
   /// A blocking request with a fresh scoped_actor (a long-lived one
@@ -177,19 +208,41 @@ void runtime::start() {
   auto threads = d.opts.threads;
   if (threads == 0)
     threads = std::max(2u, std::thread::hardware_concurrency());
-  d.sys_cfg = std::make_unique<system_config>(threads, !d.opts.join.empty());
+  auto cluster_cfg = d.cfg.cluster;
+  if (const char* pass = std::getenv("BATCHING_TLS_PASSPHRASE"))
+    cluster_cfg.passphrase = pass;
+  check_cluster(cluster_cfg);
+  d.sys_cfg = std::make_unique<system_config>(threads, cluster_cfg);
   d.sys = std::make_unique<caf::actor_system>(*d.sys_cfg);
   cluster_membership cluster;
-  if (!d.opts.join.empty()) {
+  if (cluster_cfg.role != cluster_role::none) {
+    cluster.node
+      = cluster_cfg.node.empty() ? default_node_name() : cluster_cfg.node;
     try {
-      cluster.authority = join_authority(*d.sys, d.opts.join);
+      if (cluster_cfg.role == cluster_role::coordinator) {
+        cluster.authority
+          = spawn_budget_authority(*d.sys, authority_config(d.cfg));
+        d.others.push_back(caf::actor_cast<caf::actor>(cluster.authority));
+      } else {
+        auto dir = join_cluster(*d.sys, cluster_cfg.join, cluster.node,
+                                cluster_cfg);
+        cluster.authority = dir.authority;
+        if (cluster_cfg.role == cluster_role::worker) {
+          if (!dir.coordinator)
+            throw std::runtime_error("the node at " + cluster_cfg.join
+                                     + " runs no coordinator (workers join "
+                                       "a coordinator node)");
+          cluster.coordinator = dir.coordinator;
+        }
+      }
     } catch (...) {
+      for (auto& a : d.others)
+        caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+      d.others.clear();
       d.sys.reset();
       d.sys_cfg.reset();
       throw;
     }
-    cluster.node
-      = d.opts.node_name.empty() ? default_node_name() : d.opts.node_name;
   }
   d.gate = std::make_shared<completion_gate>();
   std::map<std::string, executor_actor> executors;
@@ -212,6 +265,24 @@ void runtime::start() {
     probe = make_linux_probe(d.opts.proc_root);
   d.topo
     = spawn_topology(*d.sys, d.cfg, executors, probe, d.opts.seed, cluster);
+  try {
+    if (cluster_cfg.role == cluster_role::coordinator) {
+      auto entry
+        = spawn_cluster_entry(*d.sys, {cluster.authority, d.topo.coordinator});
+      d.others.push_back(caf::actor_cast<caf::actor>(entry));
+      d.port = publish_entry(*d.sys, entry, cluster_cfg.listen, cluster_cfg);
+    }
+    if (cluster_cfg.role == cluster_role::worker)
+      d.register_worker(cluster.node);
+  } catch (...) {
+    d.topo.shutdown();
+    for (auto& a : d.others)
+      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+    d.others.clear();
+    d.sys.reset();
+    d.sys_cfg.reset();
+    throw;
+  }
   if (d.topo.sampler && !d.alert_callbacks.empty()) {
     auto callbacks = d.alert_callbacks;
     auto listener = d.sys->spawn([callbacks](resource_listener::pointer)
@@ -231,6 +302,8 @@ void runtime::start() {
 }
 
 bool runtime::running() const { return impl_->is_running; }
+
+std::uint16_t runtime::cluster_port() const { return impl_->port; }
 
 const runtime_config& runtime::config() const { return impl_->cfg; }
 
@@ -377,9 +450,12 @@ bool runtime::stop(duration drain_timeout) {
     std::shared_lock<std::shared_mutex> guard{d.lifecycle};
     if (!d.is_running)
       return true;
-    drained = d.call<std::uint64_t>(d.topo.coordinator, drain_timeout, err,
-                                    drain_atom::value)
-                .has_value();
+    // A worker's coordinator is the cluster's: a worker leaving neither
+    // drains nor cancels its jobs; what it held moves to the other nodes.
+    drained = d.topo.remote_coordinator
+              || d.call<std::uint64_t>(d.topo.coordinator, drain_timeout, err,
+                                       drain_atom::value)
+                   .has_value();
   }
   // Calls in progress finish first (each is bounded by its timeout).
   std::unique_lock<std::shared_mutex> guard{d.lifecycle};

@@ -52,12 +52,10 @@ public:
     std::uint64_t seed = 1;
     /// How long one blocking call (submit, status, dashboard) may take.
     duration call_timeout = std::chrono::seconds{10};
-    /// "host:port" of a cluster's budget authority to join
-    /// (docs/deployment.md): every backend's requests then draw on the
-    /// cluster's budget. Empty: this process's own budget.
-    std::string join;
-    /// This node's name towards the authority; empty: host name and pid.
-    std::string node_name;
+    // The cluster (join, listen, role, TLS) is runtime_config::cluster.
+    /// A worker node's coordinator was lost (called on a CAF thread; its
+    /// work is being moved to the other nodes, this node has none left).
+    std::function<void()> on_coordinator_lost;
   };
 
   explicit runtime(runtime_config cfg);
@@ -88,9 +86,14 @@ public:
   void set_async_executor(const std::string& backend, async_callback fn);
 
   /// Spawns the topology. Throws std::invalid_argument when a backend that
-  /// an operation type uses has no executor, std::runtime_error when the
-  /// budget authority to join cannot be reached.
+  /// an operation type uses has no executor or the cluster options are
+  /// inconsistent, std::runtime_error when the cluster cannot be joined or
+  /// the listen address not bound.
   void start();
+
+  /// The port this coordinator node is published on (cluster.listen); 0
+  /// for other roles.
+  std::uint16_t cluster_port() const;
 
   // -- while running ---------------------------------------------------------
 

@@ -20,7 +20,7 @@ void topology::shutdown() const {
   auto bye = caf::exit_reason::user_shutdown;
   if (sampler)
     caf::anon_send_exit(sampler, bye);
-  if (coordinator)
+  if (coordinator && !remote_coordinator)
     caf::anon_send_exit(coordinator, bye);
   if (optimizer)
     caf::anon_send_exit(optimizer, bye);
@@ -55,7 +55,11 @@ topology spawn_topology(caf::actor_system& sys, const runtime_config& cfg,
     t.gates.emplace(op.backend, spawn_circuit_breaker(sys, gc));
   }
   wiring.gates = t.gates;
-  t.coordinator = spawn_coordinator(sys, cfg.coordinator, std::move(wiring));
+  t.remote_coordinator = static_cast<bool>(cluster.coordinator);
+  t.coordinator
+    = t.remote_coordinator
+        ? cluster.coordinator
+        : spawn_coordinator(sys, cfg.coordinator, std::move(wiring));
   std::vector<batch_engine::config> engines;
   optimizer_settings os;
   os.optimizer = cfg.optimizer;
@@ -79,7 +83,8 @@ topology spawn_topology(caf::actor_system& sys, const runtime_config& cfg,
     auto b = spawn_batcher(
       sys, std::move(engine),
       {t.gates.at(backend), executors.at(backend), t.coordinator, t.optimizer});
-    caf::anon_send(t.coordinator, caf::put_atom::value, type, b);
+    if (!t.remote_coordinator)
+      caf::anon_send(t.coordinator, caf::put_atom::value, type, b);
     caf::anon_send(t.optimizer, caf::put_atom::value, type, b);
     t.batchers.emplace(type, b);
   }
@@ -87,8 +92,9 @@ topology spawn_topology(caf::actor_system& sys, const runtime_config& cfg,
     t.sampler = spawn_resource_sampler(
       sys, {cfg.resource_thresholds, cfg.scaling, cfg.sampling},
       std::move(probe));
-    caf::anon_send(t.sampler, caf::subscribe_atom::value,
-                   resource_listener{t.coordinator});
+    if (!t.remote_coordinator)
+      caf::anon_send(t.sampler, caf::subscribe_atom::value,
+                     resource_listener{t.coordinator});
     for (const auto& [_, b] : t.batchers)
       caf::anon_send(t.sampler, caf::subscribe_atom::value,
                      resource_listener{b});

@@ -27,15 +27,20 @@ struct topology {
   std::map<std::string, circuit_breaker_actor> gates; // by backend
   resource_sampler_actor sampler;                     // may be invalid
   optimizer_actor optimizer;
+  /// The coordinator is another node's (a worker node): not ours to stop.
+  bool remote_coordinator = false;
   /// Sends an exit to every actor of the topology.
   void shutdown() const;
 };
 
 /// This node's place in a cluster (docs/deployment.md); an invalid
-/// authority means a stand-alone node.
+/// authority means a stand-alone node. A valid coordinator makes this a
+/// worker node: no coordinator of its own, its batchers report to that one
+/// (the caller registers them with join_atom).
 struct cluster_membership {
   budget_authority_actor authority;
   std::string node;
+  coordinator_actor coordinator;
 };
 
 /// Spawns the topology for `cfg`. `executors` must hold one executor per

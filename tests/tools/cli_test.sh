@@ -114,10 +114,19 @@ expect run_bad_target 2 "invalid URL 'localhost:1'" -- \
   "$bin" run --input "$tmp/one.jsonl" --target localhost:1
 
 expect node_no_role 2 '--role is required' -- "$bin" node
-expect node_worker_role 2 'join with `batching serve --join' -- "$bin" node --role worker
+expect node_bad_role 2 "unknown --role 'member'" -- "$bin" node --role member
+expect node_worker_no_join 2 'a worker needs --join HOST:PORT' -- "$bin" node --role worker --plain-tcp
 expect node_bad_listen 2 '--listen: expected HOST:PORT' -- "$bin" node --role authority --listen 4100
-expect run_join_refused 1 'cannot join the budget authority at 127.0.0.1:1: ' -- \
+expect node_needs_tls 2 'TLS between nodes needs a certificate, its key and the CA' -- \
+  "$bin" node --role authority
+expect node_tls_unreadable 2 "cannot read the TLS certificate '/nonexistent.pem'" -- \
+  "$bin" node --role authority --tls-cert /nonexistent.pem --tls-key /x --tls-ca /y
+expect node_plain_only_loopback 2 'plain TCP between nodes is for loopback testing only' -- \
+  "$bin" node --role authority --plain-tcp --listen 0.0.0.0:4100
+expect run_join_needs_tls 1 'TLS between nodes needs a certificate' -- \
   "$bin" run --input "$tmp/one.jsonl" --target http://127.0.0.1:1/ --join 127.0.0.1:1
+expect run_join_refused 1 'cannot join the cluster at 127.0.0.1:1: ' -- \
+  "$bin" run --input "$tmp/one.jsonl" --target http://127.0.0.1:1/ --join 127.0.0.1:1 --plain-tcp
 
 echo "$passed passed, $failures failed"
 [[ $failures -eq 0 ]]

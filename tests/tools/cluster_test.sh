@@ -18,7 +18,7 @@ trap '[[ -n $auth_pid ]] && kill $auth_pid 2>/dev/null; stop_nginx "$dir"; rm -r
 start_nginx "$dir" 10 5 || exit 1
 printf 'backends:\n  default:\n    initial_requests_per_second: 10\n' >"$dir/budget.yaml"
 for i in $(seq 1 6000); do echo "{\"title\":\"item $i\"}"; done >"$dir/ops.jsonl"
-"$bin" node --role authority --listen 127.0.0.1:0 --config "$dir/budget.yaml" >"$dir/auth.out" 2>&1 &
+"$bin" node --role authority --listen 127.0.0.1:0 --plain-tcp --config "$dir/budget.yaml" >"$dir/auth.out" 2>&1 &
 auth_pid=$!
 for _ in $(seq 100); do grep -q 'listening on' "$dir/auth.out" 2>/dev/null && break; sleep 0.05; done
 auth=$(grep -oE '127\.0\.0\.1:[0-9]+' "$dir/auth.out" | head -1)
@@ -31,8 +31,8 @@ drain() { # drain LABEL [--join ADDR --node NAME]
     --rate 10 --no-resources --timeout-seconds 120 "$@" >"$dir/$label.out" 2>&1
 }
 fail=0
-drain w1 --join "$auth" --node w1 & p1=$!
-drain w2 --join "$auth" --node w2 & p2=$!
+drain w1 --join "$auth" --node w1 --plain-tcp & p1=$!
+drain w2 --join "$auth" --node w2 --plain-tcp & p2=$!
 wait $p1 || { echo "FAIL: worker 1 exit $?"; fail=1; }
 wait $p2 || { echo "FAIL: worker 2 exit $?"; fail=1; }
 tail -n1 "$dir/w1.out" "$dir/w2.out"

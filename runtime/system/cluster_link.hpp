@@ -1,0 +1,54 @@
+#pragma once
+
+// How nodes of a cluster reach each other (docs/deployment.md): CAF's
+// middleman, over TLS with CAF's OpenSSL module unless plain TCP is asked
+// for explicitly and every address is a loopback one. A node publishes one
+// cluster_entry_actor on one address only; a joining node asks it for the
+// cluster_directory (the budget authority and, on a coordinator node, the
+// coordinator).
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "messages/interfaces.hpp"
+#include "runtime/policy/settings.hpp"
+
+namespace caf {
+class actor_system;
+class actor_system_config;
+} // namespace caf
+
+namespace batching {
+
+/// Why `cfg`'s transport cannot be used for `addresses` ("host:port"
+/// each), or empty: TLS needs certificate, key and CA as readable files;
+/// plain TCP needs loopback hosts only.
+std::string check_transport(const cluster_config& cfg,
+                            const std::vector<std::string>& addresses);
+
+/// Loads the middleman (and the OpenSSL module for TLS) into `sys_cfg`
+/// and sets the heartbeat that notices a frozen peer: heartbeats every
+/// 200 ms, a connection silent for peer_timeout_seconds is dropped.
+void prepare_cluster_config(caf::actor_system_config& sys_cfg,
+                            const cluster_config& cfg);
+
+/// Answers every join with `directory`.
+cluster_entry_actor spawn_cluster_entry(caf::actor_system& sys,
+                                        cluster_directory directory);
+
+/// Publishes `entry` on "host:port" (that address only); the bound port,
+/// or throws std::runtime_error saying why not.
+std::uint16_t publish_entry(caf::actor_system& sys, cluster_entry_actor entry,
+                            const std::string& address,
+                            const cluster_config& cfg);
+
+/// Connects to the entry at "host:port" and joins as `node`; throws
+/// std::runtime_error saying why not (unreachable, refused certificate,
+/// no answer within the peer timeout).
+cluster_directory join_cluster(caf::actor_system& sys,
+                               const std::string& address,
+                               const std::string& node,
+                               const cluster_config& cfg);
+
+} // namespace batching
