@@ -265,3 +265,76 @@ TEST_F(topology_test, finished_jobs_are_forgotten_after_the_retention) {
   ASSERT_FALSE(gone);
   EXPECT_EQ(code_of(gone.error()), error_code::unknown_job);
 }
+
+// A worker node's batchers (here in the same actor system, registered as
+// a remote worker would be): a job is spread over both nodes; when the
+// worker dies mid-run its share is requeued on this node, and every
+// operation still ends exactly once in the ledger.
+TEST_F(topology_test, a_lost_workers_operations_move_to_the_survivors) {
+  start();
+  std::vector<batch> worker_seen;
+  std::set<std::uint64_t> worker_done; // answered by the worker
+  bool worker_answers = true;
+  auto worker_exec = spawn_scripted([&](const batch& b) {
+    worker_seen.push_back(b);
+    if (worker_answers)
+      for (const auto& op : b.operations)
+        worker_done.insert(op.id);
+    return worker_answers
+             ? std::optional{scripted_answer{ok_outcome(), 20ms}}
+             : std::nullopt; // hangs: its batches stay in flight
+  });
+  cluster_membership as_worker;
+  as_worker.coordinator = t.coordinator;
+  auto w = spawn_topology(sys, test_config(), {{"default", worker_exec}},
+                          nullptr, 7, as_worker);
+  for (auto& [_, b] : w.batchers)
+    track(b);
+  for (auto& [_, g] : w.gates)
+    track(g);
+  track(w.optimizer);
+  auto node = ask<std::uint32_t>(t.coordinator, join_atom::value,
+                                 worker_registration{"w", w.batchers});
+  ASSERT_TRUE(node);
+  EXPECT_EQ(*node, 2u);
+  EXPECT_EQ(board().coordinator.worker_nodes, 1u);
+
+  auto id = submit("write", 2000);
+  ASSERT_TRUE(id);
+  advance(50ms);
+  std::set<std::uint64_t> on_worker;
+  for (const auto& b : worker_seen)
+    for (const auto& op : b.operations)
+      on_worker.insert(op.id);
+  // Half the job each (chunks of at least 500 operations).
+  EXPECT_FALSE(on_worker.empty());
+  EXPECT_TRUE(on_worker.count(1000));
+  EXPECT_FALSE(on_worker.count(999));
+  worker_answers = false; // the worker stops answering, then dies
+  advance(100ms);
+  for (auto& [_, b] : w.batchers)
+    caf::anon_send_exit(b, caf::exit_reason::kill);
+  sched.run();
+  advance(10s);
+  auto s = status(*id);
+  EXPECT_EQ(s.state, job_state::completed);
+  EXPECT_EQ(s.succeeded, 2000u);
+  auto d = board();
+  EXPECT_EQ(d.coordinator.ledger_violations, 0u);
+  EXPECT_EQ(d.coordinator.worker_nodes, 0u);
+  EXPECT_EQ(d.coordinator.lost_nodes, 1u);
+  // What the worker had not finished was sent again from here, and only
+  // that: here and the worker's answers cover the job, without overlap.
+  std::set<std::uint64_t> here;
+  for (const auto& b : seen)
+    for (const auto& op : b.operations)
+      here.insert(op.id);
+  EXPECT_FALSE(worker_done.empty());
+  EXPECT_LT(worker_done.size(), on_worker.size() + 1000);
+  std::size_t overlap = 0;
+  for (auto op : worker_done)
+    overlap += here.count(op);
+  EXPECT_EQ(overlap, 0u);
+  EXPECT_EQ(here.size() + worker_done.size(), 2000u);
+  EXPECT_TRUE(here.count(1999)); // the worker's half, requeued here
+}

@@ -176,7 +176,8 @@ TEST(config_loader, every_problem_of_a_file_is_reported_at_once) {
       at(f, 9, 1,
          "unknown key 'bogus' at top level (valid keys: batching, "
          "operation_configs, backends, coordinator, resource_thresholds, "
-         "scaling, sampling, optimizer, server, performance_targets, "
+         "scaling, sampling, optimizer, server, cluster, "
+                "performance_targets, "
          "environments)"),
     }));
 }
@@ -384,4 +385,21 @@ TEST(config_loader, backends_must_exist_and_retries_be_ordered) {
               {"be.yaml", 6, 20,
                "backends.default.retry_base_ms (5000) must be at most "
                "backends.default.retry_max_ms (1000)"}}));
+}
+
+TEST(config_loader, cluster_settings_are_checked_where_they_are_written) {
+  auto f = "cluster_errors.yaml";
+  EXPECT_EQ(
+    errors_of(f),
+    (std::vector{
+      at(f, 2, 9,
+         "cluster.role worker needs cluster.join (the host:port of the "
+         "authority or coordinator)"),
+      at(f, 3, 11,
+         "cluster.listen: expected HOST:PORT (e.g. 127.0.0.1:8080), got "
+         "'nowhere'"),
+      at(f, 4, 14,
+         "cluster.transport: unknown transport 'udp' (expected one of: tls, "
+         "plain_tcp)"),
+    }));
 }
