@@ -34,13 +34,19 @@ struct gate_state {
     breaker = circuit_breaker{cfg.breaker};
     cluster_rate = cfg.flow.initial_rate;
     flow = make_flow_controller(cfg.flow);
-    authority = std::move(cfg.authority);
     node = std::move(cfg.node);
-    if (authority) {
-      self->send(authority, caf::subscribe_atom::value,
-                 caf::actor_cast<budget_listener>(self));
-      self->monitor(authority);
-    }
+    join(std::move(cfg.authority));
+  }
+
+  /// Leases come from `a` from now on (at start, and when it is found
+  /// again after a loss).
+  void join(budget_authority_actor a) {
+    authority = std::move(a);
+    if (!authority)
+      return;
+    self->send(authority, caf::subscribe_atom::value,
+               caf::actor_cast<budget_listener>(self));
+    self->monitor(authority);
   }
 
   circuit_breaker_actor::stateful_pointer<gate_state> self;
@@ -90,7 +96,9 @@ struct gate_state {
           }
           dispatch();
         },
-        [this](caf::error&) {
+        [this, asked = authority](caf::error&) {
+          if (asked != authority)
+            return; // an authority since replaced
           lease_pending = false;
           lost_authority(now_of(self));
         });
@@ -221,6 +229,15 @@ gate_impl(circuit_breaker_actor::stateful_pointer<gate_state> self,
     [=](const cluster_pause& p) {
       auto now = now_of(self);
       self->state.wallet.pause_until(now + p.pause_for);
+    },
+    [=](caf::put_atom, budget_authority_actor a) {
+      auto& st = self->state;
+      if (!st.authority || a == st.authority)
+        return; // not in cluster mode, or nothing new
+      st.join(std::move(a));
+      st.lease_pending = false; // the old authority's answer is moot
+      st.lease_not_before = {};
+      st.request_lease(now_of(self));
     },
   };
 }

@@ -100,7 +100,10 @@ using circuit_breaker_actor = caf::typed_actor<
   // Internal: pacing and open-timeout timer with its generation.
   caf::reacts_to<timer_atom, std::uint64_t>,
   // The cluster paused the backend (a 429 seen on some node).
-  caf::reacts_to<cluster_pause>>;
+  caf::reacts_to<cluster_pause>,
+  // The cluster's authority, found again after it was lost: leases come
+  // from it again (the fallback share ends with its first grant).
+  caf::reacts_to<caf::put_atom, budget_authority_actor>>;
 
 // -- resource sampler ---------------------------------------------------------
 

@@ -38,7 +38,10 @@ int run_authority(runtime_config cfg) {
   caf::actor_system sys{sys_cfg};
   auto budgets = authority_config(cfg);
   auto authority = spawn_budget_authority(sys, budgets);
-  auto entry = spawn_cluster_entry(sys, {authority, {}});
+  auto entry
+    = spawn_cluster_entry(sys, {authority, {}}, [](const std::string& node) {
+        std::cout << "batching node: " << node << " joined" << std::endl;
+      });
   auto stop = [&] {
     caf::anon_send_exit(entry, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(authority, caf::exit_reason::user_shutdown);

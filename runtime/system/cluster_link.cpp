@@ -13,6 +13,7 @@
 #include <caf/openssl/manager.hpp>
 #include <caf/openssl/publish.hpp>
 #include <caf/openssl/remote_actor.hpp>
+#include <caf/event_based_actor.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
@@ -129,12 +130,17 @@ void prepare_cluster_config(caf::actor_system_config& cfg,
   cfg.openssl_cafile = s.ca_file;
 }
 
-cluster_entry_actor spawn_cluster_entry(caf::actor_system& sys,
-                                        cluster_directory directory) {
-  return sys.spawn([directory](cluster_entry_actor::pointer)
+cluster_entry_actor
+spawn_cluster_entry(caf::actor_system& sys, cluster_directory directory,
+                    std::function<void(const std::string&)> on_join) {
+  return sys.spawn([directory, on_join](cluster_entry_actor::pointer)
                      -> cluster_entry_actor::behavior_type {
     return {
-      [directory](join_atom, const std::string&) { return directory; },
+      [directory, on_join](join_atom, const std::string& node) {
+        if (on_join)
+          on_join(node);
+        return directory;
+      },
     };
   });
 }
@@ -144,13 +150,61 @@ std::uint16_t publish_entry(caf::actor_system& sys, cluster_entry_actor entry,
                             const cluster_config& s) {
   auto hp = address_of(address);
   // The address given only: without it CAF listens on every interface.
+  // Address reuse: a restarted node gets its port back at once, though its
+  // predecessor's connections linger in TIME_WAIT.
   auto port = s.transport == cluster_transport::plain_tcp
-                ? sys.middleman().publish(entry, hp.port, hp.host.c_str())
-                : caf::openssl::publish(entry, hp.port, hp.host.c_str());
+                ? sys.middleman().publish(entry, hp.port, hp.host.c_str(), true)
+                : caf::openssl::publish(entry, hp.port, hp.host.c_str(), true);
   if (!port)
     throw std::runtime_error("cannot listen on " + address + ": "
                              + sys.render(port.error()));
   return *port;
+}
+
+caf::actor spawn_rejoiner(caf::actor_system& sys, const std::string& address,
+                          const std::string& node, const cluster_config& cfg,
+                          budget_authority_actor authority,
+                          std::vector<circuit_breaker_actor> gates) {
+  using rejoin_atom = caf::atom_constant<caf::atom("rejoin")>;
+  static constexpr auto retry_every = std::chrono::seconds{1};
+  auto hp = address_of(address);
+  auto mm = cfg.transport == cluster_transport::tls
+              ? sys.openssl_manager().actor_handle()
+              : sys.middleman().actor_handle();
+  caf::timespan timeout{from_seconds(cfg.peer_timeout_seconds)};
+  return sys.spawn([=](caf::event_based_actor* self) -> caf::behavior {
+    self->monitor(authority);
+    self->set_down_handler([self](caf::down_msg&) {
+      self->delayed_send(self, retry_every, rejoin_atom::value);
+    });
+    auto retry = [self] {
+      self->delayed_send(self, retry_every, rejoin_atom::value);
+    };
+    return {
+      [=](rejoin_atom) {
+        self
+          ->request(mm, timeout, caf::connect_atom::value, hp.host, hp.port)
+          .then(
+            [=](caf::node_id&, caf::strong_actor_ptr& found,
+                std::set<std::string>&) {
+              if (!found)
+                return retry();
+              auto entry = caf::actor_cast<cluster_entry_actor>(found);
+              self->request(entry, timeout, join_atom::value, node)
+                .then(
+                  [=](cluster_directory& dir) {
+                    if (!dir.authority)
+                      return retry();
+                    self->monitor(dir.authority);
+                    for (const auto& g : gates)
+                      self->send(g, caf::put_atom::value, dir.authority);
+                  },
+                  [=](caf::error&) { retry(); });
+            },
+            [=](caf::error&) { retry(); });
+      },
+    };
+  });
 }
 
 cluster_directory join_cluster(caf::actor_system& sys,

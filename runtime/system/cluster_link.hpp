@@ -8,11 +8,14 @@
 // coordinator).
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "messages/interfaces.hpp"
 #include "runtime/policy/settings.hpp"
+
+#include <caf/actor.hpp>
 
 namespace caf {
 class actor_system;
@@ -33,9 +36,11 @@ std::string check_transport(const cluster_config& cfg,
 void prepare_cluster_config(caf::actor_system_config& sys_cfg,
                             const cluster_config& cfg);
 
-/// Answers every join with `directory`.
-cluster_entry_actor spawn_cluster_entry(caf::actor_system& sys,
-                                        cluster_directory directory);
+/// Answers every join with `directory`; `on_join` (if set) hears each
+/// joining node's name, on a CAF thread.
+cluster_entry_actor
+spawn_cluster_entry(caf::actor_system& sys, cluster_directory directory,
+                    std::function<void(const std::string&)> on_join = {});
 
 /// Publishes `entry` on "host:port" (that address only); the bound port,
 /// or throws std::runtime_error saying why not.
@@ -50,5 +55,14 @@ cluster_directory join_cluster(caf::actor_system& sys,
                                const std::string& address,
                                const std::string& node,
                                const cluster_config& cfg);
+
+/// A member node's way back to a restarted authority: it watches
+/// `authority`, and once it is lost asks the entry at `address` again every
+/// second; the authority it finds goes to every gate of `gates` (which
+/// lease on their fallback share meanwhile) and is watched in turn.
+caf::actor spawn_rejoiner(caf::actor_system& sys, const std::string& address,
+                          const std::string& node, const cluster_config& cfg,
+                          budget_authority_actor authority,
+                          std::vector<circuit_breaker_actor> gates);
 
 } // namespace batching

@@ -274,6 +274,14 @@ void runtime::start() {
     }
     if (cluster_cfg.role == cluster_role::worker)
       d.register_worker(cluster.node);
+    if (cluster_cfg.role == cluster_role::member) {
+      std::vector<circuit_breaker_actor> gates;
+      for (const auto& [_, g] : d.topo.gates)
+        gates.push_back(g);
+      d.others.push_back(spawn_rejoiner(*d.sys, cluster_cfg.join,
+                                        cluster.node, cluster_cfg,
+                                        cluster.authority, std::move(gates)));
+    }
   } catch (...) {
     d.topo.shutdown();
     for (auto& a : d.others)

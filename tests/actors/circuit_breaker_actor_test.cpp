@@ -258,3 +258,27 @@ TEST_F(cluster_gate_test, without_the_authority_a_local_share) {
   advance(1s);
   EXPECT_EQ(permits(0).size() - after_one, 2u);
 }
+
+TEST_F(cluster_gate_test, a_restarted_authority_takes_over_from_the_fallback) {
+  start(4, 2);
+  acquire(0, 1);
+  acquire(1, 1);
+  advance(600ms);
+  caf::anon_send_exit(authority, caf::exit_reason::kill);
+  sched.run();
+  acquire(0, 100);
+  advance(2s); // fallback: 2 per second on this node
+  // A new authority with a budget of 20/s; the rejoiner hands it over.
+  budget_authority::config ac;
+  ac.rate = 20;
+  ac.max_lease = 100;
+  auto fresh = track(spawn_budget_authority(sys, {{"notion", ac}}));
+  caf::anon_send(gates[0], caf::put_atom::value, fresh);
+  sched.run();
+  advance(1s); // leases from the fresh authority's next window on
+  auto before = permits(0).size();
+  advance(1s);
+  // The new budget, not the fallback share of the old one.
+  EXPECT_GE(permits(0).size() - before, 15u);
+  EXPECT_LE(permits(0).size() - before, 20u);
+}

@@ -76,5 +76,26 @@ wait $p1; wait $p2
 wait_for_log "$dir" 120
 alone=$(grep -c '^429 ' "$dir/access.log")
 echo "without the authority: $alone requests throttled"
+
+# The authority is killed and restarted on its address: the member leases
+# on its fallback share meanwhile, then rejoins (and finishes everything).
+cat "$dir/ops.jsonl" "$dir/ops.jsonl" >"$dir/ops12.jsonl"
+"$bin" run --input "$dir/ops12.jsonl" --target "http://127.0.0.1:$nginx_port/append" \
+  --rate 10 --no-resources --timeout-seconds 120 --join "$auth" --node r1 --plain-tcp \
+  >"$dir/r1.out" 2>&1 & p1=$!
+sleep 3
+kill -9 "$auth_pid"; wait "$auth_pid" 2>/dev/null
+sleep 1
+"$bin" node --role authority --listen "$auth" --plain-tcp --config "$dir/budget.yaml" \
+  >"$dir/auth2.out" 2>&1 &
+auth_pid=$!
+wait $p1 || { echo "FAIL: the member exited with $? across the restart"; fail=1; }
+tail -n1 "$dir/r1.out"
+if grep -q 'r1 joined' "$dir/auth2.out"; then
+  echo "the member rejoined the restarted authority"
+else
+  echo "FAIL: the member did not rejoin: $(cat "$dir/auth2.out")"; fail=1
+fi
+grep -q '12000 succeeded, 0 failed' "$dir/r1.out" || { echo "FAIL: not every operation succeeded"; fail=1; }
 [[ $fail -eq 0 ]] && echo "cluster: ok"
 exit $fail
