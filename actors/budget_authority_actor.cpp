@@ -75,9 +75,10 @@ std::map<std::string, budget_authority::config>
 authority_config(const runtime_config& cfg) {
   std::map<std::string, budget_authority::config> result;
   for (const auto& [name, be] : cfg.backends) {
+    if (be.initial_requests_per_second <= 0)
+      continue; // no known budget: each node paces it alone
     budget_authority::config c;
-    c.rate
-      = be.initial_requests_per_second > 0 ? be.initial_requests_per_second : 1;
+    c.rate = be.initial_requests_per_second;
     result.emplace(name, c);
   }
   return result;

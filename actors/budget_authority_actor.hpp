@@ -24,9 +24,11 @@ budget_authority_actor
 spawn_budget_authority(caf::actor_system& sys,
                        std::map<std::string, budget_authority::config> cfg);
 
-/// The authority's settings for every backend of a runtime configuration:
-/// its rate is the backend's initial_requests_per_second (1 request/s when
-/// that is 0: a cluster shares a known budget, configure it).
+/// The authority's settings for every backend of a runtime configuration
+/// with a known budget: its rate is the backend's
+/// initial_requests_per_second. Backends without one (0, unpaced) are left
+/// out: each node paces those alone (spawn_topology gives their gates no
+/// authority).
 std::map<std::string, budget_authority::config>
 authority_config(const runtime_config& cfg);
 

@@ -50,7 +50,10 @@ topology spawn_topology(caf::actor_system& sys, const runtime_config& cfg,
     gc.breaker = cfg.batching.circuit_breaker;
     gc.flow = {be.flow_control, be.max_in_flight,
                be.initial_requests_per_second, seed};
-    gc.authority = cluster.authority;
+    // Only a known budget is shared (authority_config leaves the others
+    // out).
+    if (be.initial_requests_per_second > 0)
+      gc.authority = cluster.authority;
     gc.node = cluster.node;
     t.gates.emplace(op.backend, spawn_circuit_breaker(sys, gc));
   }
