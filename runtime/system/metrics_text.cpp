@@ -140,6 +140,18 @@ std::string prometheus_text(const dashboard& d) {
            "Unfinished operations in all jobs.");
   w.sample("batching_operations_queued", "",
            static_cast<double>(c.queued_operations));
+  w.family("batching_cluster_worker_nodes", "gauge",
+           "Worker nodes serving this coordinator (docs/deployment.md).");
+  w.sample("batching_cluster_worker_nodes", "",
+           static_cast<double>(c.worker_nodes));
+  w.family("batching_cluster_lost_nodes_total", "counter",
+           "Worker nodes lost; their operations moved to the others.");
+  w.sample("batching_cluster_lost_nodes_total", "",
+           static_cast<double>(c.lost_nodes));
+  w.family("batching_cluster_stale_reports_total", "counter",
+           "Operation reports from lost nodes, dropped.");
+  w.sample("batching_cluster_stale_reports_total", "",
+           static_cast<double>(c.stale_events));
 
   const auto& r = d.resources;
   w.family("batching_resource_usage_ratio", "gauge",
