@@ -55,8 +55,7 @@ struct coordinator_state {
   coordinator_config cfg;
   coordinator_wiring wiring;
   /// Each node's batchers by operation type (local_node: this node's).
-  std::map<work_placement::node_id, std::map<std::string, batcher_actor>>
-    nodes;
+  std::map<work_placement::node_id, std::map<std::string, batcher_actor>> nodes;
   std::map<caf::actor_addr, work_placement::node_id> node_of; // batchers
   work_placement::node_id next_node = local_node + 1;
   work_placement placement{min_chunk};
@@ -164,8 +163,8 @@ struct coordinator_state {
   /// The node behind the sender of a batcher's events (this node's own for
   /// senders never registered).
   work_placement::node_id sender_node() {
-    auto it = node_of.find(caf::actor_cast<caf::actor_addr>(
-      self->current_sender()));
+    auto it
+      = node_of.find(caf::actor_cast<caf::actor_addr>(self->current_sender()));
     return it == node_of.end() ? local_node : it->second;
   }
 

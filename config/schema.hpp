@@ -163,8 +163,8 @@ void visit(cluster_config& x, V& v) {
   v.text("ca_file", x.ca_file,
          "PEM file of the CA that must have signed every peer's "
          "certificate.");
-  v.scalar("peer_timeout_seconds", x.peer_timeout_seconds,
-           bounds{0.5, 3600}, "s",
+  v.scalar("peer_timeout_seconds", x.peer_timeout_seconds, bounds{0.5, 3600},
+           "s",
            "A peer silent this long (crashed, frozen) is lost and its work "
            "moved.");
 }

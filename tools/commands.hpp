@@ -2,6 +2,7 @@
 
 // The command groups of the `batching` CLI; main.cpp joins them.
 
+#include <optional>
 #include <vector>
 
 #include "runtime/policy/settings.hpp"
@@ -27,7 +28,13 @@ std::vector<command> serve_commands();
 /// `batching node`.
 std::vector<command> node_commands();
 
-// The runtime side of `batching node` (serve_command.cpp).
+// Shared by serve, run and node (serve_command.cpp).
+
+/// The configuration from --config files with --env; without files, the
+/// shipped ones (from --config-dir) or, with `defaults_when_none`, the
+/// built-in defaults. Prints the problems and returns nothing if invalid.
+std::optional<runtime_config> load_config(const arguments& parsed,
+                                          bool defaults_when_none);
 
 /// --join, --node, --tls-cert, --tls-key, --tls-ca and --plain-tcp.
 void apply_cluster_flags(const arguments& parsed, cluster_config& c);

@@ -14,7 +14,6 @@
 #include <caf/send.hpp>
 
 #include "actors/budget_authority_actor.hpp"
-#include "config/loader.hpp"
 #include "messages/registration.hpp"
 #include "runtime/policy/http_mapping.hpp"
 #include "runtime/system/cluster_link.hpp"
@@ -55,8 +54,8 @@ int run_authority(runtime_config cfg) {
     return exit_failure;
   }
   std::cout << "batching node: budget authority listening on "
-            << parse_host_port(cfg.cluster.listen, nullptr)->host << ':' << port << " ("
-            << to_string(cfg.cluster.transport) << ") for";
+            << parse_host_port(cfg.cluster.listen, nullptr)->host << ':' << port
+            << " (" << to_string(cfg.cluster.transport) << ") for";
   for (const auto& [name, b] : budgets)
     std::cout << ' ' << name << " (" << b.rate << " requests/s)";
   std::cout << std::endl;
@@ -78,17 +77,10 @@ int run_node(const std::vector<std::string>& args) {
   if (!parsed.positional().empty())
     return usage_error(cmd, "unexpected argument '"
                               + parsed.positional().front() + "'");
-  runtime_config cfg;
-  if (auto files = parsed.values("--config"); !files.empty()) {
-    auto env = config::select_environment(parsed.value("--env").value_or(""));
-    auto result = config::load(config::from_paths(files), env);
-    if (!result.ok()) {
-      for (const auto& e : result.errors)
-        std::cerr << e.to_string() << '\n';
-      return exit_usage;
-    }
-    cfg = result.config;
-  }
+  auto loaded = load_config(parsed, true);
+  if (!loaded)
+    return exit_usage;
+  auto cfg = std::move(*loaded);
   auto& c = cfg.cluster;
   if (auto role = parsed.value("--role")) {
     auto r = parse_enum<cluster_role>(*role);

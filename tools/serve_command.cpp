@@ -28,28 +28,6 @@ namespace batching::cli {
 
 namespace {
 
-// Loads --config files (or the shipped ones) with --env; prints the
-// problems and returns nothing when invalid.
-std::optional<runtime_config> load_config(const arguments& parsed,
-                                          bool defaults_when_none) {
-  auto files = parsed.values("--config");
-  if (files.empty() && !defaults_when_none) {
-    auto dir
-      = parsed.value("--config-dir").value_or(config::default_directory());
-    files = config::default_files(dir);
-  }
-  if (files.empty())
-    return runtime_config{};
-  auto env = config::select_environment(parsed.value("--env").value_or(""));
-  auto result = config::load(config::from_paths(files), env);
-  if (!result.ok()) {
-    for (const auto& e : result.errors)
-      std::cerr << e.to_string() << '\n';
-    return std::nullopt;
-  }
-  return result.config;
-}
-
 // Gives every backend an operation type uses its HTTP executor; the
 // problems otherwise.
 std::vector<std::string> attach_http_executors(runtime& rt,
@@ -410,6 +388,26 @@ int run_run(const std::vector<std::string>& args) {
 
 } // namespace
 
+std::optional<runtime_config> load_config(const arguments& parsed,
+                                          bool defaults_when_none) {
+  auto files = parsed.values("--config");
+  if (files.empty() && !defaults_when_none) {
+    auto dir
+      = parsed.value("--config-dir").value_or(config::default_directory());
+    files = config::default_files(dir);
+  }
+  if (files.empty())
+    return runtime_config{};
+  auto env = config::select_environment(parsed.value("--env").value_or(""));
+  auto result = config::load(config::from_paths(files), env);
+  if (!result.ok()) {
+    for (const auto& e : result.errors)
+      std::cerr << e.to_string() << '\n';
+    return std::nullopt;
+  }
+  return result.config;
+}
+
 void apply_cluster_flags(const arguments& parsed, cluster_config& c) {
   if (auto v = parsed.value("--join"))
     c.join = *v;
@@ -431,8 +429,8 @@ int run_coordinator_node(const arguments& parsed, runtime_config cfg) {
   if (!drain_seconds(parsed, cmd, drain_s))
     return exit_usage;
   std::string why;
-  auto http = parse_host_port(parsed.value("--http").value_or(cfg.server.listen),
-                              &why);
+  auto http
+    = parse_host_port(parsed.value("--http").value_or(cfg.server.listen), &why);
   if (!http)
     return usage_error(cmd, "--http: " + why);
   return serve_until_stopped(cmd, std::move(cfg), parsed, *http, drain_s);

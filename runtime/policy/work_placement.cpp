@@ -62,8 +62,7 @@ work_placement::least_loaded(const std::string& type) const {
   return best;
 }
 
-std::vector<work_placement::chunk>
-work_placement::place(std::uint64_t job_id) {
+std::vector<work_placement::chunk> work_placement::place(std::uint64_t job_id) {
   std::vector<chunk> placed;
   auto it = jobs_.find(job_id);
   if (it == jobs_.end() || it->second.unplaced == 0)
@@ -128,8 +127,7 @@ bool work_placement::finish(node_id id, const op_ref& op) {
   return true;
 }
 
-std::vector<std::uint64_t>
-work_placement::take_unplaced(std::uint64_t job_id) {
+std::vector<std::uint64_t> work_placement::take_unplaced(std::uint64_t job_id) {
   std::vector<std::uint64_t> taken;
   auto it = jobs_.find(job_id);
   if (it == jobs_.end())

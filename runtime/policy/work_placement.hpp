@@ -9,10 +9,10 @@
 //   nonzero). A started job is added with all its operations unplaced.
 //   place(job): every run of consecutive unplaced operations [first, first +
 //     count) is cut into k = min(live nodes serving the job's type,
-//     max(1, floor(count / min_chunk))) near-equal contiguous chunks; each chunk goes
-//     to the serving node with the fewest outstanding operations (ties: the
-//     lowest id), which becomes their holder. Without a serving node the
-//     run stays unplaced (parked) until place_all() after a node joins.
+//     max(1, floor(count / min_chunk))) near-equal contiguous chunks; each
+//     chunk goes to the serving node with the fewest outstanding operations
+//     (ties: the lowest id), which becomes their holder. Without a serving node
+//     the run stays unplaced (parked) until place_all() after a node joins.
 //   holds(node, op): only the holder's events may change the ledger; events
 //     from a node declared lost (it froze and woke up, or its messages were
 //     still in flight) are stale and dropped. That makes every operation's

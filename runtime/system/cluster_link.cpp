@@ -2,18 +2,17 @@
 
 #include <dlfcn.h>
 #include <fstream>
-#include <stdexcept>
-
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <stdexcept>
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/event_based_actor.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/openssl/manager.hpp>
 #include <caf/openssl/publish.hpp>
 #include <caf/openssl/remote_actor.hpp>
-#include <caf/event_based_actor.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
@@ -96,9 +95,9 @@ std::string check_transport(const cluster_config& s,
       if (!hp)
         return why;
       if (!is_loopback(hp->host))
-        return "plain TCP between nodes is for loopback testing only ("
-               + a + " is not a loopback address); configure TLS "
-               "certificates instead";
+        return "plain TCP between nodes is for loopback testing only (" + a
+               + " is not a loopback address); configure TLS "
+                 "certificates instead";
     }
     return {};
   }
@@ -177,13 +176,11 @@ caf::actor spawn_rejoiner(caf::actor_system& sys, const std::string& address,
     self->set_down_handler([self](caf::down_msg&) {
       self->delayed_send(self, retry_every, rejoin_atom::value);
     });
-    auto retry = [self] {
-      self->delayed_send(self, retry_every, rejoin_atom::value);
-    };
+    auto retry
+      = [self] { self->delayed_send(self, retry_every, rejoin_atom::value); };
     return {
       [=](rejoin_atom) {
-        self
-          ->request(mm, timeout, caf::connect_atom::value, hp.host, hp.port)
+        self->request(mm, timeout, caf::connect_atom::value, hp.host, hp.port)
           .then(
             [=](caf::node_id&, caf::strong_actor_ptr& found,
                 std::set<std::string>&) {
@@ -214,10 +211,9 @@ cluster_directory join_cluster(caf::actor_system& sys,
   auto hp = address_of(address);
   bool tls = s.transport == cluster_transport::tls;
   auto entry
-    = !tls
-        ? sys.middleman().remote_actor<cluster_entry_actor>(hp.host, hp.port)
-        : caf::openssl::remote_actor<cluster_entry_actor>(sys, hp.host,
-                                                          hp.port);
+    = !tls ? sys.middleman().remote_actor<cluster_entry_actor>(hp.host, hp.port)
+           : caf::openssl::remote_actor<cluster_entry_actor>(sys, hp.host,
+                                                             hp.port);
   if (!entry) {
     auto why = sys.render(entry.error());
     if (tls && why.find("handshake") != std::string::npos)
@@ -229,8 +225,9 @@ cluster_directory join_cluster(caf::actor_system& sys,
   caf::scoped_actor self{sys};
   cluster_directory dir;
   std::string failed;
-  self->request(*entry, caf::timespan{from_seconds(s.peer_timeout_seconds)},
-                join_atom::value, node)
+  self
+    ->request(*entry, caf::timespan{from_seconds(s.peer_timeout_seconds)},
+              join_atom::value, node)
     .receive([&](cluster_directory& d) { dir = std::move(d); },
              [&](caf::error& e) { failed = sys.render(e); });
   if (!failed.empty())

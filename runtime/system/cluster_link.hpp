@@ -12,10 +12,10 @@
 #include <string>
 #include <vector>
 
+#include <caf/actor.hpp>
+
 #include "messages/interfaces.hpp"
 #include "runtime/policy/settings.hpp"
-
-#include <caf/actor.hpp>
 
 namespace caf {
 class actor_system;

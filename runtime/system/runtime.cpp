@@ -20,12 +20,12 @@
 #include <caf/send.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "actors/budget_authority_actor.hpp"
 #include "actors/executor_actor.hpp"
 #include "config/loader.hpp"
 #include "messages/error.hpp"
 #include "messages/registration.hpp"
 #include "runtime/policy/http_mapping.hpp"
-#include "actors/budget_authority_actor.hpp"
 #include "runtime/system/cluster_link.hpp"
 #include "runtime/system/dashboard_json.hpp"
 #include "runtime/system/metrics_text.hpp"
@@ -100,6 +100,23 @@ struct runtime::impl {
     if (!is_running)
       throw std::logic_error(std::string{"batching::runtime::"} + what
                              + ": the runtime is not running");
+  }
+
+  /// Stops every actor and destroys the actor system (stop(), and a
+  /// start() that failed half-way).
+  void teardown() {
+    topo.shutdown();
+    for (auto& a : others)
+      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+    others.clear();
+    topo = topology{};
+    // A host callback that never returns must not hang the host:
+    // completions from now on go nowhere, and its thread is abandoned (it
+    // ends when the callback does).
+    if (gate)
+      gate->close();
+    sys.reset();
+    sys_cfg.reset();
   }
 
   /// Offers this worker node's batchers to the cluster's coordinator and
@@ -224,8 +241,8 @@ void runtime::start() {
           = spawn_budget_authority(*d.sys, authority_config(d.cfg));
         d.others.push_back(caf::actor_cast<caf::actor>(cluster.authority));
       } else {
-        auto dir = join_cluster(*d.sys, cluster_cfg.join, cluster.node,
-                                cluster_cfg);
+        auto dir
+          = join_cluster(*d.sys, cluster_cfg.join, cluster.node, cluster_cfg);
         cluster.authority = dir.authority;
         if (cluster_cfg.role == cluster_role::worker) {
           if (!dir.coordinator)
@@ -236,11 +253,7 @@ void runtime::start() {
         }
       }
     } catch (...) {
-      for (auto& a : d.others)
-        caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
-      d.others.clear();
-      d.sys.reset();
-      d.sys_cfg.reset();
+      d.teardown();
       throw;
     }
   }
@@ -278,17 +291,12 @@ void runtime::start() {
       std::vector<circuit_breaker_actor> gates;
       for (const auto& [_, g] : d.topo.gates)
         gates.push_back(g);
-      d.others.push_back(spawn_rejoiner(*d.sys, cluster_cfg.join,
-                                        cluster.node, cluster_cfg,
-                                        cluster.authority, std::move(gates)));
+      d.others.push_back(spawn_rejoiner(*d.sys, cluster_cfg.join, cluster.node,
+                                        cluster_cfg, cluster.authority,
+                                        std::move(gates)));
     }
   } catch (...) {
-    d.topo.shutdown();
-    for (auto& a : d.others)
-      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
-    d.others.clear();
-    d.sys.reset();
-    d.sys_cfg.reset();
+    d.teardown();
     throw;
   }
   if (d.topo.sampler && !d.alert_callbacks.empty()) {
@@ -473,17 +481,7 @@ bool runtime::stop(duration drain_timeout) {
   if (!drained)
     d.call<std::uint64_t>(d.topo.coordinator, d.opts.call_timeout, err,
                           stop_atom::value);
-  d.topo.shutdown();
-  for (auto& a : d.others)
-    caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
-  d.others.clear();
-  d.topo = topology{};
-  // A host callback that never returns must not hang the host: completions
-  // from now on go nowhere, and its thread is abandoned (it ends when the
-  // callback does).
-  d.gate->close();
-  d.sys.reset();
-  d.sys_cfg.reset();
+  d.teardown();
   return drained;
 }
 

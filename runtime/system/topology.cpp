@@ -59,10 +59,9 @@ topology spawn_topology(caf::actor_system& sys, const runtime_config& cfg,
   }
   wiring.gates = t.gates;
   t.remote_coordinator = static_cast<bool>(cluster.coordinator);
-  t.coordinator
-    = t.remote_coordinator
-        ? cluster.coordinator
-        : spawn_coordinator(sys, cfg.coordinator, std::move(wiring));
+  t.coordinator = t.remote_coordinator ? cluster.coordinator
+                                       : spawn_coordinator(sys, cfg.coordinator,
+                                                           std::move(wiring));
   std::vector<batch_engine::config> engines;
   optimizer_settings os;
   os.optimizer = cfg.optimizer;

@@ -280,9 +280,8 @@ TEST_F(topology_test, a_lost_workers_operations_move_to_the_survivors) {
     if (worker_answers)
       for (const auto& op : b.operations)
         worker_done.insert(op.id);
-    return worker_answers
-             ? std::optional{scripted_answer{ok_outcome(), 20ms}}
-             : std::nullopt; // hangs: its batches stay in flight
+    return worker_answers ? std::optional{scripted_answer{ok_outcome(), 20ms}}
+                          : std::nullopt; // hangs: its batches stay in flight
   });
   cluster_membership as_worker;
   as_worker.coordinator = t.coordinator;

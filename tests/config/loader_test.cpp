@@ -177,7 +177,7 @@ TEST(config_loader, every_problem_of_a_file_is_reported_at_once) {
          "unknown key 'bogus' at top level (valid keys: batching, "
          "operation_configs, backends, coordinator, resource_thresholds, "
          "scaling, sampling, optimizer, server, cluster, "
-                "performance_targets, "
+         "performance_targets, "
          "environments)"),
     }));
 }

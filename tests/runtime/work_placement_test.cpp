@@ -1,7 +1,6 @@
-#include <gtest/gtest.h>
-
 #include <map>
 
+#include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
 #include "runtime/policy/work_placement.hpp"
@@ -26,8 +25,7 @@ TEST(work_placement, a_job_is_cut_over_the_nodes_of_its_type) {
   p.add_node(2, {"write", "read"});
   p.add_node(3, {"read"});
   p.add_job(1, "write", 1000);
-  EXPECT_EQ(p.place(1),
-            (std::vector<chunk>{{1, 1, 0, 500}, {2, 1, 500, 500}}));
+  EXPECT_EQ(p.place(1), (std::vector<chunk>{{1, 1, 0, 500}, {2, 1, 500, 500}}));
   // A small job is not fanned out below the minimum chunk.
   p.add_job(2, "read", 150);
   EXPECT_EQ(p.place(2), (std::vector<chunk>{{3, 2, 0, 150}}));

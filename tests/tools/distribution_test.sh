@@ -181,26 +181,6 @@ else
 fi
 
 # -- 4. the budget, from nginx's log ---------------------------------------------
-python3 - "$dir/access.log" <<'PY' || fail=1
-import sys
-rows = [line.split() for line in open(sys.argv[1])]
-ok = sorted(float(t) for s, t in rows if s == '200')
-throttled = sum(1 for s, _ in rows if s == '429')
-j = peak = 0
-for i in range(len(ok)):
-    while ok[i] - ok[j] >= 1.0:
-        j += 1
-    peak = max(peak, i - j + 1)
-steady = [t for t in ok if ok[0] + 1 <= t <= ok[0] + 9]
-goodput = len(steady) * 100 / 8
-print(f"budget: {len(ok)} accepted, {throttled} throttled, peak {peak} requests in a "
-      f"sliding second, {goodput:.0f} items/s in seconds 1-9 (budget 1000)")
-bad = []
-if throttled > 0.01 * len(rows): bad.append("throttle rate over 1%")
-if peak > 11: bad.append("more than the budget in a second")
-if goodput < 900: bad.append("goodput below 90% of the budget")
-if bad:
-    print("FAIL: " + "; ".join(bad)); sys.exit(1)
-PY
+check_budget "$dir/access.log" budget || fail=1
 [[ $fail -eq 0 ]] && echo "distribution: ok"
 exit $fail

@@ -2,6 +2,7 @@
 # on 127.0.0.1 (prefix DIR) whose /append is rate-limited with limit_req
 # (429 + Retry-After: 1 over budget) and sets $nginx_port; nginx's access
 # log ($DIR/access.log) has "<status> <msec>" per request. stop_nginx DIR.
+# check_budget LOG LABEL checks a 10 requests/s budget on such a log.
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null \
     || echo $((20000 + RANDOM % 20000))
@@ -59,4 +60,36 @@ wait_for_log() {
     [[ $(wc -l <"$1/access.log") -ge $2 ]] && return 0
     sleep 0.05
   done
+}
+
+# check_budget LOG LABEL: the budget of 10 requests/s (x 100 items) on an
+# access log: prints the figures; fails on a throttle rate over 1%, more
+# than 11 requests in any sliding second (per authority window the budget
+# is exact, the property test; nginx logs answer times, so one request of
+# jitter may land in a sliding second), or goodput below 90% of the budget
+# in seconds 1-9 after the first request.
+check_budget() {
+  python3 - "$1" "$2" <<'PY'
+import sys
+rows = [line.split() for line in open(sys.argv[1])]
+ok = sorted(float(t) for s, t in rows if s == '200')
+throttled = sum(1 for s, _ in rows if s == '429')
+j = peak = 0
+for i in range(len(ok)):
+    while ok[i] - ok[j] >= 1.0:
+        j += 1
+    peak = max(peak, i - j + 1)
+steady = [t for t in ok if ok[0] + 1 <= t <= ok[0] + 9]
+goodput = len(steady) * 100 / 8
+print(f"{sys.argv[2]}: {len(ok)} accepted, {throttled} throttled, peak {peak} "
+      f"requests in a sliding second, {goodput:.0f} items/s in seconds 1-9 "
+      f"(budget 1000), {ok[-1] - ok[0]:.1f} s")
+bad = []
+if len(ok) < 100: bad.append("fewer than 100 accepted requests")
+if throttled > 0.01 * len(rows): bad.append("throttle rate over 1%")
+if peak > 11: bad.append("more than the budget in a second")
+if goodput < 900: bad.append("goodput below 90% of the budget")
+if bad:
+    print("FAIL: " + "; ".join(bad)); sys.exit(1)
+PY
 }
