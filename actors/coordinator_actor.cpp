@@ -128,12 +128,20 @@ struct coordinator_state {
   /// operations stay in `pending` until the job finishes).
   void dispatch(const std::vector<work_placement::chunk>& chunks) {
     for (const auto& c : chunks) {
-      auto& job = pending.at(c.job_id);
+      auto it = pending.find(c.job_id);
+      if (it == pending.end())
+        continue; // finished meanwhile
       if (cancelling.count(c.job_id)) {
-        // Placed again after a loss, but the job is being cancelled.
-        cancel_unsent(c.job_id);
+        // Placed again after a loss while the job is being cancelled:
+        // cancelled here instead of sent.
+        operation_events events;
+        for (auto i = c.first; i < c.first + c.count; ++i)
+          if (placement.finish(c.node, {c.job_id, i}))
+            events.finished.push_back(cancelled(it->second, i));
+        apply(events); // may finish the job (and drop it from `pending`)
         continue;
       }
+      const auto& job = it->second;
       auto type = ledger->status(c.job_id, now_of(self))->op_type;
       work_items w;
       w.job_id = c.job_id;
@@ -146,6 +154,18 @@ struct coordinator_state {
     }
   }
 
+  /// The event of operation `index` of `job` cancelled by the coordinator.
+  static operation_finished cancelled(const work_items& job,
+                                      std::uint64_t index) {
+    return {job.operations[index].id,
+            job.job_id,
+            index,
+            operation_state::cancelled,
+            0,
+            duration{0},
+            "cancelled"};
+  }
+
   /// Finishes as cancelled the operations of a job that are on no node.
   void cancel_unsent(std::uint64_t id) {
     auto it = pending.find(id);
@@ -153,9 +173,7 @@ struct coordinator_state {
       return;
     operation_events events;
     for (auto index : placement.take_unplaced(id))
-      events.finished.push_back({it->second.operations[index].id, id, index,
-                                 operation_state::cancelled, 0, duration{0},
-                                 "cancelled"});
+      events.finished.push_back(cancelled(it->second, index));
     if (!events.finished.empty())
       apply(events);
   }

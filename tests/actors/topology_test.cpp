@@ -83,6 +83,25 @@ protected:
     EXPECT_TRUE(d);
     return d ? *d : dashboard{};
   }
+
+  /// A worker node's batchers (in this actor system, registered as a
+  /// remote worker's would be) around `exec`.
+  topology join_worker(executor_actor exec) {
+    cluster_membership as_worker;
+    as_worker.coordinator = t.coordinator;
+    auto w = spawn_topology(sys, test_config(), {{"default", exec}}, nullptr, 7,
+                            as_worker);
+    for (auto& [_, b] : w.batchers)
+      track(b);
+    for (auto& [_, g] : w.gates)
+      track(g);
+    track(w.optimizer);
+    auto node = ask<std::uint32_t>(t.coordinator, join_atom::value,
+                                   worker_registration{"w", w.batchers});
+    EXPECT_TRUE(node);
+    EXPECT_EQ(node ? *node : 0u, 2u);
+    return w;
+  }
 };
 
 } // namespace
@@ -283,19 +302,7 @@ TEST_F(topology_test, a_lost_workers_operations_move_to_the_survivors) {
     return worker_answers ? std::optional{scripted_answer{ok_outcome(), 20ms}}
                           : std::nullopt; // hangs: its batches stay in flight
   });
-  cluster_membership as_worker;
-  as_worker.coordinator = t.coordinator;
-  auto w = spawn_topology(sys, test_config(), {{"default", worker_exec}},
-                          nullptr, 7, as_worker);
-  for (auto& [_, b] : w.batchers)
-    track(b);
-  for (auto& [_, g] : w.gates)
-    track(g);
-  track(w.optimizer);
-  auto node = ask<std::uint32_t>(t.coordinator, join_atom::value,
-                                 worker_registration{"w", w.batchers});
-  ASSERT_TRUE(node);
-  EXPECT_EQ(*node, 2u);
+  auto w = join_worker(worker_exec);
   EXPECT_EQ(board().coordinator.worker_nodes, 1u);
 
   auto id = submit("write", 2000);
@@ -336,4 +343,38 @@ TEST_F(topology_test, a_lost_workers_operations_move_to_the_survivors) {
   EXPECT_EQ(overlap, 0u);
   EXPECT_EQ(here.size() + worker_done.size(), 2000u);
   EXPECT_TRUE(here.count(1999)); // the worker's half, requeued here
+}
+
+// A job being cancelled when its worker is lost: what the worker held is
+// cancelled by the coordinator, not sent again.
+TEST_F(topology_test, a_lost_workers_share_of_a_cancelled_job_is_cancelled) {
+  start();
+  auto worker_exec = spawn_scripted([](const batch&) {
+    return std::optional<scripted_answer>{}; // hangs
+  });
+  auto w = join_worker(worker_exec);
+  behaviour = [](const batch&) { return std::optional<scripted_answer>{}; };
+  auto id = submit("write", 2000);
+  ASSERT_TRUE(id);
+  advance(50ms);
+  auto c = ask<job_status>(t.coordinator, cancel_atom::value, *id);
+  ASSERT_TRUE(c);
+  for (auto& [_, b] : w.batchers)
+    caf::anon_send_exit(b, caf::exit_reason::kill);
+  sched.run();
+  auto sent_before = seen.size();
+  behaviour = [](const batch&) {
+    return std::optional{scripted_answer{ok_outcome(), 20ms}};
+  };
+  advance(10s);
+  auto s = status(*id);
+  EXPECT_EQ(s.queued + s.in_flight, 0u) << "every operation finished";
+  EXPECT_EQ(s.state, job_state::cancelled);
+  EXPECT_GE(s.cancelled, 1000u - 200u); // the worker's half at least, less
+                                        // what it had in flight (lost)
+  EXPECT_EQ(board().coordinator.ledger_violations, 0u);
+  // Nothing of the worker's share was sent from here.
+  for (auto i = sent_before; i < seen.size(); ++i)
+    for (const auto& op : seen[i].operations)
+      EXPECT_LT(op.id, 1000u);
 }
