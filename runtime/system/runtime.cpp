@@ -287,7 +287,7 @@ void runtime::start() {
     }
     if (cluster_cfg.role == cluster_role::worker)
       d.register_worker(cluster.node);
-    if (cluster_cfg.role == cluster_role::member) {
+    if (cluster_cfg.role == cluster_role::member && cluster.authority) {
       std::vector<circuit_breaker_actor> gates;
       for (const auto& [_, g] : d.topo.gates)
         gates.push_back(g);
