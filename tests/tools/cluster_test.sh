@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Three processes share one request budget (docs/deployment.md): a budget
-# authority (`batching node --role authority`) and two workers (`batching
-# run --join`) drain jobs into one real nginx whose limit_req is the
-# budget (10 requests/s). Checked on nginx's own access log: every
-# operation succeeded, no 429, never more than the budget in any sliding
-# second (+1 for timing jitter), goodput within 10% of budget x 100 items
-# while both run. For
-# contrast, the same two workers without the authority overrun it.
+# authority (`batching node --role authority`) and two members (`batching
+# run --join`) drain jobs into one real nginx whose limit_req is the budget
+# (10 requests/s). Checked on nginx's own access log (check_budget in
+# nginx_env.sh): every operation succeeded, no 429, no sliding window over
+# the budget beyond edge jitter, goodput within 10% of budget x 100 items
+# while both run. For contrast, the same two members without the authority
+# overrun it. Then the authority is killed and restarted: a member rejoins.
 #   cluster_test.sh BATCHING_BINARY
 set -u
 bin=${1:?binary}

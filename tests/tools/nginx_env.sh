@@ -63,31 +63,35 @@ wait_for_log() {
 }
 
 # check_budget LOG LABEL: the budget of 10 requests/s (x 100 items) on an
-# access log: prints the figures; fails on a throttle rate over 1%, more
-# than 11 requests in any sliding second (per authority window the budget
-# is exact, the property test; nginx logs answer times, so one request of
-# jitter may land in a sliding second), or goodput below 90% of the budget
-# in seconds 1-9 after the first request.
+# access log: prints the figures; fails on a throttle rate over 1%, goodput
+# below 90% of the budget in seconds 1-9 after the first request, or more
+# requests in a sliding window of W seconds than 10 W + 2. Per authority
+# window the budget is exact (the property test), but nginx logs answer
+# times and the windows are not the authority's: each edge of a sliding
+# window may catch one request of timing jitter.
 check_budget() {
   python3 - "$1" "$2" <<'PY'
 import sys
 rows = [line.split() for line in open(sys.argv[1])]
 ok = sorted(float(t) for s, t in rows if s == '200')
 throttled = sum(1 for s, _ in rows if s == '429')
-j = peak = 0
-for i in range(len(ok)):
-    while ok[i] - ok[j] >= 1.0:
-        j += 1
-    peak = max(peak, i - j + 1)
+def peak(width):
+    j = most = 0
+    for i in range(len(ok)):
+        while ok[i] - ok[j] >= width:
+            j += 1
+        most = max(most, i - j + 1)
+    return most
+peak1, peak5 = peak(1.0), peak(5.0)
 steady = [t for t in ok if ok[0] + 1 <= t <= ok[0] + 9]
 goodput = len(steady) * 100 / 8
-print(f"{sys.argv[2]}: {len(ok)} accepted, {throttled} throttled, peak {peak} "
-      f"requests in a sliding second, {goodput:.0f} items/s in seconds 1-9 "
-      f"(budget 1000), {ok[-1] - ok[0]:.1f} s")
+print(f"{sys.argv[2]}: {len(ok)} accepted, {throttled} throttled, most requests "
+      f"in a sliding 1 s / 5 s: {peak1} / {peak5}, {goodput:.0f} items/s in "
+      f"seconds 1-9 (budget 1000), {ok[-1] - ok[0]:.1f} s")
 bad = []
 if len(ok) < 100: bad.append("fewer than 100 accepted requests")
 if throttled > 0.01 * len(rows): bad.append("throttle rate over 1%")
-if peak > 11: bad.append("more than the budget in a second")
+if peak1 > 12 or peak5 > 52: bad.append("more than the budget in a window")
 if goodput < 900: bad.append("goodput below 90% of the budget")
 if bad:
     print("FAIL: " + "; ".join(bad)); sys.exit(1)
