@@ -110,6 +110,7 @@ struct runtime::impl {
       caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
     others.clear();
     topo = topology{};
+    port = 0;
     // A host callback that never returns must not hang the host:
     // completions from now on go nowhere, and its thread is abandoned (it
     // ends when the callback does).
