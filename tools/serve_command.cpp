@@ -95,6 +95,19 @@ bool start_runtime(runtime& rt, const std::string& cmd) {
   }
 }
 
+// Gives the runtime its HTTP executors and starts it: exit_ok, or the exit
+// status after saying why not (exit_usage for the configuration,
+// exit_failure when it cannot start).
+int start_with_http_executors(runtime& rt, const runtime_config& cfg,
+                              const std::string& cmd) {
+  auto problems = attach_http_executors(rt, cfg);
+  for (const auto& p : problems)
+    std::cerr << "batching " << cmd << ": " << p << '\n';
+  if (!problems.empty())
+    return exit_usage;
+  return start_runtime(rt, cmd) ? exit_ok : exit_failure;
+}
+
 // Runs the runtime behind the HTTP API on `listen` until SIGINT/SIGTERM
 // (serve, and a coordinator node).
 int serve_until_stopped(const std::string& cmd, runtime_config cfg,
@@ -104,14 +117,8 @@ int serve_until_stopped(const std::string& cmd, runtime_config cfg,
     cfg.server.token = token;
   auto stop_signals = stop_signals_blocked();
   runtime rt{cfg, runtime_options(parsed)};
-  auto problems = attach_http_executors(rt, cfg);
-  if (!problems.empty()) {
-    for (const auto& p : problems)
-      std::cerr << "batching " << cmd << ": " << p << '\n';
-    return exit_usage;
-  }
-  if (!start_runtime(rt, cmd))
-    return exit_failure;
+  if (auto rc = start_with_http_executors(rt, cfg, cmd); rc != exit_ok)
+    return rc;
   http_api api{rt, {cfg.server.token, cfg.server.max_operations_per_job, 50}};
   std::unique_ptr<http_server> server;
   try {
@@ -447,14 +454,8 @@ int run_worker_node(const arguments& parsed, runtime_config cfg) {
     ::kill(::getpid(), SIGTERM);
   };
   runtime rt{cfg, opts};
-  auto problems = attach_http_executors(rt, cfg);
-  if (!problems.empty()) {
-    for (const auto& p : problems)
-      std::cerr << "batching node: " << p << '\n';
-    return exit_usage;
-  }
-  if (!start_runtime(rt, cmd))
-    return exit_failure;
+  if (auto rc = start_with_http_executors(rt, cfg, cmd); rc != exit_ok)
+    return rc;
   std::cout << "batching node: worker joined the coordinator at "
             << cfg.cluster.join << " for";
   for (const auto& [type, _] : cfg.operation_configs)
