@@ -186,25 +186,21 @@ struct coordinator_state {
     return it == node_of.end() ? local_node : it->second;
   }
 
-  /// Keeps only what the operations' current holder reports.
-  operation_events accepted(const operation_events& events,
-                            work_placement::node_id node) {
-    operation_events ok;
-    auto keep = [&](const std::vector<op_ref>& from, std::vector<op_ref>& to) {
-      for (const auto& ref : from)
-        if (placement.holds(node, ref))
-          to.push_back(ref);
-        else
-          ++stale_events;
-    };
-    keep(events.sent, ok.sent);
-    keep(events.requeued, ok.requeued);
-    for (const auto& f : events.finished)
-      if (placement.finish(node, {f.job_id, f.index}))
-        ok.finished.push_back(f);
-      else
-        ++stale_events;
-    return ok;
+  /// Drops what does not come from the operations' current holder
+  /// (in place: this runs for every batcher report).
+  void keep_from_holder(operation_events& events,
+                        work_placement::node_id node) {
+    auto before
+      = events.sent.size() + events.requeued.size() + events.finished.size();
+    auto stale = [&](const op_ref& ref) { return !placement.holds(node, ref); };
+    std::erase_if(events.sent, stale);
+    std::erase_if(events.requeued, stale);
+    std::erase_if(events.finished, [&](const operation_finished& f) {
+      return !placement.finish(node, {f.job_id, f.index});
+    });
+    stale_events += before
+                    - (events.sent.size() + events.requeued.size()
+                       + events.finished.size());
   }
 
   /// A node's batchers registered and monitored; its share of the work
@@ -239,8 +235,9 @@ struct coordinator_state {
     dispatch(placement.place_all());
   }
 
-  void on_events(const operation_events& raw) {
-    apply(accepted(raw, sender_node()));
+  void on_events(operation_events& events) {
+    keep_from_holder(events, sender_node());
+    apply(events);
   }
 
   void apply(const operation_events& events) {
@@ -460,7 +457,7 @@ coordinator_impl(coordinator_actor::stateful_pointer<coordinator_state> self,
     [=](wait_atom, std::uint64_t id) { return self->state.on_wait(id); },
     [=](drain_atom) { return self->state.on_drain(); },
     [=](stop_atom) { return self->state.on_stop(); },
-    [=](const operation_events& events) { self->state.on_events(events); },
+    [=](operation_events& events) { self->state.on_events(events); },
     [=](caf::subscribe_atom, events_listener who) {
       self->state.observers.push_back(std::move(who));
     },
