@@ -96,18 +96,10 @@ int run_node(const std::vector<std::string>& args) {
   if (auto listen = parsed.value("--listen"))
     c.listen = *listen;
   apply_cluster_flags(parsed, c);
-  if (const char* pass = std::getenv("BATCHING_TLS_PASSPHRASE"))
-    c.passphrase = pass;
   std::string why;
   if (!parse_host_port(c.listen, &why))
     return usage_error(cmd, "--listen: " + why);
-  if (c.role == cluster_role::worker && c.join.empty())
-    return usage_error(cmd, "a worker needs --join HOST:PORT (the "
-                            "coordinator node)");
-  auto addresses = c.role == cluster_role::worker
-                     ? std::vector<std::string>{c.join}
-                     : std::vector<std::string>{c.listen};
-  if (auto problem = check_transport(c, addresses); !problem.empty())
+  if (auto problem = check_cluster(c); !problem.empty())
     return usage_error(cmd, problem);
   switch (c.role) {
     case cluster_role::authority: return run_authority(std::move(cfg));

@@ -1,5 +1,6 @@
 #include "runtime/system/cluster_link.hpp"
 
+#include <cstdlib>
 #include <dlfcn.h>
 #include <fstream>
 #include <openssl/err.h>
@@ -76,16 +77,6 @@ bool readable(const std::string& path) {
   return in.good();
 }
 
-host_port address_of(const std::string& address) {
-  std::string why;
-  auto hp = parse_host_port(address, &why);
-  if (!hp)
-    throw std::runtime_error(why);
-  return *hp;
-}
-
-} // namespace
-
 std::string check_transport(const cluster_config& s,
                             const std::vector<std::string>& addresses) {
   if (s.transport == cluster_transport::plain_tcp) {
@@ -114,6 +105,30 @@ std::string check_transport(const cluster_config& s,
   return {};
 }
 
+host_port address_of(const std::string& address) {
+  std::string why;
+  auto hp = parse_host_port(address, &why);
+  if (!hp)
+    throw std::runtime_error(why);
+  return *hp;
+}
+
+} // namespace
+
+std::string check_cluster(const cluster_config& c) {
+  switch (c.role) {
+    case cluster_role::none: return {};
+    case cluster_role::authority:
+    case cluster_role::coordinator: return check_transport(c, {c.listen});
+    default:
+      if (c.join.empty())
+        return "a " + to_string(c.role)
+               + " needs --join HOST:PORT (cluster.join: the authority or "
+                 "coordinator node)";
+      return check_transport(c, {c.join});
+  }
+}
+
 void prepare_cluster_config(caf::actor_system_config& cfg,
                             const cluster_config& s) {
   cfg.load<caf::io::middleman>();
@@ -125,7 +140,8 @@ void prepare_cluster_config(caf::actor_system_config& cfg,
   cfg.load<caf::openssl::manager>();
   cfg.openssl_certificate = s.certificate;
   cfg.openssl_key = s.key;
-  cfg.openssl_passphrase = s.passphrase;
+  const char* pass = std::getenv("BATCHING_TLS_PASSPHRASE");
+  cfg.openssl_passphrase = pass ? pass : s.passphrase;
   cfg.openssl_cafile = s.ca_file;
 }
 

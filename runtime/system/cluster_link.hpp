@@ -24,15 +24,15 @@ class actor_system_config;
 
 namespace batching {
 
-/// Why `cfg`'s transport cannot be used for `addresses` ("host:port"
-/// each), or empty: TLS needs certificate, key and CA as readable files;
-/// plain TCP needs loopback hosts only.
-std::string check_transport(const cluster_config& cfg,
-                            const std::vector<std::string>& addresses);
+/// Why `cfg` cannot work, or empty: a member or worker needs an address to
+/// join; TLS needs certificate, key and CA as readable files; plain TCP
+/// needs loopback addresses only (the one listened on or joined).
+std::string check_cluster(const cluster_config& cfg);
 
 /// Loads the middleman (and the OpenSSL module for TLS) into `sys_cfg`
 /// and sets the heartbeat that notices a frozen peer: heartbeats every
 /// 200 ms, a connection silent for peer_timeout_seconds is dropped.
+/// BATCHING_TLS_PASSPHRASE, when set, overrides the key's passphrase.
 void prepare_cluster_config(caf::actor_system_config& sys_cfg,
                             const cluster_config& cfg);
 

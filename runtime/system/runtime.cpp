@@ -52,22 +52,12 @@ std::string default_node_name() {
 }
 
 /// Throws std::invalid_argument when the cluster settings cannot work.
-void check_cluster(const cluster_config& c) {
-  std::vector<std::string> addresses;
-  switch (c.role) {
-    case cluster_role::none: return;
-    case cluster_role::authority:
-      throw std::invalid_argument(
-        "cluster.role authority runs as `batching node --role authority`, "
-        "not inside a runtime");
-    case cluster_role::coordinator: addresses.push_back(c.listen); break;
-    default:
-      if (c.join.empty())
-        throw std::invalid_argument("cluster.role " + to_string(c.role)
-                                    + " needs cluster.join (host:port)");
-      addresses.push_back(c.join);
-  }
-  if (auto problem = check_transport(c, addresses); !problem.empty())
+void check_runtime_cluster(const cluster_config& c) {
+  if (c.role == cluster_role::authority)
+    throw std::invalid_argument(
+      "cluster.role authority runs as `batching node --role authority`, "
+      "not inside a runtime");
+  if (auto problem = check_cluster(c); !problem.empty())
     throw std::invalid_argument(problem);
 }
 
@@ -226,10 +216,8 @@ void runtime::start() {
   auto threads = d.opts.threads;
   if (threads == 0)
     threads = std::max(2u, std::thread::hardware_concurrency());
-  auto cluster_cfg = d.cfg.cluster;
-  if (const char* pass = std::getenv("BATCHING_TLS_PASSPHRASE"))
-    cluster_cfg.passphrase = pass;
-  check_cluster(cluster_cfg);
+  const auto& cluster_cfg = d.cfg.cluster;
+  check_runtime_cluster(cluster_cfg);
   d.sys_cfg = std::make_unique<system_config>(threads, cluster_cfg);
   d.sys = std::make_unique<caf::actor_system>(*d.sys_cfg);
   cluster_membership cluster;
