@@ -124,6 +124,8 @@ void pacer::on_throttled(time_point now, duration retry_after) {
       auto span = to_seconds(now + retry_after - window_start);
       if (span > 0 && accepted_since_decrease_ > 0)
         a = accepted_since_decrease_ / span;
+      if (span > 0)
+        window_span_ = std::min(from_seconds(span), cfg_.max_hold);
       block_end_ = now + retry_after;
     }
     // Ramping (an unpaced start, or accelerating probes): the rate has
@@ -199,7 +201,10 @@ void pacer::completed(time_point now, const flow_sample& s) {
     rate_ *= 2;
   } else if (rate_ < cfg_.recover * *ceiling_) {
     rate_ = std::min(cfg_.recover * *ceiling_, rate_ * 1.25);
-  } else if (now >= probe_after_) {
+  } else if (now >= probe_after_
+             && (!window_span_ || !last_probe_
+                 || now - *last_probe_ >= *window_span_)) {
+    last_probe_ = now;
     rate_ *= 1 + probe_step_;
     // Well past the rate that last overran (c itself may understate it):
     // the budget grew, or a large burst allowance hides the overrun for

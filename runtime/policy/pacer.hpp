@@ -49,7 +49,13 @@
 //     of an epoch:
 //       c unknown:              r = 2r                      (slow start)
 //       r < recover * c:        r = min(recover * c, 1.25 r) (recovery)
-//       now >= probe time:      r = (1 + p) r               (probe)
+//       now >= probe time:      r = (1 + p) r               (probe),
+//         at most once per window span w once a window overrun was seen
+//         (w = the span its measure used, from the previous block's end
+//         to this one's, at most max_hold): a window shows an overrun
+//         only when its count runs out, so a step is tested only after a
+//         whole window (per epoch, steps compounded far past the budget
+//         before the first 429, and the block lasts to the window's end);
 //         and if accelerating (p > probe): c = r, p = min(max_probe, 2p);
 //         else if r > 1.1 max(c, the rate that overran last) without a
 //         429, the budget may have grown: c = r (the same-plateau test
@@ -136,7 +142,9 @@ private:
   std::optional<time_point> measure_from_; // the last ramp estimate
   std::optional<time_point> last_accepted_;
   double accepted_since_decrease_ = 0;
-  std::optional<time_point> block_end_; // of the last window overrun
+  std::optional<time_point> block_end_;  // of the last window overrun
+  std::optional<duration> window_span_;  // w: probe steps at most this often
+  std::optional<time_point> last_probe_; // the last probe step
   std::optional<time_point> first_completion_;
   // Send-rate measurement for throttles while unpaced.
   std::optional<time_point> window_start_;

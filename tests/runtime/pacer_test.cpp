@@ -1,3 +1,5 @@
+#include <vector>
+
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
@@ -162,6 +164,32 @@ auto token_bucket(double rate, double burst) {
   };
 }
 
+/// A fixed window of `limit` requests per `seconds`, answering 429 with
+/// Retry-After = the rest of the window; each 429's Retry-After is appended
+/// to `blocks` when given.
+auto fixed_window(int limit, std::int64_t seconds,
+                  std::vector<duration>* blocks = nullptr) {
+  return [=, used = 0, window = std::int64_t{0}](time_point now) mutable {
+    auto w
+      = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch())
+          .count()
+        / seconds;
+    if (w != window) {
+      window = w;
+      used = 0;
+    }
+    if (used < limit) {
+      ++used;
+      return std::pair{true, duration{0}};
+    }
+    auto retry_after = from_seconds(static_cast<double>(seconds * (w + 1)))
+                       - now.time_since_epoch();
+    if (blocks)
+      blocks->push_back(retry_after);
+    return std::pair{false, retry_after};
+  };
+}
+
 } // namespace
 
 TEST(pacer, learns_a_token_bucket_and_probes_it_ever_more_rarely) {
@@ -179,30 +207,31 @@ TEST(pacer, learns_a_token_bucket_and_probes_it_ever_more_rarely) {
 
 TEST(pacer, measures_a_fixed_window_over_the_window) {
   pacer p{paced(3, 1)};
-  int used = 0;
-  std::int64_t window = 0;
-  auto fixed_window = [&](time_point now) { // 60 requests per 60 s
-    auto w
-      = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch())
-          .count()
-        / 60;
-    if (w != window) {
-      window = w;
-      used = 0;
-    }
-    if (used < 60) {
-      ++used;
-      return std::pair{true, duration{0}};
-    }
-    return std::pair{false,
-                     from_seconds(60.0 * (w + 1)) - now.time_since_epoch()};
-  };
+  auto window = fixed_window(60, 60); // 60 requests per 60 s
   auto now = at(0ms);
-  auto throttled = drive(p, fixed_window, 600s, now);
+  auto throttled = drive(p, window, 600s, now);
   ASSERT_TRUE(p.ceiling().has_value());
   EXPECT_NEAR(*p.ceiling(), 1.0, 0.1); // 60 per 60 s
   EXPECT_LE(throttled, 4);
   EXPECT_GE(p.hold(), 100s); // window overruns are probed rarely
+}
+
+TEST(pacer, probes_a_fixed_window_one_step_per_window) {
+  // A window shows an overrun only when its count runs out, so a probe is
+  // tested only once a whole window passed: with one step per window the
+  // later overruns come at a window's very end and block briefly (per
+  // epoch, the rate compounded 30% above the budget before the first 429
+  // and the block lasted up to 10 s).
+  pacer p{paced(3, 1)};
+  std::vector<duration> blocks;
+  auto window = fixed_window(180, 60, &blocks); // 180 requests per 60 s
+  auto now = at(0ms);
+  drive(p, window, 1800s, now);
+  ASSERT_GE(blocks.size(), 2u); // learning, then at least one probe
+  for (std::size_t i = 1; i < blocks.size(); ++i)
+    EXPECT_LE(blocks[i], 3s) << "overrun " << i;
+  ASSERT_TRUE(p.ceiling().has_value());
+  EXPECT_NEAR(*p.ceiling(), 3.0, 0.2);
 }
 
 TEST(pacer, its_measurements_stay_bounded_without_throttling) {
