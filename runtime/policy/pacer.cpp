@@ -124,8 +124,11 @@ void pacer::on_throttled(time_point now, duration retry_after) {
       auto span = to_seconds(now + retry_after - window_start);
       if (span > 0 && accepted_since_decrease_ > 0)
         a = accepted_since_decrease_ / span;
+      // Spans between overruns are whole numbers of windows, and probing
+      // makes them long: the shortest is the best estimate of one window.
       if (span > 0)
-        window_span_ = std::min(from_seconds(span), cfg_.max_hold);
+        window_span_ = std::min({from_seconds(span), cfg_.max_hold,
+                                 window_span_.value_or(cfg_.max_hold)});
       block_end_ = now + retry_after;
     }
     // Ramping (an unpaced start, or accelerating probes): the rate has

@@ -51,11 +51,13 @@
 //       r < recover * c:        r = min(recover * c, 1.25 r) (recovery)
 //       now >= probe time:      r = (1 + p) r               (probe),
 //         at most once per window span w once a window overrun was seen
-//         (w = the span its measure used, from the previous block's end
-//         to this one's, at most max_hold): a window shows an overrun
-//         only when its count runs out, so a step is tested only after a
-//         whole window (per epoch, steps compounded far past the budget
-//         before the first 429, and the block lasts to the window's end);
+//         (w = the shortest span an overrun's measure used, from the
+//         previous block's end to this one's, at most max_hold: spans are
+//         whole numbers of windows, and rare probes make them long): a
+//         window shows an overrun only when its count runs out, so a step
+//         is tested only after a whole window (per epoch, steps compounded
+//         far past the budget before the first 429, and the block lasts
+//         to the window's end);
 //         and if accelerating (p > probe): c = r, p = min(max_probe, 2p);
 //         else if r > 1.1 max(c, the rate that overran last) without a
 //         429, the budget may have grown: c = r (the same-plateau test
