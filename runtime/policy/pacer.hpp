@@ -57,7 +57,8 @@
 //         window shows an overrun only when its count runs out, so a step
 //         is tested only after a whole window (per epoch, steps compounded
 //         far past the budget before the first 429, and the block lasts
-//         to the window's end);
+//         to the window's end; later overruns then come at a window's end
+//         with a short Retry-After, count as ordinary 429s and leave w);
 //         and if accelerating (p > probe): c = r, p = min(max_probe, 2p);
 //         else if r > 1.1 max(c, the rate that overran last) without a
 //         429, the budget may have grown: c = r (the same-plateau test
