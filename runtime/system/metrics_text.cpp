@@ -52,6 +52,12 @@ public:
     out_ += '\n';
   }
 
+  // One family with one unlabelled sample.
+  void single(const char* name, const char* type, const char* help, double x) {
+    family(name, type, help);
+    sample(name, "", x);
+  }
+
   // One family with a sample per operation type.
   void per_type(const dashboard& d, const char* name, const char* type,
                 const char* help,
@@ -128,29 +134,24 @@ std::string prometheus_text(const dashboard& d) {
   }
 
   const auto& c = d.coordinator;
-  w.family("batching_jobs_active", "gauge", "Jobs being batched.");
-  w.sample("batching_jobs_active", "", static_cast<double>(c.active_jobs));
-  w.family("batching_jobs_waiting", "gauge",
-           "Admitted jobs waiting for a slot.");
-  w.sample("batching_jobs_waiting", "", static_cast<double>(c.waiting_jobs));
-  w.family("batching_jobs_completed_total", "counter", "Jobs finished.");
-  w.sample("batching_jobs_completed_total", "",
+  w.single("batching_jobs_active", "gauge", "Jobs being batched.",
+           static_cast<double>(c.active_jobs));
+  w.single("batching_jobs_waiting", "gauge",
+           "Admitted jobs waiting for a slot.",
+           static_cast<double>(c.waiting_jobs));
+  w.single("batching_jobs_completed_total", "counter", "Jobs finished.",
            static_cast<double>(c.completed_jobs));
-  w.family("batching_operations_queued", "gauge",
-           "Unfinished operations in all jobs.");
-  w.sample("batching_operations_queued", "",
+  w.single("batching_operations_queued", "gauge",
+           "Unfinished operations in all jobs.",
            static_cast<double>(c.queued_operations));
-  w.family("batching_cluster_worker_nodes", "gauge",
-           "Worker nodes serving this coordinator (docs/deployment.md).");
-  w.sample("batching_cluster_worker_nodes", "",
+  w.single("batching_cluster_worker_nodes", "gauge",
+           "Worker nodes serving this coordinator (docs/deployment.md).",
            static_cast<double>(c.worker_nodes));
-  w.family("batching_cluster_lost_nodes_total", "counter",
-           "Worker nodes lost; their operations moved to the others.");
-  w.sample("batching_cluster_lost_nodes_total", "",
+  w.single("batching_cluster_lost_nodes_total", "counter",
+           "Worker nodes lost; their operations moved to the others.",
            static_cast<double>(c.lost_nodes));
-  w.family("batching_cluster_stale_reports_total", "counter",
-           "Operation reports from lost nodes, dropped.");
-  w.sample("batching_cluster_stale_reports_total", "",
+  w.single("batching_cluster_stale_reports_total", "counter",
+           "Operation reports from lost nodes, dropped.",
            static_cast<double>(c.stale_events));
 
   const auto& r = d.resources;
@@ -174,9 +175,8 @@ std::string prometheus_text(const dashboard& d) {
            r.disk_read_bytes_per_s);
   w.sample("batching_disk_bytes_per_second", "direction=\"write\"",
            r.disk_write_bytes_per_s);
-  w.family("batching_resource_alerts_active", "gauge",
-           "Resource alerts currently raised.");
-  w.sample("batching_resource_alerts_active", "",
+  w.single("batching_resource_alerts_active", "gauge",
+           "Resource alerts currently raised.",
            static_cast<double>(d.active_alerts.size()));
   return w.take();
 }
