@@ -69,6 +69,16 @@ int usage_error(const std::string& path, const std::string& message) {
   return exit_usage;
 }
 
+std::optional<int> reject_bad_arguments(const std::string& path,
+                                        const arguments& parsed) {
+  if (!parsed.error().empty())
+    return usage_error(path, parsed.error());
+  if (!parsed.positional().empty())
+    return usage_error(path, "unexpected argument '"
+                               + parsed.positional().front() + "'");
+  return std::nullopt;
+}
+
 namespace {
 
 bool is_help(const std::string& arg) { return arg == "--help" || arg == "-h"; }

@@ -68,6 +68,12 @@ int dispatch(const std::vector<command>& commands, int argc, char** argv);
 /// stderr and returns exit_usage.
 int usage_error(const std::string& path, const std::string& message);
 
+/// For a command that takes no positional arguments: the usage error
+/// (printed, exit_usage) for a parse error or a positional argument, else
+/// nothing.
+std::optional<int> reject_bad_arguments(const std::string& path,
+                                        const arguments& parsed);
+
 /// The comma-separated pieces of an option's value ("a,b" -> {"a", "b"}).
 std::vector<std::string> split_list(const std::string& text);
 

@@ -37,11 +37,8 @@ int run_check(const std::vector<std::string>& args) {
 
 int run_show(const std::vector<std::string>& args) {
   arguments parsed{args, {"--json"}, {"--env", "--config", "--config-dir"}};
-  if (!parsed.error().empty())
-    return usage_error("config show", parsed.error());
-  if (!parsed.positional().empty())
-    return usage_error("config show", "unexpected argument '"
-                                        + parsed.positional().front() + "'");
+  if (auto rejected = reject_bad_arguments("config show", parsed))
+    return *rejected;
   auto files = parsed.values("--config");
   if (files.empty()) {
     auto dir

@@ -72,11 +72,8 @@ int run_node(const std::vector<std::string>& args) {
                    {"--role", "--listen", "--join", "--node", "--config",
                     "--env", "--http", "--drain-seconds", "--tls-cert",
                     "--tls-key", "--tls-ca"}};
-  if (!parsed.error().empty())
-    return usage_error(cmd, parsed.error());
-  if (!parsed.positional().empty())
-    return usage_error(cmd, "unexpected argument '"
-                              + parsed.positional().front() + "'");
+  if (auto rejected = reject_bad_arguments(cmd, parsed))
+    return *rejected;
   auto loaded = load_config(parsed, true);
   if (!loaded)
     return exit_usage;

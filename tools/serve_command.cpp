@@ -165,11 +165,8 @@ int run_serve(const std::vector<std::string>& args) {
                    {"--config", "--config-dir", "--env", "--listen",
                     "--drain-seconds", "--join", "--node", "--tls-cert",
                     "--tls-key", "--tls-ca"}};
-  if (!parsed.error().empty())
-    return usage_error(cmd, parsed.error());
-  if (!parsed.positional().empty())
-    return usage_error(cmd, "unexpected argument '"
-                              + parsed.positional().front() + "'");
+  if (auto rejected = reject_bad_arguments(cmd, parsed))
+    return *rejected;
   auto cfg = load_config(parsed, false);
   if (!cfg)
     return exit_usage;

@@ -115,6 +115,8 @@ expect run_bad_target 2 "invalid URL 'localhost:1'" -- \
 
 expect node_no_role 2 '--role is required' -- "$bin" node
 expect node_bad_role 2 "unknown --role 'member'" -- "$bin" node --role member
+expect node_positional 2 "batching node: unexpected argument 'extra'" -- "$bin" node extra
+expect serve_positional 2 "batching serve: unexpected argument 'extra'" -- "$bin" serve extra
 expect node_worker_no_join 2 'a worker needs --join HOST:PORT' -- "$bin" node --role worker --plain-tcp
 expect node_bad_listen 2 '--listen: expected HOST:PORT' -- "$bin" node --role authority --listen 4100
 expect node_needs_tls 2 'TLS between nodes needs a certificate, its key and the CA' -- \
