@@ -105,6 +105,11 @@ std::string check_transport(const cluster_config& s,
   return {};
 }
 
+/// How long a peer may stay silent, and a request to it may take.
+caf::timespan peer_timeout(const cluster_config& s) {
+  return caf::timespan{from_seconds(s.peer_timeout_seconds)};
+}
+
 host_port address_of(const std::string& address) {
   std::string why;
   auto hp = parse_host_port(address, &why);
@@ -133,8 +138,7 @@ void prepare_cluster_config(caf::actor_system_config& cfg,
                             const cluster_config& s) {
   cfg.load<caf::io::middleman>();
   cfg.set("middleman.heartbeat-interval", caf::timespan{200'000'000});
-  cfg.set("middleman.connection-timeout",
-          caf::timespan{from_seconds(s.peer_timeout_seconds)});
+  cfg.set("middleman.connection-timeout", peer_timeout(s));
   if (s.transport == cluster_transport::plain_tcp)
     return;
   cfg.load<caf::openssl::manager>();
@@ -186,14 +190,12 @@ caf::actor spawn_rejoiner(caf::actor_system& sys, const std::string& address,
   auto mm = cfg.transport == cluster_transport::tls
               ? sys.openssl_manager().actor_handle()
               : sys.middleman().actor_handle();
-  caf::timespan timeout{from_seconds(cfg.peer_timeout_seconds)};
+  auto timeout = peer_timeout(cfg);
   return sys.spawn([=](caf::event_based_actor* self) -> caf::behavior {
-    self->monitor(authority);
-    self->set_down_handler([self](caf::down_msg&) {
-      self->delayed_send(self, retry_every, rejoin_atom::value);
-    });
     auto retry
       = [self] { self->delayed_send(self, retry_every, rejoin_atom::value); };
+    self->monitor(authority);
+    self->set_down_handler([retry](caf::down_msg&) { retry(); });
     return {
       [=](rejoin_atom) {
         self->request(mm, timeout, caf::connect_atom::value, hp.host, hp.port)
@@ -241,9 +243,7 @@ cluster_directory join_cluster(caf::actor_system& sys,
   caf::scoped_actor self{sys};
   cluster_directory dir;
   std::string failed;
-  self
-    ->request(*entry, caf::timespan{from_seconds(s.peer_timeout_seconds)},
-              join_atom::value, node)
+  self->request(*entry, peer_timeout(s), join_atom::value, node)
     .receive([&](cluster_directory& d) { dir = std::move(d); },
              [&](caf::error& e) { failed = sys.render(e); });
   if (!failed.empty())
