@@ -78,9 +78,9 @@ struct batcher_state {
   }
 
   void on_outcome(std::uint64_t permit, const batch_outcome& outcome) {
-    self->send(wiring.gate,
-               request_completed{permit, true, outcome.status,
-                                 outcome.retry_after, outcome.latency});
+    self->send(wiring.gate, request_completed{permit, true, outcome.status,
+                                              outcome.retry_after,
+                                              outcome.latency, outcome.advice});
     engine->on_outcome(outcome, now_of(self));
     learn();
     pump();

@@ -155,7 +155,7 @@ struct gate_state {
       return; // unknown or reported twice: never count it again
     auto now = now_of(self);
     if (rc.sent) {
-      flow->on_completed(now, rc.status, rc.retry_after, rc.latency);
+      flow->on_completed(now, rc.status, rc.retry_after, rc.latency, rc.advice);
       if (authority && rc.status == batch_status::throttled) {
         wallet.pause_until(now + rc.retry_after);
         self->send(authority, throttle_report{node, backend, rc.retry_after});

@@ -66,6 +66,7 @@ struct request_completed {
   batch_status status = batch_status::ok;
   duration retry_after{0};
   duration latency{0};
+  rate_limit_advice advice; // the answer's rate-limit headers
 
   bool operator==(const request_completed&) const = default;
 };
@@ -364,9 +365,15 @@ typename Inspector::result_type inspect(Inspector& f, item_result& x) {
 }
 
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, rate_limit_advice& x) {
+  return f(caf::meta::type_name("rate_limit_advice"), x.quota, x.window_s,
+           x.remaining, x.reset_s);
+}
+
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, batch_outcome& x) {
   return f(caf::meta::type_name("batch_outcome"), x.batch_id, x.status,
-           x.retry_after, x.latency, x.items, x.message);
+           x.retry_after, x.latency, x.items, x.message, x.advice);
 }
 
 template <class Inspector>
@@ -379,7 +386,7 @@ typename Inspector::result_type inspect(Inspector& f,
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, request_completed& x) {
   return f(caf::meta::type_name("request_completed"), x.permit, x.sent,
-           x.status, x.retry_after, x.latency);
+           x.status, x.retry_after, x.latency, x.advice);
 }
 
 template <class Inspector>

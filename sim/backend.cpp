@@ -33,6 +33,7 @@ rate_limited_api::config api_config(const backend_spec& spec,
   c.concurrency = static_cast<std::uint32_t>(p.concurrency);
   c.error_rate = p.error_rate;
   c.outages = outages_of(spec);
+  c.headers = spec.headers;
   c.seed = seed;
   return c;
 }

@@ -62,6 +62,32 @@ bool rate_limited_api::take_token(time_point now, duration& retry_after) {
   return false;
 }
 
+rate_limit_advice rate_limited_api::advertise(time_point now) const {
+  if (cfg_.headers == header_style::none)
+    return {};
+  // Headers carry a wall-clock time in one style: any fixed epoch will do.
+  constexpr std::int64_t epoch = 1'700'000'000;
+  auto elapsed = to_seconds(now - start_);
+  double q, w, r, t;
+  if (cfg_.budget == budget_kind::token_bucket) {
+    q = cfg_.burst;
+    w = cfg_.burst / cfg_.rate;
+    r = tokens_;
+    t = (cfg_.burst - tokens_) / cfg_.rate;
+  } else {
+    auto index = static_cast<std::int64_t>(elapsed / cfg_.window_seconds);
+    q = cfg_.window_requests;
+    w = cfg_.window_seconds;
+    r = index == window_index_ ? q - window_count_ : q;
+    t = (index + 1) * cfg_.window_seconds - elapsed;
+  }
+  auto unix_now = epoch + static_cast<std::int64_t>(elapsed);
+  return read_rate_limit_headers(
+           write_rate_limit_headers(cfg_.headers, q, w, r, t, unix_now),
+           unix_now)
+    .advice;
+}
+
 void rate_limited_api::reconfigure(const config& cfg, time_point now) {
   if (cfg_.budget == budget_kind::token_bucket)
     tokens_ = std::min(cfg_.burst,
@@ -109,6 +135,7 @@ rate_limited_api::answer rate_limited_api::serve(const batch& b,
     ++throttled_;
     a.outcome.status = batch_status::throttled;
     a.outcome.retry_after = retry_after;
+    a.outcome.advice = advertise(now);
     a.outcome.message = "HTTP 429: rate_limited";
     a.delay = cfg_.base_latency / 2;
     a.outcome.latency = a.delay;
@@ -126,6 +153,7 @@ rate_limited_api::answer rate_limited_api::serve(const batch& b,
   busy_until_.push(begin + service);
   a.delay = (begin - now) + service;
   a.outcome.latency = a.delay;
+  a.outcome.advice = advertise(now);
   if (cfg_.error_rate > 0 && rng_.uniform() < cfg_.error_rate) {
     a.outcome.status = batch_status::retryable_failure;
     a.outcome.message = "HTTP 500: internal error";

@@ -20,6 +20,11 @@
 //     retryably (500-like).
 //   Latency: (base + per_item * n) * lognormal jitter (sigma), plus queueing
 //     when `concurrency` requests are already being served.
+//   Headers (`headers`, a style of rate_limit_headers.hpp or none): every
+//     answer past the caps advertises the budget as text, read back by the
+//     same parser the HTTP executor uses: a window as q = N, w = W, r = N -
+//     count, t = the window's rest; a bucket as q = burst, w = burst / rate,
+//     r = the whole tokens left, t = the time until it is full.
 // Invariants: accepted requests never exceed the budget in any window;
 // the same seed and inputs give the same answers.
 
@@ -28,6 +33,7 @@
 #include <vector>
 
 #include "runtime/policy/random.hpp"
+#include "runtime/policy/rate_limit_headers.hpp"
 #include "runtime/policy/types.hpp"
 #include "sim/delayed_answer.hpp"
 #include "sim/kinds.hpp"
@@ -56,6 +62,7 @@ public:
     std::uint32_t concurrency = 0; // 0: unlimited
     double error_rate = 0;
     std::vector<outage> outages; // relative to the start time
+    header_style headers = header_style::none;
     std::uint64_t seed = 1;
   };
 
@@ -79,6 +86,8 @@ public:
 
 private:
   bool take_token(time_point now, duration& retry_after);
+  /// What the answer's headers say at `now` (after this request counted).
+  rate_limit_advice advertise(time_point now) const;
   duration latency_for(std::size_t items);
 
   config cfg_;

@@ -15,6 +15,7 @@
 
 #include "config/loader.hpp"
 #include "config/schema.hpp"
+#include "runtime/policy/rate_limit_headers.hpp"
 #include "runtime/policy/types.hpp"
 #include "runtime/policy/workload.hpp"
 #include "sim/kinds.hpp"
@@ -70,6 +71,7 @@ struct backend_spec {
   backend_params params;
   std::vector<backend_change> changes;
   std::vector<outage_window> outages;
+  header_style headers = header_style::none;
 };
 
 /// What the operator configures the client with for this backend (known
@@ -186,6 +188,10 @@ void visit(backend_spec& x, V& v) {
   v.scalar("max_payload_bytes", x.max_payload_bytes, config::bounds{1, 1e12},
            "bytes", "More payload fails the whole request (400).");
   visit(x.params, v);
+  v.choice("headers", x.headers,
+           "Rate-limit headers on every answer: none, ietf (RateLimit-Policy "
+           "+ RateLimit, q/w/r/t), ietf_draft7, ietf_draft6, x_ratelimit, "
+           "x_ratelimit_epoch.");
   v.list("changes", x.changes, "Scheduled changes of parameters.");
   v.list("outages", x.outages, "Outage windows.");
 }

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <iostream>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -17,6 +18,7 @@
 #include <boost/json.hpp>
 
 #include "runtime/policy/http_mapping.hpp"
+#include "runtime/policy/rate_limit_headers.hpp"
 
 namespace batching {
 
@@ -142,6 +144,7 @@ struct http_executor::impl {
   std::vector<std::unique_ptr<connection>> idle;
   std::optional<tcp::resolver::results_type> endpoints;
   std::atomic<std::uint64_t> opened{0};
+  std::atomic<std::uint64_t> header_problems{0};
 
   std::unique_ptr<connection> acquire() {
     {
@@ -226,6 +229,25 @@ struct http_executor::impl {
     http::response<http::string_body> response;
   };
 
+  /// What the answer's rate-limit headers say; the first value ignored is
+  /// reported once (a misbehaving server must not flood the log).
+  rate_limit_advice read_advice(const http::response<http::string_body>& res,
+                                std::int64_t now_unix) {
+    std::vector<header_field> fields;
+    for (const auto& f : res)
+      if (is_rate_limit_header(f.name_string()))
+        fields.push_back(
+          {std::string{f.name_string()}, std::string{f.value()}});
+    if (fields.empty())
+      return {};
+    auto reading = read_rate_limit_headers(fields, now_unix);
+    if (!reading.problem.empty() && header_problems++ == 0)
+      std::cerr << "batching: warning: rate-limit header from " << authority
+                << " ignored: " << reading.problem
+                << " (reported once; the pacer learns what is missing)\n";
+    return reading.advice;
+  }
+
   exchange_result exchange(connection& c,
                            const http::request<http::string_body>& req,
                            duration timeout) {
@@ -307,6 +329,10 @@ std::uint64_t http_executor::connections_opened() const {
   return impl_->opened.load();
 }
 
+std::uint64_t http_executor::ignored_rate_limit_headers() const {
+  return impl_->header_problems.load();
+}
+
 sync_callback http_executor::callback(std::shared_ptr<http_executor> self) {
   return [self](const batch& b) { return self->send(b); };
 }
@@ -375,6 +401,7 @@ batch_outcome http_executor::send(const batch& b) {
       now_unix, elapsed());
     if (status == batch_status::ok && !st.cfg.results_key.empty())
       apply_item_results(out, b, st.cfg.results_key, res.body());
+    out.advice = st.read_advice(res, now_unix);
     if (res.keep_alive())
       st.release(std::move(conn));
     return out;

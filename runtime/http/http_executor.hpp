@@ -4,7 +4,9 @@
 // from the backend's `http` configuration, over keep-alive connections (at
 // most max_connections, reused while the server keeps them open; TLS for
 // https URLs, verified against the system's CAs or `ca_file`). What the
-// answer means is decided by runtime/policy/http_mapping.hpp.
+// answer means is decided by runtime/policy/http_mapping.hpp; its
+// rate-limit headers are read by runtime/policy/rate_limit_headers.hpp and
+// travel with the outcome to the backend's pacer.
 //
 //   auto exec = std::make_shared<http_executor>(cfg.backends["default"].http);
 //   rt.set_executor("default", exec->callback(), exec->max_connections());
@@ -43,6 +45,10 @@ public:
 
   /// Connections opened so far (keep-alive makes this small).
   std::uint64_t connections_opened() const;
+
+  /// Answers whose rate-limit headers had a value ignored (the first one
+  /// is reported on stderr).
+  std::uint64_t ignored_rate_limit_headers() const;
 
   struct impl;
 

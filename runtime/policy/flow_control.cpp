@@ -19,8 +19,9 @@ void flow_controller::on_sent(time_point now) {
 }
 
 void flow_controller::on_completed(time_point now, batch_status status,
-                                   duration retry_after, duration latency) {
-  flow_sample s{status, retry_after, latency, in_flight_};
+                                   duration retry_after, duration latency,
+                                   const rate_limit_advice& advice) {
+  flow_sample s{status, retry_after, latency, in_flight_, advice};
   on_abandoned();
   if (status == batch_status::throttled)
     blocked_until_ = std::max(blocked_until_, now + retry_after);

@@ -32,6 +32,7 @@ struct flow_sample {
   duration retry_after{0};
   duration latency{0};
   std::uint32_t in_flight = 0; // in flight when it ended, itself included
+  rate_limit_advice advice;    // what its rate-limit headers said
 };
 
 /// Whether a sample is back-pressure (429, or a retryable 5xx/timeout):
@@ -59,7 +60,8 @@ public:
 
   /// A request ended; `retry_after` counts only when throttled.
   void on_completed(time_point now, batch_status status, duration retry_after,
-                    duration latency = duration{0});
+                    duration latency = duration{0},
+                    const rate_limit_advice& advice = {});
 
   /// A granted request was not sent after all.
   void on_abandoned();

@@ -5,6 +5,8 @@
 #include <charconv>
 #include <chrono>
 
+#include "runtime/policy/text.hpp"
+
 namespace batching {
 
 namespace {
@@ -16,14 +18,6 @@ bool all_digits(std::string_view s) {
     if (c < '0' || c > '9')
       return false;
   return true;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-    s.remove_suffix(1);
-  return s;
 }
 
 template <class T>

@@ -22,12 +22,23 @@ pacer::pacer(config cfg)
 }
 
 time_point pacer::pace(time_point t) {
+  if (advertised_.steering(t)) {
+    slot_bound_ = false; // the server's numbers pace: nothing to learn
+    return advertised_.pace(t);
+  }
   slot_bound_ = rate_ > 0 && next_slot_ > t;
   waited_ = waited_ || slot_bound_;
   return rate_ > 0 ? std::max(t, next_slot_) : t;
 }
 
+double pacer::rate() const {
+  return advertised_.steering(last_event_) ? advertised_.rate(last_event_)
+                                           : rate_;
+}
+
 void pacer::sent(time_point now) {
+  last_event_ = now;
+  advertised_.on_sent(now);
   last_sent_ = now;
   sends_.emplace_back(now, waited_);
   // Keep only the measure window (a long run without 429s must not grow
@@ -147,6 +158,15 @@ void pacer::on_throttled(time_point now, duration retry_after) {
       c = std::min(c, std::max(a.value_or(0), *recent));
     else if (a)
       c = std::max(std::min(c, *a), cfg_.decrease * sent_rate);
+    // Unpaced, the send rate says nothing about the budget (an overrun
+    // with nothing accepted would take it as the ceiling and storm): only
+    // accepted requests count, and at least one per second is presumed.
+    bool no_evidence = false;
+    if (rate_ <= 0) {
+      auto accepted = std::max(recent_accepted.value_or(0), a.value_or(0));
+      no_evidence = accepted < 1;
+      c = std::min(c, std::max(1.0, accepted));
+    }
     accepted_since_decrease_ = 0;
     bool same_plateau
       = plateau_ && c >= 0.8 * *plateau_ && c <= 1.25 * *plateau_;
@@ -169,6 +189,10 @@ void pacer::on_throttled(time_point now, duration retry_after) {
     if (window_budget)
       hold_ = std::min(cfg_.max_hold, std::max(hold_, 10 * retry_after));
     ceiling_ = c;
+    // Nothing accepted yet: 1/s is a floor, not a ceiling; slow start
+    // doubles from it until an overrun measures the budget.
+    if (no_evidence)
+      ceiling_.reset();
     overran_at_ = sent_rate;
     rate_ = std::max(cfg_.min_rate, cfg_.decrease * c);
     probe_after_ = now + hold_;
@@ -181,8 +205,27 @@ void pacer::on_throttled(time_point now, duration retry_after) {
 }
 
 void pacer::completed(time_point now, const flow_sample& s) {
+  last_event_ = now;
   if (!first_completion_)
     first_completion_ = now;
+  bool steered = advertised_.steering(now);
+  advertised_.on_answer(now, s.advice, s.in_flight > 0 ? s.in_flight - 1 : 0);
+  if (steered && s.status == batch_status::throttled) {
+    if (!advertised_.on_throttled(now))
+      return; // one strike: the 429's own advice and Retry-After hold us
+    // The headers were wrong: learning takes over from the pace the advice
+    // kept (the 429 below then sets the ceiling from what was accepted).
+    rate_ = advertised_.quota_rate().value_or(
+      std::max(cfg_.min_rate, recent_send_rate(now).value_or(rate_)));
+  } else if (advertised_.steering(now)) {
+    // Keep the learned state where the advice is, so that learning resumes
+    // from it when the headers stop.
+    if (auto q = advertised_.quota_rate()) {
+      rate_ = *q;
+      ceiling_ = *q;
+    }
+    next_slot_ = std::max(next_slot_, last_sent_);
+  }
   if (s.status == batch_status::throttled)
     return on_throttled(now, s.retry_after);
   // A pause of more than 2 s between accepted requests (idle demand, an

@@ -41,6 +41,10 @@
 //         again), else initial_hold; p = probe;
 //     after a long Retry-After h = min(max_hold, max(h, 10 ra)) (a window
 //     overrun blocks for up to a window: probe it rarely);
+//     unpaced (r = 0), c' <= max(1, the accepted rates above): the send
+//     rate of an overrun says nothing about the budget (with nothing
+//     accepted it was taken as the ceiling: a 429 storm without
+//     Retry-After);
 //     c = c'; r = max(min_rate, decrease * c); probing resumes at now + h;
 //   and on every 429: b = max(b, now + ra); s = max(s, b, last send + 1/r)
 //     -> no request before b, ever (Retry-After honoured).
@@ -66,6 +70,10 @@
 //         allowance that hides an overrun for a while does not reset h;
 //         probing continues each epoch until a 429);
 //       otherwise:              hold r.
+// Advertised budgets: while rate-limit headers steer (advertised_budget.hpp:
+// fresh, not contradicted) they alone pace, nothing above is learned, and
+// r, c follow the advertised quota rate so that learning resumes from it;
+// the second 429 while they steer hands over to learning at once.
 // Why: a budget is found by overrunning it, and each overrun costs 429s;
 // probing again and again into the same ceiling is the only steady source
 // of 429s, so each confirmation of the same ceiling doubles the wait before
@@ -78,6 +86,7 @@
 #include <deque>
 #include <optional>
 
+#include "runtime/policy/advertised_budget.hpp"
 #include "runtime/policy/flow_control.hpp"
 
 namespace batching {
@@ -102,7 +111,8 @@ public:
   explicit pacer(config cfg);
 
   flow_kind kind() const override { return flow_kind::pacer; }
-  double rate() const override { return rate_; }
+  /// The advertised pace while rate-limit headers steer, else the learned.
+  double rate() const override;
   std::optional<double> ceiling() const override { return ceiling_; }
   duration hold() const { return hold_; }
 
@@ -126,6 +136,8 @@ private:
   std::optional<double> recent_send_rate(time_point now) const;
 
   config cfg_;
+  advertised_budget advertised_;
+  time_point last_event_{};
   double rate_;
   std::optional<double> ceiling_;
   double overran_at_ = 0;         // the rate sent when c was last set

@@ -5,6 +5,7 @@
 
 #include <charconv>
 #include <string>
+#include <string_view>
 #include <system_error>
 
 namespace batching {
@@ -18,6 +19,15 @@ inline std::string format_number(double x) {
   char buf[64];
   auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), x);
   return ec == std::errc{} ? std::string(buf, end) : std::to_string(x);
+}
+
+/// `s` without leading and trailing spaces and tabs (HTTP field values).
+inline std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
+    s.remove_suffix(1);
+  return s;
 }
 
 } // namespace batching

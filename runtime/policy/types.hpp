@@ -427,6 +427,21 @@ struct item_result {
   bool operator==(const item_result&) const = default;
 };
 
+/// What a backend's rate-limit headers advertise (rate_limit_headers.hpp:
+/// the binding policy); a negative field is not advertised.
+struct rate_limit_advice {
+  double quota = -1;     // requests per window
+  double window_s = -1;  // the window's length in seconds
+  double remaining = -1; // requests left until the reset
+  double reset_s = -1;   // seconds until the quota is restored
+
+  bool any() const {
+    return quota >= 0 || window_s >= 0 || remaining >= 0 || reset_s >= 0;
+  }
+
+  bool operator==(const rate_limit_advice&) const = default;
+};
+
 /// An executor's answer for a whole batch.
 struct batch_outcome {
   std::uint64_t batch_id = 0;
@@ -436,7 +451,8 @@ struct batch_outcome {
   /// Per-operation results in the batch's order (same size as its
   /// operations); empty means every operation shares `status`.
   std::vector<item_result> items;
-  std::string message; // backend or executor error text
+  std::string message;      // backend or executor error text
+  rate_limit_advice advice; // what the answer's rate-limit headers said
 
   bool operator==(const batch_outcome&) const = default;
 };

@@ -85,8 +85,8 @@ protected:
 
   void report(std::uint64_t permit, batch_status status,
               duration retry_after = {}) {
-    caf::anon_send(gate,
-                   request_completed{permit, true, status, retry_after, 20ms});
+    caf::anon_send(
+      gate, request_completed{permit, true, status, retry_after, 20ms, {}});
     sched.run();
   }
 };
@@ -153,7 +153,7 @@ TEST_F(gate_test, unused_permits_free_their_slot) {
   acquire(2);
   ASSERT_EQ(permits().size(), 1u); // in-flight cap 1
   caf::anon_send(
-    gate, request_completed{permits()[0], false, batch_status::ok, {}, {}});
+    gate, request_completed{permits()[0], false, batch_status::ok, {}, {}, {}});
   sched.run();
   EXPECT_EQ(permits().size(), 2u);
 }
@@ -231,9 +231,9 @@ TEST_F(cluster_gate_test, a_429_on_one_node_pauses_the_other) {
   acquire(0, 1);
   advance(100ms); // a slot comes up every 100 ms
   ASSERT_EQ(permits(0).size(), 1u);
-  caf::anon_send(
-    gates[0],
-    request_completed{permits(0)[0], true, batch_status::throttled, 3s, 20ms});
+  caf::anon_send(gates[0],
+                 request_completed{
+                   permits(0)[0], true, batch_status::throttled, 3s, 20ms, {}});
   sched.run();
   acquire(1, 5);
   EXPECT_TRUE(permits(1).empty()); // node1 never saw the 429 itself

@@ -1,6 +1,8 @@
-# Sourced by the shell tests: start_nginx DIR RATE BURST starts a real nginx
-# on 127.0.0.1 (prefix DIR) whose /append is rate-limited with limit_req
-# (429 + Retry-After: 1 over budget) and sets $nginx_port; nginx's access
+# Sourced by the shell tests: start_nginx DIR RATE BURST [plain] starts a
+# real nginx on 127.0.0.1 (prefix DIR) whose /append is rate-limited with
+# limit_req (429 + Retry-After: 1 over budget; with `plain`, limit_req as it
+# comes: 503 without Retry-After, and no burst when BURST is 0) and sets
+# $nginx_port; nginx's access
 # log ($DIR/access.log) has "<status> <msec>" per request. stop_nginx DIR.
 # check_budget LOG LABEL checks a 10 requests/s budget on such a log.
 free_port() {
@@ -9,7 +11,14 @@ free_port() {
 }
 
 start_nginx() {
-  local dir=$1 rate=$2 burst=$3
+  local dir=$1 rate=$2 burst=$3 plain=${4:-}
+  local limit="limit_req zone=api burst=$burst nodelay;
+      limit_req_status 429;
+      error_page 429 = @throttled;"
+  if [[ $plain == plain ]]; then
+    limit="limit_req zone=api;"
+    ((burst > 0)) && limit="limit_req zone=api burst=$burst nodelay;"
+  fi
   nginx_port=$(free_port)
   local inner=$((nginx_port + 1))
   mkdir -p "$dir/tmp"
@@ -31,9 +40,7 @@ http {
     listen 127.0.0.1:$nginx_port;
     access_log $dir/access.log short;
     location /append {
-      limit_req zone=api burst=$burst nodelay;
-      limit_req_status 429;
-      error_page 429 = @throttled;
+      $limit
       proxy_pass http://127.0.0.1:$inner/ok;
     }
     location @throttled { add_header Retry-After 1 always; return 429 '{"message":"slow down"}'; }

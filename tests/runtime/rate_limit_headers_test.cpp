@@ -1,0 +1,215 @@
+#include <cmath>
+#include <ostream>
+
+#include <gtest/gtest.h>
+#include <rapidcheck/gtest.h>
+
+#include "runtime/policy/rate_limit_headers.hpp"
+
+using namespace batching;
+
+namespace batching {
+
+void PrintTo(const rate_limit_advice& a, std::ostream* os) {
+  *os << "{q=" << a.quota << " w=" << a.window_s << " r=" << a.remaining
+      << " t=" << a.reset_s << "}";
+}
+
+} // namespace batching
+
+namespace {
+
+constexpr std::int64_t now_unix = 1'700'000'000;
+
+rate_limit_reading read(std::vector<header_field> fields) {
+  return read_rate_limit_headers(fields, now_unix);
+}
+
+rate_limit_advice advice(double q, double w, double r, double t) {
+  return {q, w, r, t};
+}
+
+} // namespace
+
+TEST(rate_limit_headers, ietf_structured_fields) {
+  auto x = read({{"RateLimit-Policy", "\"default\";q=100;w=60"},
+                 {"RateLimit", "\"default\";r=50;t=30"}});
+  EXPECT_EQ(x.advice, advice(100, 60, 50, 30));
+  EXPECT_EQ(x.problem, "");
+  // Tokens as names, extra parameters (qu, pk), odd spacing and case.
+  x = read({{"ratelimit-policy",
+             "burst;q=10;w=1;qu=\"requests\";pk=:AbC=:,  day;q=1000;w=86400"},
+            {"RATELIMIT", "burst;r=9;t=1, day;r=400;t=3600"}});
+  EXPECT_EQ(x.advice, advice(1000, 86400, 400, 3600)); // 0.11/s < 9/s
+  EXPECT_EQ(x.problem, "");
+}
+
+TEST(rate_limit_headers, the_most_restrictive_policy_binds) {
+  // burst allows 9 in 1 s (9/s); day allows 40 in 3600 s (0.011/s).
+  auto x
+    = read({{"RateLimit-Policy", "\"burst\";q=10;w=1, \"day\";q=1000;w=86400"},
+            {"RateLimit", "\"burst\";r=9;t=1, \"day\";r=40;t=3600"}});
+  EXPECT_EQ(x.advice, advice(1000, 86400, 40, 3600));
+  // Nothing left anywhere binds over everything.
+  x = read({{"RateLimit-Policy", "\"a\";q=10;w=1, \"b\";q=100;w=60"},
+            {"RateLimit", "\"a\";r=5;t=1, \"b\";r=0;t=20"}});
+  EXPECT_EQ(x.advice, advice(100, 60, 0, 20));
+  // A policy with no RateLimit member binds by q/w.
+  x = read({{"RateLimit-Policy", "\"a\";q=10;w=1, \"b\";q=60;w=60"},
+            {"RateLimit", "\"a\";r=10;t=1"}});
+  EXPECT_EQ(x.advice, advice(60, 60, -1, -1));
+}
+
+TEST(rate_limit_headers, draft7_single_field) {
+  auto x = read({{"RateLimit", "limit=30, remaining=12, reset=4"},
+                 {"RateLimit-Policy", "30;w=10"}});
+  EXPECT_EQ(x.advice, advice(30, 10, 12, 4));
+  x = read({{"RateLimit", "limit=30, remaining=12, reset=4"}});
+  EXPECT_EQ(x.advice, advice(30, -1, 12, 4));
+}
+
+TEST(rate_limit_headers, draft6_separate_fields) {
+  auto x = read({{"RateLimit-Limit", "30"},
+                 {"RateLimit-Remaining", "12"},
+                 {"RateLimit-Reset", "4"},
+                 {"RateLimit-Policy", "30;w=10, 1000;w=3600"}});
+  EXPECT_EQ(x.advice, advice(30, 10, 12, 4));
+  x = read({{"RateLimit-Limit", "30, 30;w=10"},
+            {"RateLimit-Remaining", "0"},
+            {"RateLimit-Reset", "7"}});
+  EXPECT_EQ(x.advice, advice(30, 10, 0, 7));
+}
+
+TEST(rate_limit_headers, legacy_x_ratelimit_reset_as_seconds_or_unix_time) {
+  auto x = read({{"X-RateLimit-Limit", "5000"},
+                 {"X-RateLimit-Remaining", "4990"},
+                 {"X-RateLimit-Reset", "1200"}});
+  EXPECT_EQ(x.advice, advice(5000, -1, 4990, 1200));
+  x = read({{"x-ratelimit-limit", "5000"},
+            {"x-ratelimit-remaining", "4990"},
+            {"x-ratelimit-reset", std::to_string(now_unix + 1200)}});
+  EXPECT_EQ(x.advice, advice(5000, -1, 4990, 1200));
+  x = read({{"X-RateLimit-Limit", "60"},
+            {"X-RateLimit-Used", "15"},
+            {"X-RateLimit-Reset", std::to_string((now_unix + 30) * 1000)}});
+  EXPECT_EQ(x.advice, advice(60, -1, 45, 30));
+  // A reset time in the past: the quota is back now.
+  x = read({{"X-RateLimit-Remaining", "0"},
+            {"X-RateLimit-Reset", std::to_string(now_unix - 5)}});
+  EXPECT_EQ(x.advice, advice(-1, -1, 0, 0));
+}
+
+TEST(rate_limit_headers,
+     malformed_and_hostile_values_are_ignored_with_a_reason) {
+  struct row {
+    std::vector<header_field> fields;
+    std::string problem;
+  };
+  std::vector<row> rows{
+    {{{"RateLimit", "\"a\";r=5;t=4"}, {"RateLimit-Policy", "\"a\";q=3;w=10"}},
+     "RateLimit 'a': remaining 5 exceeds the quota 3 (ignored)"},
+    {{{"RateLimit", "limit=10, remaining=2, reset=99"},
+      {"RateLimit-Policy", "10;w=10"}},
+     "RateLimit: reset 99 s exceeds the window 10 s (ignored)"},
+    {{{"X-RateLimit-Remaining", "-3"}},
+     "X-RateLimit-*: a negative or unreadable value (ignored)"},
+    {{{"X-RateLimit-Remaining", "lots"}},
+     "X-RateLimit-Remaining: 'lots' is not a number"},
+    {{{"X-RateLimit-Remaining", "nan"}},
+     "X-RateLimit-Remaining: 'nan' is not a number"},
+    {{{"X-RateLimit-Remaining", "1e400"}},
+     "X-RateLimit-Remaining: '1e400' is not a number"},
+    {{{"RateLimit-Reset", "172800"}, {"RateLimit-Remaining", "0"}},
+     "RateLimit-*: a window or reset over a day (ignored)"},
+    {{{"RateLimit-Limit", "99999999999"}},
+     "RateLimit-*: a quota over 1000000000 (ignored)"},
+    {{{"RateLimit-Policy", "\"a\";q=0;w=10"}},
+     "RateLimit-Policy 'a': a zero quota or window (ignored)"},
+    {{{"RateLimit", "\"unterminated;r=1"}},
+     "RateLimit: '\"unterminated;r=1' does not parse"},
+    {{{"RateLimit", "\"a\";r=1,"}}, "RateLimit: '\"a\";r=1,' does not parse"},
+    {{{"RateLimit", "\"a\";r=abc;t=1"}},
+     "RateLimit 'a': a negative or unreadable value (ignored)"},
+  };
+  for (const auto& r : rows) {
+    auto x = read(r.fields);
+    EXPECT_FALSE(x.advice.any()) << r.problem;
+    EXPECT_EQ(x.problem, r.problem);
+  }
+  // A bad style beside a good one: the good one still counts.
+  auto x = read({{"X-RateLimit-Remaining", "junk"},
+                 {"RateLimit", "limit=10, remaining=3, reset=2"}});
+  EXPECT_EQ(x.advice, advice(10, -1, 3, 2));
+  EXPECT_EQ(x.problem, "X-RateLimit-Remaining: 'junk' is not a number");
+  // Unrelated fields and no fields: nothing, silently.
+  x = read({{"Content-Type", "application/json"}});
+  EXPECT_FALSE(x.advice.any());
+  EXPECT_EQ(x.problem, "");
+}
+
+TEST(rate_limit_headers, names_it_reads) {
+  EXPECT_TRUE(is_rate_limit_header("RateLimit"));
+  EXPECT_TRUE(is_rate_limit_header("ratelimit-policy"));
+  EXPECT_TRUE(is_rate_limit_header("X-RateLimit-Reset"));
+  EXPECT_FALSE(is_rate_limit_header("Retry-After"));
+  EXPECT_FALSE(is_rate_limit_header("X-Rate"));
+}
+
+TEST(rate_limit_headers, every_written_style_reads_back) {
+  for (auto style : {header_style::ietf, header_style::ietf_draft7,
+                     header_style::ietf_draft6, header_style::x_ratelimit,
+                     header_style::x_ratelimit_epoch}) {
+    auto fields = write_rate_limit_headers(style, 30, 10, 12.6, 3.2, now_unix);
+    auto x = read(fields);
+    EXPECT_EQ(x.problem, "");
+    EXPECT_EQ(x.advice.remaining, 12);
+    EXPECT_EQ(x.advice.reset_s, 4);
+    EXPECT_EQ(x.advice.quota, 30);
+    bool has_window = style != header_style::x_ratelimit
+                      && style != header_style::x_ratelimit_epoch;
+    EXPECT_EQ(x.advice.window_s, has_window ? 10 : -1);
+  }
+  EXPECT_TRUE(
+    write_rate_limit_headers(header_style::none, 1, 1, 1, 1, 0).empty());
+}
+
+// Whatever bytes a peer sends, reading never throws and what it keeps
+// satisfies the header's invariant.
+RC_GTEST_PROP(rate_limit_headers, any_input_keeps_the_invariant, ()) {
+  static const std::vector<std::string> names{"RateLimit",
+                                              "RateLimit-Policy",
+                                              "RateLimit-Limit",
+                                              "RateLimit-Remaining",
+                                              "RateLimit-Reset",
+                                              "X-RateLimit-Limit",
+                                              "X-RateLimit-Remaining",
+                                              "X-RateLimit-Reset",
+                                              "X-RateLimit-Used"};
+  static const std::vector<std::string> pieces{
+    "\"a\"", "b",         ";q=", ";w=",    ";r=",        ";t=",
+    "=",     ",",         " ",   "limit=", "remaining=", "reset=",
+    "1",     "0",         "-1",  "30",     "1e9",        "nan",
+    "inf",   "\"",        "\\",  ":x:",    "2.5",        "99999999999999",
+    ";",     "1700000000"};
+  auto n = *rc::gen::inRange(0, 6);
+  std::vector<header_field> fields;
+  for (int i = 0; i < n; ++i) {
+    auto name = *rc::gen::elementOf(names);
+    auto parts = *rc::gen::container<std::vector<std::string>>(rc::gen::oneOf(
+      rc::gen::elementOf(pieces), rc::gen::arbitrary<std::string>()));
+    std::string value;
+    for (const auto& p : parts)
+      value += p;
+    fields.push_back({name, value});
+  }
+  auto x = read_rate_limit_headers(fields, now_unix);
+  const auto& a = x.advice;
+  for (double v : {a.quota, a.window_s, a.remaining, a.reset_s}) {
+    RC_ASSERT(std::isfinite(v));
+    RC_ASSERT(v >= 0 || v == -1);
+  }
+  if (a.quota >= 0 && a.remaining >= 0)
+    RC_ASSERT(a.remaining <= a.quota);
+  if (a.window_s >= 0 && a.reset_s >= 0)
+    RC_ASSERT(a.reset_s <= a.window_s + 1);
+}
