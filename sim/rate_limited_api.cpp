@@ -70,8 +70,11 @@ rate_limit_advice rate_limited_api::advertise(time_point now) const {
   auto elapsed = to_seconds(now - start_);
   double q, w, r, t;
   if (cfg_.budget == budget_kind::token_bucket) {
-    q = cfg_.burst;
-    w = cfg_.burst / cfg_.rate;
+    // The long-run rate as a quota per window of whole seconds, long
+    // enough to hold the burst and q >= 100 (servers send integers: a
+    // short window would round the rate away).
+    w = std::ceil(std::max(cfg_.burst, 100.0) / cfg_.rate);
+    q = cfg_.rate * w;
     r = tokens_;
     t = (cfg_.burst - tokens_) / cfg_.rate;
   } else {

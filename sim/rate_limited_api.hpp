@@ -23,8 +23,9 @@
 //   Headers (`headers`, a style of rate_limit_headers.hpp or none): every
 //     answer past the caps advertises the budget as text, read back by the
 //     same parser the HTTP executor uses: a window as q = N, w = W, r = N -
-//     count, t = the window's rest; a bucket as q = burst, w = burst / rate,
-//     r = the whole tokens left, t = the time until it is full.
+//     count, t = the window's rest; a bucket as its long-run rate, q = rate
+//     * w per w = ceil(max(burst, 100) / rate) s, r = the whole tokens
+//     left, t = the time until it is full.
 // Invariants: accepted requests never exceed the budget in any window;
 // the same seed and inputs give the same answers.
 

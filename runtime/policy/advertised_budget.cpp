@@ -9,13 +9,11 @@ void advertised_budget::on_answer(time_point now, const rate_limit_advice& a,
   if (distrusted_until_ && now < *distrusted_until_)
     return;
   bool timed = a.remaining >= 0 && a.reset_s >= 0;
-  if (a.quota > 0 && a.reset_s > 0)
-    longest_reset_ = std::max(longest_reset_, a.reset_s);
+  // Without w the quota's window is unknown (a reset is "until full" for a
+  // bucket, not a window): only r and t pace then.
   if (a.quota > 0 && a.window_s > 0)
     quota_rate_ = a.quota / a.window_s;
-  else if (a.quota > 0 && longest_reset_ > 0)
-    quota_rate_ = a.quota / longest_reset_;
-  if (!timed && !(a.quota > 0 && (a.window_s > 0 || a.reset_s > 0))) {
+  if (!timed && !(a.quota > 0 && a.window_s > 0)) {
     ++without_;
     return;
   }

@@ -7,7 +7,8 @@
 //
 // Algorithm. Each answer at `now` carrying advice (q, w, r, t) with f other
 // requests still in flight (they may be counted against r already):
-//   quota rate  qr = q / w, or q / (the longest reset seen) without w;
+//   quota rate  qr = q / w (unknown without w: a bucket's reset is the time
+//     until it is full, not a window);
 //   left = r - f;
 //   reset_at = min over this window's answers of (now + t + slack): t is
 //     rounded up to whole seconds, so each is an upper bound and the
@@ -22,7 +23,7 @@
 //   after reset_at: the quota rate qr, evenly (the next answers refine it).
 //   pace(x) = max(x, not_before, last send + spacing)  (spacing = 1/qr
 //             after reset_at; none when nothing bounds it).
-// Usable advice has r and t, or q with w or t. It steers while usable
+// Usable advice has r and t, or q with w. It steers while usable
 // advice came within the last `stale_after` answers. One 429 while it
 // steers may be a race (another client, a window edge): its Retry-After and
 // its own advice hold us. A second within `distrust_for` means the headers
@@ -89,7 +90,6 @@ private:
   std::optional<duration> spacing_; // until reset_at_
   std::optional<double> left_;      // r - f, less the sends since
   std::optional<double> quota_rate_;
-  double longest_reset_ = 0;
   time_point last_sent_{};
   std::optional<time_point> last_strike_;
   std::optional<time_point> distrusted_until_;

@@ -3,12 +3,15 @@
 // exactly (no 429), throttling without Retry-After never storms. Asserts
 // budget use and throttling bounds, not traces.
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <map>
 
 #include <gtest/gtest.h>
 
 #include "runtime/policy/pacer.hpp"
+#include "runtime/policy/random.hpp"
 #include "sim/rate_limited_api.hpp"
 
 using namespace batching;
@@ -118,7 +121,12 @@ TEST(pacer_limiters, advertised_budgets_are_spent_without_a_single_429) {
                     f.throttled_at.size());
         // The budget: 10 requests/s (+ the bucket's burst).
         EXPECT_EQ(f.throttled_at.size(), 0u);
-        EXPECT_GE(static_cast<double>(f.accepted), 0.98 * 10 * 300);
+        // Legacy headers have no window: only r and t (whole seconds,
+        // rounded up) pace, which leaves ~6% unused (docs/benchmarks.md).
+        bool legacy = style == header_style::x_ratelimit
+                      || style == header_style::x_ratelimit_epoch;
+        EXPECT_GE(static_cast<double>(f.accepted),
+                  (legacy ? 0.93 : 0.98) * 10 * 300);
       }
 }
 
@@ -183,5 +191,64 @@ TEST(pacer_limiters, throttling_without_retry_after_never_storms) {
     // Throttled requests per second stay within the budget's own rate.
     EXPECT_LE(peak_throttled_rate(f.throttled_at, 10s), 5.0);
     EXPECT_LE(f.sent, 2 * 5 * 120u);
+  }
+}
+
+TEST(pacer_limiters, random_advertised_budgets) {
+  // Random limiters (bucket or window, 0.5-100 requests/s log-uniform,
+  // burst 1-50, windows 1-60 s, latency 10 ms-2 s log-uniform), a random
+  // header style, the client told nothing, the right rate, 2x or 0.5x;
+  // 64 in flight, demand always waiting, 600 s. Prints the distribution
+  // (docs/benchmarks.md) on two seeds; asserts only against regressions.
+  for (std::uint64_t seed : {1u, 2u}) {
+    seeded_random rng{seed};
+    auto uniform
+      = [&](double lo, double hi) { return lo + (hi - lo) * rng.uniform(); };
+    auto log_uniform = [&](double lo, double hi) {
+      return std::exp(uniform(std::log(lo), std::log(hi)));
+    };
+    constexpr int draws = 200;
+    constexpr double run_s = 600;
+    std::vector<double> uses;
+    int clean = 0;
+    for (int d = 0; d < draws; ++d) {
+      rate_limited_api::config c;
+      c.budget = rng.uniform() < 0.5 ? budget_kind::token_bucket
+                                     : budget_kind::fixed_window;
+      c.rate = log_uniform(0.5, 100);
+      c.burst = std::round(uniform(1, 50));
+      c.window_seconds = std::round(uniform(1, 60));
+      c.window_requests = std::max<std::uint32_t>(
+        1, static_cast<std::uint32_t>(std::lround(c.rate * c.window_seconds)));
+      c.base_latency = from_seconds(log_uniform(0.01, 2));
+      c.per_item_latency = 0ms;
+      c.jitter_sigma = 0.3;
+      c.headers
+        = static_cast<header_style>(1 + static_cast<int>(rng.uniform() * 5));
+      c.seed = static_cast<std::uint64_t>(d) + 1;
+      auto bucket = c.budget == budget_kind::token_bucket;
+      auto rate = bucket ? c.rate : c.window_requests / c.window_seconds;
+      double knowledge[4] = {0, rate, 2 * rate, rate / 2};
+      pacer p{client(knowledge[static_cast<int>(rng.uniform() * 4)], 64)};
+      rate_limited_api backend{c, at(0s)};
+      auto f = drive(p, backend, from_seconds(run_s));
+      auto budget = bucket
+                      ? c.rate * run_s + c.burst
+                      : c.window_requests * std::ceil(run_s / c.window_seconds);
+      auto reachable = 64 / to_seconds(c.base_latency) * run_s;
+      uses.push_back(static_cast<double>(f.accepted)
+                     / std::min(budget, reachable));
+      clean += f.throttled_at.empty() ? 1 : 0;
+    }
+    std::sort(uses.begin(), uses.end());
+    auto median = uses[draws / 2];
+    auto p10 = uses[draws / 10];
+    std::printf("pacer_limiters: seed %llu, %d draws: 0 throttled on %.1f%%, "
+                "budget use median %.3f, p10 %.3f\n",
+                static_cast<unsigned long long>(seed), draws,
+                100.0 * clean / draws, median, p10);
+    EXPECT_GE(clean, draws * 6 / 10);
+    EXPECT_GE(median, 0.95);
+    EXPECT_GE(p10, 0.75);
   }
 }
