@@ -224,7 +224,6 @@ void pacer::completed(time_point now, const flow_sample& s) {
       rate_ = *q;
       ceiling_ = *q;
     }
-    next_slot_ = std::max(next_slot_, last_sent_);
   }
   if (s.status == batch_status::throttled)
     return on_throttled(now, s.retry_after);
