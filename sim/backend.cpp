@@ -34,6 +34,9 @@ rate_limited_api::config api_config(const backend_spec& spec,
   c.error_rate = p.error_rate;
   c.outages = outages_of(spec);
   c.headers = spec.headers;
+  c.retry_after = spec.retry_after;
+  c.tenant_share = p.tenant_share;
+  c.tenant_period_s = p.tenant_period_s;
   c.seed = seed;
   return c;
 }
@@ -137,10 +140,10 @@ double simulated_backend::capacity(double at_s,
           = std::max(best, c * n * 1000 / database_api::latency_ms(cfg, n, c));
     return best * ok_share;
   }
-  double requests = spec_.budget == budget_kind::token_bucket
-                      ? p.rate
-                      : p.window_requests / p.window_seconds;
-  double cap = requests * per_request;
+  limiter budget{rate_limited_api::limiter_config(api_config(spec_, p, 0)),
+                 start_};
+  auto requests = budget.sustainable_rate() * (1 - p.tenant_share / 2);
+  double cap = requests > 0 ? requests * per_request : 1e18;
   if (p.concurrency > 0)
     cap = std::min(
       cap, p.concurrency * per_request * 1000

@@ -30,74 +30,71 @@ double lognormal_factor(seeded_random& rng, double sigma) {
   return std::exp(sigma * normal);
 }
 
+limiter::config rate_limited_api::limiter_config(const config& c) {
+  limiter::config l;
+  l.kind = c.budget;
+  l.rate = c.rate;
+  l.burst = c.burst;
+  l.window_requests = c.window_requests;
+  l.window_seconds = c.window_seconds;
+  l.concurrency = c.concurrency;
+  return l;
+}
+
 rate_limited_api::rate_limited_api(config cfg, time_point start)
-  : cfg_(std::move(cfg)), start_(start), rng_(cfg_.seed), tokens_(cfg_.burst),
-    refilled_at_(start) {
+  : cfg_(std::move(cfg)), start_(start), rng_(cfg_.seed),
+    limiter_(limiter_config(cfg_), start),
+    tenant_rng_(cfg_.seed ^ 0x7e4a47u), next_tenant_(start) {
   // nop
 }
 
-bool rate_limited_api::take_token(time_point now, duration& retry_after) {
-  if (cfg_.budget == budget_kind::token_bucket) {
-    tokens_ = std::min(cfg_.burst,
-                       tokens_ + to_seconds(now - refilled_at_) * cfg_.rate);
-    refilled_at_ = now;
-    if (tokens_ >= 1) {
-      tokens_ -= 1;
-      return true;
+void rate_limited_api::run_tenants(time_point now) {
+  auto peak = cfg_.tenant_share * limiter_.sustainable_rate();
+  if (peak <= 0)
+    return;
+  // Thinning: candidates at the peak rate, each kept with the share of
+  // the peak that the varying rate has at its time. Others retry what was
+  // refused (a backlog, bounded), before us: they spend their share
+  // whatever we do.
+  auto serve_backlog = [&](time_point t) {
+    while (tenant_backlog_ > 0 && limiter_.admit(t).admitted) {
+      --tenant_backlog_;
+      ++tenant_accepted_;
     }
-    retry_after = whole_seconds_up((1 - tokens_) / cfg_.rate);
-    return false;
+  };
+  while (next_tenant_ <= now) {
+    auto t = next_tenant_;
+    next_tenant_ += from_seconds(
+      -std::log(std::max(tenant_rng_.uniform(), 1e-12)) / peak);
+    auto phase = to_seconds(t - start_) / std::max(1.0, cfg_.tenant_period_s);
+    if (tenant_rng_.uniform() < (1 - std::cos(2 * M_PI * phase)) / 2)
+      tenant_backlog_ = std::min(tenant_backlog_ + 1, 100.0);
+    serve_backlog(t);
   }
-  auto elapsed = to_seconds(now - start_);
-  auto index = static_cast<std::int64_t>(elapsed / cfg_.window_seconds);
-  if (index != window_index_) {
-    window_index_ = index;
-    window_count_ = 0;
-  }
-  if (window_count_ < cfg_.window_requests) {
-    ++window_count_;
-    return true;
-  }
-  retry_after = whole_seconds_up((index + 1) * cfg_.window_seconds - elapsed);
-  return false;
+  serve_backlog(now);
 }
 
 rate_limit_advice rate_limited_api::advertise(time_point now) const {
   if (cfg_.headers == header_style::none)
     return {};
+  auto s = limiter_.quota(now);
+  if (!s)
+    return {};
   // Headers carry a wall-clock time in one style: any fixed epoch will do.
   constexpr std::int64_t epoch = 1'700'000'000;
-  auto elapsed = to_seconds(now - start_);
-  double q, w, r, t;
-  if (cfg_.budget == budget_kind::token_bucket) {
-    // The long-run rate as a quota per window of whole seconds, long
-    // enough to hold the burst and q >= 100 (servers send integers: a
-    // short window would round the rate away).
-    w = std::ceil(std::max(cfg_.burst, 100.0) / cfg_.rate);
-    q = cfg_.rate * w;
-    r = tokens_;
-    t = (cfg_.burst - tokens_) / cfg_.rate;
-  } else {
-    auto index = static_cast<std::int64_t>(elapsed / cfg_.window_seconds);
-    q = cfg_.window_requests;
-    w = cfg_.window_seconds;
-    r = index == window_index_ ? q - window_count_ : q;
-    t = (index + 1) * cfg_.window_seconds - elapsed;
-  }
-  auto unix_now = epoch + static_cast<std::int64_t>(elapsed);
-  return read_rate_limit_headers(
-           write_rate_limit_headers(cfg_.headers, q, w, r, t, unix_now),
-           unix_now)
+  auto unix_now
+    = epoch + static_cast<std::int64_t>(to_seconds(now - start_));
+  return read_rate_limit_headers(write_rate_limit_headers(cfg_.headers, s->q,
+                                                          s->w, s->r, s->t,
+                                                          unix_now),
+                                 unix_now)
     .advice;
 }
 
 void rate_limited_api::reconfigure(const config& cfg, time_point now) {
-  if (cfg_.budget == budget_kind::token_bucket)
-    tokens_ = std::min(cfg_.burst,
-                       tokens_ + to_seconds(now - refilled_at_) * cfg_.rate);
-  refilled_at_ = now;
+  run_tenants(now);
   cfg_ = cfg; // the random stream continues: same seed, same run
-  tokens_ = std::min(tokens_, cfg_.burst);
+  limiter_.reconfigure(limiter_config(cfg_), now);
 }
 
 duration rate_limited_api::latency_for(std::size_t items) {
@@ -109,9 +106,19 @@ duration rate_limited_api::latency_for(std::size_t items) {
 
 rate_limited_api::answer rate_limited_api::serve(const batch& b,
                                                  time_point now) {
+  std::uint64_t bytes = 0;
+  for (const auto& op : b.operations)
+    bytes += op.payload.size();
+  auto a = serve(b.operations.size(), bytes, now);
+  a.outcome.batch_id = b.batch_id;
+  return a;
+}
+
+rate_limited_api::answer rate_limited_api::serve(std::size_t items,
+                                                 std::uint64_t bytes,
+                                                 time_point now) {
   ++requests_;
   answer a;
-  a.outcome.batch_id = b.batch_id;
   auto since_start = now - start_;
   for (const auto& o : cfg_.outages)
     if (since_start >= o.from && since_start < o.to) {
@@ -126,34 +133,47 @@ rate_limited_api::answer rate_limited_api::serve(const batch& b,
       a.outcome.latency = a.delay;
       return a;
     }
-  if (over_caps(b, cfg_.max_items_per_request, cfg_.max_payload_bytes)) {
+  if (items > cfg_.max_items_per_request || bytes > cfg_.max_payload_bytes) {
     a.outcome.status = batch_status::permanent_failure;
     a.outcome.message = "HTTP 400: validation_error (request too large)";
     a.delay = cfg_.base_latency / 2;
     a.outcome.latency = a.delay;
     return a;
   }
-  duration retry_after{0};
-  if (!take_token(now, retry_after)) {
+  run_tenants(now);
+  auto d = limiter_.admit(now);
+  if (!d.admitted) {
     ++throttled_;
     a.outcome.status = batch_status::throttled;
-    a.outcome.retry_after = retry_after;
+    switch (cfg_.retry_after) {
+      case retry_after_mode::rounded:
+        a.outcome.retry_after = whole_seconds_up(to_seconds(d.retry_after));
+        break;
+      case retry_after_mode::exact:
+        a.outcome.retry_after = d.retry_after;
+        break;
+      case retry_after_mode::absent:
+        break;
+    }
     a.outcome.advice = advertise(now);
     a.outcome.message = "HTTP 429: rate_limited";
     a.delay = cfg_.base_latency / 2;
     a.outcome.latency = a.delay;
     return a;
   }
-  // Queue behind the requests being served when at the concurrency limit.
-  auto begin = now;
-  while (!busy_until_.empty() && busy_until_.top() <= now)
+  // Queue behind the requests being served when at the concurrency limit
+  // (a concurrency budget answers 429 instead).
+  auto begin = now + d.hold;
+  while (!busy_until_.empty() && busy_until_.top() <= begin)
     busy_until_.pop();
-  if (cfg_.concurrency > 0 && busy_until_.size() >= cfg_.concurrency) {
+  if (cfg_.budget != budget_kind::concurrency && cfg_.concurrency > 0
+      && busy_until_.size() >= cfg_.concurrency) {
     begin = busy_until_.top();
     busy_until_.pop();
   }
-  auto service = latency_for(b.operations.size());
+  auto service = latency_for(items);
   busy_until_.push(begin + service);
+  limiter_.finish_at(begin + service);
   a.delay = (begin - now) + service;
   a.outcome.latency = a.delay;
   a.outcome.advice = advertise(now);
@@ -164,7 +184,7 @@ rate_limited_api::answer rate_limited_api::serve(const batch& b,
   }
   a.outcome.status = batch_status::ok;
   ++accepted_;
-  accepted_items_ += b.operations.size();
+  accepted_items_ += items;
   return a;
 }
 

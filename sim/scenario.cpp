@@ -71,12 +71,20 @@ scenario load_scenario(const config::source& src,
            + "]: from_s must be before to_s");
   const auto& p = sc.backend.params;
   if (sc.backend.kind == backend_kind::rate_limited_api) {
-    if (sc.backend.budget == budget_kind::token_bucket && p.rate <= 0)
-      fail("backend.rate: a token bucket needs a positive rate");
-    if (sc.backend.budget == budget_kind::fixed_window
+    auto b = sc.backend.budget;
+    if ((b == budget_kind::token_bucket || b == budget_kind::nginx_delay)
+        && p.rate <= 0)
+      fail("backend.rate: a " + to_string(b) + " needs a positive rate");
+    if ((b == budget_kind::fixed_window || b == budget_kind::sliding_log
+         || b == budget_kind::sliding_counter
+         || b == budget_kind::counting_log)
         && (p.window_seconds <= 0 || p.window_requests < 1))
-      fail("backend: a fixed window needs window_seconds > 0 and "
-           "window_requests >= 1");
+      fail("backend: a " + to_string(b)
+           + " needs window_seconds > 0 and window_requests >= 1");
+    if (b == budget_kind::concurrency && p.concurrency < 1)
+      fail("backend.concurrency: a concurrency budget needs a limit >= 1");
+    if (p.tenant_share > 1)
+      fail("backend.tenant_share: at most 1 (the whole budget)");
   }
   for (const auto& name : sc.strategies)
     if (name != "oracle" && !find_strategy(name))

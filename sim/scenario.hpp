@@ -34,6 +34,8 @@ struct backend_params {
   double jitter_sigma = 0.2;      // sigma of the jitter's log
   double concurrency = 0;         // requests served at once; 0: unlimited
   double error_rate = 0;          // accepted requests failing 500-like
+  double tenant_share = 0;        // other tenants' peak share of the budget
+  double tenant_period_s = 60;    // ... varying with this period
   // database
   double item_cost_ms = 1;          // latency = base + item_cost * n^0.8
   double contention = 0.5;          // ... * (1 + contention * (c - 1))
@@ -72,6 +74,7 @@ struct backend_spec {
   std::vector<backend_change> changes;
   std::vector<outage_window> outages;
   header_style headers = header_style::none;
+  retry_after_mode retry_after = retry_after_mode::rounded;
 };
 
 /// What the operator configures the client with for this backend (known
@@ -135,12 +138,14 @@ template <class V>
 void visit(backend_params& x, V& v) {
   using config::bounds;
   bounds any{-1, 1e9};
-  v.scalar("rate", x.rate, any, "requests/s", "Token bucket refill rate.");
-  v.scalar("burst", x.burst, any, "requests", "Token bucket capacity.");
+  v.scalar("rate", x.rate, any, "requests/s",
+           "token_bucket, nginx_delay: refill (leak) rate.");
+  v.scalar("burst", x.burst, any, "requests",
+           "token_bucket: capacity; nginx_delay: requests held back.");
   v.scalar("window_requests", x.window_requests, any, "requests",
-           "Fixed window: requests allowed per window.");
+           "Window kinds: requests allowed per window.");
   v.scalar("window_seconds", x.window_seconds, any, "s",
-           "Fixed window: its length.");
+           "Window kinds: its length.");
   v.scalar("base_latency_ms", x.base_latency_ms, any, "ms",
            "Latency of an empty request.");
   v.scalar("per_item_latency_ms", x.per_item_latency_ms, any, "ms",
@@ -148,9 +153,15 @@ void visit(backend_params& x, V& v) {
   v.scalar("jitter_sigma", x.jitter_sigma, any, "",
            "Lognormal jitter of latency (sigma of its log).");
   v.scalar("concurrency", x.concurrency, any, "requests",
-           "Requests served at once; more queue (0: unlimited).");
+           "Requests served at once; more queue (0: unlimited). Budget "
+           "concurrency: the limit, more are answered 429.");
   v.scalar("error_rate", x.error_rate, any, "",
            "Probability that an accepted request fails (500-like).");
+  v.scalar("tenant_share", x.tenant_share, any, "",
+           "Other tenants spend up to this share of the budget (on average "
+           "half of it), varying with tenant_period_s.");
+  v.scalar("tenant_period_s", x.tenant_period_s, any, "s",
+           "Period of the other tenants' varying rate.");
   v.scalar("item_cost_ms", x.item_cost_ms, any, "ms",
            "database: latency = base + item_cost * n^0.8.");
   v.scalar("contention", x.contention, any, "",
@@ -181,7 +192,13 @@ void visit(outage_window& x, V& v) {
 template <class V>
 void visit(backend_spec& x, V& v) {
   v.choice("kind", x.kind, "rate_limited_api or database.");
-  v.choice("budget", x.budget, "token_bucket or fixed_window.");
+  v.choice("budget", x.budget,
+           "How requests are counted (sim/limiter.hpp): token_bucket, "
+           "fixed_window, sliding_log, sliding_counter, counting_log, "
+           "nginx_delay, concurrency or unlimited.");
+  v.choice("retry_after", x.retry_after,
+           "Retry-After of a 429: rounded (whole seconds, up), exact or "
+           "absent.");
   v.scalar("max_items_per_request", x.max_items_per_request,
            config::batch_items, "items",
            "More items fail the whole request (400).");
