@@ -37,7 +37,9 @@ std::unique_ptr<flow_controller> make_flow_controller(const flow_settings& s) {
   switch (s.kind) {
     case flow_kind::fixed:
       return std::make_unique<fixed_flow>(s.max_in_flight, s.initial_rate);
-    case flow_kind::netflix_aimd: return std::make_unique<netflix_aimd>();
+    case flow_kind::netflix_aimd:
+      return std::make_unique<netflix_aimd>(
+        s.initial_limit > 0 ? s.initial_limit : 20);
     case flow_kind::netflix_gradient2:
       return std::make_unique<netflix_gradient2>();
     case flow_kind::netflix_vegas:

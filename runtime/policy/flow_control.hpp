@@ -102,6 +102,8 @@ struct flow_settings {
   std::uint32_t max_in_flight = 4;
   double initial_rate = 3; // pacer: start; fixed: the rate (0 = unpaced)
   std::uint64_t seed = 1;
+  /// netflix_aimd's starting limit; 0 keeps the library's (20).
+  double initial_limit = 0;
 
   bool operator==(const flow_settings&) const = default;
 };

@@ -44,19 +44,25 @@ void netflix_aimd::completed(time_point, const flow_sample& s) {
 }
 
 void netflix_gradient2::completed(time_point now, const flow_sample& s) {
-  // WindowedLimit: aggregate for >= 1 s and >= 10 samples.
+  // WindowedLimit: aggregate for >= 1 s and more than 10 samples; a
+  // dropped sample counts (and its in-flight) but adds no RTT.
   if (!window_start_)
     window_start_ = now;
-  rtt_sum_ += ms(s.latency);
+  if (!dropped(s)) {
+    rtt_sum_ += ms(s.latency);
+    ++rtt_samples_;
+  }
   ++samples_;
   max_in_flight_seen_ = std::max(max_in_flight_seen_, s.in_flight);
-  if (now - *window_start_ < std::chrono::seconds{1} || samples_ < 10)
+  if (now - *window_start_ < std::chrono::seconds{1} || samples_ <= 10
+      || rtt_samples_ == 0)
     return;
-  double short_rtt = std::max(rtt_sum_ / samples_, 1e-3);
+  double short_rtt = std::max(rtt_sum_ / rtt_samples_, 1e-3);
   auto in_flight = max_in_flight_seen_;
   window_start_ = now;
   rtt_sum_ = 0;
   samples_ = 0;
+  rtt_samples_ = 0;
   max_in_flight_seen_ = 0;
   // Gradient2Limit.
   ++windows_;
@@ -226,13 +232,24 @@ void aws_adaptive::completed(time_point now, const flow_sample& s) {
 void vector_arc::completed(time_point now, const flow_sample& s) {
   if (!interval_start_)
     interval_start_ = now;
-  rtt_sum_ += ms(s.latency);
-  ++samples_;
+  // Only successful responses' RTT feeds the averages (as Vector: a
+  // back-pressure answer's time says nothing about the service's).
+  if (!dropped(s)) {
+    rtt_sum_ += ms(s.latency);
+    ++samples_;
+  }
   backpressure_ = backpressure_ || dropped(s);
   reached_limit_ = reached_limit_ || s.in_flight >= allowed_in_flight();
   double interval_ms = mean_.value_or(ms(s.latency));
   if (ms(now - *interval_start_) < interval_ms)
     return;
+  if (samples_ == 0) { // only back-pressure this interval
+    limit_ = std::max(1.0, std::floor(limit_ * 0.9));
+    interval_start_ = now;
+    backpressure_ = false;
+    reached_limit_ = false;
+    return;
+  }
   double current = rtt_sum_ / samples_;
   if (mean_) {
     double sd = std::sqrt(variance_);
@@ -279,14 +296,22 @@ time_point google_sre_throttle::pace(time_point t) {
   double accepts = static_cast<double>(accepts_.size());
   double p = std::max(0.0, (requests - 2 * accepts) / (requests + 1));
   if (p > 0 && rng_.uniform() < p) {
-    requests_.push_back(t); // a local rejection is still a request
+    // A local rejection is still a request, counted once however often
+    // the deferred request is drawn again.
+    if (!counted_)
+      requests_.push_back(t);
+    counted_ = true;
     deferred_until_ = t + std::chrono::milliseconds{100};
     return *deferred_until_;
   }
   return t;
 }
 
-void google_sre_throttle::sent(time_point now) { requests_.push_back(now); }
+void google_sre_throttle::sent(time_point now) {
+  if (!counted_)
+    requests_.push_back(now);
+  counted_ = false;
+}
 
 void google_sre_throttle::completed(time_point now, const flow_sample& s) {
   if (!dropped(s))

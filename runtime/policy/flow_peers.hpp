@@ -16,16 +16,25 @@
 //   else if in_flight * 2 >= L:          L = L + 1
 //   L = clamp(L, min, max). Defaults initial 20, max 200, timeout 5 s.
 //   Adapted: min 1 instead of 20 (20 in flight is far beyond 3 req/s, as
-//   anchors.md notes).
+//   anchors.md notes). A tuned variant starts at L = 1
+//   (flow_settings::initial_limit).
 //
 // netflix_gradient2 (Gradient2Limit inside WindowedLimit), once per window
-// (>= 1 s and >= 10 samples; the window's average rtt is shortRtt):
+// (>= 1 s and more than 10 samples, WindowedLimit's defaults; the average
+// rtt of the window's non-dropped samples is shortRtt, drops count as
+// samples and in-flight only):
 //   longRtt = EMA(shortRtt, alpha 2/601), plain average for the first 10;
 //   if longRtt / shortRtt > 2: longRtt *= 0.95
 //   if max in-flight < L / 2: no change (application-limited)
 //   g = clamp(1.5 * longRtt / shortRtt, 0.5, 1); new = L * g + 4
 //   L = clamp(0.8 L + 0.2 new, min, 200). Drops are ignored (as upstream).
-//   Adapted: min 1 instead of 20; initial 20.
+//   Adapted: min 1 instead of 20; initial 20. Where the window differs
+//   from WindowedLimit's: upstream's next window ends 1 s after the
+//   closing sample's end (clamp(2 x candidate rtt, 1 s, 1 s)) and skips
+//   samples under 100 us; ours starts the next window at the closing
+//   completion (the same instant here) and skips none (no simulated or
+//   HTTP request answers that fast); a window of drops only waits for an
+//   rtt sample (upstream: its candidate rtt is unset, so not ready).
 //
 // netflix_vegas (VegasLimit), on every sample:
 //   every ~U[0.5,1) * 30 * L samples: rtt_noload = rtt (re-probe);
@@ -58,7 +67,9 @@
 //   L was reached, no back-pressure and current_rtt <= mean: L + 1;
 //   else back-pressure or current_rtt >= mean + 2.5 sd: L = max(1,
 //     floor(0.9 L));
-//   mean/variance: EWMA (alpha 0.4) of each interval's mean rtt.
+//   mean/variance: EWMA (alpha 0.4) of each interval's mean rtt, over
+//   successful responses only (Vector feeds no back-pressure rtt); an
+//   interval of back-pressure only decreases.
 //   Initial 1, max 200.
 //
 // google_sre_throttle (SRE book client-side adaptive throttling):
@@ -67,7 +78,8 @@
 //   p = max(0, (requests - 2 accepts) / (requests + 1)); each send is
 //   rejected locally with probability p. Adapted: a rejected send cannot
 //   fail the batch's items (nothing may be lost), so it is deferred by
-//   100 ms and drawn again; in-flight capped by max_in_flight.
+//   100 ms and drawn again, its rejection counted once as one request;
+//   in-flight capped by max_in_flight.
 
 #include <cstdint>
 #include <deque>
@@ -113,7 +125,7 @@ protected:
 
 class netflix_aimd final : public concurrency_limit {
 public:
-  netflix_aimd() : concurrency_limit(20) {
+  explicit netflix_aimd(double initial = 20) : concurrency_limit(initial) {
     // nop
   }
   flow_kind kind() const override { return flow_kind::netflix_aimd; }
@@ -136,6 +148,7 @@ private:
   std::optional<time_point> window_start_;
   double rtt_sum_ = 0;
   std::uint32_t samples_ = 0;
+  std::uint32_t rtt_samples_ = 0;
   std::uint32_t max_in_flight_seen_ = 0;
   double long_rtt_ = 0;
   std::uint32_t windows_ = 0;
@@ -239,6 +252,7 @@ private:
   std::deque<time_point> requests_;
   std::deque<time_point> accepts_;
   std::optional<time_point> deferred_until_;
+  bool counted_ = false; // the pending request's rejection is counted
 };
 
 } // namespace batching

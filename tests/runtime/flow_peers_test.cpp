@@ -54,13 +54,15 @@ TEST(flow_peers, aimd_grows_by_one_and_backs_off_by_a_tenth) {
 TEST(flow_peers, gradient2_ignores_drops_and_shrinks_on_latency) {
   netflix_gradient2 f;
   auto now = at(0ms);
-  // Ten windows at 100 ms with the limit in use: the limit stays near 20.
+  // Windows at 100 ms with the limit in use, every other sample a drop:
+  // the limit stays at 20 or above (drops add no rtt and shrink nothing).
   for (int w = 0; w < 12; ++w)
     for (int i = 0; i < 10; ++i) {
       for (int k = 0; k < 15; ++k)
         f.on_sent(now);
       now += 110ms;
-      f.on_completed(now, batch_status::throttled, 0s, 100ms);
+      f.on_completed(now, i % 2 ? batch_status::throttled : batch_status::ok,
+                     0s, i % 2 ? 1ms : 100ms);
       for (int k = 0; k < 14; ++k)
         f.on_abandoned();
     }
@@ -181,4 +183,57 @@ RC_GTEST_PROP(flow_property, every_controller_keeps_its_limits, ()) {
     RC_ASSERT(f->in_flight() <= f->allowed_in_flight() + 1);
     RC_ASSERT(f->in_flight() == in_flight.size());
   }
+}
+
+TEST(flow_peers, vector_arc_averages_only_successful_rtts) {
+  // Fast 429s (1 ms) must not pull the RTT mean down: afterwards, ok
+  // answers at the usual 100 ms with the limit reached grow the limit again
+  // instead of reading as a latency spike.
+  vector_arc f;
+  auto now = at(0ms);
+  auto interval = [&](batch_status status, duration rtt) {
+    auto n = f.allowed_in_flight();
+    for (std::uint32_t k = 0; k < n; ++k)
+      f.on_sent(now);
+    now += 101ms;
+    for (std::uint32_t k = 0; k < n; ++k)
+      f.on_completed(now, status, 0s, rtt);
+  };
+  for (int i = 0; i < 20; ++i)
+    interval(batch_status::ok, 100ms);
+  for (int i = 0; i < 3; ++i)
+    interval(batch_status::throttled, 1ms);
+  auto after_pressure = f.limit();
+  // (The first interval still holds the last 429s: one more decrease.)
+  for (int i = 0; i < 6; ++i)
+    interval(batch_status::ok, 100ms);
+  // A mean pulled towards 1 ms would stay below 100 ms: no growth at all.
+  EXPECT_GT(f.limit(), after_pressure);
+}
+
+TEST(flow_peers, sre_counts_a_deferred_request_once) {
+  // Ten rejections make p = 10/11; a request drawn again every 100 ms for
+  // a minute is still one request, so a few accepts bring p down (counting
+  // each redraw would keep p near 1 for two minutes).
+  google_sre_throttle f{4, 7};
+  auto now = at(0ms);
+  for (int i = 0; i < 10; ++i) {
+    f.on_sent(now);
+    f.on_completed(now, batch_status::throttled, 0s, 10ms);
+  }
+  for (int i = 0; i < 600; ++i) {
+    auto t = f.earliest(now);
+    ASSERT_TRUE(t.has_value());
+    now = std::max(now, *t) + 1ms; // not sent yet: drawn again
+  }
+  int first_draw_grants = 0;
+  for (int i = 0; i < 40; ++i) {
+    now += 200ms;
+    auto t = f.earliest(now);
+    if (t && *t == now)
+      ++first_draw_grants;
+    f.on_sent(now);
+    f.on_completed(now, batch_status::ok, 0s, 10ms);
+  }
+  EXPECT_GE(first_draw_grants, 25);
 }
