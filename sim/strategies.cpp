@@ -1,5 +1,7 @@
 #include "sim/strategies.hpp"
 
+#include <algorithm>
+
 namespace batching::sim {
 
 const std::vector<strategy_spec>& known_strategies() {
@@ -70,7 +72,11 @@ runtime_config runtime_config_for(const scenario& sc, const strategy_spec& s) {
     cfg.batching.linger_ms = s.linger_ms;
   for (const auto& w : sc.workload)
     cfg.operation_configs.try_emplace(w.op_type);
+  // The operator lets batches grow to the documented item cap.
+  auto cap = sc.backend.max_items_per_request;
+  cfg.batching.max_batch_size = std::max(cfg.batching.max_batch_size, cap);
   for (auto& [_, op] : cfg.operation_configs) {
+    op.max_batch_size = std::max(op.max_batch_size, cap);
     op.strategy = s.sizing;
     if (s.batch_size > 0)
       op.preferred_batch_size = s.batch_size;

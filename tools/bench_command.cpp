@@ -284,6 +284,7 @@ std::vector<command> bench_commands() {
      "best one (meets the SLO with <= 1% 429s and the most goodput) and\n"
      "recommendations.\n",
      run_sweep},
+    zoo_bench_command(),
   };
 }
 

@@ -13,8 +13,11 @@ namespace batching::cli {
 /// `batching config check|show|keys`.
 std::vector<command> config_commands();
 
-/// `batching bench overhead`.
+/// `batching bench overhead|sweep|zoo`.
 std::vector<command> bench_commands();
+
+/// `batching bench zoo` (zoo_command.cpp).
+command zoo_bench_command();
 
 /// `batching demo`.
 std::vector<command> demo_commands();

@@ -24,12 +24,14 @@ double latency_histogram::upper_edge_us(int bucket) {
   return std::ldexp(1.0 + (step + 1) / 8.0, p);
 }
 
-void latency_histogram::record(duration d) {
+void latency_histogram::record(duration d, std::uint64_t n) {
+  if (n == 0)
+    return;
   auto us = std::max<std::int64_t>(
     0, std::chrono::duration_cast<std::chrono::microseconds>(d).count());
-  ++buckets_[bucket_of(static_cast<std::uint64_t>(us))];
-  ++count_;
-  sum_us_ += static_cast<double>(us);
+  buckets_[bucket_of(static_cast<std::uint64_t>(us))] += n;
+  count_ += n;
+  sum_us_ += static_cast<double>(us) * static_cast<double>(n);
   max_us_ = std::max(max_us_, static_cast<double>(us));
 }
 

@@ -19,7 +19,8 @@ public:
   static constexpr int sub_buckets = 8;
   static constexpr int powers = 41;
 
-  void record(duration d);
+  /// Records `n` samples of latency `d`.
+  void record(duration d, std::uint64_t n = 1);
 
   std::uint64_t count() const { return count_; }
 

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# `batching bench zoo` on a few draws: exit code 0 (nothing lost), the JSON
+# schema of issue #15 (one run per draw and strategy), identical output for
+# the same seed whatever the thread count, loose bounds on the default
+# strategy, and exit 2 with a message on bad arguments.
+#   zoo_test.sh BATCHING_BINARY
+set -u
+bin=${1:?binary}
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+fail=0
+
+"$bin" bench zoo --help | grep -q -- '--draws N' || { echo "FAIL: --help"; fail=1; }
+"$bin" bench zoo --draws x 2>"$dir/err"
+[[ $? -eq 2 ]] && grep -q 'whole numbers' "$dir/err" \
+  || { echo "FAIL: --draws x must exit 2 with a message"; fail=1; }
+"$bin" bench zoo --draws 2 --strategies nosuch 2>"$dir/err"
+[[ $? -eq 2 ]] && grep -q "unknown strategy 'nosuch'" "$dir/err" \
+  || { echo "FAIL: an unknown strategy must exit 2 with a message"; fail=1; }
+
+"$bin" bench zoo --draws 8 --seed 5 --json "$dir/a.json" >"$dir/out" \
+  || { echo "FAIL: bench zoo exited $? (lost operations?)"; fail=1; }
+cat "$dir/out"
+"$bin" bench zoo --draws 6 --seed 5 --strategies adaptive,netflix_aimd \
+  --json "$dir/b.json" >/dev/null
+"$bin" bench zoo --draws 6 --seed 5 --strategies adaptive,netflix_aimd \
+  --threads 1 --json "$dir/c.json" >/dev/null
+cmp -s "$dir/b.json" "$dir/c.json" \
+  || { echo "FAIL: the same seed on 1 thread gave other figures"; fail=1; }
+
+python3 - "$dir/a.json" <<'PY' || fail=1
+import json, sys
+d = json.load(open(sys.argv[1]))
+ok = True
+def check(cond, what):
+    global ok
+    if not cond:
+        print("FAIL:", what); ok = False
+check(d["seed"] == 5 and d["draws"] == 8 and d["default_strategy"] == "adaptive",
+      "seed, draws, default_strategy")
+names = {r["strategy"] for r in d["runs"]}
+check(len(d["runs"]) == 8 * len(names), "one run per draw and strategy")
+need = ["draw", "strategy", "limiter", "window_s", "headers", "knowledge",
+        "goodput", "budget_use", "throttle_rate", "time_to_90pct_s",
+        "storm_ratio", "latency_ms", "slo_met", "lost", "duplicated"]
+for r in d["runs"]:
+    missing = [k for k in need if k not in r]
+    check(not missing, "run fields missing: %s" % missing)
+    check("p99" in r["latency_ms"], "latency_ms.p99")
+    check(r["knowledge"] in ("none", "right", "high", "low"), "knowledge")
+    check(r["lost"] == 0, "%s lost operations on draw %d" % (r["strategy"], r["draw"]))
+    check(r["budget_use"] is None or 0 <= r["budget_use"] <= 1.2, "budget_use range")
+    check(0 <= r["throttle_rate"] <= 1, "throttle_rate range")
+ours = [r for r in d["runs"] if r["strategy"] == "adaptive"]
+uses = sorted(r["budget_use"] for r in ours if r["budget_use"] is not None)
+if uses:
+    check(uses[len(uses) // 2] >= 0.3, "adaptive's median budget use %.2f < 0.3" % uses[len(uses) // 2])
+check(sum(r["storm_ratio"] <= 1 for r in ours) >= len(ours) - 2,
+      "adaptive stormed on more than two of 8 draws")
+check(any(s["group"] == "all draws" and s["strategy"] == "adaptive" for s in d["summary"]),
+      "summary per group")
+sys.exit(0 if ok else 1)
+PY
+[[ $fail -eq 0 ]] && echo "zoo: ok"
+exit $fail
