@@ -179,7 +179,7 @@ const std::vector<zoo_strategy>& zoo_strategies() {
 namespace {
 
 zoo_run run_once(const zoo_draw& d, const zoo_strategy& s,
-                 double oracle_share) {
+                 double oracle_share, std::vector<zoo_second>* series) {
   // The client's configuration, as `batching sim` builds it.
   strategy_spec spec{s.name, s.sizing, s.flow};
   if (s.unpaced)
@@ -206,6 +206,8 @@ zoo_run run_once(const zoo_draw& d, const zoo_strategy& s,
   auto T = d.duration_s;
   auto seconds = static_cast<std::size_t>(std::ceil(T));
   std::vector<double> goodput_at(seconds + 1, 0), throttled_at(seconds + 1, 0);
+  if (series)
+    series->assign(seconds + 1, {});
 
   zoo_run r;
   r.draw = d.index;
@@ -273,6 +275,8 @@ zoo_run run_once(const zoo_draw& d, const zoo_strategy& s,
     in_flight_items += q.count;
     flow->on_sent(at(t));
     ++r.requests;
+    if (series)
+      (*series)[std::min(seconds, static_cast<std::size_t>(t))].requests += 1;
     auto a = api.serve(q.count, q.count * bytes_per_item, at(t));
     auto delay = to_seconds(a.delay);
     if (a.outcome.status == batch_status::throttled) {
@@ -358,6 +362,11 @@ zoo_run run_once(const zoo_draw& d, const zoo_strategy& s,
       complete(node.key(), std::move(node.mapped()));
       permit_at = -1; // capacity may be back: ask again
     }
+    if (series) {
+      auto& p = (*series)[std::min(seconds, static_cast<std::size_t>(now))];
+      p.rate = flow->rate();
+      p.queued = static_cast<double>(queued);
+    }
     if (now >= T)
       break;
     // The batcher asks for a permit while a batch is ready; the gate
@@ -424,6 +433,11 @@ zoo_run run_once(const zoo_draw& d, const zoo_strategy& s,
       }
     }
   }
+  if (series)
+    for (std::size_t i = 0; i < seconds; ++i) {
+      (*series)[i].throttled = throttled_at[i];
+      (*series)[i].goodput = goodput_at[i];
+    }
   double worst = 0, window = 0;
   for (std::size_t i = 0; i < seconds; ++i) {
     window += throttled_at[i];
@@ -437,13 +451,14 @@ zoo_run run_once(const zoo_draw& d, const zoo_strategy& s,
 
 } // namespace
 
-zoo_run run_zoo(const zoo_draw& d, const zoo_strategy& s) {
+zoo_run run_zoo(const zoo_draw& d, const zoo_strategy& s,
+                std::vector<zoo_second>* series) {
   if (!s.oracle)
-    return run_once(d, s, 1);
+    return run_once(d, s, 1, series);
   // The best of a few static rates around the budget, with hindsight.
   std::optional<zoo_run> best;
   for (double share : {0.8, 0.9, 0.95, 1.0}) {
-    auto r = run_once(d, s, share);
+    auto r = run_once(d, s, share, nullptr);
     if (!best || zoo_better(r, *best))
       best = r;
   }

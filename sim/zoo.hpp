@@ -121,7 +121,13 @@ struct zoo_run {
   std::uint64_t throttled = 0;
 };
 
-zoo_run run_zoo(const zoo_draw& d, const zoo_strategy& s);
+/// One second of a run (for inspecting one; not in the JSON).
+struct zoo_second {
+  double requests = 0, throttled = 0, goodput = 0, rate = 0, queued = 0;
+};
+
+zoo_run run_zoo(const zoo_draw& d, const zoo_strategy& s,
+                std::vector<zoo_second>* series = nullptr);
 
 /// Whether `a` is better than `b` on the same draw (the rule above).
 bool zoo_better(const zoo_run& a, const zoo_run& b);

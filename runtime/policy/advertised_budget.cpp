@@ -1,50 +1,126 @@
 #include "runtime/policy/advertised_budget.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 namespace batching {
 
+namespace {
+
+constexpr std::size_t max_logged_sends = 100'000;
+
+/// Sends this close to an answer's stamp may have reached the server
+/// before or after the answered one: counted as not seen yet.
+constexpr duration same_instant = std::chrono::milliseconds{1};
+
+} // namespace
+
+double advertised_budget::sends_after(time_point from) const {
+  auto it = std::upper_bound(sends_.begin(), sends_.end(), from);
+  return static_cast<double>(sends_.end() - it);
+}
+
+std::optional<double> advertised_budget::window() const {
+  return w_ ? w_ : w_est_;
+}
+
+std::optional<double> advertised_budget::quota_rate() const {
+  auto w = window();
+  if (q_ && w && *w > 0)
+    return *q_ / *w;
+  if (refills_ && refill_rate_ && *refill_rate_ > 0)
+    return refill_rate_;
+  // Until measured: "until full" says (r_max - r) / t; t is rounded up,
+  // so this understates the rate.
+  if (refills_ && timed_ && r_ < r_max_ && reset_s_ > 0)
+    return (r_max_ - r_) / reset_s_;
+  return std::nullopt;
+}
+
 void advertised_budget::on_answer(time_point now, const rate_limit_advice& a,
-                                  std::uint32_t others) {
+                                  duration latency) {
   if (distrusted_until_ && now < *distrusted_until_)
     return;
   bool timed = a.remaining >= 0 && a.reset_s >= 0;
-  // Without w the quota's window is unknown (a reset is "until full" for a
-  // bucket, not a window): only r and t pace then.
-  if (a.quota > 0 && a.window_s > 0)
-    quota_rate_ = a.quota / a.window_s;
-  if (!timed && !(a.quota > 0 && a.window_s > 0)) {
+  bool quota = a.quota > 0 && a.window_s > 0;
+  if (!timed && !quota) {
     ++without_;
     return;
   }
   without_ = 0;
   seen_ = true;
+  if (a.quota > 0)
+    q_ = a.quota;
+  // Without w the quota's window is unknown (a reset is "until full" for a
+  // bucket, not a window): consecutive resets estimate it below.
+  if (a.window_s > 0)
+    w_ = a.window_s;
   if (!timed)
-    return; // the quota rate alone paces
-  // t is rounded up to whole seconds by most servers, so now + t bounds
-  // the reset from above; within one window the tightest bound holds
-  // (a server that rounds down shows as a 429 at the reset: slack_ then).
-  // Bounds of one window lie within a second of each other (plus the trip
-  // back): one further out belongs to the next window.
-  auto bound = now + from_seconds(a.reset_s) + slack_;
-  reset_at_ = bound > reset_at_ + std::chrono::seconds{1}
-                ? bound
-                : std::min(reset_at_, bound);
-  auto left = a.remaining - static_cast<double>(others);
-  left_ = left;
-  if (left >= 1) {
-    // Evenly until the reset, and never slower than the quota rate (a
-    // bucket refills while we spend; a window blocks below when empty).
-    // Spread over t as advertised (rounded up: a bucket's "until full"
-    // stays a second away however little is left), not the tight bound.
-    auto even = a.reset_s / left;
-    spacing_
-      = from_seconds(quota_rate_ ? std::min(even, 1.0 / *quota_rate_) : even);
-    not_before_ = now;
-  } else {
-    not_before_ = std::min(reset_at_, now + cfg_.max_block);
-    spacing_.reset();
+    return;
+  auto stamp = now - std::max(duration{0}, latency);
+  if (timed_ && stamp <= stamp_) {
+    // Older news than what we know; of requests that left together, the
+    // one counted last says the least is left.
+    if (stamp == stamp_)
+      r_ = std::min(r_, a.remaining);
+    return;
   }
+  auto bound = stamp + from_seconds(a.reset_s) + slack_;
+  if (timed_) {
+    // A refill: more left than the last answer less what the server
+    // counted in between (our sends between the two stamps), before the
+    // last reset.
+    auto counted = sends_after(stamp_) - sends_after(stamp);
+    auto gained = a.remaining - (r_ - counted);
+    // Whole tokens: a refill shows as one more now and then; twice (not
+    // one ambiguous ordering of requests sent together) makes a bucket.
+    if (stamp < reset_at_ && gained >= 1 && ++refill_evidence_ >= 2)
+      refills_ = true;
+    // Its rate, where no window tells it: over the span since an anchor
+    // answer (whole tokens are noisy over short spans), restarted whenever
+    // the bucket was full (a full one gains nothing).
+    auto sent_by = [&](time_point x) {
+      return static_cast<double>(total_sent_) - sends_after(x);
+    };
+    if (refills_ && a.remaining < r_max_) {
+      if (!anchor_) {
+        anchor_ = stamp;
+        anchor_r_ = a.remaining;
+        anchor_sent_ = sent_by(stamp);
+      } else if (auto span = to_seconds(stamp - *anchor_); span >= 1) {
+        auto refilled = a.remaining - anchor_r_ + sent_by(stamp) - anchor_sent_;
+        // Less one token: r is whole tokens, so either end may hide up
+        // to one (this understates, by less over longer spans).
+        if (refilled > 1)
+          refill_rate_ = (refilled - 1) / span;
+      }
+    } else if (a.remaining >= r_max_) {
+      anchor_.reset();
+    }
+  }
+  // A bucket's reset is "until full" as of that answer: each send moves it,
+  // so only the newest counts.
+  if (!timed_ || refills_ || bound > reset_at_ + std::chrono::seconds{1}) {
+    if (timed_ && !refills_) {
+      auto gap = to_seconds(bound - reset_at_);
+      w_est_ = w_est_ ? std::min(*w_est_, gap) : gap;
+    }
+    reset_at_ = bound;
+  } else {
+    reset_at_ = std::min(reset_at_, bound);
+  }
+  timed_ = true;
+  stamp_ = stamp;
+  r_ = a.remaining;
+  reset_s_ = a.reset_s;
+  r_max_ = std::max(r_max_, r_);
+  while (!sends_.empty() && sends_.front() < stamp_ - same_instant)
+    sends_.pop_front();
+}
+
+double advertised_budget::uncounted() const {
+  // The answered request itself is among the sends at its stamp.
+  return std::max(0.0, sends_after(stamp_ - same_instant - duration{1}) - 1);
 }
 
 bool advertised_budget::on_throttled(time_point now) {
@@ -64,8 +140,6 @@ bool advertised_budget::on_throttled(time_point now) {
                 : std::min(cfg_.max_block, 2 * distrust_);
   distrusted_until_ = now + distrust_;
   seen_ = false;
-  spacing_.reset();
-  not_before_ = now;
   return true;
 }
 
@@ -76,28 +150,66 @@ bool advertised_budget::steering(time_point now) const {
 
 void advertised_budget::on_sent(time_point now) {
   last_sent_ = now;
-  // Sends before the next answer spend what was left; none left: wait for
-  // the reset (answers in between may say more is left).
-  if (left_ && --*left_ < 1 && now < reset_at_)
-    not_before_
-      = std::max(not_before_, std::min(reset_at_, now + cfg_.max_block));
+  ++total_sent_;
+  sends_.push_back(now);
+  if (sends_.size() > max_logged_sends)
+    sends_.pop_front();
 }
 
 time_point advertised_budget::pace(time_point t) const {
-  auto at = std::max(t, not_before_);
-  if (t < reset_at_ && spacing_)
-    return std::max(at, last_sent_ + *spacing_);
-  if (quota_rate_)
-    return std::max(at, last_sent_ + from_seconds(1.0 / *quota_rate_));
-  return at;
+  auto qr = quota_rate();
+  if (!timed_) // only the quota rate is known
+    return qr ? std::max(t, last_sent_ + from_seconds(1 / *qr)) : t;
+  auto uncounted = this->uncounted();
+  auto cap = [&](time_point x) {
+    return std::min(x, t + cfg_.max_block);
+  };
+  if (refills_ && qr) {
+    auto tokens = std::min(std::max(r_max_, 1.0),
+                           r_ + *qr * to_seconds(t - stamp_))
+                  - uncounted;
+    if (tokens >= 1)
+      return t;
+    return cap(t + from_seconds((1 - tokens) / *qr));
+  }
+  if (t < reset_at_) {
+    auto left = r_ - uncounted;
+    if (left >= 1) {
+      auto even = to_seconds(reset_at_ - t) / left;
+      if (qr)
+        even = std::min(even, 1 / *qr);
+      return std::max(t, last_sent_ + from_seconds(even));
+    }
+    t = cap(reset_at_);
+    if (t < reset_at_)
+      return t;
+  }
+  // After the reset: the window holding t allows q less the sends since
+  // its start.
+  auto start = reset_at_;
+  auto w = window();
+  if (w && *w > 0)
+    start += from_seconds(
+      *w * std::floor(to_seconds(t - reset_at_) / *w));
+  // Without W, q may be a long window's quota or a bucket's rate: no more
+  // than the most ever seen left at once.
+  auto fresh = q_.value_or(1);
+  if (!w)
+    fresh = std::min(fresh, std::max(r_max_, 1.0));
+  auto left = fresh - sends_after(start - duration{1});
+  if (left >= 1)
+    return qr ? std::max(t, last_sent_ + from_seconds(1 / *qr)) : t;
+  if (w && *w > 0)
+    return cap(start + from_seconds(*w));
+  return cap(t + std::chrono::seconds{1}); // a probe tells more
 }
 
 double advertised_budget::rate(time_point now) const {
-  if (now < not_before_)
-    return 0;
-  if (now < reset_at_ && spacing_)
-    return *spacing_ > duration{0} ? 1.0 / to_seconds(*spacing_) : 0;
-  return quota_rate_.value_or(0);
+  if (auto qr = quota_rate())
+    return *qr;
+  if (timed_ && now < reset_at_ && r_ >= 1)
+    return r_ / std::max(1e-3, to_seconds(reset_at_ - now));
+  return 0;
 }
 
 } // namespace batching

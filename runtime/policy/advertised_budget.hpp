@@ -5,24 +5,44 @@
 // quota sees no 429 at all. The pacer owns one and lets it steer while its
 // advice is fresh and has not been contradicted; otherwise the pacer learns.
 //
-// Algorithm. Each answer at `now` carrying advice (q, w, r, t) with f other
-// requests still in flight (they may be counted against r already):
-//   quota rate  qr = q / w (unknown without w: a bucket's reset is the time
-//     until it is full, not a window);
-//   left = r - f;
-//   reset_at = min over this window's answers of (now + t + slack): t is
-//     rounded up to whole seconds, so each is an upper bound and the
-//     tightest is the best (one over a second beyond it starts a window);
-//     slack = 0, or 1 s after a 429 while steering (a server rounding down);
-//   left >= 1:  spacing = min(t / left, 1 / qr): evenly until the reset,
-//     never slower than the quota rate (a bucket refills while it is spent;
-//     a window runs empty and blocks below);
-//   left < 1:   nothing before min(reset_at, now + max_block);
-//   each send before the next answer spends one of `left` (several
-//   requests leave between answers): none left blocks as above.
-//   after reset_at: the quota rate qr, evenly (the next answers refine it).
-//   pace(x) = max(x, not_before, last send + spacing)  (spacing = 1/qr
-//             after reset_at; none when nothing bounds it).
+// Algorithm. An answer carries advice (q per w, r left, t until reset) as
+// the server saw it when the request arrived: at its stamp, taken as
+// now - latency (the limiter counts on arrival; the trip out is part of
+// the latency, so the stamp is early by at most the trip back).
+//   Requests sent after the stamp are not counted in r yet ("uncounted";
+//   those within 1 ms of it, sent together, may have arrived before or
+//   after the answered one: counted as not yet); requests still in flight
+//   but sent before it are.
+//   Answers whose stamp is older than the newest one seen change nothing.
+//   reset_at = the tightest of stamp + t + slack over one window's answers
+//     (t is rounded up to whole seconds by most servers, so each is an
+//     upper bound; one over a second beyond the current starts a new
+//     window); slack = 0, or 1 s after a 429 while steering;
+//   window length W = w when advertised, else the shortest gap between
+//     consecutive resets seen (so the next windows can be projected);
+//   bucket or window: r above the last answer's r less the requests the
+//     server counted between the two stamps (sends in between), by at
+//     least one, before the last reset = a refill; two refills make it a
+//     token bucket;
+//   quota rate qr = q / W; for a bucket without W, the measured refill:
+//     (r - r_a + sends counted since - 1) / (stamp - stamp_a) since an anchor
+//     answer a >= 1 s back, restarted when the bucket shows full; before
+//     that,
+//     (r_max - r) / t (t rounded up: an understatement). A bucket's reset
+//     ("until full") moves with every send: the newest answer's holds.
+// Spending at x (pace):
+//   bucket (refill seen, qr known): tokens(x) = min(max(r_max, 1),
+//     r + qr (x - stamp)) - uncounted; send at x if >= 1, else when the
+//     refill brings one: x + (1 - tokens) / qr;
+//   window, before reset_at: left = r - uncounted; left >= 1: evenly,
+//     last send + min((reset_at - x) / left, 1 / qr); else wait for
+//     reset_at (at most max_block away);
+//   window, after reset_at: the window holding x (reset_at + k W when W is
+//     known) allows q (without W at most the most ever seen left, r_max:
+//     q may be a bucket's rate; 1 when q is unknown: a probe) less the
+//     sends since its start, at the quota rate; none left: the next
+//     window's start (without W: a probe a second later, whose answer
+//     tells more).
 // Usable advice has r and t, or q with w. It steers while usable
 // advice came within the last `stale_after` answers. One 429 while it
 // steers may be a race (another client, a window edge): its Retry-After and
@@ -30,10 +50,12 @@
 // are wrong (or the limiter counts more than they say): advice is ignored
 // for `distrust_for`, doubling on each repeat up to max_block, and the
 // pacer's learning takes over.
-// Invariants: never schedules a send before the advertised reset when
-// nothing is left; a block lasts at most max_block however large t is.
+// Invariants: never schedules a send while the model says nothing is left
+// before the advertised reset; a wait lasts at most max_block however
+// large t is; the send log holds only sends from the newest stamp on.
 
 #include <cstdint>
+#include <deque>
 #include <optional>
 
 #include "runtime/policy/types.hpp"
@@ -53,9 +75,9 @@ public:
     // nop
   }
 
-  /// An answer arrived; `others` requests are still in flight.
+  /// An answer arrived at `now`, `latency` after its request left.
   void on_answer(time_point now, const rate_limit_advice& a,
-                 std::uint32_t others);
+                 duration latency);
 
   /// A request left at `now`.
   void on_sent(time_point now);
@@ -74,22 +96,44 @@ public:
   /// quota rate when nothing else is known).
   double rate(time_point now) const;
 
-  /// The long-run rate advertised (q/w), when known.
-  std::optional<double> quota_rate() const { return quota_rate_; }
+  /// The long-run rate advertised (q/W), when known.
+  std::optional<double> quota_rate() const;
+
+  /// Whether the answers showed a refill (a token bucket).
+  bool refills() const { return refills_; }
 
   /// How often advice was distrusted (for status and tests).
   std::uint32_t contradictions() const { return contradictions_; }
 
 private:
+  /// Sends after `from` (the log holds only sends after the newest stamp).
+  double sends_after(time_point from) const;
+  std::optional<double> window() const;
+  /// Sends the newest answer's r does not count yet: those after its stamp
+  /// (within same_instant of it: either way, so counted as not yet).
+  double uncounted() const;
+
   config cfg_;
   std::uint32_t without_ = 0; // answers since the last usable advice
   bool seen_ = false;         // any usable advice yet
-  time_point not_before_{};
+  bool timed_ = false;        // r and t known
+  time_point stamp_{};        // of the newest r and t
+  double r_ = 0;
+  double reset_s_ = 0; // t of the newest answer
+  double r_max_ = 0;
+  std::optional<double> q_;
+  std::optional<double> w_;     // advertised
+  std::optional<double> w_est_; // from consecutive resets
+  bool refills_ = false;
+  std::uint32_t refill_evidence_ = 0;
+  std::optional<double> refill_rate_; // measured, where W is unknown
+  std::optional<time_point> anchor_;  // its span's start ...
+  double anchor_r_ = 0;               // ... r then ...
+  double anchor_sent_ = 0;            // ... and sends up to it
+  std::uint64_t total_sent_ = 0;
   time_point reset_at_{};
   duration slack_{0};
-  std::optional<duration> spacing_; // until reset_at_
-  std::optional<double> left_;      // r - f, less the sends since
-  std::optional<double> quota_rate_;
+  std::deque<time_point> sends_; // after stamp_
   time_point last_sent_{};
   std::optional<time_point> last_strike_;
   std::optional<time_point> distrusted_until_;

@@ -31,6 +31,12 @@ time_point pacer::pace(time_point t) {
   return rate_ > 0 ? std::max(t, next_slot_) : t;
 }
 
+std::uint32_t pacer::allowed_in_flight() const {
+  if (rate_ > 0 || ceiling_ || advertised_.steering(last_event_))
+    return max_in_flight_;
+  return std::min(max_in_flight_, slow_start_);
+}
+
 double pacer::rate() const {
   return advertised_.steering(last_event_) ? advertised_.rate(last_event_)
                                            : rate_;
@@ -209,7 +215,7 @@ void pacer::completed(time_point now, const flow_sample& s) {
   if (!first_completion_)
     first_completion_ = now;
   bool steered = advertised_.steering(now);
-  advertised_.on_answer(now, s.advice, s.in_flight > 0 ? s.in_flight - 1 : 0);
+  advertised_.on_answer(now, s.advice, s.latency);
   if (steered && s.status == batch_status::throttled) {
     if (!advertised_.on_throttled(now))
       return; // one strike: the 429's own advice and Retry-After hold us
@@ -233,6 +239,8 @@ void pacer::completed(time_point now, const flow_sample& s) {
     busy_since_ = now;
   last_accepted_ = now;
   accepted_.push_back(now);
+  if (s.status == batch_status::ok && slow_start_ < max_in_flight_)
+    ++slow_start_;
   while (!accepted_.empty() && accepted_.front() < now - cfg_.measure_window)
     accepted_.pop_front();
   ++accepted_since_decrease_; // counted from the start until a decrease

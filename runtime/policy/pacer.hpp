@@ -8,8 +8,11 @@
 // sustainable rate as last measured at a 429; unknown at first), hold h
 // (how long to stay below c before probing above it), next slot s,
 // blocked-until b (Retry-After, kept by flow_controller), in-flight f.
-//   earliest(now) = none while f >= max_in_flight, else
-//                   max(now, b, s if r > 0)
+//   earliest(now) = none while f >= n, else max(now, b, s if r > 0)
+//   n = max_in_flight, except unpaced with nothing known yet (no 429, no
+//     rate-limit headers): n starts at 1 and grows by one per success
+//     (doubling per round trip): the first answer may carry headers, and
+//     an unknown budget is never hit by a volley of max_in_flight at once
 //   on_sent(now):  f += 1; s = max(now, s) + 1/r            (pacing)
 //   throttled (429 with Retry-After ra), at most once per window of
 //   max(1 s, 1/r) (the 429s of one overrun are one signal):
@@ -114,6 +117,9 @@ public:
   /// The advertised pace while rate-limit headers steer, else the learned.
   double rate() const override;
   std::optional<double> ceiling() const override { return ceiling_; }
+  /// Unpaced with nothing known yet: one request, then one more per
+  /// success (slow start); else max_in_flight.
+  std::uint32_t allowed_in_flight() const override;
   duration hold() const { return hold_; }
 
   /// Timestamps kept for the rate measurements (bounded by the window).
@@ -151,6 +157,7 @@ private:
   bool slot_bound_ = false; // the last earliest() waited for the slot
   bool waited_ = false;     // the next send's demand waited for its slot
   std::uint32_t epoch_successes_ = 0;
+  std::uint32_t slow_start_ = 1; // in flight allowed while unpaced, unknown
   std::deque<time_point> accepted_; // completion times, measure window
   std::deque<std::pair<time_point, bool>> sends_; // and whether bound
   std::optional<time_point> busy_since_;
