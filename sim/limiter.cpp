@@ -131,6 +131,46 @@ limiter::decision limiter::admit(time_point now) {
   return d;
 }
 
+bool limiter::has_room(time_point now) const {
+  auto dt = std::max(0.0, to_seconds(now - refilled_at_));
+  auto n = static_cast<double>(cfg_.window_requests);
+  switch (cfg_.kind) {
+    case budget_kind::token_bucket:
+      return std::min(cfg_.burst, tokens_ + dt * cfg_.rate) >= 1;
+    case budget_kind::nginx_delay:
+      return std::max(0.0, excess_ - dt * cfg_.rate) + 1 <= cfg_.burst + 1;
+    case budget_kind::fixed_window:
+    case budget_kind::sliding_counter: {
+      auto index = window_index(now);
+      double cur = index == index_ ? count_ : 0;
+      double prev = index == index_       ? previous_count_
+                    : index == index_ + 1 ? count_
+                                          : 0;
+      if (cfg_.kind == budget_kind::fixed_window)
+        return cur < n;
+      auto f = std::clamp(
+        (to_seconds(now - start_) - index * cfg_.window_seconds)
+          / cfg_.window_seconds,
+        0.0, 1.0);
+      return prev * (1 - f) + cur + 1 <= n;
+    }
+    case budget_kind::sliding_log:
+    case budget_kind::counting_log: {
+      auto horizon = now - from_seconds(cfg_.window_seconds);
+      auto live = log_.end() - std::upper_bound(log_.begin(), log_.end(), horizon);
+      return static_cast<double>(live) < n;
+    }
+    case budget_kind::concurrency: {
+      auto copy = busy_until_; // at most the limit plus finished ones
+      while (!copy.empty() && copy.top() <= now)
+        copy.pop();
+      return copy.size() < cfg_.concurrency;
+    }
+    default:
+      return true;
+  }
+}
+
 void limiter::finish_at(time_point end) {
   if (cfg_.kind == budget_kind::concurrency)
     busy_until_.push(end);
@@ -180,18 +220,12 @@ std::optional<limiter::quota_state> limiter::quota(time_point now) const {
     case budget_kind::sliding_log:
     case budget_kind::counting_log: {
       auto horizon = now - from_seconds(window);
-      double used = 0;
-      std::optional<time_point> oldest;
-      for (auto t : log_)
-        if (t > horizon) {
-          ++used;
-          if (!oldest)
-            oldest = t;
-        }
+      auto first = std::upper_bound(log_.begin(), log_.end(), horizon);
+      auto used = static_cast<double>(log_.end() - first);
       s.q = n;
       s.w = window;
       s.r = std::max(0.0, n - used);
-      s.t = oldest ? to_seconds(*oldest - horizon) : 0;
+      s.t = first != log_.end() ? to_seconds(*first - horizon) : 0;
       return s;
     }
     default:

@@ -77,6 +77,9 @@ public:
   /// A request arriving at `now`.
   decision admit(time_point now);
 
+  /// Whether a request at `now` would be admitted (counts nothing).
+  bool has_room(time_point now) const;
+
   /// An admitted request is served until `end` (concurrency counts it).
   void finish_at(time_point end);
 

@@ -56,8 +56,12 @@ void rate_limited_api::run_tenants(time_point now) {
   // the peak that the varying rate has at its time. Others retry what was
   // refused (a backlog, bounded), before us: they spend their share
   // whatever we do.
+  // They come back when there is room (as clients that honour
+  // Retry-After): a refused retry would count against a limiter that
+  // counts rejections.
   auto serve_backlog = [&](time_point t) {
-    while (tenant_backlog_ > 0 && limiter_.admit(t).admitted) {
+    while (tenant_backlog_ > 0 && limiter_.has_room(t)
+           && limiter_.admit(t).admitted) {
       --tenant_backlog_;
       ++tenant_accepted_;
     }

@@ -50,6 +50,8 @@ scenario client_view(const zoo_draw& d) {
 }
 
 constexpr double tick_s = 0.1;
+/// A run stops here (a retry storm would take minutes to simulate).
+constexpr std::uint64_t max_requests = 1'000'000;
 constexpr std::uint64_t bytes_per_item = 100;
 
 struct piece {
@@ -369,6 +371,12 @@ zoo_run run_once(const zoo_draw& d, const zoo_strategy& s,
     }
     if (now >= T)
       break;
+    if (r.requests >= max_requests) { // a storm: the rest is more of it
+      r.truncated = true;
+      T = now;
+      seconds = static_cast<std::size_t>(std::ceil(T));
+      break;
+    }
     // The batcher asks for a permit while a batch is ready; the gate
     // answers at the flow controller's earliest time.
     while (ready(now) && permit_at <= now) {

@@ -119,6 +119,9 @@ struct zoo_run {
   std::uint64_t duplicated = 0;
   std::uint64_t requests = 0;
   std::uint64_t throttled = 0;
+  /// Stopped at 1,000,000 requests (a retry storm): the metrics cover the
+  /// time until then, goodput and budget use that time's.
+  bool truncated = false;
 };
 
 /// One second of a run (for inspecting one; not in the JSON).

@@ -214,7 +214,8 @@ int run_zoo_bench(const std::vector<std::string>& args) {
         {"succeeded", r.succeeded},
         {"unfinished", r.unfinished},
         {"lost", r.lost},
-        {"duplicated", r.duplicated}});
+        {"duplicated", r.duplicated},
+        {"truncated", r.truncated}});
     }
     boost::json::array summary;
     for (const auto& g : groups())

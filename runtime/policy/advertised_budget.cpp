@@ -165,9 +165,24 @@ time_point advertised_budget::pace(time_point t) const {
     return std::min(x, t + cfg_.max_block);
   };
   if (refills_ && qr) {
-    auto tokens = std::min(std::max(r_max_, 1.0),
-                           r_ + *qr * to_seconds(t - stamp_))
-                  - uncounted;
+    // The bucket from the stamp on: r, refilling at qr up to its capacity
+    // (at least r_max + 1: each r is counted after its own request took
+    // one), less each send not yet counted, in order.
+    auto capacity = r_max_ + 1;
+    auto level = r_;
+    auto at = stamp_;
+    auto it = std::upper_bound(sends_.begin(), sends_.end(),
+                               stamp_ - same_instant - duration{1});
+    bool answered_skipped = false;
+    for (; it != sends_.end(); ++it) {
+      if (!answered_skipped) { // the answered request itself
+        answered_skipped = true;
+        continue;
+      }
+      level = std::min(capacity, level + *qr * to_seconds(*it - at)) - 1;
+      at = std::max(at, *it);
+    }
+    auto tokens = std::min(capacity, level + *qr * to_seconds(t - at));
     if (tokens >= 1)
       return t;
     return cap(t + from_seconds((1 - tokens) / *qr));

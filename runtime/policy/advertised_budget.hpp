@@ -31,9 +31,11 @@
 //     (r_max - r) / t (t rounded up: an understatement). A bucket's reset
 //     ("until full") moves with every send: the newest answer's holds.
 // Spending at x (pace):
-//   bucket (refill seen, qr known): tokens(x) = min(max(r_max, 1),
-//     r + qr (x - stamp)) - uncounted; send at x if >= 1, else when the
-//     refill brings one: x + (1 - tokens) / qr;
+//   bucket (refill seen, qr known): the level from the stamp on: r,
+//     refilling at qr up to the capacity (>= r_max + 1: each r is counted
+//     after its own request took one), less one at each uncounted send in
+//     order; send at x if the level there is >= 1, else when the refill
+//     brings one;
 //   window, before reset_at: left = r - uncounted; left >= 1: evenly,
 //     last send + min((reset_at - x) / left, 1 / qr); else wait for
 //     reset_at (at most max_block away);

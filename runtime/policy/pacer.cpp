@@ -119,11 +119,33 @@ std::optional<double> pacer::recent_send_rate(time_point now) const {
   return static_cast<double>(n) / to_seconds(now - *first);
 }
 
-void pacer::on_throttled(time_point now, duration retry_after) {
+void pacer::on_throttled(time_point now, duration retry_after,
+                         duration latency) {
+  // Still blocked: a request sent after the last decrease is throttled
+  // again with nothing accepted since (a window or log stays shut). Not a
+  // new measure (nothing accepted says nothing about the rate): back off
+  // in time instead, doubling, where no Retry-After says how long.
+  // A request sent before the last decrease belongs to the overrun that
+  // decrease measured: nothing new.
+  if (last_decrease_ && now - latency < *last_decrease_) {
+    epoch_successes_ = 0;
+    return;
+  }
+  if (last_decrease_ && !accepted_since_throttle_) {
+    last_rejected_sent_ = now - latency;
+    if (retry_after <= duration{0}) {
+      backoff_ = std::min(cfg_.max_backoff, (3 * backoff_) / 2);
+      next_slot_ = std::max(next_slot_, now + backoff_);
+    }
+    epoch_successes_ = 0;
+    return;
+  }
   // One decrease per window (max(1 s, 1/r)): the 429s of one overrun are
   // one signal, not many.
   auto window = from_seconds(std::max(1.0, rate_ > 0 ? 1.0 / rate_ : 0.0));
   if (!last_decrease_ || now - *last_decrease_ >= window) {
+    accepted_since_throttle_ = false;
+    backoff_ = std::chrono::seconds{1};
     auto sent_rate = rate_ > 0 ? rate_ : std::max(measured_rate_, 1.0);
     // The ceiling estimate (see the header): the window's measure after a
     // long Retry-After; the accepted rate when the pacer was the
@@ -170,9 +192,14 @@ void pacer::on_throttled(time_point now, duration retry_after) {
     bool no_evidence = false;
     if (rate_ <= 0) {
       auto accepted = std::max(recent_accepted.value_or(0), a.value_or(0));
-      no_evidence = accepted < 1;
+      no_evidence = !last_accepted_; // nothing accepted ever
       c = std::min(c, std::max(1.0, accepted));
     }
+    accepted_before_block_ = accepted_since_decrease_;
+    last_rejected_sent_.reset();
+    window_from_ = window_budget ? now + retry_after
+                                 : block_end_.value_or(*first_completion_);
+    block_with_retry_after_ = retry_after > duration{0};
     accepted_since_decrease_ = 0;
     bool same_plateau
       = plateau_ && c >= 0.8 * *plateau_ && c <= 1.25 * *plateau_;
@@ -210,6 +237,38 @@ void pacer::on_throttled(time_point now, duration retry_after) {
   epoch_successes_ = 0;
 }
 
+void pacer::on_block_end(time_point now, time_point sent_at) {
+  // Blocked for >= 2 s with no Retry-After to say why: a window (or a log)
+  // ran out. Its budget is what was accepted from the previous block's end
+  // (or the start) to this one's, over that span (as after a long
+  // Retry-After, measured in on_throttled).
+  if (block_with_retry_after_ || now - *last_decrease_ < ramp_hold
+      || !first_completion_ || accepted_before_block_ <= 0)
+    return;
+  // The window reset between the last rejected probe and this accepted
+  // one (their send times): the middle is the estimate.
+  auto reset = sent_at;
+  if (last_rejected_sent_ && *last_rejected_sent_ < sent_at)
+    reset = *last_rejected_sent_ + (sent_at - *last_rejected_sent_) / 2;
+  auto span = to_seconds(reset - window_from_);
+  if (span <= 0)
+    return;
+  auto a = accepted_before_block_ / span;
+  window_span_ = std::min(
+    {from_seconds(span), cfg_.max_hold, window_span_.value_or(cfg_.max_hold)});
+  block_end_ = now;
+  if (!ceiling_ || a < *ceiling_) {
+    ceiling_ = a;
+    plateau_ = a;
+    rate_ = std::max(cfg_.min_rate, cfg_.decrease * a);
+    next_slot_ = std::max(next_slot_, last_sent_ + from_seconds(1.0 / rate_));
+  }
+  probe_step_ = cfg_.probe;
+  hold_ = std::min(cfg_.max_hold,
+                   std::max(hold_, 10 * (now - *last_decrease_)));
+  probe_after_ = now + hold_;
+}
+
 void pacer::completed(time_point now, const flow_sample& s) {
   last_event_ = now;
   if (!first_completion_)
@@ -232,7 +291,7 @@ void pacer::completed(time_point now, const flow_sample& s) {
     }
   }
   if (s.status == batch_status::throttled)
-    return on_throttled(now, s.retry_after);
+    return on_throttled(now, s.retry_after, s.latency);
   // A pause of more than 2 s between accepted requests (idle demand, an
   // outage) starts a new busy period: rates are measured within one.
   if (!last_accepted_ || now - *last_accepted_ > std::chrono::seconds{2})
@@ -244,6 +303,12 @@ void pacer::completed(time_point now, const flow_sample& s) {
   while (!accepted_.empty() && accepted_.front() < now - cfg_.measure_window)
     accepted_.pop_front();
   ++accepted_since_decrease_; // counted from the start until a decrease
+  // Only a request sent after the last decrease shows the block is over.
+  if (!last_decrease_ || now - s.latency >= *last_decrease_) {
+    if (last_decrease_ && !accepted_since_throttle_)
+      on_block_end(now, now - s.latency);
+    accepted_since_throttle_ = true;
+  }
   if (s.status != batch_status::ok || rate_ <= 0 || !slot_bound_)
     return;
   auto epoch = std::max<double>(cfg_.min_epoch, rate_);

@@ -50,7 +50,21 @@
 //     Retry-After);
 //     c = c'; r = max(min_rate, decrease * c); probing resumes at now + h;
 //   and on every 429: b = max(b, now + ra); s = max(s, b, last send + 1/r)
-//     -> no request before b, ever (Retry-After honoured).
+//     -> no request before b, ever (Retry-After honoured);
+//   a 429 of a request sent before the last decrease belongs to the
+//     overrun that decrease measured: nothing more is learned from it;
+//   a 429 of a request sent after the last decrease, with nothing
+//     accepted since it, is no new measure (a window or a log that counts
+//     rejections stays shut; an accepted rate of 0 is not the budget): r
+//     and c stay, and without Retry-After the next send waits a backoff
+//     that starts at 1 s and grows 1.5x per such 429 up to max_backoff;
+//     when such a block (>= 2 s, no Retry-After) ends with an accepted
+//     request, it was a window: as after a long Retry-After, a = the
+//     requests accepted from the previous block's end (or the start) to
+//     this block's start, over the span to its end (estimated midway
+//     between the send times of the last rejected probe and the accepted
+//     one); c = min(c, a), r = decrease * c, w = min(w, span), h = max(h,
+//     10 x the block).
 //   ok: counts towards an epoch of max(min_epoch, r) successes sent while
 //     the pacer was the bottleneck (demand waited for a slot); at the end
 //     of an epoch:
@@ -108,6 +122,7 @@ public:
     duration initial_hold = std::chrono::seconds{20};
     duration max_hold = std::chrono::seconds{600};
     duration measure_window = std::chrono::seconds{30};
+    duration max_backoff = std::chrono::seconds{60};
   };
 
   pacer();
@@ -135,7 +150,9 @@ private:
   /// current busy period, if that spans at least 2 s.
   /// `trusted`: most sends in that time waited for their slot.
   std::optional<double> accepted_rate(time_point now, bool& trusted);
-  void on_throttled(time_point now, duration retry_after);
+  void on_throttled(time_point now, duration retry_after, duration latency);
+  /// The first request accepted after a block of 429s without Retry-After.
+  void on_block_end(time_point now, time_point sent_at);
   /// Requests accepted in the last second (while ramping).
   std::optional<double> accepted_last_second(time_point now) const;
   /// Requests sent per second over the last 5 s (>= 3 sends over >= 2 s).
@@ -158,6 +175,12 @@ private:
   bool waited_ = false;     // the next send's demand waited for its slot
   std::uint32_t epoch_successes_ = 0;
   std::uint32_t slow_start_ = 1; // in flight allowed while unpaced, unknown
+  bool accepted_since_throttle_ = false; // since the last decrease
+  double accepted_before_block_ = 0; // accepted in the window it ended
+  time_point window_from_{};         // ... since then
+  bool block_with_retry_after_ = false;
+  std::optional<time_point> last_rejected_sent_; // the block's last probe
+  duration backoff_{std::chrono::seconds{1}};
   std::deque<time_point> accepted_; // completion times, measure window
   std::deque<std::pair<time_point, bool>> sends_; // and whether bound
   std::optional<time_point> busy_since_;
