@@ -65,6 +65,15 @@ int run_show(const std::vector<std::string>& args) {
   for (const auto& file : files)
     std::cout << ' ' << file;
   std::cout << '\n' << config::to_yaml(result.config);
+  for (const auto& [type, op] : result.config.operation_configs)
+    if (op.strategy == strategy_kind::adaptive) {
+      std::cout << "# strategy adaptive (the default for read and write): "
+                   "the best of ours measured on random limiters\n"
+                   "# (`batching bench zoo`, docs/benchmarks.md); the "
+                   "seed's conservative, aggressive, balanced and static\n"
+                   "# stay selectable.\n";
+      break;
+    }
   return exit_ok;
 }
 

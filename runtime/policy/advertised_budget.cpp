@@ -70,7 +70,11 @@ void advertised_budget::on_answer(time_point now, const rate_limit_advice& a,
     // A refill: more left than the last answer less what the server
     // counted in between (our sends between the two stamps), before the
     // last reset.
-    auto counted = sends_after(stamp_) - sends_after(stamp);
+    // Sends at the previous stamp's instant (other than its own request)
+    // may have reached the server after it: counted in between too, so
+    // that an ordering of simultaneous requests never looks like a refill.
+    auto counted = std::max(
+      0.0, sends_after(stamp_ - duration{1}) - sends_after(stamp) - 1);
     auto gained = a.remaining - (r_ - counted);
     // Whole tokens: a refill shows as one more now and then; twice (not
     // one ambiguous ordering of requests sent together) makes a bucket.

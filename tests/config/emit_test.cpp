@@ -106,7 +106,7 @@ TEST(config_emit, yaml_prints_numbers_exactly_and_readably) {
   EXPECT_NE(yaml.find("max_error_rate: 0.1\n"), std::string::npos) << yaml;
   EXPECT_NE(yaml.find("max_queued_operations: 1000000000000\n"),
             std::string::npos);
-  EXPECT_NE(yaml.find("strategy: aggressive\n"), std::string::npos);
+  EXPECT_NE(yaml.find("strategy: adaptive\n"), std::string::npos);
 }
 
 TEST(config_emit, json_holds_every_section) {
@@ -118,7 +118,7 @@ TEST(config_emit, json_holds_every_section) {
     EXPECT_TRUE(obj.contains(key)) << key;
   EXPECT_EQ(obj.at("batching").at("circuit_breaker").at("failure_threshold"),
             5);
-  EXPECT_EQ(obj.at("operation_configs").at("write").at("strategy"), "balanced");
+  EXPECT_EQ(obj.at("operation_configs").at("write").at("strategy"), "adaptive");
 }
 
 TEST(config_emit, docs_list_every_key) {

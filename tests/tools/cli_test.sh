@@ -46,7 +46,9 @@ expect check_many 2 '^5 errors$' -- "$bin" config check "$fixtures/many_errors.y
 expect check_unknown_key 2 "unknown_key.yaml:2:3: error: unknown key 'max_bacth_size' in batching; did you mean 'max_batch_size'\?" -- \
   "$bin" config check "$fixtures/unknown_key.yaml"
 expect check_missing 2 'cannot read file' -- "$bin" config check /nonexistent.yaml
-expect show_defaults 0 'strategy: aggressive' -- \
+expect show_defaults 0 'strategy: adaptive' -- \
+  "$bin" config show --config-dir "$src/config"
+expect show_why 0 '^# strategy adaptive \(the default for read and write\)' -- \
   "$bin" config show --config-dir "$src/config"
 expect show_env 0 'max_batch_size: 1000' -- \
   "$bin" config show --config-dir "$src/config" --env production
