@@ -21,15 +21,16 @@
 //   window length W = w when advertised, else the shortest gap between
 //     consecutive resets seen (so the next windows can be projected);
 //   bucket or window: r above the last answer's r less the requests the
-//     server counted between the two stamps (sends in between), by at
+//     server counted between the two stamps (sends in between, and those
+//     at the previous stamp's instant besides its own request), by at
 //     least one, before the last reset = a refill; two refills make it a
 //     token bucket;
 //   quota rate qr = q / W; for a bucket without W, the measured refill:
-//     (r - r_a + sends counted since - 1) / (stamp - stamp_a) since an anchor
-//     answer a >= 1 s back, restarted when the bucket shows full; before
-//     that,
-//     (r_max - r) / t (t rounded up: an understatement). A bucket's reset
-//     ("until full") moves with every send: the newest answer's holds.
+//     (r - r_a + sends counted since - 1) / (stamp - stamp_a) since an
+//     anchor answer a >= 1 s back, restarted when the bucket shows full;
+//     before that, (r_max - r) / t (t rounded up: an understatement). A
+//     bucket's reset ("until full") moves with every send: the newest
+//     answer's holds.
 // Spending at x (pace):
 //   bucket (refill seen, qr known): the level from the stamp on: r,
 //     refilling at qr up to the capacity (>= r_max + 1: each r is counted

@@ -121,16 +121,16 @@ std::optional<double> pacer::recent_send_rate(time_point now) const {
 
 void pacer::on_throttled(time_point now, duration retry_after,
                          duration latency) {
-  // Still blocked: a request sent after the last decrease is throttled
-  // again with nothing accepted since (a window or log stays shut). Not a
-  // new measure (nothing accepted says nothing about the rate): back off
-  // in time instead, doubling, where no Retry-After says how long.
   // A request sent before the last decrease belongs to the overrun that
   // decrease measured: nothing new.
   if (last_decrease_ && now - latency < *last_decrease_) {
     epoch_successes_ = 0;
     return;
   }
+  // Still blocked: a request sent after the last decrease is throttled
+  // again with nothing accepted since (a window or log stays shut). Not a
+  // new measure (nothing accepted says nothing about the rate): back off
+  // in time instead, 1.5x per probe, where no Retry-After says how long.
   if (last_decrease_ && !accepted_since_throttle_) {
     last_rejected_sent_ = now - latency;
     if (retry_after <= duration{0}) {
