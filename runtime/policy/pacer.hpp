@@ -49,6 +49,8 @@
 //     accepted it was taken as the ceiling: a 429 storm without
 //     Retry-After);
 //     c = c'; r = max(min_rate, decrease * c); probing resumes at now + h;
+//     if nothing was ever accepted, c stays unknown (1/s is a floor to
+//     slow-start from, not a ceiling);
 //   and on every 429: b = max(b, now + ra); s = max(s, b, last send + 1/r)
 //     -> no request before b, ever (Retry-After honoured);
 //   a 429 of a request sent before the last decrease belongs to the
