@@ -133,10 +133,14 @@ void pacer::on_throttled(time_point now, duration retry_after,
   // in time instead, 1.5x per probe, where no Retry-After says how long.
   if (last_decrease_ && !accepted_since_throttle_) {
     last_rejected_sent_ = now - latency;
-    if (retry_after <= duration{0}) {
-      backoff_ = std::min(cfg_.max_backoff, (3 * backoff_) / 2);
-      next_slot_ = std::max(next_slot_, now + backoff_);
-    }
+    // Retry-After is when a request could pass, not that it will: others
+    // may take the slot first, and a limiter that counts rejections grows
+    // its log with each probe. From the second such probe on, probes back
+    // off beyond it too.
+    bool repeated = backoff_ > std::chrono::seconds{1};
+    backoff_ = std::min(cfg_.max_backoff, (3 * backoff_) / 2);
+    if (retry_after <= duration{0} || repeated)
+      next_slot_ = std::max(next_slot_, now + std::max(backoff_, retry_after));
     epoch_successes_ = 0;
     return;
   }

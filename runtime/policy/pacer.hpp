@@ -58,8 +58,10 @@
 //   a 429 of a request sent after the last decrease, with nothing
 //     accepted since it, is no new measure (a window or a log that counts
 //     rejections stays shut; an accepted rate of 0 is not the budget): r
-//     and c stay, and without Retry-After the next send waits a backoff
-//     that starts at 1 s and grows 1.5x per such 429 up to max_backoff;
+//     and c stay, and the next send waits a backoff that starts at 1 s and
+//     grows 1.5x per such 429 up to max_backoff (with Retry-After only
+//     from the second such 429 on, and never less than it: it says when a
+//     request could pass, not that it will);
 //     when such a block (>= 2 s, no Retry-After) ends with an accepted
 //     request, it was a window: as after a long Retry-After, a = the
 //     requests accepted from the previous block's end (or the start) to
