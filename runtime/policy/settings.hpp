@@ -246,8 +246,8 @@ struct performance_targets_config {
 /// The operation types every runtime has unless the configuration changes
 /// them: the seed's read and write sizes, both sized by `adaptive`, the
 /// best measured on the limiter zoo (docs/benchmarks.md: the seed's
-/// `aggressive` and `balanced` reach a median of 12% of the budget there,
-/// adaptive 82%).
+/// `aggressive` and `balanced` reach a median of 12-14% of the budget there,
+/// adaptive 84-85%).
 inline std::map<std::string, operation_type_config>
 default_operation_configs() {
   return {
