@@ -19,8 +19,7 @@ void limiter::refill(time_point now) {
   refilled_at_ = std::max(refilled_at_, now);
 }
 
-void limiter::forget_before(std::deque<time_point>& log,
-                            time_point now) const {
+void limiter::forget_before(std::deque<time_point>& log, time_point now) const {
   auto horizon = now - from_seconds(cfg_.window_seconds);
   while (!log.empty() && log.front() <= horizon)
     log.pop_front();
@@ -59,8 +58,8 @@ limiter::decision limiter::admit(time_point now) {
         ++count_;
         d.admitted = true;
       } else {
-        d.retry_after = from_seconds((index_ + 1) * window
-                                     - to_seconds(now - start_));
+        d.retry_after
+          = from_seconds((index_ + 1) * window - to_seconds(now - start_));
       }
       break;
     case budget_kind::sliding_counter: {
@@ -122,52 +121,56 @@ limiter::decision limiter::admit(time_point now) {
         d.retry_after = busy_until_.top() - now;
       }
       break;
-    case budget_kind::unlimited:
-      d.admitted = true;
-      break;
+    case budget_kind::unlimited: d.admitted = true; break;
   }
   if (d.retry_after < duration{0})
     d.retry_after = duration{0};
   return d;
 }
 
-bool limiter::has_room(time_point now) const {
+double limiter::left(time_point now) const {
   auto dt = std::max(0.0, to_seconds(now - refilled_at_));
   auto n = static_cast<double>(cfg_.window_requests);
   switch (cfg_.kind) {
     case budget_kind::token_bucket:
-      return std::min(cfg_.burst, tokens_ + dt * cfg_.rate) >= 1;
+      return std::min(cfg_.burst, tokens_ + dt * cfg_.rate);
     case budget_kind::nginx_delay:
-      return std::max(0.0, excess_ - dt * cfg_.rate) + 1 <= cfg_.burst + 1;
+      return cfg_.burst + 1 - std::max(0.0, excess_ - dt * cfg_.rate);
     case budget_kind::fixed_window:
     case budget_kind::sliding_counter: {
       auto index = window_index(now);
-      double cur = index == index_ ? count_ : 0;
-      double prev = index == index_       ? previous_count_
-                    : index == index_ + 1 ? count_
-                                          : 0;
-      if (cfg_.kind == budget_kind::fixed_window)
-        return cur < n;
-      auto f = std::clamp(
-        (to_seconds(now - start_) - index * cfg_.window_seconds)
-          / cfg_.window_seconds,
-        0.0, 1.0);
-      return prev * (1 - f) + cur + 1 <= n;
+      double used = index == index_ ? count_ : 0;
+      if (cfg_.kind == budget_kind::sliding_counter) {
+        double prev = index == index_       ? previous_count_
+                      : index == index_ + 1 ? count_
+                                            : 0;
+        auto f = (to_seconds(now - start_) - index * cfg_.window_seconds)
+                 / cfg_.window_seconds;
+        used += prev * (1 - f);
+      }
+      return n - used;
     }
     case budget_kind::sliding_log:
     case budget_kind::counting_log: {
       auto horizon = now - from_seconds(cfg_.window_seconds);
-      auto live = log_.end() - std::upper_bound(log_.begin(), log_.end(), horizon);
-      return static_cast<double>(live) < n;
+      auto live
+        = log_.end() - std::upper_bound(log_.begin(), log_.end(), horizon);
+      return n - static_cast<double>(live);
     }
+    default: return 0;
+  }
+}
+
+bool limiter::has_room(time_point now) const {
+  switch (cfg_.kind) {
     case budget_kind::concurrency: {
       auto copy = busy_until_; // at most the limit plus finished ones
       while (!copy.empty() && copy.top() <= now)
         copy.pop();
       return copy.size() < cfg_.concurrency;
     }
-    default:
-      return true;
+    case budget_kind::unlimited: return true;
+    default: return left(now) >= 1;
   }
 }
 
@@ -187,75 +190,52 @@ std::optional<limiter::quota_state> limiter::quota(time_point now) const {
       // The long-run rate as a quota per window of whole seconds, long
       // enough to hold the burst and q >= 100 (servers send integers: a
       // short window would round the rate away).
-      auto dt = std::max(0.0, to_seconds(now - refilled_at_));
-      double left, capacity = cfg_.burst;
-      if (cfg_.kind == budget_kind::token_bucket) {
-        left = std::min(cfg_.burst, tokens_ + dt * cfg_.rate);
-      } else {
-        capacity = cfg_.burst + 1;
-        left = capacity - std::max(0.0, excess_ - dt * cfg_.rate);
-      }
+      auto capacity
+        = cfg_.kind == budget_kind::token_bucket ? cfg_.burst : cfg_.burst + 1;
+      s.r = left(now);
       s.w = std::ceil(std::max(capacity, 100.0) / cfg_.rate);
       s.q = cfg_.rate * s.w;
-      s.r = left;
-      s.t = (capacity - left) / cfg_.rate;
+      s.t = (capacity - s.r) / cfg_.rate;
       return s;
     }
     case budget_kind::fixed_window:
-    case budget_kind::sliding_counter: {
-      auto index = window_index(now);
-      double used = index == index_ ? count_ : 0;
-      if (cfg_.kind == budget_kind::sliding_counter) {
-        double prev = index == index_ ? previous_count_
-                      : index == index_ + 1 ? count_
-                                            : 0;
-        used += prev * (1 - (elapsed - index * window) / window);
-      }
+    case budget_kind::sliding_counter:
       s.q = n;
       s.w = window;
-      s.r = std::max(0.0, std::floor(n - used));
-      s.t = (index + 1) * window - elapsed;
+      s.r = std::max(0.0, std::floor(left(now)));
+      s.t = (window_index(now) + 1) * window - elapsed;
       return s;
-    }
     case budget_kind::sliding_log:
     case budget_kind::counting_log: {
       auto horizon = now - from_seconds(window);
       auto first = std::upper_bound(log_.begin(), log_.end(), horizon);
-      auto used = static_cast<double>(log_.end() - first);
       s.q = n;
       s.w = window;
-      s.r = std::max(0.0, n - used);
+      s.r = std::max(0.0, left(now));
       s.t = first != log_.end() ? to_seconds(*first - horizon) : 0;
       return s;
     }
-    default:
-      return std::nullopt;
+    default: return std::nullopt;
   }
 }
 
 double limiter::sustainable_rate() const {
   switch (cfg_.kind) {
     case budget_kind::token_bucket:
-    case budget_kind::nginx_delay:
-      return cfg_.rate;
+    case budget_kind::nginx_delay: return cfg_.rate;
     case budget_kind::concurrency:
-    case budget_kind::unlimited:
-      return 0;
-    default:
-      return cfg_.window_requests / cfg_.window_seconds;
+    case budget_kind::unlimited: return 0;
+    default: return cfg_.window_requests / cfg_.window_seconds;
   }
 }
 
 double limiter::window_s() const {
   switch (cfg_.kind) {
     case budget_kind::token_bucket:
-    case budget_kind::nginx_delay:
-      return cfg_.burst / cfg_.rate;
+    case budget_kind::nginx_delay: return cfg_.burst / cfg_.rate;
     case budget_kind::concurrency:
-    case budget_kind::unlimited:
-      return 0;
-    default:
-      return cfg_.window_seconds;
+    case budget_kind::unlimited: return 0;
+    default: return cfg_.window_seconds;
   }
 }
 

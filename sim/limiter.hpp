@@ -100,6 +100,9 @@ public:
   const config& settings() const { return cfg_; }
 
 private:
+  /// Requests it would still admit at `now` (fractional for buckets and
+  /// the sliding counter's estimate); quota kinds only.
+  double left(time_point now) const;
   void refill(time_point now);
   void forget_before(std::deque<time_point>& log, time_point now) const;
   /// Aligned window index of `now` (fixed_window, sliding_counter).

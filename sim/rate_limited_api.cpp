@@ -43,8 +43,8 @@ limiter::config rate_limited_api::limiter_config(const config& c) {
 
 rate_limited_api::rate_limited_api(config cfg, time_point start)
   : cfg_(std::move(cfg)), start_(start), rng_(cfg_.seed),
-    limiter_(limiter_config(cfg_), start),
-    tenant_rng_(cfg_.seed ^ 0x7e4a47u), next_tenant_(start) {
+    limiter_(limiter_config(cfg_), start), tenant_rng_(cfg_.seed ^ 0x7e4a47u),
+    next_tenant_(start) {
   // nop
 }
 
@@ -68,8 +68,8 @@ void rate_limited_api::run_tenants(time_point now) {
   };
   while (next_tenant_ <= now) {
     auto t = next_tenant_;
-    next_tenant_ += from_seconds(
-      -std::log(std::max(tenant_rng_.uniform(), 1e-12)) / peak);
+    next_tenant_
+      += from_seconds(-std::log(std::max(tenant_rng_.uniform(), 1e-12)) / peak);
     auto phase = to_seconds(t - start_) / std::max(1.0, cfg_.tenant_period_s);
     if (tenant_rng_.uniform() < (1 - std::cos(2 * M_PI * phase)) / 2)
       tenant_backlog_ = std::min(tenant_backlog_ + 1, 100.0);
@@ -86,8 +86,7 @@ rate_limit_advice rate_limited_api::advertise(time_point now) const {
     return {};
   // Headers carry a wall-clock time in one style: any fixed epoch will do.
   constexpr std::int64_t epoch = 1'700'000'000;
-  auto unix_now
-    = epoch + static_cast<std::int64_t>(to_seconds(now - start_));
+  auto unix_now = epoch + static_cast<std::int64_t>(to_seconds(now - start_));
   return read_rate_limit_headers(write_rate_limit_headers(cfg_.headers, s->q,
                                                           s->w, s->r, s->t,
                                                           unix_now),
@@ -156,8 +155,7 @@ rate_limited_api::answer rate_limited_api::serve(std::size_t items,
       case retry_after_mode::exact:
         a.outcome.retry_after = d.retry_after;
         break;
-      case retry_after_mode::absent:
-        break;
+      case retry_after_mode::absent: break;
     }
     a.outcome.advice = advertise(now);
     a.outcome.message = "HTTP 429: rate_limited";

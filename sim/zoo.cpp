@@ -9,6 +9,7 @@
 #include "runtime/policy/flow_control.hpp"
 #include "runtime/policy/latency_histogram.hpp"
 #include "runtime/policy/random.hpp"
+#include "runtime/policy/signal_average.hpp"
 #include "sim/strategies.hpp"
 
 namespace batching::sim {
@@ -73,10 +74,10 @@ std::vector<zoo_draw> draw_zoo(std::uint64_t seed, std::size_t n) {
   std::vector<zoo_draw> draws;
   seeded_random rng{seed * 0x9e3779b97f4a7c15ull + 17};
   constexpr std::array<budget_kind, 8> kinds{
-    budget_kind::token_bucket,    budget_kind::fixed_window,
-    budget_kind::sliding_log,     budget_kind::sliding_counter,
-    budget_kind::counting_log,    budget_kind::nginx_delay,
-    budget_kind::concurrency,     budget_kind::unlimited};
+    budget_kind::token_bucket, budget_kind::fixed_window,
+    budget_kind::sliding_log,  budget_kind::sliding_counter,
+    budget_kind::counting_log, budget_kind::nginx_delay,
+    budget_kind::concurrency,  budget_kind::unlimited};
   constexpr std::array<header_style, 5> styles{
     header_style::ietf, header_style::ietf_draft7, header_style::ietf_draft6,
     header_style::x_ratelimit, header_style::x_ratelimit_epoch};
@@ -101,9 +102,9 @@ std::vector<zoo_draw> draw_zoo(std::uint64_t seed, std::size_t n) {
       std::max(1.0, std::round(c.rate * c.window_seconds)));
     bool quota = c.budget != budget_kind::concurrency
                  && c.budget != budget_kind::unlimited;
-    c.concurrency = quota ? 0
-                          : static_cast<std::uint32_t>(
-                            std::round(log_uniform(rng, 1, 20)));
+    c.concurrency
+      = quota ? 0
+              : static_cast<std::uint32_t>(std::round(log_uniform(rng, 1, 20)));
     c.retry_after = pick(rng, retry_modes);
     auto tenants = rng.uniform() < 0.25;
     auto share = rng.uniform(0.1, 0.6);
@@ -159,8 +160,8 @@ const std::vector<zoo_strategy>& zoo_strategies() {
           std::pair{"aggressive", strategy_kind::aggressive}})
       v.push_back({name, kind, flow_kind::pacer});
     // The seed's baseline: its default size, unpaced, Retry-After only.
-    v.push_back({"static", strategy_kind::fixed, flow_kind::fixed, false,
-                 true});
+    v.push_back(
+      {"static", strategy_kind::fixed, flow_kind::fixed, false, true});
     for (auto f : {flow_kind::netflix_aimd, flow_kind::netflix_gradient2,
                    flow_kind::netflix_vegas, flow_kind::envoy_gradient,
                    flow_kind::aws_adaptive, flow_kind::vector_arc,
@@ -171,8 +172,8 @@ const std::vector<zoo_strategy>& zoo_strategies() {
     v.push_back({"netflix_aimd_1", strategy_kind::fixed,
                  flow_kind::netflix_aimd, true, false, 1});
     v.push_back({"clipper", strategy_kind::clipper, flow_kind::pacer});
-    v.push_back({"oracle", strategy_kind::fixed, flow_kind::fixed, true, false,
-                 0, true});
+    v.push_back(
+      {"oracle", strategy_kind::fixed, flow_kind::fixed, true, false, 0, true});
     return v;
   }();
   return all;
@@ -180,8 +181,8 @@ const std::vector<zoo_strategy>& zoo_strategies() {
 
 namespace {
 
-zoo_run run_once(const zoo_draw& d, const zoo_strategy& s,
-                 double oracle_share, std::vector<zoo_second>* series) {
+zoo_run run_once(const zoo_draw& d, const zoo_strategy& s, double oracle_share,
+                 std::vector<zoo_second>* series) {
   // The client's configuration, as `batching sim` builds it.
   strategy_spec spec{s.name, s.sizing, s.flow};
   if (s.unpaced)
@@ -219,9 +220,6 @@ zoo_run run_once(const zoo_draw& d, const zoo_strategy& s,
   std::multimap<double, request> answers;
   latency_histogram latencies;
   double item_latency = 0, request_latency = 0, error_rate = 0;
-  auto observe = [](double& ewma, double x) {
-    ewma = ewma == 0 ? x : ewma + 0.3 * (x - ewma);
-  };
   double next_tick = 0, acc = 0;
   // The most the budget allows: a fluid server at the budget's items/s
   // behind the same arrivals (what it cannot serve waits, as ours does).
@@ -306,10 +304,10 @@ zoo_run run_once(const zoo_draw& d, const zoo_strategy& s,
     flow->on_completed(at(t), o.status, o.retry_after, o.latency, o.advice);
     sizing_signals sig;
     auto latency_ms = to_seconds(o.latency) * 1000;
-    observe(request_latency, latency_ms);
+    observe_signal(request_latency, latency_ms);
     bool failed = o.status == batch_status::retryable_failure
                   || o.status == batch_status::permanent_failure;
-    observe(error_rate, failed ? 1.0 : 0.0);
+    observe_signal(error_rate, failed ? 1.0 : 0.0);
     if (error_rate < 1e-3)
       error_rate = 0;
     sig.request_latency_ms = request_latency;
@@ -323,12 +321,8 @@ zoo_run run_once(const zoo_draw& d, const zoo_strategy& s,
         for (const auto& p : q.items) {
           auto age = t - p.arrived;
           latencies.record(from_seconds(age), p.count);
-          // Per-item EWMA over p.count equal samples, closed form.
-          if (item_latency == 0)
-            item_latency = age * 1000;
-          item_latency = age * 1000
-                         + (item_latency - age * 1000)
-                             * std::pow(0.7, static_cast<double>(p.count));
+          observe_signal(item_latency, age * 1000,
+                         static_cast<double>(p.count));
           r.succeeded += p.count;
           if (t < T)
             goodput_at[static_cast<std::size_t>(t)]
@@ -340,9 +334,7 @@ zoo_run run_once(const zoo_draw& d, const zoo_strategy& s,
           queue.push_front(*it);
         queued += q.count;
         break;
-      case batch_status::permanent_failure:
-        r.failed += q.count;
-        break;
+      case batch_status::permanent_failure: r.failed += q.count; break;
       default: // retryable: to the back (retries are not limited here)
         for (const auto& p : q.items)
           queue.push_back(p);
@@ -494,8 +486,8 @@ distribution distribution_of(std::vector<double> xs) {
     return d;
   std::sort(xs.begin(), xs.end());
   auto rank = [&](double q) {
-    auto i = static_cast<std::size_t>(
-      std::ceil(q * static_cast<double>(xs.size())));
+    auto i
+      = static_cast<std::size_t>(std::ceil(q * static_cast<double>(xs.size())));
     return xs[std::clamp<std::size_t>(i, 1, xs.size()) - 1];
   };
   d.p10 = rank(0.1);
@@ -504,10 +496,9 @@ distribution distribution_of(std::vector<double> xs) {
   return d;
 }
 
-std::vector<zoo_summary>
-summarize_zoo(const std::vector<zoo_draw>& draws,
-              const std::vector<zoo_run>& runs,
-              bool (*filter)(const zoo_draw&)) {
+std::vector<zoo_summary> summarize_zoo(const std::vector<zoo_draw>& draws,
+                                       const std::vector<zoo_run>& runs,
+                                       bool (*filter)(const zoo_draw&)) {
   std::map<std::string, std::map<std::size_t, const zoo_run*>> by;
   std::vector<std::string> order;
   for (const auto& r : runs) {

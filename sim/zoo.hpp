@@ -91,8 +91,8 @@ struct zoo_strategy {
   bool cap_sized = false;   // static batches of the item cap
   bool unpaced = false;     // ignores what the client is told (rate 0)
   double initial_limit = 0; // netflix_aimd's starting limit (0: 20)
-  bool oracle = false; // knows the budget: the best of static rates at
-                       // 80, 90, 95 and 100% of it, cap-sized
+  bool oracle = false;      // knows the budget: the best of static rates at
+                            // 80, 90, 95 and 100% of it, cap-sized
 };
 
 /// Ours (adaptive first: the default), the seed's static baseline, each
@@ -162,10 +162,10 @@ struct zoo_summary {
 
 /// Per strategy, over `runs` (every draw run by every strategy, the
 /// oracle among them); `filter` keeps the draws counted (all if empty).
-std::vector<zoo_summary>
-summarize_zoo(const std::vector<zoo_draw>& draws,
-              const std::vector<zoo_run>& runs,
-              bool (*filter)(const zoo_draw&) = nullptr);
+std::vector<zoo_summary> summarize_zoo(const std::vector<zoo_draw>& draws,
+                                       const std::vector<zoo_run>& runs,
+                                       bool (*filter)(const zoo_draw&)
+                                       = nullptr);
 
 } // namespace batching::sim
 

@@ -52,7 +52,9 @@ const std::vector<group>& groups() {
   static const std::vector<group> all{
     {"all draws", nullptr},
     {"headers advertised",
-     [](const sim::zoo_draw& d) { return d.api.headers != header_style::none; }},
+     [](const sim::zoo_draw& d) {
+       return d.api.headers != header_style::none;
+     }},
     {"Retry-After only, no declared rate",
      [](const sim::zoo_draw& d) {
        return quota_kind(d) && d.api.headers == header_style::none
@@ -77,7 +79,8 @@ std::string table(const std::vector<sim::zoo_summary>& sums,
   std::snprintf(line, sizeof line,
                 "%-28s %-20s %-8s %-13s %-12s %-9s %-7s %s\n", "strategy",
                 "budget use p10/med/p90", "no 429", "429s med/p90",
-                "t90 med/p90", "p99/orcl", "storms", "better than " 
+                "t90 med/p90", "p99/orcl", "storms",
+                "better than "
                 "it / it better");
   out << line;
   const sim::zoo_summary* ref = nullptr;
@@ -113,11 +116,12 @@ std::string table(const std::vector<sim::zoo_summary>& sums,
 
 int run_zoo_bench(const std::vector<std::string>& args) {
   const std::string cmd = "bench zoo";
-  arguments parsed{args, {}, {"--draws", "--seed", "--json", "--strategies",
-                              "--threads"}};
+  arguments parsed{
+    args, {}, {"--draws", "--seed", "--json", "--strategies", "--threads"}};
   if (auto bad = reject_bad_arguments(cmd, parsed))
     return *bad;
-  std::size_t n = 200, threads = std::max(1u, std::thread::hardware_concurrency());
+  std::size_t n = 200,
+              threads = std::max(1u, std::thread::hardware_concurrency());
   std::uint64_t seed = 1;
   try {
     if (auto v = parsed.value("--draws"))
@@ -134,9 +138,9 @@ int run_zoo_bench(const std::vector<std::string>& args) {
   std::vector<sim::zoo_strategy> strategies;
   if (auto v = parsed.value("--strategies"); v && *v != "all") {
     for (const auto& name : split_list(*v)) {
-      auto found = std::find_if(
-        sim::zoo_strategies().begin(), sim::zoo_strategies().end(),
-        [&](const auto& s) { return s.name == name; });
+      auto found = std::find_if(sim::zoo_strategies().begin(),
+                                sim::zoo_strategies().end(),
+                                [&](const auto& s) { return s.name == name; });
       if (found == sim::zoo_strategies().end()) {
         std::string names;
         for (const auto& s : sim::zoo_strategies())
@@ -164,10 +168,9 @@ int run_zoo_bench(const std::vector<std::string>& args) {
                              strategies[i % strategies.size()]);
       auto finished = ++done;
       std::lock_guard<std::mutex> guard{progress_mutex};
-      line.show(std::to_string(finished) + "/" + std::to_string(runs.size())
-                  + " runs",
-                static_cast<double>(finished),
-                static_cast<double>(runs.size()));
+      line.show(
+        std::to_string(finished) + "/" + std::to_string(runs.size()) + " runs",
+        static_cast<double>(finished), static_cast<double>(runs.size()));
     }
   };
   std::vector<std::thread> pool;
@@ -185,7 +188,8 @@ int run_zoo_bench(const std::vector<std::string>& args) {
     boost::json::array out_runs;
     for (const auto& r : runs) {
       const auto& d = draws[r.draw];
-      sim::limiter l{sim::rate_limited_api::limiter_config(d.api), time_point{}};
+      sim::limiter l{sim::rate_limited_api::limiter_config(d.api),
+                     time_point{}};
       out_runs.push_back(boost::json::object{
         {"draw", r.draw},
         {"strategy", r.strategy},
@@ -223,18 +227,18 @@ int run_zoo_bench(const std::vector<std::string>& args) {
         boost::json::object better;
         for (const auto& [other, share] : s.better_than)
           better[other] = share;
-        summary.push_back(boost::json::object{
-          {"group", g.name},
-          {"strategy", s.strategy},
-          {"budget_use", to_json(s.budget_use)},
-          {"throttle_rate", to_json(s.throttle_rate)},
-          {"time_to_90pct_s", to_json(s.time_to_90pct_s)},
-          {"p99_vs_oracle", to_json(s.p99_vs_oracle)},
-          {"zero_throttle_share", s.zero_throttle_share},
-          {"storm_free_share", s.storm_free_share},
-          {"lost", s.lost},
-          {"duplicated", s.duplicated},
-          {"better_than", std::move(better)}});
+        summary.push_back(
+          boost::json::object{{"group", g.name},
+                              {"strategy", s.strategy},
+                              {"budget_use", to_json(s.budget_use)},
+                              {"throttle_rate", to_json(s.throttle_rate)},
+                              {"time_to_90pct_s", to_json(s.time_to_90pct_s)},
+                              {"p99_vs_oracle", to_json(s.p99_vs_oracle)},
+                              {"zero_throttle_share", s.zero_throttle_share},
+                              {"storm_free_share", s.storm_free_share},
+                              {"lost", s.lost},
+                              {"duplicated", s.duplicated},
+                              {"better_than", std::move(better)}});
       }
     boost::json::object out{{"seed", seed},
                             {"draws", n},
@@ -252,8 +256,8 @@ int run_zoo_bench(const std::vector<std::string>& args) {
     auto sums = sim::summarize_zoo(draws, runs, g.keep);
     if (sums.empty() || sums.front().throttle_rate.n == 0)
       continue;
-    std::cout << "\n" << g.name << " (" << sums.front().throttle_rate.n
-              << " draws)\n"
+    std::cout << "\n"
+              << g.name << " (" << sums.front().throttle_rate.n << " draws)\n"
               << table(sums, reference);
   }
   if (lost > 0) {

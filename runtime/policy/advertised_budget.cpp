@@ -73,8 +73,8 @@ void advertised_budget::on_answer(time_point now, const rate_limit_advice& a,
     // Sends at the previous stamp's instant (other than its own request)
     // may have reached the server after it: counted in between too, so
     // that an ordering of simultaneous requests never looks like a refill.
-    auto counted = std::max(
-      0.0, sends_after(stamp_ - duration{1}) - sends_after(stamp) - 1);
+    auto counted = std::max(0.0, sends_after(stamp_ - duration{1})
+                                   - sends_after(stamp) - 1);
     auto gained = a.remaining - (r_ - counted);
     // Whole tokens: a refill shows as one more now and then; twice (not
     // one ambiguous ordering of requests sent together) makes a bucket.
@@ -165,9 +165,7 @@ time_point advertised_budget::pace(time_point t) const {
   if (!timed_) // only the quota rate is known
     return qr ? std::max(t, last_sent_ + from_seconds(1 / *qr)) : t;
   auto uncounted = this->uncounted();
-  auto cap = [&](time_point x) {
-    return std::min(x, t + cfg_.max_block);
-  };
+  auto cap = [&](time_point x) { return std::min(x, t + cfg_.max_block); };
   if (refills_ && qr) {
     // The bucket from the stamp on: r, refilling at qr up to its capacity
     // (at least r_max + 1: each r is counted after its own request took
@@ -208,8 +206,7 @@ time_point advertised_budget::pace(time_point t) const {
   auto start = reset_at_;
   auto w = window();
   if (w && *w > 0)
-    start += from_seconds(
-      *w * std::floor(to_seconds(t - reset_at_) / *w));
+    start += from_seconds(*w * std::floor(to_seconds(t - reset_at_) / *w));
   // Without W, q may be a long window's quota or a bucket's rate: no more
   // than the most ever seen left at once.
   auto fresh = q_.value_or(1);

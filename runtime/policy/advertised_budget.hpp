@@ -79,8 +79,7 @@ public:
   }
 
   /// An answer arrived at `now`, `latency` after its request left.
-  void on_answer(time_point now, const rate_limit_advice& a,
-                 duration latency);
+  void on_answer(time_point now, const rate_limit_advice& a, duration latency);
 
   /// A request left at `now`.
   void on_sent(time_point now);

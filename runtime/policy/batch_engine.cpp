@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "runtime/policy/signal_average.hpp"
+
 namespace batching {
 
 namespace {
@@ -13,17 +15,7 @@ constexpr std::uint64_t min_window_requests = 4;
 /// How long a 429 marks the backend as having a request budget.
 constexpr double budget_memory_s = 600;
 
-/// Weight of the newest sample in the signal averages.
-constexpr double ewma_weight = 0.3;
-
 double to_ms(duration d) { return to_seconds(d) * 1000.0; }
-
-/// Folds `sample` into the moving average `ewma` (the first sample starts
-/// it) and returns the new average.
-double observe(double& ewma, double sample) {
-  ewma = ewma == 0 ? sample : ewma + ewma_weight * (sample - ewma);
-  return ewma;
-}
 
 } // namespace
 
@@ -156,10 +148,11 @@ void batch_engine::on_outcome(const batch_outcome& outcome, time_point now) {
   auto items = std::move(it->second);
   in_flight_.erase(it);
   sizing_signals sig;
-  sig.request_latency_ms = observe(request_latency_ms_, to_ms(outcome.latency));
+  sig.request_latency_ms
+    = observe_signal(request_latency_ms_, to_ms(outcome.latency));
   bool request_failed = outcome.status == batch_status::retryable_failure
                         || outcome.status == batch_status::permanent_failure;
-  sig.error_rate = observe(error_rate_, request_failed ? 1.0 : 0.0);
+  sig.error_rate = observe_signal(error_rate_, request_failed ? 1.0 : 0.0);
   // An error rate of exactly 0 must be reachable again after failures.
   if (error_rate_ < 1e-3)
     error_rate_ = 0;
@@ -249,7 +242,7 @@ void batch_engine::finish(const queued_item& item, operation_state state,
   if (state == operation_state::succeeded) {
     if (succeeded_++ == 0)
       first_success_ = now;
-    observe(item_latency_ms_, to_ms(latency));
+    observe_signal(item_latency_ms_, to_ms(latency));
     latencies_.record(latency);
     ++window_.succeeded;
     window_.latency_sum_ms += to_ms(latency);

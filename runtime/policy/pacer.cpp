@@ -268,8 +268,8 @@ void pacer::on_block_end(time_point now, time_point sent_at) {
     next_slot_ = std::max(next_slot_, last_sent_ + from_seconds(1.0 / rate_));
   }
   probe_step_ = cfg_.probe;
-  hold_ = std::min(cfg_.max_hold,
-                   std::max(hold_, 10 * (now - *last_decrease_)));
+  hold_
+    = std::min(cfg_.max_hold, std::max(hold_, 10 * (now - *last_decrease_)));
   probe_after_ = now + hold_;
 }
 

@@ -180,8 +180,8 @@ private:
   std::uint32_t epoch_successes_ = 0;
   std::uint32_t slow_start_ = 1; // in flight allowed while unpaced, unknown
   bool accepted_since_throttle_ = false; // since the last decrease
-  double accepted_before_block_ = 0; // accepted in the window it ended
-  time_point window_from_{};         // ... since then
+  double accepted_before_block_ = 0;     // accepted in the window it ended
+  time_point window_from_{};             // ... since then
   bool block_with_retry_after_ = false;
   std::optional<time_point> last_rejected_sent_; // the block's last probe
   duration backoff_{std::chrono::seconds{1}};

@@ -212,9 +212,10 @@ protected:
     auto& done = completed_[node];
     for (auto permit : permits(node))
       if (done.insert(permit).second)
-        caf::anon_send(gates[static_cast<std::size_t>(node)],
-                       request_completed{permit, true, batch_status::ok,
-                                         duration{0}, duration{0}, {}});
+        caf::anon_send(
+          gates[static_cast<std::size_t>(node)],
+          request_completed{
+            permit, true, batch_status::ok, duration{0}, duration{0}, {}});
     sched.run();
   }
 

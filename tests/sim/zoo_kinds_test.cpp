@@ -26,10 +26,9 @@ zoo_draw draw(budget_kind kind, header_style headers, retry_after_mode ra) {
   c.burst = 8;
   c.window_requests = 80;
   c.window_seconds = 10;
-  c.concurrency = kind == budget_kind::concurrency
-                      || kind == budget_kind::unlimited
-                    ? 4
-                    : 0;
+  c.concurrency
+    = kind == budget_kind::concurrency || kind == budget_kind::unlimited ? 4
+                                                                         : 0;
   c.retry_after = ra;
   c.headers = headers;
   c.max_items_per_request = 100;
@@ -89,8 +88,8 @@ TEST(zoo_kinds, advertised_quotas_are_spent_without_a_429) {
                        header_style::ietf_draft6, header_style::x_ratelimit,
                        header_style::x_ratelimit_epoch}) {
       SCOPED_TRACE(to_string(kind) + " " + to_string(style));
-      auto r = run_zoo(draw(kind, style, retry_after_mode::rounded),
-                       pacer_at_cap);
+      auto r
+        = run_zoo(draw(kind, style, retry_after_mode::rounded), pacer_at_cap);
       std::printf("zoo_kinds: %s with %s headers: budget use %.3f, %llu "
                   "throttled\n",
                   to_string(kind).c_str(), to_string(style).c_str(),
