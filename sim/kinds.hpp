@@ -14,14 +14,16 @@ enum class backend_kind : std::uint8_t { rate_limited_api, database };
 
 /// How a simulated API counts its budget (sim/limiter.hpp: the zoo).
 enum class budget_kind : std::uint8_t {
-  token_bucket,    // rate r, capacity `burst`
-  fixed_window,    // N per aligned window of W s
-  sliding_log,     // N accepted in any W s (a log of accepted requests)
-  sliding_counter, // N per W, estimated from two fixed windows (weighted)
-  counting_log,    // N requests of any outcome in any W s: rejections count
-  nginx_delay,     // nginx limit_req: rate r, burst b queued (delayed)
-  concurrency,     // at most `concurrency` in flight, more answered 429
-  unlimited,       // never rejects (a queueing server: latency only)
+  token_bucket,     // rate r, capacity `burst`
+  fixed_window,     // N per aligned window of W s
+  sliding_log,      // N accepted in any W s (a log of accepted requests)
+  sliding_counter,  // N per W, estimated from two fixed windows (weighted)
+  counting_log,     // N requests of any outcome in any W s: rejections count
+  nginx_delay,      // nginx limit_req: rate r, burst b queued (delayed)
+  concurrency,      // at most `concurrency` in flight, more answered 429
+  unlimited,        // never rejects (a queueing server: latency only)
+  counting_counter, // sliding_counter, rejections count (HAProxy's
+                    // stick-table http_req_rate)
 };
 
 /// What a throttling answer says about when to come back.
@@ -42,9 +44,10 @@ struct enum_names<sim::backend_kind> {
 };
 template <>
 struct enum_names<sim::budget_kind> {
-  static constexpr std::array<std::string_view, 8> names{
-    "token_bucket", "fixed_window", "sliding_log", "sliding_counter",
-    "counting_log", "nginx_delay",  "concurrency", "unlimited"};
+  static constexpr std::array<std::string_view, 9> names{
+    "token_bucket",    "fixed_window", "sliding_log",
+    "sliding_counter", "counting_log", "nginx_delay",
+    "concurrency",     "unlimited",    "counting_counter"};
 };
 template <>
 struct enum_names<sim::retry_after_mode> {

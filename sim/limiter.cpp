@@ -62,7 +62,8 @@ limiter::decision limiter::admit(time_point now) {
           = from_seconds((index_ + 1) * window - to_seconds(now - start_));
       }
       break;
-    case budget_kind::sliding_counter: {
+    case budget_kind::sliding_counter:
+    case budget_kind::counting_counter: {
       roll_windows(now);
       auto elapsed = to_seconds(now - start_) - index_ * window;
       auto f = std::clamp(elapsed / window, 0.0, 1.0);
@@ -72,6 +73,8 @@ limiter::decision limiter::admit(time_point now) {
         d.admitted = true;
         break;
       }
+      if (cfg_.kind == budget_kind::counting_counter)
+        ++count_; // HAProxy counts the request before it denies it
       // Within this window: prev (1 - f') <= N - 1 - cur.
       double wait;
       if (count_ + 1 <= n && previous_count_ > 0) {
@@ -137,10 +140,11 @@ double limiter::left(time_point now) const {
     case budget_kind::nginx_delay:
       return cfg_.burst + 1 - std::max(0.0, excess_ - dt * cfg_.rate);
     case budget_kind::fixed_window:
-    case budget_kind::sliding_counter: {
+    case budget_kind::sliding_counter:
+    case budget_kind::counting_counter: {
       auto index = window_index(now);
       double used = index == index_ ? count_ : 0;
-      if (cfg_.kind == budget_kind::sliding_counter) {
+      if (cfg_.kind != budget_kind::fixed_window) {
         double prev = index == index_       ? previous_count_
                       : index == index_ + 1 ? count_
                                             : 0;
@@ -200,6 +204,7 @@ std::optional<limiter::quota_state> limiter::quota(time_point now) const {
     }
     case budget_kind::fixed_window:
     case budget_kind::sliding_counter:
+    case budget_kind::counting_counter:
       s.q = n;
       s.w = window;
       s.r = std::max(0.0, std::floor(left(now)));

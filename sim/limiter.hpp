@@ -21,6 +21,9 @@
 //   counting_log     as sliding_log, but every request is logged, rejected
 //                    or not: admit iff fewer than N requests of any outcome
 //                    in the last W (hammering keeps it shut).
+//   counting_counter as sliding_counter, but a rejected request counts too
+//                    (HAProxy: `track-sc0` counts http_req_rate(W) before
+//                    `deny if { sc_http_req_rate(0) gt N }` reads it).
 //   nginx_delay      nginx limit_req without nodelay: excess x (requests),
 //                    x' = max(0, x - r dt) + 1; rejected iff x' > b + 1
 //                    (x unchanged), else admitted and held x' - 1 over r
@@ -32,8 +35,8 @@
 //   unlimited        admits everything (the API's queueing does the rest).
 // Invariants (tests/sim/limiter_test.cpp): bucket, nginx: at most b + r T
 // (nginx: b + 1 + r T) admitted in any span of T; fixed_window and
-// sliding_counter: at most N per aligned window; sliding_log and
-// counting_log: at most N admitted in any span shorter than W; concurrency:
+// sliding_counter, counting_counter: at most N per aligned window; sliding_log
+// and counting_log: at most N admitted in any span shorter than W; concurrency:
 // never more than c being served.
 
 #include <cstdint>

@@ -76,7 +76,8 @@ scenario load_scenario(const config::source& src,
         && p.rate <= 0)
       fail("backend.rate: a " + to_string(b) + " needs a positive rate");
     if ((b == budget_kind::fixed_window || b == budget_kind::sliding_log
-         || b == budget_kind::sliding_counter || b == budget_kind::counting_log)
+         || b == budget_kind::sliding_counter || b == budget_kind::counting_log
+         || b == budget_kind::counting_counter)
         && (p.window_seconds <= 0 || p.window_requests < 1))
       fail("backend: a " + to_string(b)
            + " needs window_seconds > 0 and window_requests >= 1");

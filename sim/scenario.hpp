@@ -195,7 +195,7 @@ void visit(backend_spec& x, V& v) {
   v.choice("budget", x.budget,
            "How requests are counted (sim/limiter.hpp): token_bucket, "
            "fixed_window, sliding_log, sliding_counter, counting_log, "
-           "nginx_delay, concurrency or unlimited.");
+           "counting_counter, nginx_delay, concurrency or unlimited.");
   v.choice("retry_after", x.retry_after,
            "Retry-After of a 429: rounded (whole seconds, up), exact or "
            "absent.");

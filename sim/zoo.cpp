@@ -72,12 +72,16 @@ struct request {
 
 std::vector<zoo_draw> draw_zoo(std::uint64_t seed, std::size_t n) {
   std::vector<zoo_draw> draws;
-  seeded_random rng{seed * 0x9e3779b97f4a7c15ull + 17};
-  constexpr std::array<budget_kind, 8> kinds{
-    budget_kind::token_bucket, budget_kind::fixed_window,
-    budget_kind::sliding_log,  budget_kind::sliding_counter,
-    budget_kind::counting_log, budget_kind::nginx_delay,
-    budget_kind::concurrency,  budget_kind::unlimited};
+  // The seed is mixed first: SplitMix64 steps its state by a constant, so
+  // states seed * k + c of neighbouring seeds are the same sequence
+  // shifted (seeds 1 and 2 drew 196 identical draws of 200).
+  seeded_random rng{seeded_random{seed}.next()};
+  constexpr std::array<budget_kind, 9> kinds{
+    budget_kind::token_bucket,     budget_kind::fixed_window,
+    budget_kind::sliding_log,      budget_kind::sliding_counter,
+    budget_kind::counting_counter, budget_kind::counting_log,
+    budget_kind::nginx_delay,      budget_kind::concurrency,
+    budget_kind::unlimited};
   constexpr std::array<header_style, 5> styles{
     header_style::ietf, header_style::ietf_draft7, header_style::ietf_draft6,
     header_style::x_ratelimit, header_style::x_ratelimit_epoch};

@@ -8,6 +8,8 @@ namespace batching {
 namespace {
 
 constexpr duration ramp_hold = std::chrono::seconds{2};
+// Fewer requests accepted in a second than this measure no rate.
+constexpr double min_measure = 3;
 
 } // namespace
 
@@ -182,9 +184,11 @@ void pacer::on_throttled(time_point now, duration retry_after,
       c = std::numeric_limits<double>::max(); // unpaced: no rate to cap it
     auto recent_accepted
       = ramping && !window_budget ? accepted_last_second(now) : std::nullopt;
-    if (recent_accepted)
+    bool bare_bound = false; // too few accepted to measure a rate
+    if (recent_accepted) {
       c = std::min(c, *recent_accepted);
-    else if (a && (window_budget || trusted))
+      bare_bound = *recent_accepted < min_measure;
+    } else if (a && (window_budget || trusted))
       c = std::min(c, *a);
     else if (auto recent = recent_send_rate(now))
       c = std::min(c, std::max(a.value_or(0), *recent));
@@ -199,6 +203,13 @@ void pacer::on_throttled(time_point now, duration retry_after,
       no_evidence = !last_accepted_; // nothing accepted ever
       c = std::min(c, std::max(1.0, accepted));
     }
+    // A ramp's overrun with fewer than `min_measure` requests accepted in
+    // its last second measured a lower bound, not a rate (a limiter with
+    // no burst rejects the second of two requests sent at once, whatever
+    // its rate): slow start doubles from it instead of probing up in
+    // small steps from a ceiling nobody measured.
+    if (rate_ <= 0 && bare_bound)
+      no_evidence = true;
     accepted_before_block_ = accepted_since_decrease_;
     last_rejected_sent_.reset();
     window_from_ = window_budget ? now + retry_after
@@ -230,6 +241,7 @@ void pacer::on_throttled(time_point now, duration retry_after,
     // doubles from it until an overrun measures the budget.
     if (no_evidence)
       ceiling_.reset();
+    from_lower_bound_ = no_evidence;
     overran_at_ = sent_rate;
     rate_ = std::max(cfg_.min_rate, cfg_.decrease * c);
     probe_after_ = now + hold_;
@@ -246,8 +258,11 @@ void pacer::on_block_end(time_point now, time_point sent_at) {
   // ran out. Its budget is what was accepted from the previous block's end
   // (or the start) to this one's, over that span (as after a long
   // Retry-After, measured in on_throttled).
+  // Fewer than min_measure accepted before it measure no window budget
+  // (a second overrun soon after the first leaves one or two): the
+  // decrease stands, a rate of ~1 per window would starve the run.
   if (block_with_retry_after_ || now - *last_decrease_ < ramp_hold
-      || !first_completion_ || accepted_before_block_ <= 0)
+      || !first_completion_ || accepted_before_block_ < min_measure)
     return;
   // The window reset between the last rejected probe and this accepted
   // one (their send times): the middle is the estimate.
@@ -315,7 +330,12 @@ void pacer::completed(time_point now, const flow_sample& s) {
   }
   if (s.status != batch_status::ok || rate_ <= 0 || !slot_bound_)
     return;
-  auto epoch = std::max<double>(cfg_.min_epoch, rate_);
+  // Slow start from a bare lower bound (above) doubles every second of
+  // successes (at least two): the rate is known only to be at least this,
+  // and the overrun that ends the ramp is what measures it. (A declared
+  // rate is a guess near the budget: its slow start takes full epochs.)
+  bool quick = !ceiling_ && from_lower_bound_;
+  auto epoch = std::max<double>(quick ? 2.0 : cfg_.min_epoch, rate_);
   if (++epoch_successes_ < epoch)
     return;
   epoch_successes_ = 0;

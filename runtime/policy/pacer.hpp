@@ -50,7 +50,11 @@
 //     Retry-After);
 //     c = c'; r = max(min_rate, decrease * c); probing resumes at now + h;
 //     if nothing was ever accepted, c stays unknown (1/s is a floor to
-//     slow-start from, not a ceiling);
+//     slow-start from, not a ceiling); likewise unpaced with fewer than 3
+//     requests accepted in the last second: an overrun that early
+//     measured a lower bound, not a rate (a limiter without burst rejects
+//     the second of two requests sent at once, whatever its rate), so
+//     slow start doubles from it instead of probing up from it in steps;
 //   and on every 429: b = max(b, now + ra); s = max(s, b, last send + 1/r)
 //     -> no request before b, ever (Retry-After honoured);
 //   a 429 of a request sent before the last decrease belongs to the
@@ -63,15 +67,17 @@
 //     from the second such 429 on, and never less than it: it says when a
 //     request could pass, not that it will);
 //     when such a block (>= 2 s, no Retry-After) ends with an accepted
-//     request, it was a window: as after a long Retry-After, a = the
+//     request and >= 3 were accepted before it (fewer measure nothing),
+//     it was a window: as after a long Retry-After, a = the
 //     requests accepted from the previous block's end (or the start) to
 //     this block's start, over the span to its end (estimated midway
 //     between the send times of the last rejected probe and the accepted
 //     one); c = min(c, a), r = decrease * c, w = min(w, span), h = max(h,
 //     10 x the block).
 //   ok: counts towards an epoch of max(min_epoch, r) successes sent while
-//     the pacer was the bottleneck (demand waited for a slot); at the end
-//     of an epoch:
+//     the pacer was the bottleneck (demand waited for a slot; max(2, r), a
+//     second's worth, in a slow start from a bare lower bound: only the
+//     overrun that ends it measures anything); at the end of an epoch:
 //       c unknown:              r = 2r                      (slow start)
 //       r < recover * c:        r = min(recover * c, 1.25 r) (recovery)
 //       now >= probe time:      r = (1 + p) r               (probe),
@@ -178,7 +184,8 @@ private:
   bool slot_bound_ = false; // the last earliest() waited for the slot
   bool waited_ = false;     // the next send's demand waited for its slot
   std::uint32_t epoch_successes_ = 0;
-  std::uint32_t slow_start_ = 1; // in flight allowed while unpaced, unknown
+  std::uint32_t slow_start_ = 1;  // in flight allowed while unpaced, unknown
+  bool from_lower_bound_ = false; // slow start from an overrun's lower bound
   bool accepted_since_throttle_ = false; // since the last decrease
   double accepted_before_block_ = 0;     // accepted in the window it ended
   time_point window_from_{};             // ... since then

@@ -50,11 +50,11 @@ limiter::config random_config(budget_kind kind) {
 } // namespace
 
 RC_GTEST_PROP(limiter_property, never_admits_more_than_its_budget, ()) {
-  auto kind
-    = *rc::gen::element(budget_kind::token_bucket, budget_kind::fixed_window,
-                        budget_kind::sliding_log, budget_kind::sliding_counter,
-                        budget_kind::counting_log, budget_kind::nginx_delay,
-                        budget_kind::concurrency);
+  auto kind = *rc::gen::element(
+    budget_kind::token_bucket, budget_kind::fixed_window,
+    budget_kind::sliding_log, budget_kind::sliding_counter,
+    budget_kind::counting_log, budget_kind::counting_counter,
+    budget_kind::nginx_delay, budget_kind::concurrency);
   auto cfg = random_config(kind);
   limiter l{cfg, at_s(0)};
   // Bursty arrivals: gaps of 0-2 s, often 0 (a volley).
@@ -109,7 +109,8 @@ RC_GTEST_PROP(limiter_property, never_admits_more_than_its_budget, ()) {
       RC_ASSERT(most_in_span(admitted, w) <= n);
       break;
     case budget_kind::fixed_window:
-    case budget_kind::sliding_counter: {
+    case budget_kind::sliding_counter:
+    case budget_kind::counting_counter: {
       std::map<long, std::size_t> per_window;
       for (auto t : admitted)
         ++per_window[static_cast<long>(t / w)];
@@ -124,10 +125,11 @@ RC_GTEST_PROP(limiter_property, never_admits_more_than_its_budget, ()) {
 RC_GTEST_PROP(limiter_property, retry_after_truth_admits_a_lone_request, ()) {
   // Fill the limiter with a volley, then one request at exactly the
   // Retry-After of the first rejection passes (nothing else arrived).
-  auto kind
-    = *rc::gen::element(budget_kind::token_bucket, budget_kind::fixed_window,
-                        budget_kind::sliding_log, budget_kind::sliding_counter,
-                        budget_kind::counting_log, budget_kind::nginx_delay);
+  auto kind = *rc::gen::element(
+    budget_kind::token_bucket, budget_kind::fixed_window,
+    budget_kind::sliding_log, budget_kind::sliding_counter,
+    budget_kind::counting_log, budget_kind::counting_counter,
+    budget_kind::nginx_delay);
   auto cfg = random_config(kind);
   limiter l{cfg, at_s(0)};
   auto start = *rc::gen::inRange(0, 100) / 10.0;

@@ -54,8 +54,9 @@ const zoo_strategy pacer_at_cap{"pacer@cap", strategy_kind::fixed,
 TEST(zoo_kinds, the_pacer_learns_every_kind_without_storms) {
   for (auto kind : {budget_kind::token_bucket, budget_kind::fixed_window,
                     budget_kind::sliding_log, budget_kind::sliding_counter,
-                    budget_kind::counting_log, budget_kind::nginx_delay,
-                    budget_kind::concurrency, budget_kind::unlimited})
+                    budget_kind::counting_log, budget_kind::counting_counter,
+                    budget_kind::nginx_delay, budget_kind::concurrency,
+                    budget_kind::unlimited})
     for (auto ra : {retry_after_mode::rounded, retry_after_mode::absent}) {
       SCOPED_TRACE(to_string(kind) + " Retry-After " + to_string(ra));
       auto r = run_zoo(draw(kind, header_style::none, ra), pacer_at_cap);
@@ -83,7 +84,8 @@ TEST(zoo_kinds, advertised_quotas_are_spent_without_a_429) {
   // only against storms and loss.
   for (auto kind : {budget_kind::token_bucket, budget_kind::fixed_window,
                     budget_kind::nginx_delay, budget_kind::sliding_counter,
-                    budget_kind::sliding_log, budget_kind::counting_log})
+                    budget_kind::sliding_log, budget_kind::counting_log,
+                    budget_kind::counting_counter})
     for (auto style : {header_style::ietf, header_style::ietf_draft7,
                        header_style::ietf_draft6, header_style::x_ratelimit,
                        header_style::x_ratelimit_epoch}) {
@@ -100,7 +102,8 @@ TEST(zoo_kinds, advertised_quotas_are_spent_without_a_429) {
       ASSERT_TRUE(r.budget_use.has_value());
       bool sliding = kind == budget_kind::sliding_counter
                      || kind == budget_kind::sliding_log
-                     || kind == budget_kind::counting_log;
+                     || kind == budget_kind::counting_log
+                     || kind == budget_kind::counting_counter;
       if (!sliding) {
         EXPECT_EQ(r.throttled, 0u);
         EXPECT_GE(*r.budget_use, 0.98);

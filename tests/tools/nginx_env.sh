@@ -1,7 +1,7 @@
 # Sourced by the shell tests: start_nginx DIR RATE BURST [plain] starts a
 # real nginx on 127.0.0.1 (prefix DIR) whose /append is rate-limited with
 # limit_req (429 + Retry-After: 1 over budget; with `plain`, limit_req as it
-# comes: 503 without Retry-After, and no burst when BURST is 0) and sets
+# comes: 503 without Retry-After; no burst when BURST is 0) and sets
 # $nginx_port; nginx's access
 # log ($DIR/access.log) has "<status> <msec>" per request. stop_nginx DIR.
 # check_budget LOG LABEL checks a 10 requests/s budget on such a log.
@@ -13,6 +13,9 @@ free_port() {
 start_nginx() {
   local dir=$1 rate=$2 burst=$3 plain=${4:-}
   local limit="limit_req zone=api burst=$burst nodelay;
+      limit_req_status 429;
+      error_page 429 = @throttled;"
+  ((burst > 0)) || limit="limit_req zone=api;
       limit_req_status 429;
       error_page 429 = @throttled;"
   if [[ $plain == plain ]]; then
@@ -49,11 +52,16 @@ http {
 }
 CONF
   nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" &
+  wait_for_port "$nginx_port" nginx "$dir/error.log"
+}
+
+# wait_for_port PORT NAME ERROR_LOG: up to 5 s for a server to listen.
+wait_for_port() {
   for _ in $(seq 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$nginx_port") 2>/dev/null && return 0
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
     sleep 0.05
   done
-  echo "nginx did not start: $(cat "$dir/error.log")"
+  echo "$2 did not start: $(cat "$3")"
   return 1
 }
 
@@ -77,19 +85,14 @@ wait_for_log() {
 # times and the windows are not the authority's: each edge of a sliding
 # window may catch one request of timing jitter.
 check_budget() {
-  python3 - "$1" "$2" <<'PY'
+  python3 - "$1" "$2" "$(dirname "${BASH_SOURCE[0]}")" <<'PY'
 import sys
+sys.path.insert(0, sys.argv[3])
+from access_log import peak
 rows = [line.split() for line in open(sys.argv[1])]
 ok = sorted(float(t) for s, t in rows if s == '200')
 throttled = sum(1 for s, _ in rows if s == '429')
-def peak(width):
-    j = most = 0
-    for i in range(len(ok)):
-        while ok[i] - ok[j] >= width:
-            j += 1
-        most = max(most, i - j + 1)
-    return most
-peak1, peak5 = peak(1.0), peak(5.0)
+peak1, peak5 = peak(ok, 1.0), peak(ok, 5.0)
 steady = [t for t in ok if ok[0] + 1 <= t <= ok[0] + 9]
 goodput = len(steady) * 100 / 8
 print(f"{sys.argv[2]}: {len(ok)} accepted, {throttled} throttled, most requests "
