@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <deque>
-#include <unordered_set>
+#include <unordered_map>
 #include <vector>
 
 #include <caf/actor_system.hpp>
@@ -54,7 +54,8 @@ struct gate_state {
   circuit_breaker breaker;
   std::unique_ptr<flow_controller> flow;
   std::deque<permit_listener> waiting;
-  std::unordered_set<std::uint64_t> outstanding;
+  // Permits out, with when each was granted (the flow controller's send).
+  std::unordered_map<std::uint64_t, time_point> outstanding;
   std::uint64_t next_permit = 1;
   std::vector<breaker_listener> listeners;
   wakeup timer;
@@ -151,11 +152,19 @@ struct gate_state {
   }
 
   void on_completed(const request_completed& rc) {
-    if (outstanding.erase(rc.permit) == 0)
+    auto it = outstanding.find(rc.permit);
+    if (it == outstanding.end())
       return; // unknown or reported twice: never count it again
+    auto granted = it->second;
+    outstanding.erase(it);
     auto now = now_of(self);
     if (rc.sent) {
-      flow->on_completed(now, rc.status, rc.retry_after, rc.latency, rc.advice);
+      // The flow controller's latency runs from its own send (the grant):
+      // the executor's starts later (the batch taken, the connection), so
+      // now - that latency would date a request after a decrease it
+      // preceded (a volley's 429s then read as new blocks).
+      flow->on_completed(now, rc.status, rc.retry_after,
+                         std::max(rc.latency, now - granted), rc.advice);
       if (authority && rc.status == batch_status::throttled) {
         wallet.pause_until(now + rc.retry_after);
         self->send(authority, throttle_report{node, backend, rc.retry_after});
@@ -191,7 +200,7 @@ struct gate_state {
       flow->on_sent(now);
       breaker.on_sent();
       auto id = next_permit++;
-      outstanding.insert(id);
+      outstanding.emplace(id, now);
       self->send(waiting.front(), permit_atom::value, id);
       waiting.pop_front();
     }

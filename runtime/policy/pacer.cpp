@@ -110,8 +110,11 @@ std::optional<double> pacer::recent_send_rate(time_point now) const {
   constexpr auto horizon = std::chrono::seconds{5};
   std::size_t n = 0;
   std::optional<time_point> first;
+  // Within the busy period: sends before a pause (a block's probes) say
+  // nothing about the pace that overran.
+  auto from = std::max(now - horizon, busy_since_.value_or(now - horizon));
   for (auto it = sends_.rbegin(); it != sends_.rend(); ++it) {
-    if (it->first < now - horizon)
+    if (it->first < from)
       break;
     ++n;
     first = it->first;
@@ -133,7 +136,17 @@ void pacer::on_throttled(time_point now, duration retry_after,
   // again with nothing accepted since (a window or log stays shut). Not a
   // new measure (nothing accepted says nothing about the rate): back off
   // in time instead, 1.5x per probe, where no Retry-After says how long.
-  if (last_decrease_ && !accepted_since_throttle_) {
+  // Shut: a 429 while the rate ramps (after a rough estimate) with fewer
+  // requests accepted in the last second than min_measure and than half
+  // the pace: the limiter is closed (a window spent, a counter of
+  // rejections), it is not measuring a budget of ~1/s. As a block: no new
+  // measure, back off in time (a first overrun's volley in a window's
+  // first second would otherwise be followed by a ceiling of 1/s).
+  auto last = accepted_last_second(now).value_or(0);
+  bool shut = rate_ > 0 && ceiling_ && probe_step_ > cfg_.probe
+              && last < std::min(min_measure, 0.5 * rate_)
+              && now - latency >= last_decrease_.value_or(now);
+  if ((last_decrease_ && !accepted_since_throttle_) || shut) {
     last_rejected_sent_ = now - latency;
     // Retry-After is when a request could pass, not that it will: others
     // may take the slot first, and a limiter that counts rejections grows
@@ -152,7 +165,16 @@ void pacer::on_throttled(time_point now, duration retry_after,
   if (!last_decrease_ || now - *last_decrease_ >= window) {
     accepted_since_throttle_ = false;
     backoff_ = std::chrono::seconds{1};
-    auto sent_rate = rate_ > 0 ? rate_ : std::max(measured_rate_, 1.0);
+    // Unpaced, the send rate is measured over ~1 s windows; before the
+    // first has closed, the sends of the last second are the rate (a
+    // volley in the first second is not 1/s: as the cap of an estimate
+    // below it would set the ceiling there).
+    auto last_second = static_cast<double>(
+      std::count_if(sends_.begin(), sends_.end(), [&](const auto& e) {
+        return e.first > now - std::chrono::seconds{1};
+      }));
+    auto sent_rate
+      = rate_ > 0 ? rate_ : std::max({measured_rate_, last_second, 1.0});
     // The ceiling estimate (see the header): the window's measure after a
     // long Retry-After; the accepted rate when the pacer was the
     // bottleneck; else the pace actually sent lately (demand set it); with

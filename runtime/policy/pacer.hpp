@@ -35,10 +35,13 @@
 //          the window's budget over its length); min(r_sent, a) when a
 //          is trusted; else (demand, not the pacer, set the pace, so `a`
 //          is the demand) min(r_sent, max(a, s5)) with s5 the requests
-//          actually sent per second over the last 5 s: the pace that did
+//          actually sent per second over the last 5 s of the busy period
+//          (a block's probes before it are no pace): the pace that did
 //          overrun; without enough sends for s5, max(min(r_sent, a),
 //          decrease * r_sent). r_sent: the rate the pacer allowed; when
-//          unpaced, the measured send rate;
+//          unpaced, the measured send rate (before its first ~1 s
+//          measure, the sends of the last second: a first second's
+//          volley is not 1/s);
 //     h = min(max(2h, initial_hold), max_hold) when c' is within
 //         -20%/+25% of the c' of the previous 429 (the same plateau
 //         again), else initial_hold; p = probe;
@@ -61,7 +64,11 @@
 //     overrun that decrease measured: nothing more is learned from it;
 //   a 429 of a request sent after the last decrease, with nothing
 //     accepted since it, is no new measure (a window or a log that counts
-//     rejections stays shut; an accepted rate of 0 is not the budget): r
+//     rejections stays shut; an accepted rate of 0 is not the budget); nor
+//     is one while probes accelerate after a rough estimate with fewer
+//     requests accepted in the last second than min(3, r / 2) (the
+//     limiter is shut, a window spent by a volley: one request let through
+//     is not a budget of 1/s): r
 //     and c stay, and the next send waits a backoff that starts at 1 s and
 //     grows 1.5x per such 429 up to max_backoff (with Retry-After only
 //     from the second such 429 on, and never less than it: it says when a
@@ -165,7 +172,8 @@ private:
   void on_block_end(time_point now, time_point sent_at);
   /// Requests accepted in the last second (while ramping).
   std::optional<double> accepted_last_second(time_point now) const;
-  /// Requests sent per second over the last 5 s (>= 3 sends over >= 2 s).
+  /// Requests sent per second over the last 5 s of the busy period (>= 3
+  /// sends over >= 2 s).
   std::optional<double> recent_send_rate(time_point now) const;
 
   config cfg_;

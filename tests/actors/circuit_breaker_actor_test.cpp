@@ -84,9 +84,9 @@ protected:
   }
 
   void report(std::uint64_t permit, batch_status status,
-              duration retry_after = {}) {
+              duration retry_after = {}, duration latency = 20ms) {
     caf::anon_send(
-      gate, request_completed{permit, true, status, retry_after, 20ms, {}});
+      gate, request_completed{permit, true, status, retry_after, latency, {}});
     sched.run();
   }
 };
@@ -122,6 +122,32 @@ TEST_F(gate_test, retry_after_blocks_every_asker) {
   advance(1ms);
   EXPECT_GE(permits().size(), 2u); // then paced at the learned rate
   EXPECT_TRUE(changes().empty());  // 429 never opens the breaker
+}
+
+TEST_F(gate_test, a_volleys_429s_are_dated_from_their_permits) {
+  // Four permits out at once, all throttled. The executor's latency (from
+  // when it started the request) is shorter than the time since the
+  // permit: dated by it, the later 429s seemed sent after the first one's
+  // decrease, each a new block, and the backoff grew to 2.25 s. Dated
+  // from the grant, they belong to that decrease: the next permit comes
+  // when Retry-After ends.
+  start(0, 4);
+  acquire(1);
+  report(permits()[0], batch_status::ok, {}, 5ms); // slow start: 2 in flight
+  acquire(2);
+  report(permits()[1], batch_status::ok, {}, 5ms); // 3
+  report(permits()[2], batch_status::ok, {}, 5ms); // 4
+  acquire(4);
+  auto p = permits();
+  ASSERT_EQ(p.size(), 7u);
+  advance(50ms);
+  report(p[3], batch_status::throttled, 1s, 5ms);
+  advance(30ms);
+  for (auto i : {4, 5, 6})
+    report(p[i], batch_status::throttled, 1s, 5ms);
+  acquire(1);
+  advance(1s);
+  EXPECT_EQ(permits().size(), 8u);
 }
 
 TEST_F(gate_test, failures_open_the_breaker_and_notify) {

@@ -31,9 +31,10 @@ struct run_figures {
 
 /// Demand always waiting: sends whenever the pacer lets it, one item per
 /// request, for `run` of virtual time. `retry_after` false drops the
-/// Retry-After of every 429 (as nginx's limit_req answers).
+/// Retry-After of every 429 (as nginx's limit_req answers); `constant`
+/// >= 0 replaces it (HAProxy answers the same Retry-After to every 429).
 run_figures drive(pacer& p, rate_limited_api& api, duration run,
-                  bool retry_after = true) {
+                  bool retry_after = true, duration constant = duration{-1}) {
   run_figures f;
   std::multimap<time_point, batch_outcome> pending;
   auto now = at(0s);
@@ -61,6 +62,8 @@ run_figures drive(pacer& p, rate_limited_api& api, duration run,
       f.throttled_at.push_back(now);
       if (!retry_after)
         o.retry_after = duration{0};
+      if (constant >= duration{0})
+        o.retry_after = constant;
     } else {
       ++f.accepted;
       f.accepted_at.push_back(now);
@@ -218,6 +221,31 @@ TEST(pacer_limiters, learns_a_burstless_limit_from_nothing) {
   EXPECT_GE(first_minute, 0.45 * 600);
   EXPECT_GE(then, 0.75 * 1200);
   EXPECT_LE(f.throttled_at.size(), 20u);
+}
+
+TEST(pacer_limiters, a_window_that_counts_rejections_never_starves_it) {
+  // HAProxy's stick-table rate (a sliding counter that counts rejected
+  // requests too) at 100 per 10 s, the client told nothing, a 2 ms round
+  // trip, its windows at several phases, with the true Retry-After, a
+  // constant 1 s (HAProxy's `hdr Retry-After 1`) or none. The first
+  // second's volley spends the window. The old pacer then set its
+  // ceiling to ~1/s and stayed there for minutes (17-32% of the budget):
+  // unpaced, a window's estimate was capped by a send rate not yet
+  // measured (1/s); a 429 just after the block, with one request
+  // accepted, "measured" 1/s; and the send rate of a busy period's first
+  // seconds counted the block's probes.
+  for (double phase : {0.0, 3.0, 4.0, 9.0})
+    for (int ra : {0, 1, 2}) { // truth, constant 1 s, none
+      SCOPED_TRACE(testing::Message() << "phase " << phase << " ra " << ra);
+      auto cfg = api(budget_kind::counting_counter, header_style::none);
+      cfg.base_latency = 2ms;
+      cfg.jitter_sigma = 0.1;
+      rate_limited_api backend{cfg, at(0s) - from_seconds(phase)};
+      pacer p{client(0, 8)};
+      auto f = drive(p, backend, 120s, ra != 2, ra == 1 ? 1s : duration{-1});
+      EXPECT_GE(f.accepted, 0.7 * 1200);
+      EXPECT_LE(peak_throttled_rate(f.throttled_at, 10s), 10.0);
+    }
 }
 
 TEST(pacer_limiters, random_advertised_budgets) {

@@ -5,7 +5,8 @@
 #   nginx limit_req as it comes: 503, no Retry-After, no burst / burst 10
 #   nginx limit_req answering 429 + Retry-After: 1, no burst / burst 10
 #   HAProxy stick-table http_req_rate(10s) > 100 -> 429 (rejections count),
-#     without and with Retry-After: 1
+#     without and with Retry-After: 1, and advertising its quota in the
+#     IETF draft's RateLimit-Policy / RateLimit headers (0 rejected asked)
 # Checks each on the limiter's own access log (tests/tools/access_log.py):
 # every operation succeeded (exit 0 and the summary), no retry storm (over
 # any 10 s, rejected requests/s <= the budget's 10/s), the rejected share
@@ -42,6 +43,7 @@ cases=(
   "nginx-429-burst10 nginx 10: 0.85 0.04"
   "haproxy-429 haproxy : 0.80 0.04"
   "haproxy-429-retry-after haproxy retry-after 0.80 0.04"
+  "haproxy-headers haproxy headers 0.95 0"
 )
 pids=()
 for c in "${cases[@]}"; do
