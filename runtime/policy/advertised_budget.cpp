@@ -201,6 +201,11 @@ time_point advertised_budget::pace(time_point t) const {
     if (t < reset_at_)
       return t;
   }
+  // After a reset nobody advertised the window of (W from resets): one
+  // request first, whose answer shows the refill, before the quota is
+  // spent (a bucket's "reset" is when it is full, not a fresh window).
+  if (!w_ && stamp_ < reset_at_ && sends_after(reset_at_ - duration{1}) >= 1)
+    return cap(t + std::chrono::seconds{1});
   // After the reset: the window holding t allows q less the sends since
   // its start.
   auto start = reset_at_;

@@ -40,6 +40,10 @@
 //   window, before reset_at: left = r - uncounted; left >= 1: evenly,
 //     last send + min((reset_at - x) / left, 1 / qr); else wait for
 //     reset_at (at most max_block away);
+//   window, after reset_at, W not advertised (none, or from resets) and
+//     no answer stamped after reset_at yet: one request, then wait for its
+//     answer (a probe a second later at most): a bucket's "reset" is when
+//     it is full, and its q spent as a fresh window is a volley of 429s;
 //   window, after reset_at: the window holding x (reset_at + k W when W is
 //     known) allows q (without W at most the most ever seen left, r_max:
 //     q may be a bucket's rate; 1 when q is unknown: a probe) less the

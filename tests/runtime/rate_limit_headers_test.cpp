@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
+#include "runtime/policy/advertised_budget.hpp"
 #include "runtime/policy/rate_limit_headers.hpp"
 
 using namespace batching;
@@ -212,4 +213,25 @@ RC_GTEST_PROP(rate_limit_headers, any_input_keeps_the_invariant, ()) {
     RC_ASSERT(a.remaining <= a.quota);
   if (a.window_s >= 0 && a.reset_s >= 0)
     RC_ASSERT(a.reset_s <= a.window_s + 1);
+}
+
+TEST(advertised_budget,
+     a_reset_without_an_advertised_window_is_verified_first) {
+  // X-RateLimit-* style: a quota of 10, what is left and when it resets,
+  // no window length (learned from consecutive resets: 2 s here). After a
+  // reset, one request goes first and its answer shows the refill before
+  // the quota is spent: a token bucket's "reset" (full again) spent as a
+  // fresh window of 10 is a volley of 429s.
+  auto at = [](double s) { return time_point{} + from_seconds(s); };
+  advertised_budget b;
+  b.on_sent(at(0));
+  b.on_answer(at(0.1), {10, -1, 0, 2}, from_seconds(0.1)); // reset at 2
+  EXPECT_EQ(b.pace(at(0.1)), at(2));
+  b.on_sent(at(2));
+  b.on_answer(at(2.1), {10, -1, 0, 2}, from_seconds(0.1)); // reset at 4
+  EXPECT_EQ(b.pace(at(2.1)), at(4));
+  b.on_sent(at(4));
+  EXPECT_GE(b.pace(at(4)), at(4.5)); // no second request before its answer
+  b.on_answer(at(4.1), {10, -1, 9, 2}, from_seconds(0.1));
+  EXPECT_LE(b.pace(at(4.1)), at(4.25)); // the refill shown: spent evenly
 }
