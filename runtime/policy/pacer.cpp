@@ -137,14 +137,14 @@ void pacer::on_throttled(time_point now, duration retry_after,
   // new measure (nothing accepted says nothing about the rate): back off
   // in time instead, 1.5x per probe, where no Retry-After says how long.
   // Shut: a 429 while the rate ramps (after a rough estimate) with fewer
-  // requests accepted in the last second than min_measure and than half
-  // the pace: the limiter is closed (a window spent, a counter of
-  // rejections), it is not measuring a budget of ~1/s. As a block: no new
+  // requests accepted in the last second than min_measure and than a
+  // quarter of the pace: the limiter is closed (a window spent, a counter
+  // of rejections), it is not measuring a budget of ~1/s. As a block: no new
   // measure, back off in time (a first overrun's volley in a window's
   // first second would otherwise be followed by a ceiling of 1/s).
   auto last = accepted_last_second(now).value_or(0);
   bool shut = rate_ > 0 && ceiling_ && probe_step_ > cfg_.probe
-              && last < std::min(min_measure, 0.5 * rate_)
+              && last < std::min(min_measure, 0.25 * rate_)
               && now - latency >= last_decrease_.value_or(now);
   if ((last_decrease_ && !accepted_since_throttle_) || shut) {
     last_rejected_sent_ = now - latency;

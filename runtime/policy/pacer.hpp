@@ -66,7 +66,7 @@
 //     accepted since it, is no new measure (a window or a log that counts
 //     rejections stays shut; an accepted rate of 0 is not the budget); nor
 //     is one while probes accelerate after a rough estimate with fewer
-//     requests accepted in the last second than min(3, r / 2) (the
+//     requests accepted in the last second than min(3, r / 4) (the
 //     limiter is shut, a window spent by a volley: one request let through
 //     is not a budget of 1/s): r
 //     and c stay, and the next send waits a backoff that starts at 1 s and
