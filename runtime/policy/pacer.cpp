@@ -142,7 +142,10 @@ void pacer::on_throttled(time_point now, duration retry_after,
   // of rejections), it is not measuring a budget of ~1/s. As a block: no new
   // measure, back off in time (a first overrun's volley in a window's
   // first second would otherwise be followed by a ceiling of 1/s).
-  auto last = accepted_last_second(now).value_or(0);
+  // Requests accepted in the last second: the shut test here, the ramp's
+  // measure below (nothing between changes it).
+  auto last_second_accepted = accepted_last_second(now);
+  auto last = last_second_accepted.value_or(0);
   bool shut = rate_ > 0 && ceiling_ && probe_step_ > cfg_.probe
               && last < std::min(min_measure, 0.25 * rate_)
               && now - latency >= last_decrease_.value_or(now);
@@ -205,7 +208,7 @@ void pacer::on_throttled(time_point now, duration retry_after,
     if (ramping && !window_budget && rate_ <= 0)
       c = std::numeric_limits<double>::max(); // unpaced: no rate to cap it
     auto recent_accepted
-      = ramping && !window_budget ? accepted_last_second(now) : std::nullopt;
+      = ramping && !window_budget ? last_second_accepted : std::nullopt;
     bool bare_bound = false; // too few accepted to measure a rate
     if (recent_accepted) {
       c = std::min(c, *recent_accepted);
