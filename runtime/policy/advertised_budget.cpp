@@ -66,6 +66,7 @@ void advertised_budget::on_answer(time_point now, const rate_limit_advice& a,
     return;
   }
   auto bound = stamp + from_seconds(a.reset_s) + slack_;
+  double gained = 0; // more left than counted down to since the last answer
   if (timed_) {
     // A refill: more left than the last answer less what the server
     // counted in between (our sends between the two stamps), before the
@@ -75,7 +76,7 @@ void advertised_budget::on_answer(time_point now, const rate_limit_advice& a,
     // that an ordering of simultaneous requests never looks like a refill.
     auto counted = std::max(0.0, sends_after(stamp_ - duration{1})
                                    - sends_after(stamp) - 1);
-    auto gained = a.remaining - (r_ - counted);
+    gained = a.remaining - (r_ - counted);
     // Whole tokens: a refill shows as one more now and then; twice (not
     // one ambiguous ordering of requests sent together) makes a bucket.
     if (stamp < reset_at_ && gained >= 1 && ++refill_evidence_ >= 2)
@@ -104,8 +105,19 @@ void advertised_budget::on_answer(time_point now, const rate_limit_advice& a,
   }
   // A bucket's reset is "until full" as of that answer: each send moves it,
   // so only the newest counts.
-  if (!timed_ || refills_ || bound > reset_at_ + std::chrono::seconds{1}) {
-    if (timed_ && !refills_) {
+  // An answer stamped at or after the reset describes the next window (a
+  // rounded t may put its bound within a second of the last).
+  if (!timed_ || refills_ || stamp >= reset_at_
+      || bound > reset_at_ + std::chrono::seconds{1}) {
+    // A new window shows more left than was counted down to; a reset that
+    // moves later while nothing came back is a bucket's "until full"
+    // receding with each send, not a window's length.
+    // Only a fresh window counts (all of q left but what was sent since
+    // the reset): a sliding log's resets free a slot or a few each.
+    auto since_reset = sends_after(reset_at_) - sends_after(stamp);
+    bool fresh = !q_ || a.remaining + since_reset >= *q_ - 1;
+    if (timed_ && !refills_ && gained >= 1 && fresh
+        && bound > reset_at_ + std::chrono::seconds{1}) {
       auto gap = to_seconds(bound - reset_at_);
       w_est_ = w_est_ ? std::min(*w_est_, gap) : gap;
     }
@@ -191,6 +203,11 @@ time_point advertised_budget::pace(time_point t) const {
   }
   if (t < reset_at_) {
     auto left = r_ - uncounted;
+    // A bucket whose refill is not measured yet: what is left is spent at
+    // once (a full bucket wastes its refill; its t, rounded up, would
+    // spread a token over seconds).
+    if (left >= 1 && refills_)
+      return t;
     if (left >= 1) {
       auto even = to_seconds(reset_at_ - t) / left;
       if (qr)
@@ -204,8 +221,10 @@ time_point advertised_budget::pace(time_point t) const {
   // After a reset nobody advertised the window of (W from resets): one
   // request first, whose answer shows the refill, before the quota is
   // spent (a bucket's "reset" is when it is full, not a fresh window).
-  if (!w_ && stamp_ < reset_at_ && sends_after(reset_at_ - duration{1}) >= 1)
-    return cap(t + std::chrono::seconds{1});
+  // (A send scheduled at an instant may be logged a little before it by a
+  // clock of coarser grain: those within same_instant count as at it.)
+  if (!w_ && stamp_ < reset_at_ && sends_after(reset_at_ - same_instant) >= 1)
+    return std::max(t, last_sent_ + std::chrono::seconds{1});
   // After the reset: the window holding t allows q less the sends since
   // its start.
   auto start = reset_at_;
@@ -217,12 +236,14 @@ time_point advertised_budget::pace(time_point t) const {
   auto fresh = q_.value_or(1);
   if (!w)
     fresh = std::min(fresh, std::max(r_max_, 1.0));
-  auto left = fresh - sends_after(start - duration{1});
+  auto left = fresh - sends_after(start - same_instant);
   if (left >= 1)
     return qr ? std::max(t, last_sent_ + from_seconds(1 / *qr)) : t;
   if (w && *w > 0)
     return cap(start + from_seconds(*w));
-  return cap(t + std::chrono::seconds{1}); // a probe tells more
+  // A probe a second after the last send tells more (from t it would
+  // recede with every call).
+  return std::max(t, last_sent_ + std::chrono::seconds{1});
 }
 
 double advertised_budget::rate(time_point now) const {

@@ -16,10 +16,14 @@
 //   Answers whose stamp is older than the newest one seen change nothing.
 //   reset_at = the tightest of stamp + t + slack over one window's answers
 //     (t is rounded up to whole seconds by most servers, so each is an
-//     upper bound; one over a second beyond the current starts a new
-//     window); slack = 0, or 1 s after a 429 while steering;
+//     upper bound; one over a second beyond the current, or stamped at or
+//     after it, starts a new window); slack = 0, or 1 s after a 429 while
+//     steering;
 //   window length W = w when advertised, else the shortest gap between
-//     consecutive resets seen (so the next windows can be projected);
+//     consecutive resets seen (so the next windows can be projected),
+//     counted only where the new window is fresh: r plus the sends since
+//     the reset >= q - 1 (a sliding log's reset frees a few slots), and r
+//     rose (a bucket's "until full" recedes with every send while r falls);
 //   bucket or window: r above the last answer's r less the requests the
 //     server counted between the two stamps (sends in between, and those
 //     at the previous stamp's instant besides its own request), by at
@@ -38,18 +42,21 @@
 //     order; send at x if the level there is >= 1, else when the refill
 //     brings one;
 //   window, before reset_at: left = r - uncounted; left >= 1: evenly,
-//     last send + min((reset_at - x) / left, 1 / qr); else wait for
-//     reset_at (at most max_block away);
+//     last send + min((reset_at - x) / left, 1 / qr) (a bucket whose
+//     refill is not measured yet: at once, since a full bucket wastes its
+//     refill and a t rounded up would spread one token over seconds);
+//     else wait for reset_at (at most max_block away);
 //   window, after reset_at, W not advertised (none, or from resets) and
 //     no answer stamped after reset_at yet: one request, then wait for its
-//     answer (a probe a second later at most): a bucket's "reset" is when
-//     it is full, and its q spent as a fresh window is a volley of 429s;
+//     answer (a probe a second after the last send at most): a bucket's
+//     "reset" is when it is full, and its q spent as a fresh window is a
+//     volley of 429s;
 //   window, after reset_at: the window holding x (reset_at + k W when W is
 //     known) allows q (without W at most the most ever seen left, r_max:
 //     q may be a bucket's rate; 1 when q is unknown: a probe) less the
 //     sends since its start, at the quota rate; none left: the next
-//     window's start (without W: a probe a second later, whose answer
-//     tells more).
+//     window's start (without W: a probe a second after the last send,
+//     whose answer tells more; from the time asked it would recede).
 // Usable advice has r and t, or q with w. It steers while usable
 // advice came within the last `stale_after` answers. One 429 while it
 // steers may be a race (another client, a window edge): its Retry-After and

@@ -30,6 +30,9 @@ rate_limit_advice advice(double q, double w, double r, double t) {
   return {q, w, r, t};
 }
 
+/// Virtual time, s seconds from the start.
+time_point at(double s) { return time_point{} + from_seconds(s); }
+
 } // namespace
 
 TEST(rate_limit_headers, ietf_structured_fields) {
@@ -222,7 +225,6 @@ TEST(advertised_budget,
   // reset, one request goes first and its answer shows the refill before
   // the quota is spent: a token bucket's "reset" (full again) spent as a
   // fresh window of 10 is a volley of 429s.
-  auto at = [](double s) { return time_point{} + from_seconds(s); };
   advertised_budget b;
   b.on_sent(at(0));
   b.on_answer(at(0.1), {10, -1, 0, 2}, from_seconds(0.1)); // reset at 2
@@ -234,4 +236,86 @@ TEST(advertised_budget,
   EXPECT_GE(b.pace(at(4)), at(4.5)); // no second request before its answer
   b.on_answer(at(4.1), {10, -1, 9, 2}, from_seconds(0.1));
   EXPECT_LE(b.pace(at(4.1)), at(4.25)); // the refill shown: spent evenly
+}
+
+TEST(advertised_budget, a_reset_due_now_never_recedes) {
+  // X-RateLimit-Reset as a Unix time is whole seconds: a sliding log whose
+  // oldest entry expires within the second says "reset now" (t = 0) with
+  // nothing left. The probe that asks again must come a second after the
+  // last send, not a second after whenever the pacer asks (that receded
+  // with every call: no request for the rest of the run).
+  advertised_budget b;
+  b.on_sent(at(0));
+  b.on_answer(at(0.1), {40, -1, 0, 0}, from_seconds(0.1));
+  auto next = b.pace(at(0.1));
+  EXPECT_LE(next, at(1));
+  EXPECT_EQ(b.pace(next), next); // asked again at that time: it sends
+  EXPECT_EQ(b.pace(at(5)), at(5));
+}
+
+TEST(advertised_budget, a_bucket_receding_reset_is_no_window) {
+  // A token bucket advertising "until full" without a window (X-RateLimit-*):
+  // each send moves the reset later while less is left. Those are not
+  // consecutive windows 1-2 s long (a quota of 100 per 1.4 s would be a
+  // volley); after the reset one request goes first.
+  advertised_budget b;
+  const double sends[] = {0, 0.44, 0.88, 1.32};
+  const double left[] = {2, 1, 1, 0};
+  const double until[] = {1, 2, 2, 3};
+  for (int i = 0; i < 4; ++i) {
+    b.on_sent(at(sends[i]));
+    b.on_answer(at(sends[i] + 1.2), {100, -1, left[i], until[i]},
+                from_seconds(1.2));
+  }
+  EXPECT_FALSE(b.quota_rate().has_value());
+  auto first = b.pace(at(2.6));
+  EXPECT_GE(first, at(4.3)); // nothing left until the bucket is full
+  b.on_sent(first);
+  EXPECT_GE(b.pace(first), first + from_seconds(0.5)); // then its answer
+}
+
+TEST(advertised_budget, an_answer_at_the_reset_starts_the_next_window) {
+  // A rounded t can put the next window's bound within a second of the
+  // last: an answer stamped at or after the reset still describes the
+  // next window, and its "nothing left" holds until that window's end.
+  advertised_budget b;
+  b.on_sent(at(0));
+  b.on_answer(at(0.05), {100, -1, 50, 1}, from_seconds(0.05)); // reset at 1
+  b.on_sent(at(1));
+  b.on_answer(at(1.05), {100, -1, 0, 1}, from_seconds(0.05)); // reset at 2
+  EXPECT_GE(b.pace(at(1.05)), at(2));
+}
+
+TEST(advertised_budget, a_sliding_logs_resets_are_no_window) {
+  // A sliding log's reset frees the slots of its oldest entries, a few of
+  // its quota of 20: no window's length is learned from such resets (20
+  // per 1.5 s would be spent as a volley), only from a fresh window.
+  advertised_budget b;
+  b.on_sent(at(0));
+  b.on_answer(at(0.1), {20, -1, 0, 1}, from_seconds(0.1)); // reset at 1
+  b.on_sent(at(1));
+  b.on_answer(at(1.1), {20, -1, 2, 1.5}, from_seconds(0.1)); // 2 freed
+  EXPECT_FALSE(b.quota_rate().has_value());
+  b.on_sent(at(2.5));
+  b.on_answer(at(2.6), {20, -1, 19, 1.5}, from_seconds(0.1)); // all freed
+  ASSERT_TRUE(b.quota_rate().has_value());
+  EXPECT_NEAR(*b.quota_rate(), 20 / 1.5, 1e-6);
+}
+
+TEST(advertised_budget, a_buckets_tokens_are_spent_at_once) {
+  // A small bucket (X-RateLimit-*, t in whole seconds rounded up): once
+  // refills showed it is a bucket and its rate is not measured yet, a token
+  // left is spent now; spread over t (a second for 0.1 s) the bucket sits
+  // full and wastes its refill.
+  advertised_budget b;
+  b.on_sent(at(0));
+  b.on_answer(at(0.01), {101, -1, 0, 1}, from_seconds(0.01));
+  b.on_sent(at(0.6));
+  b.on_answer(at(0.61), {101, -1, 1, 1}, from_seconds(0.01)); // refilled
+  b.on_sent(at(0.9));
+  b.on_answer(at(0.91), {101, -1, 1, 1}, from_seconds(0.01)); // again
+  ASSERT_TRUE(b.refills());
+  EXPECT_EQ(b.pace(at(0.95)), at(0.95));
+  b.on_sent(at(0.95));
+  EXPECT_GE(b.pace(at(0.95)), at(1.5)); // none left: the refill first
 }
