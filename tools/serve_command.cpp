@@ -5,11 +5,13 @@
 #include <atomic>
 #include <cmath>
 #include <csignal>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
 #include <pthread.h>
 #include <set>
+#include <sstream>
 #include <thread>
 #include <unistd.h>
 
@@ -22,6 +24,7 @@
 #include "runtime/http/http_server.hpp"
 #include "runtime/policy/http_mapping.hpp"
 #include "runtime/policy/text.hpp"
+#include "runtime/storage/run_journal.hpp"
 #include "tools/commands.hpp"
 
 namespace batching::cli {
@@ -194,6 +197,80 @@ std::uint64_t type_figure(const boost::json::value& board,
   return value ? value->to_number<std::uint64_t>() : 0;
 }
 
+// Opens (or, with `fresh`, replaces) the journal at `path` for the input
+// fingerprinted `input` and drops from `ops` what it says was confirmed.
+// None, after saying why, when it cannot be used.
+std::optional<std::unique_ptr<run_journal>>
+open_run_journal(const std::string& path, run_journal::sync_mode sync,
+                 bool fresh, const input_fingerprint& input,
+                 std::uint64_t destination, std::vector<operation>& ops) {
+  try {
+    if (fresh)
+      for (const char* suffix : {"", "-wal", "-shm"})
+        std::filesystem::remove(path + suffix);
+    auto journal = std::make_unique<run_journal>(path, sync);
+    auto bound = journal->input();
+    // Nothing confirmed yet (a new journal, or a run that failed before any
+    // answer): nothing to keep, whatever it was bound to.
+    if (!bound || journal->confirmed().empty()) {
+      journal->start(input, destination, ops.size());
+      return journal;
+    }
+    if (*bound != input) {
+      std::cerr << "batching run: the input changed since its journal '" << path
+                << "' was written (" << journal->confirmed().size() << " of "
+                << journal->total()
+                << " operations confirmed then): its ids may now name other "
+                   "operations. Pass --fresh to send everything again, or "
+                   "--journal PATH to keep that journal\n";
+      return std::nullopt;
+    }
+    if (journal->destination() != destination) {
+      std::cerr << "batching run: the journal '" << path
+                << "' belongs to a run of this input to another target or "
+                   "operation type (what one API confirmed says nothing "
+                   "about another). Pass --journal PATH to keep one per "
+                   "target, or --fresh to start over\n";
+      return std::nullopt;
+    }
+    auto done = journal->confirmed();
+    std::erase_if(ops, [&](const operation& op) { return done.count(op.id); });
+    return journal;
+  } catch (const std::exception& e) {
+    std::cerr << "batching run: " << e.what()
+              << "\n  (--fresh replaces it, --journal PATH uses another, "
+                 "--no-journal runs without one)\n";
+    return std::nullopt;
+  }
+}
+
+// `send`, recording each operation the backend accepted in `journal` before
+// the outcome is handed on. A confirmation that cannot be recorded is said
+// once and otherwise only costs a resend after a crash.
+sync_callback confirming(sync_callback send, run_journal& journal) {
+  auto warned = std::make_shared<std::atomic<bool>>(false);
+  return [send = std::move(send), &journal, warned](const batch& b) {
+    auto outcome = send(b);
+    std::vector<std::uint64_t> ids;
+    for (std::size_t i = 0; i < b.operations.size(); ++i) {
+      bool ok = outcome.items.size() == b.operations.size()
+                  ? outcome.items[i].status == item_status::ok
+                  : outcome.status == batch_status::ok;
+      if (ok)
+        ids.push_back(b.operations[i].id);
+    }
+    try {
+      journal.confirm(ids);
+    } catch (const journal_error& e) {
+      if (!warned->exchange(true))
+        std::cerr << "batching run: " << e.what()
+                  << " (operations it could not record are sent again if "
+                     "the run is resumed)\n";
+    }
+    return outcome;
+  };
+}
+
 struct run_totals {
   std::uint64_t total = 0, succeeded = 0, failed = 0, cancelled = 0;
   std::string last_error;
@@ -202,11 +279,12 @@ struct run_totals {
 int run_run(const std::vector<std::string>& args) {
   const std::string cmd = "run";
   arguments parsed{args,
-                   {"--no-resources", "--plain-tcp"},
+                   {"--no-resources", "--plain-tcp", "--fresh", "--no-journal"},
                    {"--input", "--target", "--type", "--priority", "--config",
                     "--env", "--header", "--body-template", "--method",
                     "--job-size", "--rate", "--timeout-seconds", "--join",
-                    "--node", "--tls-cert", "--tls-key", "--tls-ca"}};
+                    "--node", "--tls-cert", "--tls-key", "--tls-ca",
+                    "--journal", "--journal-sync"}};
   if (!parsed.error().empty())
     return usage_error(cmd, parsed.error());
   auto input = parsed.value("--input");
@@ -266,12 +344,22 @@ int run_run(const std::vector<std::string>& args) {
                                 + enum_choices<priority>());
     prio = *parsed_prio;
   }
+  auto sync = run_journal::sync_mode::full;
+  if (auto v = parsed.value("--journal-sync")) {
+    if (*v != "full" && *v != "normal")
+      return usage_error(cmd, "--journal-sync: expected full or normal, got '"
+                                + *v + "'");
+    sync = *v == "full" ? run_journal::sync_mode::full
+                        : run_journal::sync_mode::normal;
+  }
   // Every operation, read and checked before anything is sent.
-  std::ifstream in{*input};
-  if (!in) {
+  std::ifstream file{*input, std::ios::binary};
+  if (!file) {
     std::cerr << "batching run: cannot read '" << *input << "'\n";
     return exit_usage;
   }
+  const std::string bytes{std::istreambuf_iterator<char>{file}, {}};
+  std::istringstream in{bytes};
   std::vector<operation> ops;
   std::string line;
   std::uint64_t line_no = 0, next = 1;
@@ -294,18 +382,44 @@ int run_run(const std::vector<std::string>& args) {
     std::cerr << "batching run: '" << *input << "' holds no operations\n";
     return exit_usage;
   }
-  cfg->coordinator.max_queued_operations = std::max<std::uint64_t>(
-    cfg->coordinator.max_queued_operations, ops.size());
-  join_as_member(parsed, *cfg);
-  runtime rt{*cfg, runtime_options(parsed)};
   std::shared_ptr<http_executor> exec;
   try {
     exec = std::make_shared<http_executor>(be.http);
   } catch (const std::exception& e) {
     return usage_error(cmd, e.what());
   }
-  rt.set_executor(op_cfg.backend, http_executor::callback(exec),
-                  exec->max_connections());
+  // The journal: what an earlier run of this input had confirmed is not
+  // sent again (it outlives the runtime, whose executors write to it).
+  std::unique_ptr<run_journal> journal;
+  const auto all = ops.size();
+  if (!parsed.has("--no-journal")) {
+    auto path = parsed.value("--journal").value_or(*input + ".journal");
+    auto destination = fingerprint_of(type + '\n' + be.http.url).hash;
+    auto resumed = open_run_journal(path, sync, parsed.has("--fresh"),
+                                    fingerprint_of(bytes), destination, ops);
+    if (!resumed)
+      return exit_usage;
+    journal = std::move(*resumed);
+    if (ops.size() < all)
+      std::cout << "batching run: resuming from " << path << ": "
+                << all - ops.size() << " of " << all
+                << " operations were confirmed by an earlier run; sending "
+                << ops.size() << std::endl;
+    if (ops.empty()) {
+      std::cout << "batching run: nothing left to send (--fresh sends "
+                   "everything again)\n";
+      return exit_ok;
+    }
+  }
+  cfg->coordinator.max_queued_operations = std::max<std::uint64_t>(
+    cfg->coordinator.max_queued_operations, ops.size());
+  join_as_member(parsed, *cfg);
+  runtime rt{*cfg, runtime_options(parsed)};
+  const auto ops_resumed = all - ops.size();
+  auto send = http_executor::callback(exec);
+  if (journal)
+    send = confirming(std::move(send), *journal);
+  rt.set_executor(op_cfg.backend, std::move(send), exec->max_connections());
   if (!start_runtime(rt, cmd))
     return exit_failure;
   auto started = std::chrono::steady_clock::now();
@@ -382,7 +496,10 @@ int run_run(const std::vector<std::string>& args) {
             << total << " in " << format_number(std::round(secs * 10) / 10)
             << " s (" << format_number(std::round(t.succeeded / secs))
             << " ops/s); " << requests << " requests, " << throttled
-            << " throttled (429/503)\n";
+            << " throttled (429/503)";
+  if (ops_resumed > 0)
+    std::cout << "; " << ops_resumed << " more confirmed by an earlier run";
+  std::cout << '\n';
   if (!t.last_error.empty())
     std::cout << "batching run: last error: " << t.last_error << '\n';
   if (timed_out)
@@ -518,11 +635,17 @@ std::vector<command> serve_commands() {
      "                    [--job-size N] [--timeout-seconds S]\n"
      "                    [--config FILE.yaml]... [--env NAME]\n"
      "                    [--join HOST:PORT] [--node NAME]\n"
+     "                    [--journal PATH | --no-journal] [--fresh]\n"
+     "                    [--journal-sync full|normal]\n"
      "\n"
      "Sends every line of OPS.jsonl (a JSON payload, or {\"id\": N,\n"
      "\"payload\": X}) through the runtime's HTTP executor: batched, paced to\n"
      "the API's limit (learned from its 429s), retried, with a progress bar\n"
      "and a final summary. Exits 0 only when every operation succeeded.\n"
+     "Each operation the API accepted is recorded in a journal (SQLite)\n"
+     "before its answer is used: the same command after a crash or a kill\n"
+     "sends only what was not confirmed (the batches in flight then are\n"
+     "sent again) and says how many it resumed; a changed input is refused.\n"
      "\n"
      "Options:\n"
      "  --input FILE       operations, one JSON value per line (required)\n"
@@ -537,6 +660,12 @@ std::vector<command> serve_commands() {
      "                     until the first 429)\n"
      "  --job-size N       operations per job (default 10000)\n"
      "  --timeout-seconds S  give up after S seconds (default: never)\n"
+     "  --journal PATH     the journal (default OPS.jsonl.journal)\n"
+     "  --no-journal       keep none (a rerun sends everything)\n"
+     "  --fresh            forget the journal's confirmations, send all\n"
+     "  --journal-sync M   full (default: a confirmation survives a power\n"
+     "                     loss) or normal (survives a crash of the\n"
+     "                     process; faster)\n"
      "  --join HOST:PORT   share a cluster's budget (docs/deployment.md;\n"
      "                     --node, --tls-cert, --tls-key, --tls-ca and\n"
      "                     --plain-tcp as for `batching serve`)\n"

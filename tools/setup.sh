@@ -22,9 +22,9 @@ done
 
 # Every Debian package the build, the tests and the tools need. libdlib-dev's CMake target links
 # libjpeg, BLAS and LAPACK by path without depending on their -dev packages, so they are listed.
-# The HTTP layer needs OpenSSL (https backends); its tests start a real nginx, a real HAProxy (a
-# second real rate limiter) and a headless Chromium (the tests run their own instances; the
-# system's services are not used).
+# The HTTP layer needs OpenSSL (https backends), `run`'s journal SQLite; the tests start a real
+# nginx, a real HAProxy (a second real rate limiter) and a headless Chromium (the tests run their
+# own instances; the system's services are not used).
 packages=(
   build-essential cmake ninja-build pkg-config git ccache clang-format
   libcaf-dev
@@ -33,6 +33,7 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev
   librapidcheck-dev libgtest-dev libgmock-dev libbenchmark-dev
   libssl-dev openssl
+  libsqlite3-dev
   nginx-light haproxy chromium
 )
 

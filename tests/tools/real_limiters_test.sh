@@ -59,7 +59,8 @@ for c in "${cases[@]}"; do
   fi
   (
     "$bin" run --input "$root/ops.jsonl" --target "http://127.0.0.1:$port/append" \
-      --rate 0 --no-resources --timeout-seconds 600 >"$dir/out.txt" 2>&1
+      --rate 0 --no-resources --timeout-seconds 600 --journal "$dir/ops.journal" \
+      >"$dir/out.txt" 2>&1
     echo $? >"$dir/rc"
   ) &
   pids+=($!)
