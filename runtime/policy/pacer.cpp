@@ -192,7 +192,13 @@ void pacer::on_throttled(time_point now, duration retry_after,
       // accepted in between was this window's budget.
       auto window_start = block_end_.value_or(*first_completion_);
       auto span = to_seconds(now + retry_after - window_start);
-      if (span > 0 && accepted_since_decrease_ > 0)
+      // What was accepted is counted from the last decrease: an ordinary
+      // 429 since the previous block restarted the count, which then
+      // covers part of the span only (a few requests over seconds read as
+      // a budget of ~0, and an outage's long Retry-After after a burst's
+      // 429 set the pace to one request per 20 s).
+      bool whole = !last_decrease_ || *last_decrease_ <= window_start;
+      if (span > 0 && accepted_since_decrease_ > 0 && whole)
         a = accepted_since_decrease_ / span;
       // Spans between overruns are whole numbers of windows, and probing
       // makes them long: the shortest is the best estimate of one window.

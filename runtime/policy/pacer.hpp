@@ -32,9 +32,13 @@
 //     c' = min(r_sent, a) after a long Retry-After (>= 2 s: a window
 //          budget ran out; then a = accepted since the previous block
 //          ended (or the start) / the time from then to this block's end:
-//          the window's budget over its length); min(r_sent, a) when a
-//          is trusted; else (demand, not the pacer, set the pace, so `a`
-//          is the demand) min(r_sent, max(a, s5)) with s5 the requests
+//          the window's budget over its length, provided no decrease came
+//          in between, since the count restarts at each: a few requests
+//          over the whole span would read as a budget of ~0, e.g. an
+//          outage's Retry-After soon after an ordinary 429);
+//          min(r_sent, a) when a is trusted; else (demand, not the
+//          pacer, set the pace, so `a` is the demand) min(r_sent,
+//          max(a, s5)) with s5 the requests
 //          actually sent per second over the last 5 s of the busy period
 //          (a block's probes before it are no pace): the pace that did
 //          overrun; without enough sends for s5, max(min(r_sent, a),

@@ -89,6 +89,35 @@ TEST(pacer, without_demand_the_rate_does_not_grow) {
   EXPECT_DOUBLE_EQ(p.rate(), 2.0);
 }
 
+TEST(pacer, an_outage_after_a_429_is_no_window_of_a_few_requests) {
+  // A budget of 4/s used for 20 s, one ordinary 429, then three requests
+  // and an outage's 429 with Retry-After: 2. Only three requests were
+  // counted since the first 429, not a window's worth since the start: the
+  // outage measures no window (the old pacer took 3 / 24 s = 0.13/s and
+  // then needed minutes per step back: sim_property found it).
+  pacer p{paced(4, 8)};
+  auto now = at(0ms);
+  auto send_ok = [&](int n) {
+    for (int i = 0; i < n; ++i) {
+      now = *p.earliest(now); // demand waits for its slot
+      p.on_sent(now);
+      p.on_completed(now, batch_status::ok, {});
+    }
+  };
+  send_ok(80);
+  now = *p.earliest(now);
+  p.on_sent(now);
+  p.on_completed(now, batch_status::throttled, 1s);
+  auto after_first = p.rate();
+  send_ok(3);
+  now = *p.earliest(now);
+  p.on_sent(now);
+  p.on_completed(now, batch_status::throttled, 2s);
+  EXPECT_GE(p.rate(), 0.5 * after_first);
+  ASSERT_TRUE(p.ceiling().has_value());
+  EXPECT_GE(*p.ceiling(), 2.0);
+}
+
 // Drives a pacer the way the gate does, with random outcomes; checks that
 // no request leaves before Retry-After expires or closer than 1/rate to the
 // previous one, and that in-flight stays within the cap.
