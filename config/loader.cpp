@@ -14,6 +14,7 @@
 #include <tuple>
 #include <type_traits>
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include "config/reader.hpp"
@@ -32,6 +33,62 @@ std::string diagnostic::to_string() const {
 
 namespace detail {
 
+namespace {
+
+/// yaml-cpp 0.7 (Debian 12's) loops for ever, allocating until the process
+/// is killed, on some malformed streams: a ',' at the top level is read as
+/// one empty document after another (jbeder/yaml-cpp#1040, fixed in 0.8).
+/// A stream of N bytes makes at most a few events per byte, so a first
+/// pass counts them and stops the parse past a bound linear in N.
+class bounded_events final : public YAML::EventHandler {
+public:
+  explicit bounded_events(std::size_t limit) : limit_(limit) {
+    // nop
+  }
+  void OnDocumentStart(const YAML::Mark& m) override { tick(m); }
+  void OnDocumentEnd() override { tick(last_); }
+  void OnNull(const YAML::Mark& m, YAML::anchor_t) override { tick(m); }
+  void OnAlias(const YAML::Mark& m, YAML::anchor_t) override { tick(m); }
+  void OnScalar(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                const std::string&) override {
+    tick(m);
+  }
+  void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    tick(m);
+  }
+  void OnSequenceEnd() override { tick(last_); }
+  void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    tick(m);
+  }
+  void OnMapEnd() override { tick(last_); }
+
+private:
+  void tick(const YAML::Mark& m) {
+    last_ = m;
+    if (++events_ > limit_)
+      throw YAML::ParserException(m, "the parser stopped advancing here "
+                                     "(a stray ',' or flow indicator?)");
+  }
+
+  std::size_t limit_;
+  std::size_t events_ = 0;
+  YAML::Mark last_ = YAML::Mark::null_mark();
+};
+
+/// Throws YAML::ParserException where `text` would make yaml-cpp loop.
+void check_parser_advances(const std::string& text) {
+  std::istringstream in{text};
+  YAML::Parser parser{in};
+  bounded_events events{8 * text.size() + 64};
+  while (parser.HandleNextDocument(events)) {
+    // each document's events are counted
+  }
+}
+
+} // namespace
+
 YAML::Node parse_root(const source& src, std::vector<diagnostic>& errors) {
   YAML::Node none{YAML::NodeType::Undefined};
   std::string text = src.text;
@@ -49,6 +106,7 @@ YAML::Node parse_root(const source& src, std::vector<diagnostic>& errors) {
   }
   std::vector<YAML::Node> docs;
   try {
+    check_parser_advances(text);
     docs = YAML::LoadAll(text);
   } catch (const YAML::Exception& e) {
     auto pos = position_of(e.mark);

@@ -116,9 +116,13 @@ bool job_ledger::maybe_finish(job& j, time_point now) {
 std::vector<std::uint64_t> job_ledger::apply(const operation_events& events,
                                              time_point now) {
   std::vector<std::uint64_t> finished;
+  // Events come only for started jobs (the coordinator hands a job's
+  // operations to its batcher when it starts): one that has not started
+  // would finish it while it waits, and starting it later would hold a
+  // concurrency slot for ever.
   auto find = [&](std::uint64_t id) -> job* {
     auto it = jobs_.find(id);
-    if (it == jobs_.end()) {
+    if (it == jobs_.end() || !it->second.started) {
       ++violations_;
       return nullptr;
     }
@@ -172,7 +176,7 @@ bool job_ledger::cancel(std::uint64_t job_id, time_point now,
   j.cancelling = true;
   if (j.status.state == job_state::waiting) {
     waiting_.erase({static_cast<std::uint8_t>(j.status.prio), job_id});
-    for (auto& st : j.states)
+    for (auto& st : j.states) // all queued: no events before the start
       st = operation_state::cancelled;
     unfinished_ -= j.status.queued;
     j.status.cancelled += j.status.queued;

@@ -17,6 +17,8 @@
 //     refused and counted in violations() (tests assert it stays 0).
 //   A job finishes when its last operation does: completed when all
 //     succeeded, cancelled when it was cancelled, else failed.
+//   Events for a job that has not started (or is unknown) are refused
+//     and counted in violations() too.
 //   cancel(job): a waiting job's operations are all cancelled at once; a
 //     running job is marked cancelling (its batcher cancels what is queued,
 //     what is in flight finishes by its outcome).

@@ -46,6 +46,19 @@ TEST(config_loader, malformed_yaml_names_the_position) {
                            "malformed YAML: illegal map value")});
 }
 
+TEST(config_loader, a_stray_comma_is_an_error_not_a_loop) {
+  // yaml-cpp 0.7 parses a top-level ',' as empty documents for ever,
+  // allocating until the process dies (found by loader_fuzz_test.cpp).
+  for (const char* text : {",", ", x", ",# a comment\n"}) {
+    auto errors = load({{"stray.yaml", text, false}}).errors;
+    EXPECT_EQ(errors, (std::vector<diagnostic>{
+                        {"stray.yaml", 1, 1,
+                         "malformed YAML: the parser stopped advancing here "
+                         "(a stray ',' or flow indicator?)"}}))
+      << text;
+  }
+}
+
 TEST(config_loader, wrong_types_are_reported_at_the_value) {
   auto f = "wrong_type.yaml";
   EXPECT_EQ(errors_of(f),

@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <rapidcheck.h>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -317,4 +318,102 @@ TEST_F(api_test, the_dashboard_page_and_its_data) {
                 .at("latency_histogram")
                 .at("cumulative")
                 .is_array());
+}
+
+// -- untrusted input ----------------------------------------------------------
+
+namespace {
+
+// Characters that matter to JSON, and some that do not.
+const std::string json_noise = "{}[]:,\"\\ \n\t0123456789-.eE+truefalsn/u";
+
+/// `text` with a few random insertions, deletions and replacements.
+std::string damaged(std::string text) {
+  for (int i = *rc::gen::inRange(1, 6); i > 0; --i) {
+    auto at = *rc::gen::inRange<std::size_t>(0, text.size() + 1);
+    auto c = *rc::gen::elementOf(json_noise);
+    switch (*rc::gen::inRange(0, 3)) {
+      case 0: text.insert(at, 1, c); break;
+      case 1:
+        if (at < text.size())
+          text.erase(at, *rc::gen::inRange<std::size_t>(1, 10));
+        break;
+      default:
+        if (at < text.size())
+          text[at] = c;
+    }
+  }
+  return text;
+}
+
+} // namespace
+
+TEST_F(api_test, damaged_job_bodies_are_refused_or_accepted_whole) {
+  // Job bodies (JSON and JSON lines) damaged at random and random bytes,
+  // straight into the API: every answer is 202 (a job that exists, with
+  // the operations the body holds) or a 4xx whose body names the problem
+  // as JSON; nothing crashes, and nothing is half accepted.
+  start({}, 50);
+  const std::string valid
+    = R"({"type": "write", "priority": "high", "deadline_seconds": 30,)"
+      R"( "operations": [{"id": 7, "payload": {"a": [1, 2.5, "x"]}},)"
+      R"( "plain", null, {"payload": true}]})";
+  const std::string valid_lines
+    = "{\"id\": 1, \"payload\": {\"n\": 1}}\n\"two\"\n[3]\n\n{\"n\": 4}\n";
+  auto result = rc::check("damaged job bodies", [&] {
+    bool lines = *rc::gen::arbitrary<bool>();
+    auto kind = *rc::gen::inRange(0, 3);
+    std::string body = kind == 0 ? *rc::gen::arbitrary<std::string>()
+                                 : damaged(lines ? valid_lines : valid);
+    http_request req;
+    req.method = "POST";
+    req.target = lines ? "/v1/jobs?type=write" : "/v1/jobs";
+    req.headers["content-type"]
+      = lines ? "application/x-ndjson" : "application/json";
+    req.body = body;
+    auto reply = api_->handle(req);
+    RC_ASSERT(reply.status == 202u || reply.status == 400u
+              || reply.status == 413u);
+    auto v = json::parse(reply.body); // always a JSON answer
+    if (reply.status == 202u) {
+      auto id = v.at("job_id").to_number<std::uint64_t>();
+      auto status = rt_->status(id);
+      RC_ASSERT(status.has_value());
+      RC_ASSERT(status->total == v.at("operations").to_number<std::uint64_t>());
+    } else {
+      RC_ASSERT(!std::string{v.at("error").as_string().c_str()}.empty());
+    }
+  });
+  EXPECT_TRUE(result);
+}
+
+TEST_F(api_test, garbage_on_the_socket_never_takes_the_server_down) {
+  // What a scanner or a broken client sends: random bytes, damaged request
+  // lines and headers, absurd lengths. The server answers or closes, and
+  // still serves the next client.
+  start();
+  const std::string request = "POST /v1/jobs HTTP/1.1\r\nHost: x\r\n"
+                              "Content-Type: application/json\r\n"
+                              "Content-Length: 2\r\n\r\n{}";
+  auto result = rc::check("garbage requests", [&] {
+    std::string bytes = *rc::gen::arbitrary<bool>()
+                          ? *rc::gen::arbitrary<std::string>()
+                          : damaged(request);
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(server_->port());
+    RC_ASSERT(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr))
+              == 0);
+    ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    ::shutdown(fd, SHUT_WR); // nothing more is coming
+    char buf[4096];
+    while (::recv(fd, buf, sizeof(buf), 0) > 0) {
+      // the answer, if any, is read and dropped
+    }
+    ::close(fd);
+  });
+  EXPECT_TRUE(result);
+  EXPECT_EQ(call("GET", "/healthz").status, 200);
 }

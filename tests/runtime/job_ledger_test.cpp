@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
@@ -117,12 +119,18 @@ RC_GTEST_PROP(job_ledger_property, counts_always_add_up, ()) {
   auto l = ledger(*rc::gen::inRange<std::uint32_t>(1, 4), 1000);
   std::vector<std::uint64_t> ids;
   std::vector<std::vector<operation_state>> truth; // the test's own model
+  std::vector<std::size_t> running; // events come for started jobs only
   auto now = at(0s);
+  auto start = [&] {
+    for (auto id : l.start(now))
+      running.push_back(static_cast<std::size_t>(
+        std::find(ids.begin(), ids.end(), id) - ids.begin()));
+  };
   auto steps = *rc::gen::inRange(1, 200);
   for (int i = 0; i < steps; ++i) {
     now += 1s;
     auto action = *rc::gen::inRange(0, 4);
-    if (action == 0 || ids.empty()) {
+    if (action == 0 || running.empty()) {
       auto n = *rc::gen::inRange<std::uint64_t>(1, 10);
       auto id = l.admit("read", static_cast<priority>(*rc::gen::inRange(0, 4)),
                         n, now)
@@ -130,10 +138,10 @@ RC_GTEST_PROP(job_ledger_property, counts_always_add_up, ()) {
       RC_ASSERT(id != 0u);
       ids.push_back(id);
       truth.emplace_back(n, operation_state::queued);
-      l.start(now);
+      start();
       continue;
     }
-    auto k = *rc::gen::inRange<std::size_t>(0, ids.size());
+    auto k = *rc::gen::elementOf(running);
     auto& ops = truth[k];
     auto idx = *rc::gen::inRange<std::uint64_t>(0, ops.size());
     auto& st = ops[idx];
@@ -150,7 +158,7 @@ RC_GTEST_PROP(job_ledger_property, counts_always_add_up, ()) {
       st = to;
     }
     l.apply(ev, now);
-    l.start(now);
+    start();
   }
   RC_ASSERT(l.violations() == 0u);
   for (std::size_t k = 0; k < ids.size(); ++k) {
@@ -166,6 +174,162 @@ RC_GTEST_PROP(job_ledger_property, counts_always_add_up, ()) {
     RC_ASSERT(s.failed == n(operation_state::failed));
     RC_ASSERT(s.cancelled == n(operation_state::cancelled));
   }
+}
+
+// Random events, legal and not: unknown jobs, indices past a job's end,
+// transitions from the wrong state (sent twice, requeued while queued,
+// finished twice), a finish into a state that is not terminal, cancels of
+// waiting and running jobs, lost nodes' requeues, events for a job that
+// has not started yet. Each illegal event is
+// refused and counted once and changes nothing; the counts always match
+// the test's own model; a job finishes exactly when its last operation
+// does, in the state its operations say.
+RC_GTEST_PROP(job_ledger_property, illegal_events_change_nothing, ()) {
+  auto l = ledger(*rc::gen::inRange<std::uint32_t>(1, 4), 1000);
+  std::vector<std::uint64_t> ids;
+  std::vector<std::vector<operation_state>> truth;
+  std::vector<bool> cancelling;
+  std::uint64_t violations = 0;
+  auto now = at(0s);
+  auto pick_ref = [&]() -> op_ref {
+    // Mostly real operations; now and then an unknown job or an index
+    // past the end.
+    auto kind = *rc::gen::inRange(0, 10);
+    if (kind == 0 || ids.empty())
+      return {*rc::gen::inRange<std::uint64_t>(1000, 2000), 0};
+    auto k = *rc::gen::inRange<std::size_t>(0, ids.size());
+    if (kind == 1)
+      return {ids[k], truth[k].size() + *rc::gen::inRange<std::uint64_t>(0, 3)};
+    return {ids[k], *rc::gen::inRange<std::uint64_t>(0, truth[k].size())};
+  };
+  std::vector<bool> started;
+  // The model of a job events may change (known and started).
+  auto model = [&](const op_ref& r) -> std::vector<operation_state>* {
+    for (std::size_t k = 0; k < ids.size(); ++k)
+      if (ids[k] == r.job_id)
+        return started[k] ? &truth[k] : nullptr;
+    return nullptr;
+  };
+  auto steps = *rc::gen::inRange(1, 300);
+  for (int i = 0; i < steps; ++i) {
+    now += 1s;
+    auto action = *rc::gen::inRange(0, 10);
+    if (action == 0 || ids.empty()) {
+      auto n = *rc::gen::inRange<std::uint64_t>(1, 8);
+      auto id = l.admit("write", priority::normal, n, now).job_id;
+      RC_ASSERT(id != 0u);
+      ids.push_back(id);
+      truth.emplace_back(n, operation_state::queued);
+      cancelling.push_back(false);
+      started.push_back(false);
+    } else if (action == 1) { // cancel
+      auto k = *rc::gen::inRange<std::size_t>(0, ids.size());
+      auto before = *l.status(ids[k], now);
+      bool finished = std::all_of(truth[k].begin(), truth[k].end(),
+                                  [](auto st) { return is_terminal(st); });
+      bool running = false;
+      RC_ASSERT(l.cancel(ids[k], now, running) == !finished);
+      if (!finished) {
+        cancelling[k] = true;
+        RC_ASSERT(running == (before.state == job_state::running));
+        if (!running) // a waiting job is cancelled whole at once
+          std::fill(truth[k].begin(), truth[k].end(),
+                    operation_state::cancelled);
+      }
+    } else if (action == 2) { // a lost node's operations
+      std::vector<op_ref> lost;
+      for (int n = *rc::gen::inRange(1, 4); n > 0; --n)
+        lost.push_back(pick_ref());
+      l.requeue_lost(lost);
+      for (const auto& r : lost)
+        if (auto* m = model(r); m && r.index < m->size()
+                                && (*m)[r.index] == operation_state::in_flight)
+          (*m)[r.index] = operation_state::queued;
+    } else { // one event of each kind at most, in the ledger's order
+      operation_events ev;
+      auto expect
+        = [&](const op_ref& r, std::initializer_list<operation_state> from,
+              operation_state to) {
+            auto* m = model(r);
+            if (!m || r.index >= m->size()
+                || std::find(from.begin(), from.end(), (*m)[r.index])
+                     == from.end()) {
+              ++violations;
+              return;
+            }
+            (*m)[r.index] = to;
+          };
+      if (*rc::gen::arbitrary<bool>()) {
+        auto r = pick_ref();
+        ev.sent.push_back(r);
+        expect(r, {operation_state::queued}, operation_state::in_flight);
+      }
+      if (*rc::gen::arbitrary<bool>()) {
+        auto r = pick_ref();
+        ev.requeued.push_back(r);
+        expect(r, {operation_state::in_flight}, operation_state::queued);
+      }
+      if (*rc::gen::arbitrary<bool>()) {
+        auto r = pick_ref();
+        auto to = static_cast<operation_state>(*rc::gen::inRange(0, 5));
+        ev.finished.push_back(done(r.job_id, r.index, to));
+        if (!is_terminal(to))
+          ++violations; // refused once, whatever the job
+        else
+          expect(r, {operation_state::queued, operation_state::in_flight}, to);
+      }
+      l.apply(ev, now);
+    }
+    for (auto id : l.start(now))
+      started[static_cast<std::size_t>(std::find(ids.begin(), ids.end(), id)
+                                       - ids.begin())]
+        = true;
+    RC_ASSERT(l.violations() == violations);
+    std::uint64_t unfinished = 0;
+    for (std::size_t k = 0; k < ids.size(); ++k) {
+      auto s = *l.status(ids[k], now);
+      auto n = [&](operation_state st) {
+        return static_cast<std::uint64_t>(
+          std::count(truth[k].begin(), truth[k].end(), st));
+      };
+      RC_ASSERT(s.queued == n(operation_state::queued));
+      RC_ASSERT(s.in_flight == n(operation_state::in_flight));
+      RC_ASSERT(s.succeeded == n(operation_state::succeeded));
+      RC_ASSERT(s.failed == n(operation_state::failed));
+      RC_ASSERT(s.cancelled == n(operation_state::cancelled));
+      unfinished += n(operation_state::queued) + n(operation_state::in_flight);
+      bool all_done = s.succeeded + s.failed + s.cancelled == s.total;
+      if (!all_done) {
+        RC_ASSERT(s.state != job_state::completed);
+        RC_ASSERT(s.state != job_state::failed);
+      } else if (cancelling[k] || s.cancelled > 0) {
+        RC_ASSERT(s.state == job_state::cancelled);
+      } else if (s.failed > 0) {
+        RC_ASSERT(s.state == job_state::failed);
+      } else {
+        RC_ASSERT(s.state == job_state::completed);
+      }
+    }
+    RC_ASSERT(l.unfinished_operations() == unfinished);
+  }
+}
+
+TEST(job_ledger, refuses_events_for_a_job_that_has_not_started) {
+  // Finished while it waited, the old ledger later started it anyway: a
+  // concurrency slot held for ever, and no other job could start.
+  auto l = ledger(1);
+  auto a = l.admit("read", priority::normal, 1, at(0s)).job_id;
+  auto b = l.admit("read", priority::normal, 1, at(0s)).job_id;
+  EXPECT_EQ(l.start(at(0s)), std::vector<std::uint64_t>{a});
+  l.apply({{}, {}, {done(b, 0)}}, at(1s)); // b waits: refused
+  EXPECT_EQ(l.violations(), 1u);
+  EXPECT_EQ(l.status(b, at(1s))->state, job_state::waiting);
+  EXPECT_EQ(l.status(b, at(1s))->succeeded, 0u);
+  l.apply({{}, {}, {done(a, 0)}}, at(2s));
+  EXPECT_EQ(l.start(at(2s)), std::vector<std::uint64_t>{b});
+  l.apply({{}, {}, {done(b, 0)}}, at(3s));
+  EXPECT_EQ(l.status(b, at(3s))->state, job_state::completed);
+  EXPECT_EQ(l.running_jobs(), 0u);
 }
 
 TEST(job_ledger, forgets_only_jobs_finished_before_the_cutoff) {
