@@ -11,8 +11,10 @@
 #include "config/loader.hpp"
 
 #include "tests/config/read_file.hpp"
+#include "tests/support/damaged_text.hpp"
 
 using namespace batching;
+using batching::testing_support::damaged;
 using batching::testing_support::read_file;
 
 namespace {
@@ -23,27 +25,6 @@ const std::string yaml_noise = ":-?[]{},#&*!|>'\"%@`\t\n 0123456789.eE+~xy";
 std::string shipped_config() {
   static const std::string text = read_file(std::string{BATCHING_SOURCE_DIR}
                                             + "/config/batching_config.yaml");
-  return text;
-}
-
-/// The text with `edits` random insertions, deletions and replacements.
-std::string damaged(std::string text, int edits) {
-  for (int i = 0; i < edits; ++i) {
-    auto at = *rc::gen::inRange<std::size_t>(0, text.size() + 1);
-    auto c = *rc::gen::elementOf(yaml_noise);
-    switch (*rc::gen::inRange(0, 4)) {
-      case 0: text.insert(at, 1, c); break;
-      case 1:
-        if (at < text.size())
-          text.erase(at, *rc::gen::inRange<std::size_t>(1, 40));
-        break;
-      case 2:
-        if (at < text.size())
-          text[at] = c;
-        break;
-      default: text.resize(at); // truncated
-    }
-  }
   return text;
 }
 
@@ -65,7 +46,8 @@ void check_diagnostics(const std::string& text) {
 RC_GTEST_PROP(loader_fuzz, damaged_shipped_config_is_refused_or_loaded, ()) {
   auto text = shipped_config();
   RC_PRE(!text.empty());
-  check_diagnostics(damaged(text, *rc::gen::inRange(1, 12)));
+  check_diagnostics(
+    damaged(text, yaml_noise, *rc::gen::inRange(1, 12), 40, true));
 }
 
 RC_GTEST_PROP(loader_fuzz, random_text_never_crashes_it, ()) {

@@ -16,6 +16,7 @@
 #include "runtime/system/runtime.hpp"
 
 #include "tests/http/test_client.hpp"
+#include "tests/support/damaged_text.hpp"
 
 using namespace batching;
 using namespace std::chrono_literals;
@@ -327,23 +328,9 @@ namespace {
 // Characters that matter to JSON, and some that do not.
 const std::string json_noise = "{}[]:,\"\\ \n\t0123456789-.eE+truefalsn/u";
 
-/// `text` with a few random insertions, deletions and replacements.
-std::string damaged(std::string text) {
-  for (int i = *rc::gen::inRange(1, 6); i > 0; --i) {
-    auto at = *rc::gen::inRange<std::size_t>(0, text.size() + 1);
-    auto c = *rc::gen::elementOf(json_noise);
-    switch (*rc::gen::inRange(0, 3)) {
-      case 0: text.insert(at, 1, c); break;
-      case 1:
-        if (at < text.size())
-          text.erase(at, *rc::gen::inRange<std::size_t>(1, 10));
-        break;
-      default:
-        if (at < text.size())
-          text[at] = c;
-    }
-  }
-  return text;
+/// `text` with a few random edits of JSON's characters.
+std::string damaged(const std::string& text) {
+  return testing_support::damaged(text, json_noise, *rc::gen::inRange(1, 6));
 }
 
 } // namespace

@@ -21,6 +21,24 @@ operation_finished done(std::uint64_t job, std::uint64_t index,
   return {index, job, index, st, 1, 1ms, {}};
 }
 
+/// Asserts that a job's counts are its operations' states (the test's
+/// model); returns how many are unfinished.
+std::uint64_t check_counts(const job_status& s,
+                           const std::vector<operation_state>& truth) {
+  auto n = [&](operation_state st) {
+    return static_cast<std::uint64_t>(
+      std::count(truth.begin(), truth.end(), st));
+  };
+  RC_ASSERT(s.queued + s.in_flight + s.succeeded + s.failed + s.cancelled
+            == s.total);
+  RC_ASSERT(s.queued == n(operation_state::queued));
+  RC_ASSERT(s.in_flight == n(operation_state::in_flight));
+  RC_ASSERT(s.succeeded == n(operation_state::succeeded));
+  RC_ASSERT(s.failed == n(operation_state::failed));
+  RC_ASSERT(s.cancelled == n(operation_state::cancelled));
+  return n(operation_state::queued) + n(operation_state::in_flight);
+}
+
 } // namespace
 
 TEST(job_ledger, rejects_bad_jobs_whole) {
@@ -161,19 +179,8 @@ RC_GTEST_PROP(job_ledger_property, counts_always_add_up, ()) {
     start();
   }
   RC_ASSERT(l.violations() == 0u);
-  for (std::size_t k = 0; k < ids.size(); ++k) {
-    auto s = *l.status(ids[k], now);
-    RC_ASSERT(s.queued + s.in_flight + s.succeeded + s.failed + s.cancelled
-              == s.total);
-    auto n = [&](operation_state st) {
-      return static_cast<std::uint64_t>(
-        std::count(truth[k].begin(), truth[k].end(), st));
-    };
-    RC_ASSERT(s.in_flight == n(operation_state::in_flight));
-    RC_ASSERT(s.succeeded == n(operation_state::succeeded));
-    RC_ASSERT(s.failed == n(operation_state::failed));
-    RC_ASSERT(s.cancelled == n(operation_state::cancelled));
-  }
+  for (std::size_t k = 0; k < ids.size(); ++k)
+    check_counts(*l.status(ids[k], now), truth[k]);
 }
 
 // Random events, legal and not: unknown jobs, indices past a job's end,
@@ -288,16 +295,7 @@ RC_GTEST_PROP(job_ledger_property, illegal_events_change_nothing, ()) {
     std::uint64_t unfinished = 0;
     for (std::size_t k = 0; k < ids.size(); ++k) {
       auto s = *l.status(ids[k], now);
-      auto n = [&](operation_state st) {
-        return static_cast<std::uint64_t>(
-          std::count(truth[k].begin(), truth[k].end(), st));
-      };
-      RC_ASSERT(s.queued == n(operation_state::queued));
-      RC_ASSERT(s.in_flight == n(operation_state::in_flight));
-      RC_ASSERT(s.succeeded == n(operation_state::succeeded));
-      RC_ASSERT(s.failed == n(operation_state::failed));
-      RC_ASSERT(s.cancelled == n(operation_state::cancelled));
-      unfinished += n(operation_state::queued) + n(operation_state::in_flight);
+      unfinished += check_counts(s, truth[k]);
       bool all_done = s.succeeded + s.failed + s.cancelled == s.total;
       if (!all_done) {
         RC_ASSERT(s.state != job_state::completed);
