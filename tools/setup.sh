@@ -22,11 +22,12 @@ done
 
 # Every Debian package the build, the tests and the tools need. libdlib-dev's CMake target links
 # libjpeg, BLAS and LAPACK by path without depending on their -dev packages, so they are listed.
-# The HTTP layer needs OpenSSL (https backends), `run`'s journal SQLite; the tests start a real
-# nginx, a real HAProxy (a second real rate limiter) and a headless Chromium (the tests run their
-# own instances; the system's services are not used).
+# clang builds the libFuzzer targets (tests/fuzz). The HTTP layer needs OpenSSL (https backends),
+# `run`'s journal SQLite; the tests start a real nginx, a real HAProxy (a second real rate
+# limiter) and a headless Chromium (the tests run their own instances; the system's services are
+# not used).
 packages=(
-  build-essential cmake ninja-build pkg-config git ccache clang-format
+  build-essential cmake ninja-build pkg-config git ccache clang-format clang
   libcaf-dev
   libyaml-cpp-dev
   libdlib-dev libjpeg-dev libblas-dev liblapack-dev libopenblas0-serial

@@ -28,6 +28,7 @@
 #include <boost/json/value.hpp>
 
 #include "runtime/http/http_server.hpp"
+#include "runtime/http/job_json.hpp"
 #include "runtime/system/runtime.hpp"
 
 namespace batching {
@@ -61,22 +62,6 @@ private:
   std::mutex mtx_;
   std::deque<std::uint64_t> recent_;
 };
-
-/// Parses one JSON text; nothing and, in `why`, the problem with its
-/// position: "malformed JSON at line L, column C: ..." or, when `where`
-/// names a one-line text (e.g. "line 3"), "malformed JSON in line 3,
-/// column C: ...".
-std::optional<boost::json::value> parse_json_text(std::string_view text,
-                                                  std::string& why,
-                                                  const std::string& where);
-
-/// An operation from its JSON form: {"id": N, "payload": X} (id optional)
-/// or any other value X, whose JSON text becomes the payload. Operations
-/// without an id get next_id(). False and the problem (prefixed with
-/// `where`) in `why` otherwise.
-bool operation_from_json(const boost::json::value& v, const std::string& where,
-                         const std::function<std::uint64_t()>& next_id,
-                         operation& out, std::string& why);
 
 /// The dashboard page (self-contained HTML, CSS and JS).
 const std::string& dashboard_page();
