@@ -19,6 +19,7 @@
 
 #include "config/reader.hpp"
 #include "config/schema.hpp"
+#include "runtime/policy/batch_engine.hpp"
 #include "runtime/policy/http_mapping.hpp"
 #include "runtime/policy/text.hpp"
 
@@ -476,6 +477,33 @@ std::string select_environment(const std::string& cli_value) {
   if (const char* env = std::getenv("BATCHING_ENV"); env)
     return env;
   return {};
+}
+
+std::vector<std::string> notes(const runtime_config& cfg) {
+  std::vector<std::string> out;
+  for (const auto& entry : cfg.operation_configs) {
+    // (Named, not bound: clang 14 cannot capture structured bindings.)
+    const auto& type = entry.first;
+    const auto& op = entry.second;
+    auto be = cfg.backends.find(op.backend);
+    if (be == cfg.backends.end())
+      continue; // an error, reported by the loader
+    auto ceiling = batch_engine::batch_ceiling(cfg, type);
+    auto cap = be->second.max_items_per_request;
+    auto where = "operation_configs." + type + ".";
+    auto over = [&](const char* key, std::uint32_t value) {
+      out.push_back(where + key + ": " + std::to_string(value)
+                    + " exceeds backends." + op.backend
+                    + ".max_items_per_request (" + std::to_string(cap)
+                    + "): a batch is one request, so " + type
+                    + " batches carry at most " + std::to_string(ceiling));
+    };
+    if (op.max_batch_size > cap)
+      over("max_batch_size", op.max_batch_size);
+    if (op.preferred_batch_size > cap)
+      over("preferred_batch_size", op.preferred_batch_size);
+  }
+  return out;
 }
 
 } // namespace batching::config

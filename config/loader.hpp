@@ -52,6 +52,12 @@ struct load_result {
 load_result load(const std::vector<source>& files,
                  const std::string& environment = {});
 
+/// Settings that do not take effect as written (not errors: the runtime
+/// applies the tighter bound), one line each naming the key, e.g. a batch
+/// size above what the type's backend accepts in one request, with the
+/// effective ceiling.
+std::vector<std::string> notes(const runtime_config& cfg);
+
 /// Convenience: sources for paths on disk.
 std::vector<source> from_paths(const std::vector<std::string>& paths);
 

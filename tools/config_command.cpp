@@ -30,6 +30,10 @@ int run_check(const std::vector<std::string>& args) {
     print(errors);
     return exit_usage;
   }
+  // Warnings, not errors: the base configuration as the runtime reads it.
+  auto base = config::load(config::from_paths(parsed.positional()));
+  for (const auto& note : config::notes(base.config))
+    std::cerr << "warning: " << note << '\n';
   for (const auto& file : parsed.positional())
     std::cout << file << ": ok\n";
   return exit_ok;
@@ -65,6 +69,9 @@ int run_show(const std::vector<std::string>& args) {
   for (const auto& file : files)
     std::cout << ' ' << file;
   std::cout << '\n' << config::to_yaml(result.config);
+  // What the runtime actually uses where the file asks for more.
+  for (const auto& note : config::notes(result.config))
+    std::cout << "# effective: " << note << '\n';
   for (const auto& [type, op] : result.config.operation_configs)
     if (op.strategy == strategy_kind::adaptive) {
       std::cout << "# strategy adaptive (the default for read and write): "

@@ -26,6 +26,15 @@ batch_engine::batch_engine(config cfg)
   // nop
 }
 
+std::uint32_t batch_engine::batch_ceiling(const runtime_config& cfg,
+                                          const std::string& type) {
+  const auto& op = cfg.operation_configs.at(type);
+  const auto& be = cfg.backends.at(op.backend);
+  // A batch is one request: the backend's item cap bounds it too.
+  return std::min(
+    {cfg.batching.max_batch_size, op.max_batch_size, be.max_items_per_request});
+}
+
 batch_engine::config batch_engine::from_settings(const runtime_config& cfg,
                                                  const std::string& type,
                                                  std::uint64_t seed) {
@@ -36,9 +45,7 @@ batch_engine::config batch_engine::from_settings(const runtime_config& cfg,
   result.op_type = type;
   result.backend = op.backend;
   result.strategy = op.strategy;
-  // A batch is one request: the backend's item cap bounds it too.
-  auto hi
-    = std::min({b.max_batch_size, op.max_batch_size, be.max_items_per_request});
+  auto hi = batch_ceiling(cfg, type);
   result.sizing = {std::min(b.min_batch_size, hi),
                    hi,
                    op.preferred_batch_size,

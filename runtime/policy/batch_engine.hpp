@@ -101,6 +101,12 @@ public:
   static config from_settings(const runtime_config& cfg,
                               const std::string& type, std::uint64_t seed);
 
+  /// The largest batch of `type` under `cfg`: batching.max_batch_size,
+  /// its own max_batch_size and its backend's max_items_per_request (a
+  /// batch is one request), whichever is least.
+  static std::uint32_t batch_ceiling(const runtime_config& cfg,
+                                     const std::string& type);
+
   /// Accepts operations [first_index, first_index + ops.size()) of a job.
   void enqueue(std::uint64_t job_id, priority prio, time_point deadline,
                std::uint64_t first_index, std::vector<operation> ops,

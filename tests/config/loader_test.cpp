@@ -416,3 +416,20 @@ TEST(config_loader, cluster_settings_are_checked_where_they_are_written) {
          "plain_tcp)"),
     }));
 }
+
+TEST(config_loader, notes_name_batch_sizes_a_backend_cannot_carry) {
+  runtime_config cfg;
+  cfg.operation_configs = {{"write", {}}};
+  cfg.operation_configs["write"].max_batch_size = 500;
+  cfg.operation_configs["write"].preferred_batch_size = 80;
+  cfg.backends[default_backend].max_items_per_request = 100;
+  EXPECT_EQ(notes(cfg),
+            std::vector<std::string>{
+              "operation_configs.write.max_batch_size: 500 exceeds "
+              "backends.default.max_items_per_request (100): a batch is one "
+              "request, so write batches carry at most 100"});
+  cfg.operation_configs["write"].max_batch_size = 100;
+  EXPECT_TRUE(notes(cfg).empty());
+  cfg.backends[default_backend].max_items_per_request = 50; // both exceed
+  EXPECT_EQ(notes(cfg).size(), 2u);
+}

@@ -39,6 +39,12 @@ done
 expect check_shipped 0 'batching_config.yaml: ok' -- \
   "$bin" config check "$src/config/batching_config.yaml" \
   "$src/config/resource_thresholds.yaml" "$src/config/performance_targets.yaml"
+# A batch size above what the backend takes in one request: a warning with
+# the ceiling in force (not an error), and the same in config show.
+expect check_ceiling 0 'warning: operation_configs.write.max_batch_size: 500 exceeds backends.default.max_items_per_request \(100\): a batch is one request, so write batches carry at most 100' -- \
+  "$bin" config check "$src/config/batching_config.yaml"
+expect show_ceiling 0 '^# effective: operation_configs.write.max_batch_size: 500 exceeds' -- \
+  "$bin" config show --config-dir "$src/config"
 expect check_no_files 2 'expects at least one FILE' -- "$bin" config check
 expect check_malformed 2 'malformed.yaml:3:14: error: malformed YAML: illegal map value' -- \
   "$bin" config check "$fixtures/malformed.yaml"
