@@ -7,6 +7,7 @@
 #include <iostream>
 #include <unistd.h>
 
+#include "runtime/policy/text.hpp"
 #include "sim/report.hpp"
 #include "tools/commands.hpp"
 
@@ -71,11 +72,14 @@ int run_demo(const std::vector<std::string>& args) {
   std::cout << "\n" << sim::to_table(rep);
   auto ratio = base.goodput > 0 ? ours.goodput / base.goodput : 0;
   std::cout << "\n"
-            << ours.strategy << ": " << ours.goodput
-            << " operations/s vs the static baseline's " << base.goodput
-            << " (x" << ratio << "), 429s " << 100 * ours.throttle_rate
-            << "% vs " << 100 * base.throttle_rate << "%, p99 " << ours.p99_ms
-            << " ms vs " << base.p99_ms << " ms; lost " << ours.lost << ".\n";
+            << ours.strategy << ": " << format_fixed(ours.goodput, 1)
+            << " operations/s vs the static baseline's "
+            << format_fixed(base.goodput, 1) << " (x" << format_fixed(ratio, 2)
+            << "), 429s " << format_fixed(100 * ours.throttle_rate, 2)
+            << "% vs " << format_fixed(100 * base.throttle_rate, 2) << "%, p99 "
+            << format_fixed(ours.p99_ms, 0) << " ms vs "
+            << format_fixed(base.p99_ms, 0) << " ms; lost " << ours.lost
+            << ".\n";
   if (!write_file(report_path, sim::to_html(rep))) {
     std::cerr << "batching demo: cannot write " << report_path << '\n';
     return exit_failure;

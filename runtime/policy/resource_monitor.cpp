@@ -1,7 +1,6 @@
 #include "runtime/policy/resource_monitor.hpp"
 
 #include <algorithm>
-#include <cstdio>
 
 #include "runtime/policy/text.hpp"
 
@@ -13,11 +12,7 @@ constexpr std::array<resource_kind, 4> all_resources{
   resource_kind::cpu, resource_kind::memory, resource_kind::network,
   resource_kind::disk};
 
-std::string one_decimal(double x) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%.1f", x);
-  return buf;
-}
+std::string one_decimal(double x) { return format_fixed(x, 1); }
 
 } // namespace
 

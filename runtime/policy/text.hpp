@@ -4,6 +4,7 @@
 // and for files that are read back (YAML, JSON, reports).
 
 #include <charconv>
+#include <cstdio>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -19,6 +20,14 @@ inline std::string format_number(double x) {
   char buf[64];
   auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), x);
   return ec == std::errc{} ? std::string(buf, end) : std::to_string(x);
+}
+
+/// `x` with exactly `decimals` digits after the point ("1.04", "2.6"): for
+/// people, where the shortest exact form ("1.04242") is noise.
+inline std::string format_fixed(double x, int decimals) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.*f", decimals, x);
+  return buf;
 }
 
 /// `s` without leading and trailing spaces and tabs (HTTP field values).
