@@ -22,6 +22,7 @@
 #include "runtime/http/http_api.hpp"
 #include "runtime/http/http_executor.hpp"
 #include "runtime/http/http_server.hpp"
+#include "runtime/policy/batch_engine.hpp"
 #include "runtime/policy/http_mapping.hpp"
 #include "runtime/policy/text.hpp"
 #include "runtime/storage/run_journal.hpp"
@@ -245,20 +246,17 @@ open_run_journal(const std::string& path, run_journal::sync_mode sync,
 }
 
 // `send`, recording each operation the backend accepted in `journal` before
-// the outcome is handed on. A confirmation that cannot be recorded is said
-// once and otherwise only costs a resend after a crash.
+// the outcome is handed on (accepted as the batch engine counts success). A
+// confirmation that cannot be recorded is said once and otherwise only
+// costs a resend after a crash.
 sync_callback confirming(sync_callback send, run_journal& journal) {
   auto warned = std::make_shared<std::atomic<bool>>(false);
   return [send = std::move(send), &journal, warned](const batch& b) {
     auto outcome = send(b);
     std::vector<std::uint64_t> ids;
-    for (std::size_t i = 0; i < b.operations.size(); ++i) {
-      bool ok = outcome.items.size() == b.operations.size()
-                  ? outcome.items[i].status == item_status::ok
-                  : outcome.status == batch_status::ok;
-      if (ok)
+    for (std::size_t i = 0; i < b.operations.size(); ++i)
+      if (item_succeeded(outcome, i, b.operations.size()))
         ids.push_back(b.operations[i].id);
-    }
     try {
       journal.confirm(ids);
     } catch (const journal_error& e) {

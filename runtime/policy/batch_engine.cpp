@@ -26,6 +26,14 @@ batch_engine::batch_engine(config cfg)
   // nop
 }
 
+bool item_succeeded(const batch_outcome& o, std::size_t i, std::size_t n) {
+  if (o.status != batch_status::ok || i >= n)
+    return false;
+  if (o.items.empty())
+    return true;
+  return o.items.size() == n && o.items[i].status == item_status::ok;
+}
+
 std::uint32_t batch_engine::batch_ceiling(const runtime_config& cfg,
                                           const std::string& type) {
   const auto& op = cfg.operation_configs.at(type);
@@ -205,12 +213,10 @@ void batch_engine::on_outcome(const batch_outcome& outcome, time_point now) {
           retry_or_fail(std::move(item), why, now);
         break;
       }
-      bool per_item = !outcome.items.empty();
       for (std::size_t i = 0; i < items.size(); ++i) {
-        auto status = per_item ? outcome.items[i].status : item_status::ok;
-        if (status == item_status::ok)
+        if (item_succeeded(outcome, i, items.size()))
           finish(items[i], operation_state::succeeded, {}, now);
-        else if (status == item_status::retryable_failure)
+        else if (outcome.items[i].status == item_status::retryable_failure)
           retry_or_fail(std::move(items[i]), outcome.items[i].detail, now);
         else
           finish(items[i], operation_state::failed,

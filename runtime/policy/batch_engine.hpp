@@ -66,6 +66,12 @@
 
 namespace batching {
 
+/// Whether operation `i` of a batch of `n` operations succeeded by `o`:
+/// the batch succeeded and has no per-item results, or its i-th result is
+/// ok. Results that do not match the operations in number say nothing
+/// (never guess which ones succeeded): no operation succeeded.
+bool item_succeeded(const batch_outcome& o, std::size_t i, std::size_t n);
+
 class batch_engine {
 public:
   struct config {

@@ -413,3 +413,21 @@ TEST(batch_engine, ab_tests_alternate_the_arms_per_window) {
   EXPECT_GT(seen[1].goodput, 50);
   EXPECT_EQ(e.metrics(t).strategy, strategy_kind::balanced);
 }
+
+TEST(batch_engine, which_items_succeeded_is_decided_in_one_place) {
+  // The engine and `run`'s journal both ask item_succeeded: an operation
+  // the engine retries is never recorded as confirmed.
+  batch_outcome ok;
+  EXPECT_TRUE(item_succeeded(ok, 0, 3));
+  EXPECT_FALSE(item_succeeded(ok, 3, 3));
+  ok.items = {{1, item_status::ok, {}},
+              {2, item_status::retryable_failure, {}},
+              {3, item_status::permanent_failure, {}}};
+  EXPECT_TRUE(item_succeeded(ok, 0, 3));
+  EXPECT_FALSE(item_succeeded(ok, 1, 3));
+  EXPECT_FALSE(item_succeeded(ok, 2, 3));
+  EXPECT_FALSE(item_succeeded(ok, 0, 4)); // results for other operations
+  auto throttled = ok;
+  throttled.status = batch_status::throttled;
+  EXPECT_FALSE(item_succeeded(throttled, 0, 3));
+}
