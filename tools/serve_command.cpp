@@ -211,15 +211,16 @@ open_run_journal(const std::string& path, run_journal::sync_mode sync,
         std::filesystem::remove(path + suffix);
     auto journal = std::make_unique<run_journal>(path, sync);
     auto bound = journal->input();
+    auto done = journal->confirmed(); // read once: it may hold millions
     // Nothing confirmed yet (a new journal, or a run that failed before any
     // answer): nothing to keep, whatever it was bound to.
-    if (!bound || journal->confirmed().empty()) {
+    if (!bound || done.empty()) {
       journal->start(input, destination, ops.size());
       return journal;
     }
     if (*bound != input) {
       std::cerr << "batching run: the input changed since its journal '" << path
-                << "' was written (" << journal->confirmed().size() << " of "
+                << "' was written (" << done.size() << " of "
                 << journal->total()
                 << " operations confirmed then): its ids may now name other "
                    "operations. Pass --fresh to send everything again, or "
@@ -234,7 +235,6 @@ open_run_journal(const std::string& path, run_journal::sync_mode sync,
                    "target, or --fresh to start over\n";
       return std::nullopt;
     }
-    auto done = journal->confirmed();
     std::erase_if(ops, [&](const operation& op) { return done.count(op.id); });
     return journal;
   } catch (const std::exception& e) {
