@@ -22,12 +22,15 @@ done
 
 # Every Debian package the build, the tests and the tools need. libdlib-dev's CMake target links
 # libjpeg, BLAS and LAPACK by path without depending on their -dev packages, so they are listed.
-# clang builds the libFuzzer targets (tests/fuzz). The HTTP layer needs OpenSSL (https backends),
+# clang builds the libFuzzer targets (tests/fuzz); their runtimes (libFuzzer, ASan) are in
+# libclang-rt-14-dev, only recommended by clang, so listed. The test scripts use Debian's python3
+# (standard library only). The HTTP layer needs OpenSSL (https backends),
 # `run`'s journal SQLite; the tests start a real nginx, a real HAProxy (a second real rate
 # limiter) and a headless Chromium (the tests run their own instances; the system's services are
 # not used).
 packages=(
-  build-essential cmake ninja-build pkg-config git ccache clang-format clang
+  build-essential cmake ninja-build pkg-config git ccache clang-format python3
+  clang libclang-rt-14-dev
   libcaf-dev
   libyaml-cpp-dev
   libdlib-dev libjpeg-dev libblas-dev liblapack-dev libopenblas0-serial
