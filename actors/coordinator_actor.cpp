@@ -74,6 +74,13 @@ struct coordinator_state {
   resource_snapshot latest;
   std::optional<time_point> last_prune;
   std::array<std::optional<resource_alert>, 4> alerts;
+  /// Restored jobs: which operations had an outcome before the restart
+  /// (never sent again).
+  std::unordered_map<std::uint64_t, std::vector<bool>> recorded;
+  /// Stopping: the journal keeps what it holds (nothing more is written).
+  bool journal_off = false;
+
+  bool journaling() const { return wiring.journal && !journal_off; }
 
   void init(coordinator_config config, coordinator_wiring w) {
     cfg = config;
@@ -84,23 +91,69 @@ struct coordinator_state {
     ledger.emplace(
       job_ledger::config{cfg.max_concurrent_jobs, cfg.max_queued_operations},
       std::move(types));
+    ledger->reserve_ids_below(wiring.next_job_id);
+    auto now = now_of(self);
+    for (auto& r : wiring.restored) {
+      if (!ledger->restore(r.job_id, r.op_type, r.prio, r.states, now, r.end,
+                           r.last_error)
+          || r.end)
+        continue;
+      work_items w;
+      w.job_id = r.job_id;
+      w.prio = r.prio;
+      if (r.deadline_left)
+        w.deadline = now + std::max(*r.deadline_left, duration{1});
+      w.operations = std::move(r.operations);
+      std::vector<bool> had(r.states.size());
+      for (std::size_t i = 0; i < had.size(); ++i)
+        had[i] = is_terminal(r.states[i]);
+      recorded.emplace(r.job_id, std::move(had));
+      pending.emplace(r.job_id, std::move(w));
+    }
+    wiring.restored.clear();
   }
 
   caf::result<std::uint64_t> on_submit(job_submission& js) {
     auto now = now_of(self);
-    auto admitted
-      = ledger->admit(js.op_type, js.prio, js.operations.size(), now);
+    auto admitted = ledger->admit(js.op_type, js.prio, js.operations.size(),
+                                  now, journaling());
     if (admitted.job_id == 0)
       return make_error(code_of(admitted.reason), admitted.message);
+    auto id = admitted.job_id;
     work_items w;
-    w.job_id = admitted.job_id;
+    w.job_id = id;
     w.prio = js.prio;
     if (js.deadline > duration{0})
       w.deadline = now + js.deadline;
-    w.operations = std::move(js.operations);
-    pending.emplace(admitted.job_id, std::move(w));
-    start_jobs(now);
-    return admitted.job_id;
+    if (!journaling()) {
+      w.operations = std::move(js.operations);
+      pending.emplace(id, std::move(w));
+      start_jobs(now);
+      return id;
+    }
+    // Held until the journal holds it: only then may it start and be
+    // acknowledged.
+    w.operations = js.operations;
+    pending.emplace(id, std::move(w));
+    auto rp = self->make_response_promise<std::uint64_t>();
+    self
+      ->request(wiring.journal, caf::infinite, submit_atom::value, id,
+                std::move(js))
+      .then(
+        [this, id, rp](std::uint64_t) mutable {
+          if (ledger->release(id))
+            start_jobs(now_of(self));
+          rp.deliver(id);
+        },
+        [this, id, rp](caf::error& err) mutable {
+          ledger->withdraw(id);
+          pending.erase(id);
+          if (batching::code_of(err) == error_code::none)
+            err = make_error(error_code::journal_unavailable,
+                             "the journal did not answer");
+          rp.deliver(std::move(err));
+        });
+    return rp;
   }
 
   void start_jobs(time_point now) {
@@ -112,6 +165,10 @@ struct coordinator_state {
       auto n = it->second.operations.size();
       placement.add_job(id, type, n);
       auto chunks = placement.place(id);
+      if (recorded.count(id)) {
+        dispatch(chunks); // skips what has an outcome
+        continue;
+      }
       if (chunks.size() == 1 && chunks[0].node == local_node
           && chunks[0].count == n) {
         // Whole on this node, which is never lost: nothing to keep.
@@ -143,14 +200,37 @@ struct coordinator_state {
       }
       const auto& job = it->second;
       auto type = ledger->status(c.job_id, now_of(self))->op_type;
-      work_items w;
-      w.job_id = c.job_id;
-      w.prio = job.prio;
-      w.deadline = job.deadline;
-      w.first_index = c.first;
-      auto from = job.operations.begin() + static_cast<std::ptrdiff_t>(c.first);
-      w.operations.assign(from, from + static_cast<std::ptrdiff_t>(c.count));
-      self->send(nodes.at(c.node).at(type), enqueue_atom::value, std::move(w));
+      const auto& to = nodes.at(c.node).at(type);
+      auto send_run = [&](std::uint64_t first, std::uint64_t count) {
+        work_items w;
+        w.job_id = c.job_id;
+        w.prio = job.prio;
+        w.deadline = job.deadline;
+        w.first_index = first;
+        auto from = job.operations.begin() + static_cast<std::ptrdiff_t>(first);
+        w.operations.assign(from, from + static_cast<std::ptrdiff_t>(count));
+        self->send(to, enqueue_atom::value, std::move(w));
+      };
+      auto had = recorded.find(c.job_id);
+      if (had == recorded.end()) {
+        send_run(c.first, c.count);
+        continue;
+      }
+      // A restored job: runs of operations without an outcome; those with
+      // one are finished in the placement at once.
+      auto end = c.first + c.count;
+      for (auto i = c.first; i < end;) {
+        if (had->second[i]) {
+          placement.finish(c.node, {c.job_id, i});
+          ++i;
+          continue;
+        }
+        auto j = i;
+        while (j < end && !had->second[j])
+          ++j;
+        send_run(i, j - i);
+        i = j;
+      }
     }
   }
 
@@ -172,8 +252,10 @@ struct coordinator_state {
     if (it == pending.end())
       return;
     operation_events events;
+    auto had = recorded.find(id);
     for (auto index : placement.take_unplaced(id))
-      events.finished.push_back(cancelled(it->second, index));
+      if (had == recorded.end() || !had->second[index])
+        events.finished.push_back(cancelled(it->second, index));
     if (!events.finished.empty())
       apply(events);
   }
@@ -242,11 +324,13 @@ struct coordinator_state {
 
   void apply(const operation_events& events) {
     auto now = now_of(self);
-    if (!observers.empty() && !events.finished.empty()) {
+    if ((!observers.empty() || journaling()) && !events.finished.empty()) {
       operation_events finished;
       finished.finished = events.finished;
       for (auto& o : observers)
         self->send(o, finished);
+      if (journaling())
+        self->send(wiring.journal, std::move(finished));
     }
     for (auto id : ledger->apply(events, now))
       job_finished(id, now);
@@ -273,6 +357,9 @@ struct coordinator_state {
     placement.forget(id);
     pending.erase(id);
     cancelling.erase(id);
+    recorded.erase(id);
+    if (journaling())
+      self->send(wiring.journal, *ledger->status(id, now));
     auto it = waiters.find(id);
     if (it == waiters.end())
       return;
@@ -327,6 +414,7 @@ struct coordinator_state {
   }
 
   std::uint64_t on_stop() {
+    journal_off = true;
     auto ids = ledger->unfinished_jobs();
     for (auto id : ids)
       on_cancel(id);
@@ -453,6 +541,8 @@ coordinator_impl(coordinator_actor::stateful_pointer<coordinator_state> self,
       self->state.nodes[local_node][type] = std::move(batcher);
       self->state.placement.add_node(local_node, {type});
       self->state.dispatch(self->state.placement.place_all());
+      // Restored jobs wait for their batchers.
+      self->state.start_jobs(now_of(self));
     },
     [=](wait_atom, std::uint64_t id) { return self->state.on_wait(id); },
     [=](drain_atom) { return self->state.on_drain(); },

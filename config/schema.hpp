@@ -170,6 +170,18 @@ void visit(cluster_config& x, V& v) {
 }
 
 template <class V>
+void visit(journal_config& x, V& v) {
+  v.text("path", x.path,
+         "SQLite file of the job journal; empty: none (the embedding API's "
+         "default; `serve` and a coordinator node use batching.journal).");
+  v.choice("sync", x.sync,
+           "full: what was acknowledged survives a power loss; normal: it "
+           "survives a crash of the process, not of the machine.");
+  v.scalar("retention_seconds", x.retention_seconds, bounds{0, 1e9}, "s",
+           "How long a finished job's status stays in the journal.");
+}
+
+template <class V>
 void visit(backend_config& x, V& v) {
   v.scalar("max_items_per_request", x.max_items_per_request, batch_items,
            "items", "Items one request may carry (Notion: 100).");
@@ -325,6 +337,8 @@ void visit(runtime_config& x, V& v) {
   v.section("server", x.server, "The HTTP API of `batching serve`.");
   v.section("cluster", x.cluster,
             "This process's place in a cluster of nodes sharing budgets.");
+  v.section("journal", x.journal,
+            "Durability of accepted jobs across crashes (docs/durability.md).");
   v.section("performance_targets", x.performance_targets,
             "The targets benchmarks and reports compare against.");
 }

@@ -173,6 +173,24 @@ typename Inspector::result_type inspect(Inspector& f, worker_registration& x) {
   return f(caf::meta::type_name("worker_registration"), x.node, x.batchers);
 }
 
+// -- journal ------------------------------------------------------------------
+
+/// Makes accepted jobs durable (docs/durability.md); one per runtime that
+/// has a journal, on a thread of its own (it waits for the disk).
+using journal_actor = caf::typed_actor<
+  // Write an admitted job; answers its id once the journal holds it (group
+  // commit), or journal_unavailable.
+  caf::replies_to<submit_atom, std::uint64_t,
+                  job_submission>::with<std::uint64_t>,
+  // Operations' outcomes (only `finished` is read).
+  caf::reacts_to<operation_events>,
+  // A job ended (its final status).
+  caf::reacts_to<job_status>,
+  // Answers once everything received before it is written (or failed).
+  caf::replies_to<drain_atom>::with<bool>,
+  // Internal: write what is buffered, with its generation.
+  caf::reacts_to<timer_atom, std::uint64_t>>;
+
 // -- coordinator --------------------------------------------------------------
 
 /// Admits jobs, tracks every operation, answers status and the dashboard.

@@ -68,10 +68,10 @@ int run_authority(runtime_config cfg) {
 int run_node(const std::vector<std::string>& args) {
   const std::string cmd = "node";
   arguments parsed{args,
-                   {"--no-resources", "--plain-tcp"},
+                   {"--no-resources", "--plain-tcp", "--no-journal"},
                    {"--role", "--listen", "--join", "--node", "--config",
                     "--env", "--http", "--drain-seconds", "--tls-cert",
-                    "--tls-key", "--tls-ca"}};
+                    "--tls-key", "--tls-ca", "--journal", "--journal-sync"}};
   if (auto rejected = reject_bad_arguments(cmd, parsed))
     return *rejected;
   auto loaded = load_config(parsed, true);
@@ -117,6 +117,8 @@ std::vector<command> node_commands() {
      "                     [--tls-cert F --tls-key F --tls-ca F | "
      "--plain-tcp]\n"
      "                     [--config FILE.yaml]... [--env NAME]\n"
+     "                     [--journal PATH | --no-journal]\n"
+     "                     [--journal-sync full|normal]\n"
      "\n"
      "One node of a cluster sharing each backend's request budget\n"
      "(docs/deployment.md):\n"
@@ -149,6 +151,10 @@ std::vector<command> node_commands() {
      "  --drain-seconds S   a coordinator's drain on SIGINT/SIGTERM\n"
      "  --no-resources      do not sample /proc\n"
      "  --config FILE       the backends, their budgets and http settings\n"
+     "  --journal PATH      a coordinator's job journal (default\n"
+     "                      journal.path, else ./batching.journal)\n"
+     "  --no-journal        a coordinator keeps none\n"
+     "  --journal-sync M    full (default) or normal (docs/durability.md)\n"
      "\n"
      "Example:\n"
      "  batching node --role coordinator --listen 127.0.0.1:4100 --http\n"

@@ -112,6 +112,39 @@ int start_with_http_executors(runtime& rt, const runtime_config& cfg,
   return start_runtime(rt, cmd) ? exit_ok : exit_failure;
 }
 
+// Where serve and a coordinator node keep their job journal when neither
+// journal.path nor --journal says (docs/durability.md).
+constexpr const char* default_job_journal = "batching.journal";
+
+// The job journal of serve and a coordinator node: on by default
+// (journal.path, else default_job_journal), --journal PATH, --no-journal,
+// --journal-sync. False after a usage error.
+bool apply_journal_flags(const std::string& cmd, const arguments& parsed,
+                         journal_config& j) {
+  if (auto v = parsed.value("--journal-sync")) {
+    auto sync = parse_enum<journal_sync>(*v);
+    if (!sync) {
+      usage_error(cmd,
+                  "--journal-sync: expected full or normal, got '" + *v + "'");
+      return false;
+    }
+    j.sync = *sync;
+  }
+  if (parsed.has("--no-journal")) {
+    if (parsed.value("--journal")) {
+      usage_error(cmd, "--journal and --no-journal exclude each other");
+      return false;
+    }
+    j.path.clear();
+    return true;
+  }
+  if (auto v = parsed.value("--journal"))
+    j.path = *v;
+  if (j.path.empty())
+    j.path = default_job_journal;
+  return true;
+}
+
 // Runs the runtime behind the HTTP API on `listen` until SIGINT/SIGTERM
 // (serve, and a coordinator node).
 int serve_until_stopped(const std::string& cmd, runtime_config cfg,
@@ -119,10 +152,22 @@ int serve_until_stopped(const std::string& cmd, runtime_config cfg,
                         double drain_s) {
   if (const char* token = std::getenv("BATCHING_SERVER_TOKEN"))
     cfg.server.token = token;
+  if (!apply_journal_flags(cmd, parsed, cfg.journal))
+    return exit_usage;
   auto stop_signals = stop_signals_blocked();
   runtime rt{cfg, runtime_options(parsed)};
   if (auto rc = start_with_http_executors(rt, cfg, cmd); rc != exit_ok)
     return rc;
+  if (!cfg.journal.path.empty()) {
+    auto r = rt.recovered();
+    std::cout << "batching " << cmd << ": journal " << cfg.journal.path
+              << " (sync " << to_string(cfg.journal.sync) << ")";
+    if (r.jobs > 0)
+      std::cout << ": resumed " << r.jobs << " unfinished job"
+                << (r.jobs == 1 ? "" : "s") << " (" << r.operations
+                << " operations to send)";
+    std::cout << std::endl;
+  }
   http_api api{rt, {cfg.server.token, cfg.server.max_operations_per_job, 50}};
   std::unique_ptr<http_server> server;
   try {
@@ -157,7 +202,11 @@ int serve_until_stopped(const std::string& cmd, runtime_config cfg,
   server->stop();
   bool drained = rt.stop(from_seconds(drain_s));
   std::cout << "batching " << cmd << ": stopped"
-            << (drained ? "" : " (unfinished operations were cancelled)")
+            << (drained                    ? ""
+                : cfg.journal.path.empty() ? " (unfinished operations were "
+                                             "cancelled)"
+                                           : " (unfinished operations stay in "
+                                             "the journal for the next start)")
             << std::endl;
   return exit_ok;
 }
@@ -165,10 +214,10 @@ int serve_until_stopped(const std::string& cmd, runtime_config cfg,
 int run_serve(const std::vector<std::string>& args) {
   const std::string cmd = "serve";
   arguments parsed{args,
-                   {"--no-resources", "--plain-tcp"},
+                   {"--no-resources", "--plain-tcp", "--no-journal"},
                    {"--config", "--config-dir", "--env", "--listen",
                     "--drain-seconds", "--join", "--node", "--tls-cert",
-                    "--tls-key", "--tls-ca"}};
+                    "--tls-key", "--tls-ca", "--journal", "--journal-sync"}};
   if (auto rejected = reject_bad_arguments(cmd, parsed))
     return *rejected;
   auto cfg = load_config(parsed, false);
@@ -412,6 +461,9 @@ int run_run(const std::vector<std::string>& args) {
   cfg->coordinator.max_queued_operations = std::max<std::uint64_t>(
     cfg->coordinator.max_queued_operations, ops.size());
   join_as_member(parsed, *cfg);
+  // `run` keeps its own journal (of the input's confirmations): a job
+  // journal would replay its jobs on the next run as well.
+  cfg->journal.path.clear();
   runtime rt{*cfg, runtime_options(parsed)};
   const auto ops_resumed = all - ops.size();
   auto send = http_executor::callback(exec);
@@ -595,12 +647,19 @@ std::vector<command> serve_commands() {
      "                      [--drain-seconds S] [--no-resources]\n"
      "                      [--join HOST:PORT] [--node NAME] [--tls-cert F\n"
      "                      --tls-key F --tls-ca F | --plain-tcp]\n"
+     "                      [--journal PATH | --no-journal]\n"
+     "                      [--journal-sync full|normal]\n"
      "\n"
      "Runs the runtime with the configured operation types, sending every\n"
      "batch as one HTTP request to its backend's http.url, and serves:\n"
      "  POST /v1/jobs, GET /v1/jobs[/ID], DELETE /v1/jobs/ID, GET\n"
      "  /v1/dashboard, GET /healthz, GET /metrics (Prometheus), GET / (live\n"
      "  dashboard). See docs/http-api.md and docs/metrics.md.\n"
+     "\n"
+     "A job is answered 202 only once the journal holds it; after a crash\n"
+     "the same command resumes every unfinished job with its id (see\n"
+     "docs/durability.md). A journal that cannot be written makes POST\n"
+     "/v1/jobs answer 503 journal_unavailable.\n"
      "\n"
      "Options:\n"
      "  --config FILE        configuration file (repeatable, applied in\n"
@@ -619,6 +678,11 @@ std::vector<command> serve_commands() {
      "  --tls-key FILE       its key, and\n"
      "  --tls-ca FILE        the CA every node's certificate is signed by\n"
      "  --plain-tcp          no TLS between nodes (loopback testing only)\n"
+     "  --journal PATH       the job journal (default journal.path, else\n"
+     "                       ./batching.journal)\n"
+     "  --no-journal         keep none: a crash loses every accepted job\n"
+     "  --journal-sync M     full (default: an acknowledged job survives a\n"
+     "                       power loss) or normal (a crash of the process)\n"
      "\n"
      "A configured server.token (or BATCHING_SERVER_TOKEN) makes POST and\n"
      "DELETE require 'Authorization: Bearer TOKEN'.\n"

@@ -271,6 +271,7 @@ http_reply http_api::submit(const http_request& req) {
   if (!result) {
     auto status = result.error == error_code::queue_full
                       || result.error == error_code::shutting_down
+                      || result.error == error_code::journal_unavailable
                     ? 503u
                     : 400u;
     auto r = error_reply(status, std::string{to_string(result.error)} + ": "

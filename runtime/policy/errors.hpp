@@ -27,11 +27,12 @@ enum class error_code : std::uint8_t {
   unknown_ab_test,        // no A/B test with that id
   bad_request,            // a malformed request
   deadline_exceeded,      // the job's deadline passed
+  journal_unavailable,    // the journal cannot be written: nothing accepted
 };
 
 template <>
 struct enum_names<error_code> {
-  static constexpr std::array<std::string_view, 15> names{
+  static constexpr std::array<std::string_view, 16> names{
     "none",
     "unknown_operation_type",
     "empty_job",
@@ -47,6 +48,7 @@ struct enum_names<error_code> {
     "unknown_ab_test",
     "bad_request",
     "deadline_exceeded",
+    "journal_unavailable",
   };
 };
 

@@ -12,7 +12,7 @@ job_ledger::job_ledger(config cfg, std::set<std::string> known_types)
 
 job_ledger::admission job_ledger::admit(const std::string& op_type,
                                         priority prio, std::uint64_t operations,
-                                        time_point now) {
+                                        time_point now, bool held) {
   if (operations == 0)
     return {0, refusal::empty_job, "a job needs at least one operation"};
   if (!known_types_.count(op_type)) {
@@ -39,10 +39,72 @@ job_ledger::admission job_ledger::admit(const std::string& op_type,
   j.status.queued = operations;
   j.status.submitted_at = now;
   j.states.assign(operations, operation_state::queued);
+  j.held = held;
   jobs_.emplace(id, std::move(j));
-  waiting_.emplace(std::pair{static_cast<std::uint8_t>(prio), id}, id);
+  if (!held)
+    waiting_.emplace(std::pair{static_cast<std::uint8_t>(prio), id}, id);
   unfinished_ += operations;
   return {id, refusal::none, {}};
+}
+
+bool job_ledger::release(std::uint64_t job_id) {
+  auto it = jobs_.find(job_id);
+  if (it == jobs_.end() || !it->second.held)
+    return false;
+  it->second.held = false;
+  waiting_.emplace(
+    std::pair{static_cast<std::uint8_t>(it->second.status.prio), job_id},
+    job_id);
+  return true;
+}
+
+bool job_ledger::withdraw(std::uint64_t job_id) {
+  auto it = jobs_.find(job_id);
+  if (it == jobs_.end() || !it->second.held)
+    return false;
+  unfinished_ -= it->second.status.queued;
+  jobs_.erase(it);
+  return true;
+}
+
+bool job_ledger::restore(std::uint64_t job_id, const std::string& op_type,
+                         priority prio,
+                         const std::vector<operation_state>& states,
+                         time_point now, std::optional<job_state> end,
+                         const std::string& last_error) {
+  if (job_id == 0 || jobs_.count(job_id) || states.empty())
+    return false;
+  job j;
+  j.status.job_id = job_id;
+  j.status.op_type = op_type;
+  j.status.prio = prio;
+  j.status.state = job_state::waiting;
+  j.status.total = states.size();
+  j.status.submitted_at = now;
+  j.status.last_error = last_error;
+  j.states = states;
+  for (auto& st : j.states) {
+    if (!is_terminal(st))
+      st = operation_state::queued; // in flight at the crash: sent again
+    count(j.status, st, +1);
+  }
+  reserve_ids_below(job_id + 1);
+  auto queued = j.status.queued;
+  auto& placed = jobs_.emplace(job_id, std::move(j)).first->second;
+  if (queued == 0) {
+    // Ended before the restart: its recorded end, not one derived anew.
+    maybe_finish(placed, now);
+    if (end)
+      placed.status.state = *end;
+    return true;
+  }
+  waiting_.emplace(std::pair{static_cast<std::uint8_t>(prio), job_id}, job_id);
+  unfinished_ += queued;
+  return true;
+}
+
+void job_ledger::reserve_ids_below(std::uint64_t next) {
+  next_job_id_ = std::max(next_job_id_, next);
 }
 
 void job_ledger::set_concurrency_limit(std::uint32_t limit) {
@@ -173,11 +235,14 @@ bool job_ledger::cancel(std::uint64_t job_id, time_point now,
   if (it == jobs_.end() || it->second.finished)
     return false;
   auto& j = it->second;
+  if (j.held)
+    return false; // not acknowledged yet: nobody can know its id
   j.cancelling = true;
   if (j.status.state == job_state::waiting) {
     waiting_.erase({static_cast<std::uint8_t>(j.status.prio), job_id});
-    for (auto& st : j.states) // all queued: no events before the start
-      st = operation_state::cancelled;
+    for (auto& st : j.states) // queued: no events before the start
+      if (st == operation_state::queued)
+        st = operation_state::cancelled;
     unfinished_ -= j.status.queued;
     j.status.cancelled += j.status.queued;
     j.status.queued = 0;

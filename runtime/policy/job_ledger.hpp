@@ -19,6 +19,12 @@
 //     succeeded, cancelled when it was cancelled, else failed.
 //   Events for a job that has not started (or is unknown) are refused
 //     and counted in violations() too.
+//   Journal (docs/durability.md): admit(..., held = true) records a job
+//     that may not start until release() (it is being made durable);
+//     withdraw() forgets a held job as if never admitted (it could not be
+//     made durable). restore() records a job found in the journal after a
+//     restart under its old id, with the outcomes already recorded;
+//     reserve_ids_below() keeps new ids above every id ever given.
 //   cancel(job): a waiting job's operations are all cancelled at once; a
 //     running job is marked cancelling (its batcher cancels what is queued,
 //     what is in flight finishes by its outcome).
@@ -61,7 +67,25 @@ public:
   job_ledger(config cfg, std::set<std::string> known_types);
 
   admission admit(const std::string& op_type, priority prio,
-                  std::uint64_t operations, time_point now);
+                  std::uint64_t operations, time_point now, bool held = false);
+
+  /// A held job may start now. False when it is not held.
+  bool release(std::uint64_t job_id);
+  /// Forgets a held job (its operations leave the queue). False when it
+  /// is not held.
+  bool withdraw(std::uint64_t job_id);
+
+  /// A job from the journal: `states` holds each operation's recorded
+  /// state (queued, or terminal). An unfinished one waits to start; one
+  /// whose operations are all terminal is recorded finished in `end` (with
+  /// `last_error`; `end` is completed, failed or cancelled). False when
+  /// the id is taken or the job empty.
+  bool restore(std::uint64_t job_id, const std::string& op_type, priority prio,
+               const std::vector<operation_state>& states, time_point now,
+               std::optional<job_state> end = std::nullopt,
+               const std::string& last_error = {});
+  /// New ids start at `next` or above.
+  void reserve_ids_below(std::uint64_t next);
 
   /// Starts waiting jobs while there is room; returns the started ids in
   /// start order.
@@ -108,6 +132,7 @@ private:
     bool cancelling = false;
     bool started = false; // (time points may be 0 in virtual time)
     bool finished = false;
+    bool held = false;
   };
 
   bool move(job& j, std::uint64_t index, operation_state from_mask_a,

@@ -205,6 +205,20 @@ struct server_config {
   bool operator==(const server_config&) const = default;
 };
 
+/// The job journal (docs/durability.md): every accepted job is durable
+/// before it is acknowledged, and replayed after a restart.
+struct journal_config {
+  /// SQLite file; empty: no journal (the embedding API's default; `serve`
+  /// and a coordinator node default to batching.journal in the working
+  /// directory).
+  std::string path;
+  journal_sync sync = journal_sync::full;
+  /// How long a finished job's status stays in the journal.
+  double retention_seconds = 3600;
+
+  bool operator==(const journal_config&) const = default;
+};
+
 /// This process's place among batching nodes sharing each backend's
 /// budget (docs/deployment.md); `batching node` flags override it.
 struct cluster_config {
@@ -274,6 +288,7 @@ struct runtime_config {
   optimizer_config optimizer;
   server_config server;
   cluster_config cluster;
+  journal_config journal;
   performance_targets_config performance_targets;
 
   bool operator==(const runtime_config&) const = default;

@@ -120,6 +120,11 @@ enum class cluster_role : std::uint8_t {
 /// How nodes talk: TLS, or plain TCP for loopback testing only.
 enum class cluster_transport : std::uint8_t { tls, plain_tcp };
 
+/// How a journal syncs (journal.sync): `full` syncs the WAL at every commit
+/// (what was acknowledged survives a power loss); `normal` syncs at
+/// checkpoints (it survives a crash of the process, not of the machine).
+enum class journal_sync : std::uint8_t { full, normal };
+
 /// Resources the sampler watches.
 enum class resource_kind : std::uint8_t { cpu, memory, network, disk };
 
@@ -193,6 +198,10 @@ struct enum_names<cluster_role> {
 template <>
 struct enum_names<cluster_transport> {
   static constexpr std::array<std::string_view, 2> names{"tls", "plain_tcp"};
+};
+template <>
+struct enum_names<journal_sync> {
+  static constexpr std::array<std::string_view, 2> names{"full", "normal"};
 };
 template <>
 struct enum_names<resource_kind> {

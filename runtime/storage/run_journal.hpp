@@ -23,16 +23,14 @@
 // means one more send, never a lost operation).
 
 #include <cstdint>
-#include <memory>
 #include <mutex>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <unordered_set>
 #include <vector>
 
-struct sqlite3;
+#include "runtime/storage/sqlite_file.hpp"
 
 namespace batching {
 
@@ -47,23 +45,14 @@ struct input_fingerprint {
 /// The fingerprint of `bytes`.
 input_fingerprint fingerprint_of(std::string_view bytes);
 
-/// A journal that cannot be opened, read or written.
-class journal_error : public std::runtime_error {
-public:
-  using std::runtime_error::runtime_error;
-};
-
 class run_journal {
 public:
-  enum class sync_mode { full, normal };
+  using sync_mode = journal_sync;
 
   /// Opens the journal at `path`, creating it when absent. Throws
   /// journal_error naming the path and SQLite's reason (not a database,
   /// read-only, no space, ...).
   run_journal(const std::string& path, sync_mode sync);
-  ~run_journal();
-  run_journal(const run_journal&) = delete;
-  run_journal& operator=(const run_journal&) = delete;
 
   /// The input this journal belongs to; none for a new journal.
   std::optional<input_fingerprint> input() const;
@@ -86,16 +75,13 @@ public:
   /// on: an unrecorded confirmation only means a resend).
   void confirm(const std::vector<std::uint64_t>& ids);
 
-  const std::string& path() const { return path_; }
+  const std::string& path() const { return db_.path(); }
 
 private:
-  void exec(const char* sql) const;
   /// meta's value for `key`, if any.
   std::optional<std::uint64_t> meta(const char* key) const;
-  [[noreturn]] void fail(const std::string& what) const;
 
-  std::string path_;
-  sqlite3* db_ = nullptr;
+  mutable sqlite_file db_;
   mutable std::mutex mutex_;
 };
 

@@ -22,10 +22,12 @@
 
 #include "actors/budget_authority_actor.hpp"
 #include "actors/executor_actor.hpp"
+#include "actors/journal_actor.hpp"
 #include "config/loader.hpp"
 #include "messages/error.hpp"
 #include "messages/registration.hpp"
 #include "runtime/policy/http_mapping.hpp"
+#include "runtime/storage/job_journal.hpp"
 #include "runtime/system/cluster_link.hpp"
 #include "runtime/system/dashboard_json.hpp"
 #include "runtime/system/metrics_text.hpp"
@@ -61,6 +63,46 @@ void check_runtime_cluster(const cluster_config& c) {
     throw std::invalid_argument(problem);
 }
 
+/// Opens the journal of `cfg` and reads what it holds: the coordinator's
+/// restored jobs (throws std::runtime_error naming the file and the reason).
+journal_link open_journal(const journal_config& cfg,
+                          std::shared_ptr<job_journal>& journal) {
+  journal_link link;
+  journal_contents held;
+  try {
+    journal = std::make_shared<job_journal>(cfg.path, cfg.sync);
+    held = journal->load();
+  } catch (const journal_error& e) {
+    journal.reset();
+    throw std::runtime_error(e.what());
+  }
+  link.next_job_id = held.next_job_id;
+  auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                  std::chrono::system_clock::now().time_since_epoch())
+                  .count();
+  for (auto& j : held.jobs) {
+    restored_job r;
+    r.job_id = j.id;
+    r.op_type = std::move(j.op_type);
+    r.prio = j.prio;
+    if (j.deadline_ms != 0)
+      r.deadline_left = std::chrono::milliseconds{j.deadline_ms - now_ms};
+    if (j.finished) {
+      // Only its counts are kept: states to match them.
+      r.states.assign(j.succeeded, operation_state::succeeded);
+      r.states.insert(r.states.end(), j.failed, operation_state::failed);
+      r.states.insert(r.states.end(), j.cancelled, operation_state::cancelled);
+      r.end = j.state;
+      r.last_error = std::move(j.last_error);
+    } else {
+      r.operations = std::move(j.operations);
+      r.states = std::move(j.states);
+    }
+    link.restored.push_back(std::move(r));
+  }
+  return link;
+}
+
 struct executor_spec {
   enum class kind { blocking, inline_call, async } how = kind::blocking;
   sync_callback sync;
@@ -82,6 +124,8 @@ struct runtime::impl {
   std::shared_ptr<completion_gate> gate; // closed before the system dies
   std::atomic<bool> is_running{false};
   std::uint16_t port = 0; // published on, as a coordinator
+  journal_actor journal;  // invalid: none
+  runtime::recovery recovered;
   // Calls hold it shared; start() and the teardown in stop() exclusively,
   // so no call ever uses an actor system that stop() is destroying.
   std::shared_mutex lifecycle;
@@ -99,6 +143,9 @@ struct runtime::impl {
     for (auto& a : others)
       caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
     others.clear();
+    if (journal)
+      caf::anon_send_exit(journal, caf::exit_reason::user_shutdown);
+    journal = journal_actor{};
     topo = topology{};
     port = 0;
     // A host callback that never returns must not hang the host:
@@ -265,8 +312,30 @@ void runtime::start() {
   std::shared_ptr<resource_probe> probe;
   if (d.opts.sample_resources)
     probe = make_linux_probe(d.opts.proc_root);
-  d.topo
-    = spawn_topology(*d.sys, d.cfg, executors, probe, d.opts.seed, cluster);
+  journal_link journal;
+  // A worker's jobs are its coordinator's: only a node with its own
+  // coordinator keeps a journal.
+  if (!d.cfg.journal.path.empty() && cluster_cfg.role != cluster_role::worker) {
+    std::shared_ptr<job_journal> store;
+    try {
+      journal = open_journal(d.cfg.journal, store);
+    } catch (...) {
+      d.teardown();
+      throw;
+    }
+    d.recovered = {};
+    for (const auto& r : journal.restored)
+      if (!r.end) {
+        ++d.recovered.jobs;
+        d.recovered.operations += static_cast<std::uint64_t>(std::count(
+          r.states.begin(), r.states.end(), operation_state::queued));
+      }
+    d.journal = spawn_journal(*d.sys, std::move(store),
+                              {d.cfg.journal.retention_seconds});
+    journal.journal = d.journal;
+  }
+  d.topo = spawn_topology(*d.sys, d.cfg, executors, probe, d.opts.seed, cluster,
+                          std::move(journal));
   try {
     if (cluster_cfg.role == cluster_role::coordinator) {
       auto entry
@@ -309,6 +378,8 @@ void runtime::start() {
 bool runtime::running() const { return impl_->is_running; }
 
 std::uint16_t runtime::cluster_port() const { return impl_->port; }
+
+runtime::recovery runtime::recovered() const { return impl_->recovered; }
 
 const runtime_config& runtime::config() const { return impl_->cfg; }
 
@@ -470,6 +541,10 @@ bool runtime::stop(duration drain_timeout) {
   if (!drained)
     d.call<std::uint64_t>(d.topo.coordinator, d.opts.call_timeout, err,
                           stop_atom::value);
+  // What the journal was told before the stop is written before it ends
+  // (the cancellations of the stop itself are not: those jobs run again).
+  if (d.journal)
+    d.call<bool>(d.journal, d.opts.call_timeout, err, drain_atom::value);
   d.teardown();
   return drained;
 }

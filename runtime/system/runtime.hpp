@@ -95,6 +95,15 @@ public:
   /// for other roles.
   std::uint16_t cluster_port() const;
 
+  /// What start() found unfinished in the journal (journal.path): jobs
+  /// resumed with their ids, and their operations without an outcome,
+  /// which go to the backend again (docs/durability.md).
+  struct recovery {
+    std::uint64_t jobs = 0;
+    std::uint64_t operations = 0;
+  };
+  recovery recovered() const;
+
   // -- while running ---------------------------------------------------------
 
   submit_result submit_job(const std::string& op_type,

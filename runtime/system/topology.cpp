@@ -33,7 +33,8 @@ void topology::shutdown() const {
 topology spawn_topology(caf::actor_system& sys, const runtime_config& cfg,
                         const std::map<std::string, executor_actor>& executors,
                         std::shared_ptr<resource_probe> probe,
-                        std::uint64_t seed, const cluster_membership& cluster) {
+                        std::uint64_t seed, const cluster_membership& cluster,
+                        journal_link journal) {
   topology t;
   coordinator_wiring wiring;
   for (const auto& [type, op] : cfg.operation_configs) {
@@ -58,6 +59,9 @@ topology spawn_topology(caf::actor_system& sys, const runtime_config& cfg,
     t.gates.emplace(op.backend, spawn_circuit_breaker(sys, gc));
   }
   wiring.gates = t.gates;
+  wiring.journal = journal.journal;
+  wiring.restored = std::move(journal.restored);
+  wiring.next_job_id = journal.next_job_id;
   t.remote_coordinator = static_cast<bool>(cluster.coordinator);
   t.coordinator = t.remote_coordinator ? cluster.coordinator
                                        : spawn_coordinator(sys, cfg.coordinator,

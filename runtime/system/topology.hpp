@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "actors/coordinator_actor.hpp"
 #include "actors/resource_probe.hpp"
 #include "messages/interfaces.hpp"
 #include "runtime/policy/settings.hpp"
@@ -43,6 +44,14 @@ struct cluster_membership {
   coordinator_actor coordinator;
 };
 
+/// The coordinator's journal (docs/durability.md) and what it held at
+/// start; an invalid journal means none.
+struct journal_link {
+  journal_actor journal;
+  std::vector<restored_job> restored;
+  std::uint64_t next_job_id = 1;
+};
+
 /// Spawns the topology for `cfg`. `executors` must hold one executor per
 /// backend that an operation type uses (else std::invalid_argument); `probe`
 /// may be null (no resource sampler). `seed` seeds retry jitter.
@@ -50,6 +59,7 @@ topology spawn_topology(caf::actor_system& sys, const runtime_config& cfg,
                         const std::map<std::string, executor_actor>& executors,
                         std::shared_ptr<resource_probe> probe,
                         std::uint64_t seed = 1,
-                        const cluster_membership& cluster = {});
+                        const cluster_membership& cluster = {},
+                        journal_link journal = {});
 
 } // namespace batching

@@ -189,7 +189,7 @@ TEST(config_loader, every_problem_of_a_file_is_reported_at_once) {
       at(f, 9, 1,
          "unknown key 'bogus' at top level (valid keys: batching, "
          "operation_configs, backends, coordinator, resource_thresholds, "
-         "scaling, sampling, optimizer, server, cluster, "
+         "scaling, sampling, optimizer, server, cluster, journal, "
          "performance_targets, "
          "environments)"),
     }));

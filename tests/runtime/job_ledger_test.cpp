@@ -344,3 +344,74 @@ TEST(job_ledger, forgets_only_jobs_finished_before_the_cutoff) {
   EXPECT_TRUE(l.known(c)); // unfinished jobs are never forgotten
   EXPECT_EQ(l.unfinished_jobs(), std::vector<std::uint64_t>{c});
 }
+
+TEST(job_ledger, a_held_job_waits_for_release_and_counts_against_the_queue) {
+  auto l = ledger(2, 10);
+  auto held = l.admit("write", priority::critical, 6, at(0s), true);
+  ASSERT_NE(held.job_id, 0u);
+  EXPECT_TRUE(l.start(at(0s)).empty()); // held: not started
+  EXPECT_EQ(l.unfinished_operations(), 6u);
+  auto over = l.admit("write", priority::normal, 5, at(0s));
+  EXPECT_EQ(over.reason, job_ledger::refusal::queue_full);
+  bool running = false;
+  EXPECT_FALSE(l.cancel(held.job_id, at(0s), running)); // not acknowledged
+  EXPECT_TRUE(l.release(held.job_id));
+  EXPECT_FALSE(l.release(held.job_id));
+  EXPECT_EQ(l.start(at(1s)), std::vector<std::uint64_t>{held.job_id});
+  EXPECT_FALSE(l.withdraw(held.job_id)); // released: no longer held
+}
+
+TEST(job_ledger, a_withdrawn_job_is_gone_and_its_id_not_reused) {
+  auto l = ledger(2, 10);
+  auto held = l.admit("write", priority::normal, 6, at(0s), true);
+  EXPECT_TRUE(l.withdraw(held.job_id));
+  EXPECT_FALSE(l.known(held.job_id));
+  EXPECT_EQ(l.unfinished_operations(), 0u);
+  auto next = l.admit("write", priority::normal, 10, at(0s));
+  EXPECT_EQ(next.job_id, held.job_id + 1);
+  EXPECT_EQ(l.violations(), 0u);
+}
+
+TEST(job_ledger, a_restored_job_resumes_with_its_recorded_outcomes) {
+  auto l = ledger(2, 100);
+  using st = operation_state;
+  // Outcomes recorded for 0 and 2; 1 was in flight at the crash (queued
+  // again), 3 queued.
+  ASSERT_TRUE(l.restore(17, "write", priority::high,
+                        {st::succeeded, st::in_flight, st::failed, st::queued},
+                        at(0s)));
+  EXPECT_FALSE(l.restore(17, "write", priority::high, {st::queued}, at(0s)));
+  auto s = *l.status(17, at(0s));
+  EXPECT_EQ(s.state, job_state::waiting);
+  EXPECT_EQ(s.succeeded, 1u);
+  EXPECT_EQ(s.failed, 1u);
+  EXPECT_EQ(s.queued, 2u);
+  EXPECT_EQ(l.unfinished_operations(), 2u);
+  EXPECT_EQ(l.start(at(1s)), std::vector<std::uint64_t>{17});
+  operation_events ev;
+  ev.finished = {done(17, 1), done(17, 3)};
+  EXPECT_EQ(l.apply(ev, at(2s)), std::vector<std::uint64_t>{17});
+  EXPECT_EQ(l.status(17, at(2s))->state, job_state::failed);
+  // An outcome recorded before the restart cannot happen twice.
+  ev.finished = {done(17, 0)};
+  l.apply(ev, at(3s));
+  EXPECT_EQ(l.violations(), 1u);
+  // New ids continue after the restored ones.
+  EXPECT_EQ(l.admit("read", priority::normal, 1, at(3s)).job_id, 18u);
+}
+
+TEST(job_ledger, a_restored_ended_job_keeps_its_end) {
+  auto l = ledger(2, 100);
+  using st = operation_state;
+  ASSERT_TRUE(l.restore(5, "read", priority::normal,
+                        {st::succeeded, st::cancelled}, at(0s),
+                        job_state::cancelled, "cancelled"));
+  auto s = *l.status(5, at(0s));
+  EXPECT_EQ(s.state, job_state::cancelled);
+  EXPECT_EQ(s.last_error, "cancelled");
+  EXPECT_EQ(l.finished_jobs(), 1u);
+  EXPECT_EQ(l.unfinished_operations(), 0u);
+  EXPECT_TRUE(l.start(at(0s)).empty());
+  l.reserve_ids_below(100);
+  EXPECT_EQ(l.admit("read", priority::normal, 1, at(0s)).job_id, 100u);
+}

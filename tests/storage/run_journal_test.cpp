@@ -6,29 +6,11 @@
 
 #include "runtime/storage/run_journal.hpp"
 
+#include "tests/support/temp_dir.hpp"
+
 using namespace batching;
 
-namespace {
-
-/// A fresh directory per test, removed after it.
-class journal_dir : public ::testing::Test {
-protected:
-  void SetUp() override {
-    dir_
-      = std::filesystem::temp_directory_path()
-        / ("batching-journal-"
-           + std::string{
-             ::testing::UnitTest::GetInstance()->current_test_info()->name()});
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-  std::string file(const char* name) const { return (dir_ / name).string(); }
-
-  std::filesystem::path dir_;
-};
-
-} // namespace
+using journal_dir = testing_support::temp_dir_test;
 
 TEST(input_fingerprint, tells_contents_apart) {
   EXPECT_EQ(fingerprint_of("").hash, 14695981039346656037ull); // FNV offset

@@ -11,8 +11,10 @@
 #include <gtest/gtest.h>
 
 #include "runtime/system/runtime.hpp"
+#include "tests/support/quiet_runtime.hpp"
 
 using namespace batching;
+using testing_support::quiet;
 using namespace std::chrono_literals;
 
 namespace {
@@ -27,13 +29,6 @@ runtime_config fast_config() {
   be.max_in_flight = 16;
   be.request_timeout_seconds = 5;
   return cfg;
-}
-
-runtime::options quiet() {
-  runtime::options opts;
-  opts.threads = 2;
-  opts.sample_resources = false;
-  return opts;
 }
 
 std::vector<operation> make_ops(std::uint64_t n, std::uint64_t first = 0) {
