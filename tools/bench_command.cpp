@@ -10,15 +10,25 @@
 // latency:    item latency (submit -> final outcome) of jobs that fill
 //             their batch at once (the batch closes on size, so no linger
 //             is included): the time the pipeline adds.
+// --journal:  the pipeline again with a job journal (journal.sync full, in
+//             a fresh temporary directory): durable items/s and their ratio
+//             to the in-memory pipeline of the same run; submit_job's
+//             latency (what serve's 202 waits for) for jobs of 100
+//             operations; and how long start() takes to replay 1,000,000
+//             queued operations (docs/durability.md).
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <iostream>
+#include <unistd.h>
 
 #include <boost/json.hpp>
 
 #include "runtime/policy/batch_engine.hpp"
 #include "runtime/policy/job_ledger.hpp"
+#include "runtime/storage/job_journal.hpp"
 #include "runtime/system/runtime.hpp"
 #include "sim/oracle.hpp"
 #include "sim/report.hpp"
@@ -44,19 +54,28 @@ runtime_config bench_config() {
   return cfg;
 }
 
+/// Payload bytes of every operation (--payload-bytes).
+std::size_t payload_bytes = 0;
+
 std::vector<operation> make_ops(std::uint64_t n) {
   std::vector<operation> ops(n);
-  for (std::uint64_t i = 0; i < n; ++i)
+  for (std::uint64_t i = 0; i < n; ++i) {
     ops[i].id = i;
+    ops[i].payload.assign(payload_bytes, 'x');
+  }
   return ops;
 }
 
-/// A started runtime whose only backend answers every batch at once.
-std::unique_ptr<runtime> start_noop_runtime(std::size_t threads) {
+/// A started runtime whose only backend answers every batch at once; with
+/// a journal at `journal` when not empty.
+std::unique_ptr<runtime> start_noop_runtime(std::size_t threads,
+                                            const std::string& journal = {}) {
   runtime::options opts;
   opts.threads = threads;
   opts.sample_resources = false;
-  auto rt = std::make_unique<runtime>(bench_config(), opts);
+  auto cfg = bench_config();
+  cfg.journal.path = journal;
+  auto rt = std::make_unique<runtime>(cfg, opts);
   rt->set_inline_executor("default",
                           [](const batch&) { return batch_outcome{}; });
   rt->start();
@@ -64,8 +83,9 @@ std::unique_ptr<runtime> start_noop_runtime(std::size_t threads) {
 }
 
 double pipeline_items_per_s(std::uint64_t items, std::uint64_t job_size,
-                            std::size_t threads) {
-  auto rt_ptr = start_noop_runtime(threads);
+                            std::size_t threads,
+                            const std::string& journal = {}) {
+  auto rt_ptr = start_noop_runtime(threads, journal);
   auto& rt = *rt_ptr;
   std::vector<std::uint64_t> ids;
   auto jobs = std::max<std::uint64_t>(1, items / job_size);
@@ -81,6 +101,73 @@ double pipeline_items_per_s(std::uint64_t items, std::uint64_t job_size,
   auto secs = std::chrono::duration<double>(clock_type::now() - t0).count();
   rt.stop();
   return static_cast<double>(jobs * job_size) / secs;
+}
+
+/// A fresh temporary directory, removed with this object.
+struct scratch_dir {
+  std::filesystem::path path;
+  scratch_dir() {
+    path = std::filesystem::temp_directory_path()
+           / ("batching-bench-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(path);
+    std::filesystem::create_directories(path);
+  }
+  ~scratch_dir() { std::filesystem::remove_all(path); }
+  std::string file(const char* name) const { return (path / name).string(); }
+};
+
+/// submit_job's latency (p50, p99, in ms) with a journal, for jobs of 100
+/// operations submitted one after another.
+std::pair<double, double> journal_submit_latency_ms(std::size_t threads,
+                                                    const std::string& path) {
+  auto rt_ptr = start_noop_runtime(threads, path);
+  std::vector<double> ms;
+  for (int i = 0; i < 2'000; ++i) {
+    auto ops = make_ops(100);
+    auto t0 = clock_type::now();
+    rt_ptr->submit_job("read", std::move(ops));
+    ms.push_back(
+      std::chrono::duration<double, std::milli>(clock_type::now() - t0)
+        .count());
+  }
+  rt_ptr->stop();
+  std::sort(ms.begin(), ms.end());
+  return {ms[ms.size() / 2], ms[ms.size() * 99 / 100]};
+}
+
+/// Seconds start() takes on a journal holding `items` queued operations
+/// (jobs of 100,000).
+double replay_seconds(std::uint64_t items, std::size_t threads,
+                      const std::string& path) {
+  {
+    job_journal j{path, journal_sync::normal};
+    journal_writes w;
+    std::uint64_t id = 1;
+    for (std::uint64_t left = items; left > 0; ++id) {
+      auto n = std::min<std::uint64_t>(left, 100'000);
+      journaled_job job;
+      job.id = id;
+      job.op_type = "read";
+      job.total = n;
+      job.operations = make_ops(n);
+      w.accepted.push_back(std::move(job));
+      left -= n;
+    }
+    j.commit(w);
+  }
+  runtime::options opts;
+  opts.threads = threads;
+  opts.sample_resources = false;
+  auto cfg = bench_config();
+  cfg.journal.path = path;
+  runtime rt{cfg, opts};
+  rt.set_inline_executor("default",
+                         [](const batch&) { return batch_outcome{}; });
+  auto t0 = clock_type::now();
+  rt.start();
+  auto secs = std::chrono::duration<double>(clock_type::now() - t0).count();
+  rt.stop(duration{0});
+  return secs;
 }
 
 double tight_loop_items_per_s(std::uint64_t items, std::uint64_t job_size) {
@@ -124,7 +211,8 @@ std::pair<double, double> added_latency_us(std::size_t threads) {
 }
 
 int run_overhead(const std::vector<std::string>& args) {
-  arguments parsed{args, {"--json"}, {"--items", "--threads"}};
+  arguments parsed{
+    args, {"--json", "--journal"}, {"--items", "--threads", "--payload-bytes"}};
   if (!parsed.error().empty())
     return usage_error("bench overhead", parsed.error());
   std::uint64_t items = 2'000'000;
@@ -134,9 +222,14 @@ int run_overhead(const std::vector<std::string>& args) {
       items = std::stoull(*v);
     if (auto v = parsed.value("--threads"))
       threads = std::stoul(*v);
+    if (auto v = parsed.value("--payload-bytes"))
+      payload_bytes = std::stoul(*v);
   } catch (const std::exception&) {
-    return usage_error("bench overhead", "--items and --threads take numbers");
+    return usage_error("bench overhead",
+                       "--items, --threads and --payload-bytes take numbers");
   }
+  if (payload_bytes > 1'000'000)
+    return usage_error("bench overhead", "--payload-bytes must be <= 1000000");
   if (items < 1'000 || threads < 1)
     return usage_error("bench overhead",
                        "--items must be >= 1000 and --threads >= 1");
@@ -149,14 +242,35 @@ int run_overhead(const std::vector<std::string>& args) {
     = pipeline_items_per_s(items, std::min(items, job_size), threads);
   line.show("latency...");
   auto [p50, p99] = added_latency_us(threads);
+  const bool journal = parsed.has("--journal");
+  double durable = 0, replay_s = 0;
+  std::pair<double, double> submit_ms;
+  if (journal) {
+    scratch_dir dir;
+    line.show("durable pipeline...");
+    durable = pipeline_items_per_s(items, std::min(items, job_size), threads,
+                                   dir.file("pipeline.journal"));
+    line.show("submit latency with the journal...");
+    submit_ms = journal_submit_latency_ms(threads, dir.file("submit.journal"));
+    line.show("replay...");
+    replay_s = replay_seconds(1'000'000, threads, dir.file("replay.journal"));
+  }
   line.clear();
   if (parsed.has("--json")) {
     boost::json::object out{{"items", items},
                             {"threads", threads},
+                            {"payload_bytes", payload_bytes},
                             {"pipeline_items_per_s", pipeline},
                             {"tight_loop_items_per_s", tight},
                             {"ratio", pipeline / tight},
                             {"added_latency_us", {{"p50", p50}, {"p99", p99}}}};
+    if (journal) {
+      out["durable_items_per_s"] = durable;
+      out["durable_ratio"] = durable / pipeline;
+      out["journal_submit_ms"]
+        = {{"p50", submit_ms.first}, {"p99", submit_ms.second}};
+      out["replay_1m_seconds"] = replay_s;
+    }
     std::cout << to_json_text(out);
     return exit_ok;
   }
@@ -166,6 +280,12 @@ int run_overhead(const std::vector<std::string>& args) {
             << "tight loop:            " << tight << " items/s\n"
             << "ratio:                 " << pipeline / tight << "\n"
             << "added latency (us):    p50 " << p50 << ", p99 " << p99 << "\n";
+  if (journal)
+    std::cout << "durable pipeline:      " << durable << " items/s (ratio "
+              << durable / pipeline << ")\n"
+              << "submit with journal:   p50 " << submit_ms.first << " ms, p99 "
+              << submit_ms.second << " ms (jobs of 100)\n"
+              << "replay of 1,000,000:   " << replay_s << " s\n";
   return exit_ok;
 }
 
@@ -262,7 +382,8 @@ int run_sweep(const std::vector<std::string>& args) {
 std::vector<command> bench_commands() {
   return {
     {"bench overhead", "measure the actor pipeline's cost per item",
-     "Usage: batching bench overhead [--json] [--items N] [--threads N]\n\n"
+     "Usage: batching bench overhead [--json] [--items N] [--threads N]\n"
+     "                               [--journal] [--payload-bytes N]\n\n"
      "Pushes N operations (default 2000000) through the whole runtime with a\n"
      "no-op executor, unpaced, and through a single-threaded loop doing the\n"
      "same essential work without actors (ledger, batch assembly, no-op\n"
@@ -272,7 +393,12 @@ std::vector<command> bench_commands() {
      "  --json        one JSON object: pipeline_items_per_s,\n"
      "                tight_loop_items_per_s, ratio, added_latency_us\n"
      "  --items N     operations per run (>= 1000)\n"
-     "  --threads N   scheduler threads (default 2)\n",
+     "  --threads N   scheduler threads (default 2)\n"
+     "  --journal     also with a job journal (sync full, in a temporary\n"
+     "                directory): durable_items_per_s, durable_ratio,\n"
+     "                journal_submit_ms (p50, p99; jobs of 100) and\n"
+     "                replay_1m_seconds (start() on 1,000,000 queued)\n"
+     "  --payload-bytes N  each operation's payload size (default 0)\n",
      run_overhead},
     {"bench sweep", "sweep strategies and batch sizes on a scenario",
      "Usage: batching bench sweep [SCENARIO.yaml] [--batch-sizes LIST]\n"

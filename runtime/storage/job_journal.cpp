@@ -1,12 +1,16 @@
 #include "runtime/storage/job_journal.hpp"
 
 #include <algorithm>
+#include <string_view>
 #include <tuple>
 #include <unordered_map>
 
 namespace batching {
 
 namespace {
+
+// The table layout below; a journal of another layout is refused.
+constexpr std::int64_t format = 1;
 
 // Keys pack a job id and an index: ids below 2^31 keep them positive.
 constexpr std::uint64_t max_job_id = (std::uint64_t{1} << 31) - 1;
@@ -17,6 +21,41 @@ std::int64_t key_of(std::uint64_t job, std::uint64_t index) {
 }
 
 std::int64_t i64(std::uint64_t x) { return static_cast<std::int64_t>(x); }
+
+// Operations are stored in chunks of consecutive indices, one row each: a
+// row per operation would make the journal's write rate the runtime's
+// limit. A chunk ends after chunk_ops operations or chunk_bytes of payload.
+constexpr std::size_t chunk_ops = 4096;
+constexpr std::size_t chunk_bytes = 8u << 20;
+
+void put_u64(std::string& out, std::uint64_t x) {
+  for (int i = 0; i < 8; ++i)
+    out.push_back(static_cast<char>((x >> (8 * i)) & 0xff));
+}
+
+bool get_u64(std::string_view& in, std::uint64_t& x) {
+  if (in.size() < 8)
+    return false;
+  x = 0;
+  for (int i = 0; i < 8; ++i)
+    x |= static_cast<std::uint64_t>(static_cast<unsigned char>(in[i]))
+         << (8 * i);
+  in.remove_prefix(8);
+  return true;
+}
+
+/// A chunk: for each operation, its id, its payload's length, the payload
+/// (little-endian 64-bit integers).
+std::string encode(const std::vector<operation>& ops, std::size_t first,
+                   std::size_t last) {
+  std::string out;
+  for (auto i = first; i < last; ++i) {
+    put_u64(out, ops[i].id);
+    put_u64(out, ops[i].payload.size());
+    out += ops[i].payload;
+  }
+  return out;
+}
 
 } // namespace
 
@@ -29,21 +68,52 @@ job_journal::job_journal(const std::string& path, journal_sync sync)
       throw journal_error("journal '" + path
                           + "' is a `batching run` journal, not a job journal");
   }
-  db_.exec("CREATE TABLE IF NOT EXISTS meta("
-           "key TEXT PRIMARY KEY, value INTEGER NOT NULL)");
-  db_.exec("CREATE TABLE IF NOT EXISTS jobs("
-           "id INTEGER PRIMARY KEY, op_type TEXT NOT NULL, "
-           "priority INTEGER NOT NULL, submitted_ms INTEGER NOT NULL, "
-           "deadline_ms INTEGER NOT NULL, total INTEGER NOT NULL, "
-           "state INTEGER, succeeded INTEGER, failed INTEGER, "
-           "cancelled INTEGER, last_error TEXT, finished_ms INTEGER)");
-  db_.exec("CREATE TABLE IF NOT EXISTS ops("
-           "key INTEGER PRIMARY KEY, id INTEGER NOT NULL, payload BLOB NOT "
-           "NULL)");
-  db_.exec("CREATE TABLE IF NOT EXISTS done("
-           "key INTEGER PRIMARY KEY, count INTEGER NOT NULL, "
-           "state INTEGER NOT NULL)");
-  db_.exec("CREATE INDEX IF NOT EXISTS jobs_finished ON jobs(finished_ms)");
+  bool fresh = false;
+  {
+    sqlite_statement st{db_, "SELECT 1 FROM sqlite_master WHERE type = "
+                             "'table' AND name = 'jobs'"};
+    fresh = !st.step();
+  }
+  if (fresh) {
+    sqlite_statement any{db_, "SELECT name FROM sqlite_master LIMIT 1"};
+    if (any.step())
+      throw journal_error("journal '" + path
+                          + "' is an SQLite database of something else (it "
+                            "has a table '"
+                          + any.text(0) + "')");
+    sqlite_transaction tx{db_};
+    db_.exec("CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL)");
+    db_.exec("CREATE TABLE jobs("
+             "id INTEGER PRIMARY KEY, op_type TEXT NOT NULL, "
+             "priority INTEGER NOT NULL, submitted_ms INTEGER NOT NULL, "
+             "deadline_ms INTEGER NOT NULL, total INTEGER NOT NULL, "
+             "state INTEGER, succeeded INTEGER, failed INTEGER, "
+             "cancelled INTEGER, last_error TEXT, finished_ms INTEGER)");
+    db_.exec("CREATE TABLE ops(key INTEGER PRIMARY KEY, chunk BLOB NOT NULL)");
+    db_.exec("CREATE TABLE done("
+             "key INTEGER PRIMARY KEY, count INTEGER NOT NULL, "
+             "state INTEGER NOT NULL)");
+    db_.exec("CREATE INDEX jobs_finished ON jobs(finished_ms)");
+    sqlite_statement put{db_, "INSERT INTO meta(key, value) VALUES "
+                              "('job_journal_format', ?)"};
+    put.bind(1, format).run();
+    tx.commit();
+    return;
+  }
+  // A layout this build does not know is refused, never misread.
+  std::int64_t found = 0;
+  {
+    sqlite_statement st{db_, "SELECT value FROM meta WHERE key = "
+                             "'job_journal_format'"};
+    if (st.step())
+      found = st.int64(0);
+  }
+  if (found != format)
+    throw journal_error("journal '" + path + "' has format "
+                        + std::to_string(found) + ", this batching writes "
+                        + std::to_string(format)
+                        + " (move it away, or finish it with the batching "
+                          "that wrote it)");
 }
 
 journal_contents job_journal::load() {
@@ -99,7 +169,7 @@ journal_contents job_journal::load() {
   }
   std::unordered_map<std::uint64_t, std::uint64_t> seen; // ops per job
   {
-    sqlite_statement st{db_, "SELECT key, id, payload FROM ops ORDER BY key"};
+    sqlite_statement st{db_, "SELECT key, chunk FROM ops ORDER BY key"};
     while (st.step()) {
       auto key = static_cast<std::uint64_t>(st.int64(0));
       auto job = key >> 32;
@@ -108,12 +178,19 @@ journal_contents job_journal::load() {
       if (it == at.end())
         continue; // a finished job's leftovers
       auto& j = c.jobs[it->second];
-      if (index >= j.total)
-        corrupt("job " + std::to_string(job) + " has operation "
-                + std::to_string(index) + " of " + std::to_string(j.total));
-      j.operations[index]
-        = {static_cast<std::uint64_t>(st.int64(1)), st.text(2)};
-      ++seen[job];
+      auto chunk = st.text(1);
+      std::string_view in{chunk};
+      while (!in.empty()) {
+        std::uint64_t id = 0, size = 0;
+        if (index >= j.total || !get_u64(in, id) || !get_u64(in, size)
+            || size > in.size())
+          corrupt("job " + std::to_string(job) + " has a damaged operation "
+                  + std::to_string(index) + " of " + std::to_string(j.total));
+        j.operations[index] = {id, std::string{in.substr(0, size)}};
+        in.remove_prefix(size);
+        ++index;
+        ++seen[job];
+      }
     }
   }
   for (const auto& [id, pos] : at)
@@ -152,8 +229,7 @@ void job_journal::commit(const journal_writes& w) {
     sqlite_statement job{
       db_, "INSERT INTO jobs(id, op_type, priority, submitted_ms, deadline_ms, "
            "total) VALUES (?, ?, ?, ?, ?, ?)"};
-    sqlite_statement op{db_,
-                        "INSERT INTO ops(key, id, payload) VALUES (?, ?, ?)"};
+    sqlite_statement op{db_, "INSERT INTO ops(key, chunk) VALUES (?, ?)"};
     std::uint64_t largest = 0;
     for (const auto& j : w.accepted) {
       if (j.id == 0 || j.id > max_job_id || j.operations.size() > max_index)
@@ -168,11 +244,18 @@ void job_journal::commit(const journal_writes& w) {
         .bind(5, j.deadline_ms)
         .bind(6, i64(j.operations.size()))
         .run();
-      for (std::uint64_t i = 0; i < j.operations.size(); ++i)
-        op.bind(1, key_of(j.id, i))
-          .bind(2, i64(j.operations[i].id))
-          .bind_blob(3, j.operations[i].payload)
+      const auto& ops = j.operations;
+      for (std::size_t first = 0; first < ops.size();) {
+        auto last = first;
+        std::size_t bytes = 0;
+        while (last < ops.size() && last - first < chunk_ops
+               && bytes < chunk_bytes)
+          bytes += ops[last++].payload.size();
+        op.bind(1, key_of(j.id, first))
+          .bind_blob(2, encode(ops, first, last))
           .run();
+        first = last;
+      }
       largest = std::max(largest, j.id);
     }
     sqlite_statement next{

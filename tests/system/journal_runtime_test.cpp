@@ -11,8 +11,8 @@
 #include <gtest/gtest.h>
 
 #include "runtime/system/runtime.hpp"
-#include "tests/support/quiet_runtime.hpp"
 
+#include "tests/support/quiet_runtime.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace batching;

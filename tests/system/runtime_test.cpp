@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "runtime/system/runtime.hpp"
+
 #include "tests/support/quiet_runtime.hpp"
 
 using namespace batching;

@@ -58,7 +58,8 @@ wait_line() { # wait_line FILE PATTERN: up to 10 s
 }
 # shellcheck disable=SC2046
 "$bin" node --role coordinator --listen 127.0.0.1:0 --http 127.0.0.1:0 --no-resources \
-  --config "$dir/cluster.yaml" --node coord $(tls coord) >"$dir/coord.out" 2>&1 &
+  --config "$dir/cluster.yaml" --node coord --journal "$dir/coord.journal" \
+  $(tls coord) >"$dir/coord.out" 2>&1 &
 pids+=($!)
 wait_line "$dir/coord.out" 'listening on http' || { echo "FAIL: coordinator: $(cat "$dir/coord.out")"; exit 1; }
 cluster=$(grep -oE 'authority on 127\.0\.0\.1:[0-9]+' "$dir/coord.out" | grep -oE '127.*')
