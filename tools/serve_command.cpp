@@ -168,7 +168,14 @@ int serve_until_stopped(const std::string& cmd, runtime_config cfg,
                 << " operations to send)";
     std::cout << std::endl;
   }
-  http_api api{rt, {cfg.server.token, cfg.server.max_operations_per_job, 50}};
+  // Ids given to operations posted without one never repeat across
+  // restarts (a backend may deduplicate by them).
+  auto start_us = static_cast<std::uint64_t>(
+    std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::system_clock::now().time_since_epoch())
+      .count());
+  http_api api{
+    rt, {cfg.server.token, cfg.server.max_operations_per_job, 50, start_us}};
   std::unique_ptr<http_server> server;
   try {
     http_server::options so;

@@ -1,5 +1,6 @@
 #include "runtime/http/http_api.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <functional>
 #include <optional>
@@ -63,7 +64,8 @@ std::string query_value(const std::string& target, const std::string& key) {
 } // namespace
 
 http_api::http_api(runtime& rt, options opts)
-  : rt_(rt), opts_(std::move(opts)) {
+  : rt_(rt), opts_(std::move(opts)),
+    next_operation_id_(std::max<std::uint64_t>(1, opts_.first_operation_id)) {
   // nop
 }
 

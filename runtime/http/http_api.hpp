@@ -40,6 +40,11 @@ public:
     std::uint64_t max_operations_per_job = 100'000;
     /// Jobs GET /v1/jobs and the dashboard list.
     std::size_t recent_jobs = 50;
+    /// The id given to the first operation posted without one (the next
+    /// get the following ids). serve starts it at its start time in
+    /// microseconds since the epoch, so a restarted serve never gives an id
+    /// again (unless it gave more than a million a second).
+    std::uint64_t first_operation_id = 1;
   };
 
   http_api(runtime& rt, options opts);
@@ -58,7 +63,7 @@ private:
 
   runtime& rt_;
   options opts_;
-  std::atomic<std::uint64_t> next_operation_id_{1};
+  std::atomic<std::uint64_t> next_operation_id_;
   std::mutex mtx_;
   std::deque<std::uint64_t> recent_;
 };

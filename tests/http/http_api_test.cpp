@@ -27,7 +27,8 @@ namespace {
 class api_test : public testing::Test {
 protected:
   void start(std::string token = {}, std::uint64_t max_ops = 1000,
-             std::uint64_t max_body = 1'000'000) {
+             std::uint64_t max_body = 1'000'000,
+             std::uint64_t first_operation_id = 1) {
     runtime_config cfg;
     cfg.backends[default_backend].initial_requests_per_second = 0;
     runtime::options opts;
@@ -38,6 +39,8 @@ protected:
       [this](const batch& b) {
         std::unique_lock<std::mutex> guard{mtx_};
         cv_.wait(guard, [this] { return !paused_; });
+        for (const auto& op : b.operations)
+          sent_ids_.insert(op.id);
         batch_outcome out;
         out.batch_id = b.batch_id;
         out.latency = 1ms;
@@ -46,7 +49,8 @@ protected:
       2);
     rt_->start();
     api_ = std::make_unique<http_api>(
-      *rt_, http_api::options{std::move(token), max_ops, 50});
+      *rt_,
+      http_api::options{std::move(token), max_ops, 50, first_operation_id});
     http_server::options so;
     so.max_body_bytes = max_body;
     server_ = std::make_unique<http_server>(
@@ -89,6 +93,7 @@ protected:
     return std::string{parse(r).at("error").as_string().c_str()};
   }
 
+  std::set<std::uint64_t> sent_ids_; // under mtx_
   std::unique_ptr<runtime> rt_;
   std::unique_ptr<http_api> api_;
   std::unique_ptr<http_server> server_;
@@ -133,6 +138,20 @@ TEST_F(api_test, a_job_as_json_runs_to_completion) {
   ASSERT_EQ(list.at("jobs").as_array().size(), 1u);
   EXPECT_EQ(
     list.at("jobs").as_array()[0].at("job_id").to_number<std::uint64_t>(), id);
+}
+
+TEST_F(api_test, operations_without_ids_count_up_from_the_first_id) {
+  // serve starts at its start time in microseconds: a restart never gives
+  // an id again.
+  start({}, 1000, 1'000'000, 1'700'000'000'000'000);
+  auto r
+    = call("POST", "/v1/jobs",
+           R"({"type":"write","operations":["a",{"id":7,"payload":1},"b"]})");
+  ASSERT_EQ(r.status, 202) << r.body;
+  ASSERT_TRUE(rt_->wait(parse(r).at("job_id").to_number<std::uint64_t>(), 10s));
+  std::lock_guard<std::mutex> guard{mtx_};
+  EXPECT_EQ(sent_ids_, (std::set<std::uint64_t>{7, 1'700'000'000'000'000,
+                                                1'700'000'000'000'001}));
 }
 
 TEST_F(api_test, operations_streamed_as_json_lines) {
