@@ -113,6 +113,13 @@ expect serve_no_url 2 "backend 'default' has no http.url" -- \
   "$bin" serve --config-dir "$src/config" --no-resources
 expect serve_bad_listen 2 "--listen: expected HOST:PORT" -- \
   "$bin" serve --config-dir "$src/config" --listen 8080
+expect serve_two_journals 2 "--journal and --no-journal exclude each other" -- \
+  "$bin" serve --config-dir "$src/config" --journal "$tmp/j" --no-journal
+expect serve_bad_sync 2 "--journal-sync: expected full or normal, got 'sometimes'" -- \
+  "$bin" serve --config-dir "$src/config" --journal-sync sometimes
+printf 'journal:\n  sync: always\n' >"$tmp/bad_journal.yaml"
+expect check_bad_journal_sync 2 'bad_journal.yaml:2:9: error: journal.sync: unknown' -- \
+  "$bin" config check "$tmp/bad_journal.yaml"
 printf '{"a":1}\n{"a":2,}\n' >"$tmp/ops.jsonl"
 expect run_no_input 2 '--input FILE.jsonl is required' -- "$bin" run --target http://127.0.0.1:1/
 expect run_bad_line 2 'malformed JSON in .*ops.jsonl:2, column 8' -- \
