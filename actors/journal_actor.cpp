@@ -20,12 +20,6 @@ constexpr auto retry_delay = std::chrono::seconds{1};
 constexpr auto prune_every = std::chrono::seconds{60};
 constexpr std::size_t max_kept = 10'000'000;
 
-std::int64_t unix_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-           std::chrono::system_clock::now().time_since_epoch())
-    .count();
-}
-
 /// The buffer and its waiters; shared with the exit hook.
 struct journal_buffer {
   std::shared_ptr<job_journal> journal;
@@ -62,7 +56,7 @@ struct journal_buffer {
     for (auto& rp : drains)
       rp.deliver(ok);
     drains.clear();
-    auto now = unix_ms();
+    auto now = journal_clock_ms();
     if (ok
         && now - last_prune_ms
              >= std::chrono::milliseconds{prune_every}.count()) {
@@ -91,7 +85,7 @@ journal_impl(journal_actor::stateful_pointer<journal_state> self,
   auto buf = std::make_shared<journal_buffer>();
   buf->journal = std::move(journal);
   buf->settings = settings;
-  buf->last_prune_ms = unix_ms();
+  buf->last_prune_ms = journal_clock_ms();
   self->state.buf = buf;
   // Stopping: what is buffered is written once more (no one waits).
   self->attach_functor([buf] {
@@ -119,7 +113,7 @@ journal_impl(journal_actor::stateful_pointer<journal_state> self,
       j.id = id;
       j.op_type = std::move(js.op_type);
       j.prio = js.prio;
-      j.submitted_ms = unix_ms();
+      j.submitted_ms = journal_clock_ms();
       if (js.deadline > duration{0})
         j.deadline_ms
           = j.submitted_ms
@@ -149,7 +143,7 @@ journal_impl(journal_actor::stateful_pointer<journal_state> self,
       j.failed = s.failed;
       j.cancelled = s.cancelled;
       j.last_error = std::move(s.last_error);
-      j.finished_ms = unix_ms();
+      j.finished_ms = journal_clock_ms();
       self->state.buf->writes.ended.push_back(std::move(j));
       arm(duration{0});
     },
@@ -170,6 +164,12 @@ journal_impl(journal_actor::stateful_pointer<journal_state> self,
 }
 
 } // namespace
+
+std::int64_t journal_clock_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
 
 journal_actor spawn_journal(caf::actor_system& sys,
                             std::shared_ptr<job_journal> journal,

@@ -32,6 +32,10 @@ struct journal_settings {
   double retention_seconds = 3600;
 };
 
+/// The journal's clock: Unix time in milliseconds. Wall time, not the
+/// actors' clock: its readings must mean the same after a restart.
+std::int64_t journal_clock_ms();
+
 journal_actor spawn_journal(caf::actor_system& sys,
                             std::shared_ptr<job_journal> journal,
                             journal_settings settings);

@@ -64,9 +64,11 @@ void check_runtime_cluster(const cluster_config& c) {
 }
 
 /// Opens the journal of `cfg` and reads what it holds: the coordinator's
-/// restored jobs (throws std::runtime_error naming the file and the reason).
+/// restored jobs, and what of them is unfinished in `recovered` (throws
+/// std::runtime_error naming the file and the reason).
 journal_link open_journal(const journal_config& cfg,
-                          std::shared_ptr<job_journal>& journal) {
+                          std::shared_ptr<job_journal>& journal,
+                          runtime::recovery& recovered) {
   journal_link link;
   journal_contents held;
   try {
@@ -77,9 +79,8 @@ journal_link open_journal(const journal_config& cfg,
     throw std::runtime_error(e.what());
   }
   link.next_job_id = held.next_job_id;
-  auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                  std::chrono::system_clock::now().time_since_epoch())
-                  .count();
+  recovered = {0, held.unfinished_operations};
+  auto now_ms = journal_clock_ms();
   for (auto& j : held.jobs) {
     restored_job r;
     r.job_id = j.id;
@@ -95,6 +96,7 @@ journal_link open_journal(const journal_config& cfg,
       r.end = j.state;
       r.last_error = std::move(j.last_error);
     } else {
+      ++recovered.jobs;
       r.operations = std::move(j.operations);
       r.states = std::move(j.states);
     }
@@ -318,18 +320,11 @@ void runtime::start() {
   if (!d.cfg.journal.path.empty() && cluster_cfg.role != cluster_role::worker) {
     std::shared_ptr<job_journal> store;
     try {
-      journal = open_journal(d.cfg.journal, store);
+      journal = open_journal(d.cfg.journal, store, d.recovered);
     } catch (...) {
       d.teardown();
       throw;
     }
-    d.recovered = {};
-    for (const auto& r : journal.restored)
-      if (!r.end) {
-        ++d.recovered.jobs;
-        d.recovered.operations += static_cast<std::uint64_t>(std::count(
-          r.states.begin(), r.states.end(), operation_state::queued));
-      }
     d.journal = spawn_journal(*d.sys, std::move(store),
                               {d.cfg.journal.retention_seconds});
     journal.journal = d.journal;
