@@ -3,12 +3,23 @@
 #include <caf/make_message.hpp>
 #include <caf/message.hpp>
 
+#include "messages/messages.hpp"
+
 namespace batching {
 
 caf::error make_error(error_code code, std::string context) {
   return caf::error{static_cast<std::uint8_t>(code), error_category,
                     context.empty() ? caf::message{}
                                     : caf::make_message(std::move(context))};
+}
+
+caf::error wire_error(bool fine, const char* type) {
+  if (fine)
+    return caf::error{};
+  return make_error(error_code::bad_request,
+                    std::string{type}
+                      + ": a field holds an enum number without a name or a "
+                        "number that is not finite");
 }
 
 error_code code_of(const caf::error& err) {

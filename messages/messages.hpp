@@ -4,17 +4,26 @@
 // `inspect` overload each (positional fields; CAF 0.17 has no field names).
 // Events are past tense (`batch_completed`), commands are an atom plus one
 // of these payloads (see interfaces.hpp). This header pulls in only
-// caf/meta/type_name.hpp, so it stays cheap to include.
+// caf/meta/type_name.hpp and the callback annotations, so it stays cheap to
+// include.
 
+#include <cmath>
 #include <cstdint>
 #include <map>
 #include <string>
+#include <type_traits>
 #include <vector>
 
+#include <caf/meta/load_callback.hpp>
+#include <caf/meta/save_callback.hpp>
 #include <caf/meta/type_name.hpp>
 
 #include "runtime/policy/cluster_budget.hpp"
 #include "runtime/policy/types.hpp"
+
+namespace caf {
+class error;
+} // namespace caf
 
 namespace batching {
 
@@ -235,271 +244,317 @@ struct dashboard {
 
 // -- inspect overloads --------------------------------------------------------
 
+/// Whether a field may cross the wire: an enum holds one of its values (a
+/// peer's bytes may hold any number; a priority of 200 would index a queue
+/// out of bounds) and a number is finite (CAF 0.17's pack754 loops forever
+/// on an infinity, and reads one from a peer's bytes). Structs check their
+/// own fields.
+template <class T>
+bool on_wire(const T& x) {
+  if constexpr (named_enum<T>)
+    return is_named(x);
+  else if constexpr (std::is_floating_point_v<T>)
+    return std::isfinite(x);
+  else
+    return true;
+}
+
+template <class T>
+bool on_wire(const std::vector<T>& xs) {
+  for (const auto& x : xs)
+    if (!on_wire(x))
+      return false;
+  return true;
+}
+
+template <class K, class V>
+bool on_wire(const std::map<K, V>& xs) {
+  for (const auto& [k, v] : xs)
+    if (!on_wire(v))
+      return false;
+  return true;
+}
+
+/// What a save or load answers when a field cannot cross the wire
+/// (messages/error.cpp): error_code::bad_request, or none.
+caf::error wire_error(bool fine, const char* type);
+
+/// Every inspect overload: the type's name, then its fields; saving checks
+/// them first (an error instead of CAF hanging on an infinity), loading
+/// checks them last (a peer's value never reaches a handler).
+template <class Inspector, class... Fields>
+typename Inspector::result_type inspect_fields(Inspector& f, const char* name,
+                                               Fields&... xs) {
+  auto check
+    = [name, &xs...] { return wire_error((... && on_wire(xs)), name); };
+  return f(caf::meta::type_name(name), caf::meta::save_callback(check), xs...,
+           caf::meta::load_callback(check));
+}
+
 // Vocabulary types declared in runtime/policy/types.hpp.
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, lease_grant& x) {
-  return f(caf::meta::type_name("lease_grant"), x.permits, x.window,
-           x.valid_for, x.retry_in, x.pause_for, x.nodes, x.rate, x.first_at,
-           x.spacing);
+  return inspect_fields(f, "lease_grant", x.permits, x.window, x.valid_for,
+                        x.retry_in, x.pause_for, x.nodes, x.rate, x.first_at,
+                        x.spacing);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, lease_request& x) {
-  return f(caf::meta::type_name("lease_request"), x.node, x.backend, x.wanted);
+  return inspect_fields(f, "lease_request", x.node, x.backend, x.wanted);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, lease_return& x) {
-  return f(caf::meta::type_name("lease_return"), x.node, x.backend, x.window,
-           x.unused);
+  return inspect_fields(f, "lease_return", x.node, x.backend, x.window,
+                        x.unused);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, throttle_report& x) {
-  return f(caf::meta::type_name("throttle_report"), x.node, x.backend,
-           x.retry_after);
+  return inspect_fields(f, "throttle_report", x.node, x.backend, x.retry_after);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, cluster_pause& x) {
-  return f(caf::meta::type_name("cluster_pause"), x.backend, x.pause_for);
+  return inspect_fields(f, "cluster_pause", x.backend, x.pause_for);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, play_report& x) {
-  return f(caf::meta::type_name("play_report"), x.jobs, x.operations,
-           x.rejected_operations);
+  return inspect_fields(f, "play_report", x.jobs, x.operations,
+                        x.rejected_operations);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, operation& x) {
-  return f(caf::meta::type_name("operation"), x.id, x.payload);
+  return inspect_fields(f, "operation", x.id, x.payload);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, resource_snapshot& x) {
-  return f(caf::meta::type_name("resource_snapshot"), x.at, x.cpu_percent,
-           x.memory_percent, x.net_rx_bytes_per_s, x.net_tx_bytes_per_s,
-           x.disk_read_bytes_per_s, x.disk_write_bytes_per_s,
-           x.disk_busy_percent, x.load_average_1m);
+  return inspect_fields(
+    f, "resource_snapshot", x.at, x.cpu_percent, x.memory_percent,
+    x.net_rx_bytes_per_s, x.net_tx_bytes_per_s, x.disk_read_bytes_per_s,
+    x.disk_write_bytes_per_s, x.disk_busy_percent, x.load_average_1m);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, resource_alert& x) {
-  return f(caf::meta::type_name("resource_alert"), x.at, x.level, x.resource,
-           x.value, x.threshold, x.message);
+  return inspect_fields(f, "resource_alert", x.at, x.level, x.resource, x.value,
+                        x.threshold, x.message);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, feature_vector& x) {
-  return f(caf::meta::type_name("feature_vector"), x.batch_size,
-           x.in_flight_batches, x.pending_operations, x.arrival_rate,
-           x.recent_latency_ms, x.throttle_rate, x.error_rate,
-           x.seconds_since_throttle, x.cpu_percent, x.memory_percent);
+  return inspect_fields(
+    f, "feature_vector", x.batch_size, x.in_flight_batches,
+    x.pending_operations, x.arrival_rate, x.recent_latency_ms, x.throttle_rate,
+    x.error_rate, x.seconds_since_throttle, x.cpu_percent, x.memory_percent);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, training_sample& x) {
-  return f(caf::meta::type_name("training_sample"), x.op_type, x.features,
-           x.throughput, x.item_latency_ms, x.success_rate);
+  return inspect_fields(f, "training_sample", x.op_type, x.features,
+                        x.throughput, x.item_latency_ms, x.success_rate);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, optimization_target& x) {
-  return f(caf::meta::type_name("optimization_target"), x.target_throughput,
-           x.max_response_time_ms, x.priority, x.min_confidence);
+  return inspect_fields(f, "optimization_target", x.target_throughput,
+                        x.max_response_time_ms, x.priority, x.min_confidence);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, prediction& x) {
-  return f(caf::meta::type_name("prediction"), x.op_type, x.batch_size,
-           x.predicted_throughput, x.predicted_latency_ms, x.confidence,
-           x.model);
+  return inspect_fields(f, "prediction", x.op_type, x.batch_size,
+                        x.predicted_throughput, x.predicted_latency_ms,
+                        x.confidence, x.model);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, latency_summary& x) {
-  return f(caf::meta::type_name("latency_summary"), x.p50, x.p95, x.p99, x.mean,
-           x.max);
+  return inspect_fields(f, "latency_summary", x.p50, x.p95, x.p99, x.mean,
+                        x.max);
 }
 
 // Message types declared above.
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, job_submission& x) {
-  return f(caf::meta::type_name("job_submission"), x.op_type, x.prio,
-           x.operations, x.deadline);
+  return inspect_fields(f, "job_submission", x.op_type, x.prio, x.operations,
+                        x.deadline);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, job_status& x) {
-  return f(caf::meta::type_name("job_status"), x.job_id, x.op_type, x.prio,
-           x.state, x.total, x.queued, x.in_flight, x.succeeded, x.failed,
-           x.cancelled, x.submitted_at, x.started_at, x.finished_at,
-           x.throughput, x.last_error);
+  return inspect_fields(f, "job_status", x.job_id, x.op_type, x.prio, x.state,
+                        x.total, x.queued, x.in_flight, x.succeeded, x.failed,
+                        x.cancelled, x.submitted_at, x.started_at,
+                        x.finished_at, x.throughput, x.last_error);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, work_items& x) {
-  return f(caf::meta::type_name("work_items"), x.job_id, x.prio, x.deadline,
-           x.first_index, x.operations);
+  return inspect_fields(f, "work_items", x.job_id, x.prio, x.deadline,
+                        x.first_index, x.operations);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, operation_finished& x) {
-  return f(caf::meta::type_name("operation_finished"), x.operation_id, x.job_id,
-           x.index, x.state, x.attempts, x.latency, x.error);
+  return inspect_fields(f, "operation_finished", x.operation_id, x.job_id,
+                        x.index, x.state, x.attempts, x.latency, x.error);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, batch& x) {
-  return f(caf::meta::type_name("batch"), x.batch_id, x.op_type, x.backend,
-           x.operations, x.attempt, x.created_at, x.timeout);
+  return inspect_fields(f, "batch", x.batch_id, x.op_type, x.backend,
+                        x.operations, x.attempt, x.created_at, x.timeout);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, item_result& x) {
-  return f(caf::meta::type_name("item_result"), x.operation_id, x.status,
-           x.detail);
+  return inspect_fields(f, "item_result", x.operation_id, x.status, x.detail);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, rate_limit_advice& x) {
-  return f(caf::meta::type_name("rate_limit_advice"), x.quota, x.window_s,
-           x.remaining, x.reset_s);
+  return inspect_fields(f, "rate_limit_advice", x.quota, x.window_s,
+                        x.remaining, x.reset_s);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, batch_outcome& x) {
-  return f(caf::meta::type_name("batch_outcome"), x.batch_id, x.status,
-           x.retry_after, x.latency, x.items, x.message, x.advice);
+  return inspect_fields(f, "batch_outcome", x.batch_id, x.status, x.retry_after,
+                        x.latency, x.items, x.message, x.advice);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f,
                                         breaker_state_changed& x) {
-  return f(caf::meta::type_name("breaker_state_changed"), x.backend, x.from,
-           x.to, x.at, x.reason);
+  return inspect_fields(f, "breaker_state_changed", x.backend, x.from, x.to,
+                        x.at, x.reason);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, request_completed& x) {
-  return f(caf::meta::type_name("request_completed"), x.permit, x.sent,
-           x.status, x.retry_after, x.latency, x.advice);
+  return inspect_fields(f, "request_completed", x.permit, x.sent, x.status,
+                        x.retry_after, x.latency, x.advice);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, gate_status& x) {
-  return f(caf::meta::type_name("gate_status"), x.backend, x.breaker,
-           x.request_rate, x.ceiling, x.in_flight, x.waiting);
+  return inspect_fields(f, "gate_status", x.backend, x.breaker, x.request_rate,
+                        x.ceiling, x.in_flight, x.waiting);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, op_ref& x) {
-  return f(caf::meta::type_name("op_ref"), x.job_id, x.index);
+  return inspect_fields(f, "op_ref", x.job_id, x.index);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, operation_events& x) {
-  return f(caf::meta::type_name("operation_events"), x.sent, x.requeued,
-           x.finished);
+  return inspect_fields(f, "operation_events", x.sent, x.requeued, x.finished);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, recommendation& x) {
-  return f(caf::meta::type_name("recommendation"), x.type, x.text);
+  return inspect_fields(f, "recommendation", x.type, x.text);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, resource_trends& x) {
-  return f(caf::meta::type_name("resource_trends"), x.cpu, x.memory, x.network,
-           x.disk);
+  return inspect_fields(f, "resource_trends", x.cpu, x.memory, x.network,
+                        x.disk);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, prediction_request& x) {
-  return f(caf::meta::type_name("prediction_request"), x.op_type, x.features,
-           x.target);
+  return inspect_fields(f, "prediction_request", x.op_type, x.features,
+                        x.target);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, optimizer_insights& x) {
-  return f(caf::meta::type_name("optimizer_insights"), x.total_predictions,
-           x.average_confidence, x.model_scores, x.feature_importances,
-           x.recommendations, x.warnings);
+  return inspect_fields(f, "optimizer_insights", x.total_predictions,
+                        x.average_confidence, x.model_scores,
+                        x.feature_importances, x.recommendations, x.warnings);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, model_report& x) {
-  return f(caf::meta::type_name("model_report"), x.op_type, x.trained,
-           x.throughput_r2, x.throughput_mae, x.latency_r2, x.latency_mae,
-           x.samples, x.importances, x.model);
+  return inspect_fields(f, "model_report", x.op_type, x.trained,
+                        x.throughput_r2, x.throughput_mae, x.latency_r2,
+                        x.latency_mae, x.samples, x.importances, x.model);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, ab_test_config& x) {
-  return f(caf::meta::type_name("ab_test_config"), x.name, x.control_strategy,
-           x.test_strategy, x.length);
+  return inspect_fields(f, "ab_test_config", x.name, x.control_strategy,
+                        x.test_strategy, x.length);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, ab_test_result& x) {
-  return f(caf::meta::type_name("ab_test_result"), x.test_id, x.name,
-           x.control_strategy, x.test_strategy, x.control_samples,
-           x.test_samples, x.control_mean, x.test_mean, x.improvement_percent,
-           x.p_value, x.recommendation);
+  return inspect_fields(f, "ab_test_result", x.test_id, x.name,
+                        x.control_strategy, x.test_strategy, x.control_samples,
+                        x.test_samples, x.control_mean, x.test_mean,
+                        x.improvement_percent, x.p_value, x.recommendation);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, load_test_config& x) {
-  return f(caf::meta::type_name("load_test_config"), x.name, x.duration_seconds,
-           x.concurrent_users, x.operations_per_user, x.batch_sizes);
+  return inspect_fields(f, "load_test_config", x.name, x.duration_seconds,
+                        x.concurrent_users, x.operations_per_user,
+                        x.batch_sizes);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, type_breakdown& x) {
-  return f(caf::meta::type_name("type_breakdown"), x.op_type,
-           x.total_operations, x.succeeded, x.failed, x.throttled,
-           x.operations_per_second, x.latency_ms);
+  return inspect_fields(f, "type_breakdown", x.op_type, x.total_operations,
+                        x.succeeded, x.failed, x.throttled,
+                        x.operations_per_second, x.latency_ms);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, load_test_result& x) {
-  return f(caf::meta::type_name("load_test_result"), x.name, x.total_operations,
-           x.succeeded, x.failed, x.throttled, x.duration_seconds,
-           x.operations_per_second, x.success_rate, x.latency_ms, x.per_type);
+  return inspect_fields(f, "load_test_result", x.name, x.total_operations,
+                        x.succeeded, x.failed, x.throttled, x.duration_seconds,
+                        x.operations_per_second, x.success_rate, x.latency_ms,
+                        x.per_type);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, coordinator_status& x) {
-  return f(caf::meta::type_name("coordinator_status"), x.active_jobs,
-           x.waiting_jobs, x.completed_jobs, x.max_concurrent_jobs,
-           x.queued_operations, x.ledger_violations, x.worker_nodes,
-           x.lost_nodes, x.stale_events);
+  return inspect_fields(f, "coordinator_status", x.active_jobs, x.waiting_jobs,
+                        x.completed_jobs, x.max_concurrent_jobs,
+                        x.queued_operations, x.ledger_violations,
+                        x.worker_nodes, x.lost_nodes, x.stale_events);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, batching_metrics& x) {
-  return f(caf::meta::type_name("batching_metrics"), x.op_type, x.strategy,
-           x.current_batch_size, x.in_flight_batches, x.queue_depth,
-           x.succeeded, x.failed, x.throttled, x.average_throughput,
-           x.average_latency_ms, x.p50_latency_ms, x.p99_latency_ms,
-           x.request_rate, x.breaker, x.circuit_breaker_active, x.requests,
-           x.latency_buckets, x.latency_count, x.latency_sum_ms);
+  return inspect_fields(
+    f, "batching_metrics", x.op_type, x.strategy, x.current_batch_size,
+    x.in_flight_batches, x.queue_depth, x.succeeded, x.failed, x.throttled,
+    x.average_throughput, x.average_latency_ms, x.p50_latency_ms,
+    x.p99_latency_ms, x.request_rate, x.breaker, x.circuit_breaker_active,
+    x.requests, x.latency_buckets, x.latency_count, x.latency_sum_ms);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, performance_metrics& x) {
-  return f(caf::meta::type_name("performance_metrics"), x.average_throughput,
-           x.average_latency_ms, x.success_rate, x.system_cpu_usage,
-           x.system_memory_usage);
+  return inspect_fields(f, "performance_metrics", x.average_throughput,
+                        x.average_latency_ms, x.success_rate,
+                        x.system_cpu_usage, x.system_memory_usage);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, dashboard& x) {
-  return f(caf::meta::type_name("dashboard"), x.at, x.coordinator, x.batching,
-           x.performance, x.resources, x.active_alerts);
+  return inspect_fields(f, "dashboard", x.at, x.coordinator, x.batching,
+                        x.performance, x.resources, x.active_alerts);
 }
 
 } // namespace batching

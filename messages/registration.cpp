@@ -9,19 +9,8 @@ namespace batching {
 
 void register_types(caf::actor_system_config& cfg) {
   cfg
-    // enums
-    .add_message_type<priority>("batching::priority")
-    .add_message_type<operation_state>("batching::operation_state")
-    .add_message_type<job_state>("batching::job_state")
-    .add_message_type<batch_status>("batching::batch_status")
-    .add_message_type<item_status>("batching::item_status")
-    .add_message_type<breaker_state>("batching::breaker_state")
-    .add_message_type<strategy_kind>("batching::strategy_kind")
-    .add_message_type<alert_level>("batching::alert_level")
-    .add_message_type<resource_kind>("batching::resource_kind")
-    .add_message_type<trend>("batching::trend")
-    .add_message_type<target_priority>("batching::target_priority")
-    .add_message_type<ab_recommendation>("batching::ab_recommendation")
+    // (no bare enums: no message carries one, and a peer's bytes could
+    // make any number of one; enum fields are checked on load, messages.hpp)
     // vocabulary
     .add_message_type<operation>("batching::operation")
     .add_message_type<resource_snapshot>("batching::resource_snapshot")

@@ -1,7 +1,7 @@
 #pragma once
 
 // One call registers the protocol with an actor system configuration: every
-// message type (and std::vector of it), the enums, the typed actor handles
+// message type (and std::vector of it), the typed actor handles
 // that travel inside messages, and the "batching" error category. Call it
 // identically on every node (CAF matches types by these names).
 

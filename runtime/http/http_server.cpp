@@ -48,6 +48,47 @@ std::string error_json(const std::string& message) {
   return "{\"error\":\"" + escaped + "\"}";
 }
 
+using request_parser = http::request_parser<http::string_body>;
+
+// What a connection's reads and parse_http_requests share, so the fuzzed
+// path is the served one.
+
+void configure(request_parser& parser, std::uint64_t max_body) {
+  parser.body_limit(max_body);
+  parser.header_limit(64 * 1024);
+  parser.eager(true); // as http::async_read sets it
+}
+
+/// The reply to a request that could not be read (then the connection
+/// closes).
+http_reply refusal(const error_code& ec, std::uint64_t max_body) {
+  http_reply r;
+  if (ec == http::error::body_limit) {
+    r.status = 413;
+    r.body = error_json("request body larger than " + std::to_string(max_body)
+                        + " bytes");
+  } else {
+    r.status = 400;
+    r.body = error_json("malformed HTTP request: " + ec.message());
+  }
+  return r;
+}
+
+http_request to_request(http::request<http::string_body>&& req) {
+  http_request in;
+  in.method = std::string{req.method_string()};
+  in.target = std::string{req.target()};
+  for (const auto& field : req) {
+    std::string name{field.name_string()};
+    std::transform(name.begin(), name.end(), name.begin(), [](char c) {
+      return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    });
+    in.headers[name] = std::string{field.value()};
+  }
+  in.body = std::move(req.body());
+  return in;
+}
+
 class session : public std::enable_shared_from_this<session> {
 public:
   session(tcp::socket socket, const http_handler& handler,
@@ -62,8 +103,7 @@ public:
 private:
   void read() {
     parser_.emplace();
-    parser_->body_limit(max_body_);
-    parser_->header_limit(64 * 1024);
+    configure(*parser_, max_body_);
     stream_.expires_after(idle_);
     http::async_read(
       stream_, buffer_, *parser_,
@@ -76,31 +116,11 @@ private:
     if (ec == http::error::end_of_stream || ec == beast::error::timeout
         || ec == net::error::operation_aborted)
       return close();
-    if (ec == http::error::body_limit) {
-      http_reply r;
-      r.status = 413;
-      r.body = error_json("request body larger than "
-                          + std::to_string(max_body_) + " bytes");
-      return reply(std::move(r), false);
-    }
-    if (ec) {
-      http_reply r;
-      r.status = 400;
-      r.body = error_json("malformed HTTP request: " + ec.message());
-      return reply(std::move(r), false);
-    }
+    if (ec)
+      return reply(refusal(ec, max_body_), false);
     auto req = parser_->release();
-    http_request in;
-    in.method = std::string{req.method_string()};
-    in.target = std::string{req.target()};
-    for (const auto& field : req) {
-      std::string name{field.name_string()};
-      std::transform(name.begin(), name.end(), name.begin(), [](char c) {
-        return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      });
-      in.headers[name] = std::string{field.value()};
-    }
-    in.body = std::move(req.body());
+    bool keep_alive = req.keep_alive();
+    auto in = to_request(std::move(req));
     http_reply out;
     try {
       out = handler_(in);
@@ -109,7 +129,7 @@ private:
       out.status = 500;
       out.body = error_json(std::string{"internal error: "} + e.what());
     }
-    reply(std::move(out), req.keep_alive());
+    reply(std::move(out), keep_alive);
   }
 
   void reply(http_reply r, bool keep_alive) {
@@ -140,13 +160,61 @@ private:
 
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
-  std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<request_parser> parser_;
   const http_handler& handler_;
   std::uint64_t max_body_;
   duration idle_;
 };
 
 } // namespace
+
+http_parse_result parse_http_requests(std::string_view bytes,
+                                      std::uint64_t max_body_bytes,
+                                      std::size_t chunk) {
+  // http::async_read's loop, with the socket replaced by `bytes` arriving
+  // `chunk` at a time: read more when the parser needs it, put what arrived,
+  // at the end put_eof if a request had begun.
+  http_parse_result out;
+  chunk = std::max<std::size_t>(chunk, 1);
+  std::string arrived; // received, not yet parsed
+  std::size_t next = 0;
+  for (;;) {
+    request_parser parser;
+    configure(parser, max_body_bytes);
+    error_code ec;
+    bool more = arrived.empty();
+    while (!parser.is_done()) {
+      if (more) {
+        if (next == bytes.size()) { // the client closed
+          if (parser.got_some()) {
+            parser.put_eof(ec);
+            if (ec)
+              out.refusal = refusal(ec, max_body_bytes);
+            else if (parser.is_done())
+              out.requests.push_back(to_request(parser.release()));
+          }
+          return out;
+        }
+        auto n = std::min(chunk, bytes.size() - next);
+        arrived.append(bytes.substr(next, n));
+        next += n;
+      }
+      ec = {};
+      auto used = parser.put(net::buffer(arrived), ec);
+      arrived.erase(0, used);
+      more = ec == http::error::need_more || (used == 0 && !ec);
+      if (ec && ec != http::error::need_more) {
+        out.refusal = refusal(ec, max_body_bytes);
+        return out;
+      }
+    }
+    auto req = parser.release();
+    bool keep_alive = req.keep_alive();
+    out.requests.push_back(to_request(std::move(req)));
+    if (!keep_alive)
+      return out;
+  }
+}
 
 struct http_server::impl {
   options opts;

@@ -9,7 +9,10 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace batching {
 
@@ -33,6 +36,21 @@ struct http_reply {
 };
 
 using http_handler = std::function<http_reply(const http_request&)>;
+
+/// What the server reads from the bytes a client sends on one connection:
+/// the requests in order, and the reply that ends it when one cannot be
+/// read (400 malformed, 413 body over the limit; the connection closes).
+struct http_parse_result {
+  std::vector<http_request> requests;
+  std::optional<http_reply> refusal;
+};
+
+/// Reads `bytes` as a connection does (the same Beast parser, limits and
+/// loop), arriving `chunk` bytes at a time; stops after a request that does
+/// not keep the connection alive. For tests and the fuzz target.
+http_parse_result parse_http_requests(std::string_view bytes,
+                                      std::uint64_t max_body_bytes,
+                                      std::size_t chunk);
 
 class http_server {
 public:

@@ -22,11 +22,18 @@ concept named_enum = requires {
   enum_names<Enum>::names;
 };
 
+/// Whether `x` is one of the enum's values (one cast from a number, e.g.
+/// a peer's bytes, may be none).
+template <named_enum Enum>
+constexpr bool is_named(Enum x) {
+  return static_cast<std::size_t>(x) < enum_names<Enum>::names.size();
+}
+
 template <named_enum Enum>
 std::string to_string(Enum x) {
   const auto& names = enum_names<Enum>::names;
-  auto index = static_cast<std::size_t>(x);
-  return index < names.size() ? std::string{names[index]} : std::string{"?"};
+  return is_named(x) ? std::string{names[static_cast<std::size_t>(x)]}
+                     : std::string{"?"};
 }
 
 /// Returns the enum value named `text`, or nothing.

@@ -423,3 +423,55 @@ TEST_F(api_test, garbage_on_the_socket_never_takes_the_server_down) {
   EXPECT_TRUE(result);
   EXPECT_EQ(call("GET", "/healthz").status, 200);
 }
+
+// -- reading requests (parse_http_requests: the server's parser and loop) ----
+
+TEST(http_reading, pipelined_requests_come_out_in_order_until_close) {
+  std::string bytes = "GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n"
+                      "POST /v1/jobs?x=1 HTTP/1.1\r\nContent-Length: 2\r\n"
+                      "X-Mixed-Case: v\r\n\r\n{}"
+                      "GET /metrics HTTP/1.1\r\nConnection: close\r\n\r\n"
+                      "GET /never HTTP/1.1\r\n\r\n";
+  for (std::size_t chunk : {std::size_t{1}, std::size_t{7}, bytes.size()}) {
+    auto read = parse_http_requests(bytes, 1000, chunk);
+    ASSERT_EQ(read.requests.size(), 3u) << "chunk " << chunk;
+    EXPECT_FALSE(read.refusal);
+    EXPECT_EQ(read.requests[0].path(), "/healthz");
+    EXPECT_EQ(read.requests[1].method, "POST");
+    EXPECT_EQ(read.requests[1].path(), "/v1/jobs");
+    EXPECT_EQ(read.requests[1].body, "{}");
+    EXPECT_EQ(read.requests[1].header("x-mixed-case"), "v");
+    EXPECT_EQ(read.requests[2].target, "/metrics");
+  }
+}
+
+TEST(http_reading, chunked_bodies_are_joined) {
+  auto read = parse_http_requests("POST /v1/jobs HTTP/1.1\r\n"
+                                  "Transfer-Encoding: chunked\r\n\r\n"
+                                  "3\r\n{\"a\r\n4\r\n\":1}\r\n0\r\n\r\n",
+                                  1000, 5);
+  ASSERT_EQ(read.requests.size(), 1u);
+  EXPECT_EQ(read.requests[0].body, "{\"a\":1}");
+}
+
+TEST(http_reading, bad_bytes_end_in_400_and_large_bodies_in_413) {
+  auto garbage = parse_http_requests("HELLO\r\n\r\n", 1000, 3);
+  EXPECT_TRUE(garbage.requests.empty());
+  ASSERT_TRUE(garbage.refusal);
+  EXPECT_EQ(garbage.refusal->status, 400u);
+  EXPECT_NE(garbage.refusal->body.find("malformed HTTP request"),
+            std::string::npos);
+  auto large = parse_http_requests(
+    "POST / HTTP/1.1\r\nContent-Length: 20\r\n\r\n01234567890123456789", 10,
+    64);
+  ASSERT_TRUE(large.refusal);
+  EXPECT_EQ(large.refusal->status, 413u);
+  // A request cut short by the client's close is malformed; nothing at all
+  // is a clean close.
+  auto cut = parse_http_requests("GET / HTTP/1.1\r\nHost:", 1000, 4);
+  ASSERT_TRUE(cut.refusal);
+  EXPECT_EQ(cut.refusal->status, 400u);
+  auto nothing = parse_http_requests("", 1000, 4);
+  EXPECT_TRUE(nothing.requests.empty());
+  EXPECT_FALSE(nothing.refusal);
+}

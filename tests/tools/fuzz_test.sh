@@ -15,7 +15,7 @@ command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 CXX=clang++ CC=clang cmake -S "$src" -B "$dir" -G Ninja -DBATCHING_FUZZ=ON \
   -DBATCHING_BUILD_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo "${launcher[@]}" \
   >"$dir.configure.log" 2>&1 || { cat "$dir.configure.log"; exit 1; }
-targets=(yaml_loader job_json rate_limit_headers)
+targets=(yaml_loader job_json rate_limit_headers http_request caf_message)
 cmake --build "$dir" -j "$(nproc)" --target "${targets[@]/%/_fuzz}" || exit 1
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

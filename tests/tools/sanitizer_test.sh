@@ -3,9 +3,10 @@
 # and compiles, and the tests of everything that parses untrusted input or
 # runs on several threads without CAF pass under ASan + UBSan: the policies
 # (rate-limit headers, HTTP mapping, job accounting), the configuration
-# loader and the journals; the actors (actors_test) and the job journal
-# across a restart on CAF's threaded scheduler (journal_runtime); the HTTP
-# layer (Boost.Beast's parser) is compiled with -Werror. The whole suite
+# loader, the journals and the protocol's wire checks (messages_test); the
+# actors (actors_test) and the job journal across a restart on CAF's
+# threaded scheduler (journal_runtime); the HTTP layer compiled with -Werror
+# and its request reader (Boost.Beast's parser, http_reading). The whole suite
 # under sanitizers: README, Development.
 #   sanitizer_test.sh SOURCE_DIR BUILD_DIR
 set -euo pipefail
@@ -17,11 +18,12 @@ cmake -S "$src" -B "$dir" -G Ninja -DBATCHING_SANITIZE=ON "${launcher[@]}" >/dev
 type=$(grep '^CMAKE_BUILD_TYPE:' "$dir/CMakeCache.txt" | cut -d= -f2)
 echo "sanitizer build type: $type"
 cmake --build "$dir" -j "$(nproc)" \
-  --target policy_test config_test storage_test actors_test runtime_test \
-  batching_http
+  --target policy_test config_test storage_test messages_test actors_test \
+  runtime_test http_test
 export UBSAN_OPTIONS="suppressions=$src/tools/ubsan.supp:halt_on_error=1:print_stacktrace=1"
-for t in policy_test config_test storage_test actors_test \
-         "runtime_test --gtest_filter=journal_runtime.*"; do
+for t in policy_test config_test storage_test messages_test actors_test \
+         "runtime_test --gtest_filter=journal_runtime.*" \
+         "http_test --gtest_filter=http_reading.*"; do
   # shellcheck disable=SC2086
   (cd "$dir/tests" && ./$t --gtest_brief=1) || { echo "sanitizer_test: $t FAILED"; exit 1; }
 done
