@@ -7,75 +7,12 @@
 #include <yaml-cpp/yaml.h>
 
 #include "config/schema.hpp"
+#include "config/yaml_writer.hpp"
 #include "runtime/policy/text.hpp"
 
 namespace batching::config {
 
 namespace {
-
-template <class T>
-std::string scalar_text(const T& x) {
-  if constexpr (std::is_integral_v<T>)
-    return std::to_string(x);
-  else
-    return format_number(x);
-}
-
-// -- YAML ---------------------------------------------------------------------
-
-class yaml_writer {
-public:
-  explicit yaml_writer(YAML::Emitter& out) : out_(out) {
-    // nop
-  }
-
-  template <class T>
-  void scalar(std::string_view key, T& field, bounds, std::string_view,
-              std::string_view) {
-    out_ << YAML::Key << std::string{key} << YAML::Value << scalar_text(field);
-  }
-
-  template <class Enum>
-  void choice(std::string_view key, Enum& field, std::string_view) {
-    out_ << YAML::Key << std::string{key} << YAML::Value << to_string(field);
-  }
-
-  void name(std::string_view key, std::string& field, std::string_view) {
-    out_ << YAML::Key << std::string{key} << YAML::Value << field;
-  }
-
-  void text(std::string_view key, std::string& field, std::string_view) {
-    out_ << YAML::Key << std::string{key} << YAML::Value << YAML::DoubleQuoted
-         << field;
-  }
-
-  void texts(std::string_view key, std::map<std::string, std::string>& fields,
-             std::string_view) {
-    out_ << YAML::Key << std::string{key} << YAML::Value << YAML::BeginMap;
-    for (auto& [name, value] : fields)
-      text(name, value, {});
-    out_ << YAML::EndMap;
-  }
-
-  template <class T>
-  void section(std::string_view key, T& sub, std::string_view) {
-    out_ << YAML::Key << std::string{key} << YAML::Value << YAML::BeginMap;
-    visit(sub, *this);
-    out_ << YAML::EndMap;
-  }
-
-  template <class T>
-  void map(std::string_view key, std::map<std::string, T>& entries,
-           std::string_view) {
-    out_ << YAML::Key << std::string{key} << YAML::Value << YAML::BeginMap;
-    for (auto& [name, entry] : entries)
-      section(name, entry, {});
-    out_ << YAML::EndMap;
-  }
-
-private:
-  YAML::Emitter& out_;
-};
 
 // -- JSON ---------------------------------------------------------------------
 

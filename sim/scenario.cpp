@@ -1,6 +1,7 @@
 #include "sim/scenario.hpp"
 
 #include "config/reader.hpp"
+#include "config/yaml_writer.hpp"
 #include "sim/strategies.hpp"
 
 namespace batching::sim {
@@ -91,6 +92,16 @@ scenario load_scenario(const config::source& src,
       fail("strategies: unknown strategy '" + name
            + "' (expected one of: " + strategy_choices() + ")");
   return sc;
+}
+
+std::string to_yaml(const scenario& sc) {
+  auto copy = sc; // the visitors take mutable references
+  YAML::Emitter out;
+  out << YAML::BeginMap;
+  config::yaml_writer writer{out};
+  visit(copy, writer);
+  out << YAML::EndMap;
+  return std::string{out.c_str()} + "\n";
 }
 
 } // namespace batching::sim

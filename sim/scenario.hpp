@@ -132,6 +132,10 @@ std::string shipped_scenario_path(const std::string& name);
 scenario load_scenario(const config::source& src,
                        std::vector<config::diagnostic>& errors);
 
+/// The scenario as YAML that load_scenario reads back to the same scenario
+/// (every key, in schema order).
+std::string to_yaml(const scenario& sc);
+
 // -- schema -------------------------------------------------------------------
 
 template <class V>

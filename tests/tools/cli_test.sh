@@ -145,5 +145,22 @@ expect run_join_needs_tls 1 'TLS between nodes needs a certificate' -- \
 expect run_join_refused 1 'cannot join the cluster at 127.0.0.1:1: ' -- \
   "$bin" run --input "$tmp/one.jsonl" --target http://127.0.0.1:1/ --join 127.0.0.1:1 --plain-tcp
 
+# batching check: a pass, a failure with its counterexample (which `sim`
+# replays: the SLO is missed there too), bad arguments.
+steady="$src/sim/scenarios/notion_steady.yaml"
+expect check_passes 0 'check notion_steady: 3 cases passed \(seed 5\)' -- \
+  "$bin" check "$steady" --cases 3 --seed 5 --quiet
+expect check_fails 1 'FAILED after [0-9]+ passing cases \(seed 1\): adaptive: item latency p99 [0-9]+ ms, over the SLO' -- \
+  "$bin" check "$steady" --cases 20 --seed 1 --slo --quiet --out "$tmp/cx.yaml"
+expect check_replays 0 'adaptive .* NO ' -- "$bin" sim "$tmp/cx.yaml" --no-oracle
+expect check_prints_yaml 1 '^strategies: \[adaptive\]' -- \
+  "$bin" check "$steady" --cases 20 --seed 1 --slo --quiet
+expect check_bad_cases 2 '--cases takes a whole number from 1 to 100000' -- \
+  "$bin" check "$steady" --cases 0
+expect check_bad_strategy 2 "unknown strategy 'fastest'" -- \
+  "$bin" check "$steady" --strategies fastest
+expect check_no_file 2 'expected one scenario file' -- "$bin" check
+expect check_bad_scenario 2 'cannot read file' -- "$bin" check /nonexistent.yaml
+
 echo "$passed passed, $failures failed"
 [[ $failures -eq 0 ]]
