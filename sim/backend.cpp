@@ -62,7 +62,7 @@ database_api::config db_config(const backend_spec& spec,
 
 simulated_backend::simulated_backend(const backend_spec& spec,
                                      std::uint64_t seed, time_point start)
-  : spec_(spec), start_(start) {
+  : spec_(spec), start_(start), late_rng_(seed ^ 0x1a7e1a7e1a7e1a7eull) {
   std::stable_sort(
     spec_.changes.begin(), spec_.changes.end(),
     [](const auto& a, const auto& b) { return a.at_s < b.at_s; });
@@ -110,12 +110,22 @@ delayed_answer simulated_backend::serve(const batch& b, time_point now) {
   auto a = api_ ? api_->serve(b, now) : db_->serve(b, now);
   if (a.outcome.status == batch_status::throttled)
     ++throttled_;
-  if (a.outcome.status == batch_status::ok)
+  if (a.outcome.status == batch_status::ok) {
     for (const auto& op : b.operations) {
       ++accepted_items_;
       if (!accepted_.insert(op.id).second)
         ++duplicated_;
     }
+    // The work is done; the answer arrives after the client's timeout, or
+    // (half the time) never.
+    auto late = params_at(to_seconds(now - start_)).late_answer_rate;
+    if (late > 0 && late_rng_.uniform() < late) {
+      ++late_answers_;
+      late_items_ += b.operations.size();
+      a.lost = late_rng_.uniform() < 0.5;
+      a.delay = std::max(a.delay, b.timeout + std::chrono::seconds{1});
+    }
+  }
   return a;
 }
 

@@ -12,6 +12,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "runtime/policy/random.hpp"
 #include "sim/database_api.hpp"
 #include "sim/rate_limited_api.hpp"
 #include "sim/scenario.hpp"
@@ -38,6 +39,13 @@ public:
   std::uint64_t accepted_items() const { return accepted_items_; }
   /// Operations the backend accepted more than once.
   std::uint64_t duplicated() const { return duplicated_; }
+  /// Whether the backend accepted the operation (its own record of ids;
+  /// read after the run).
+  bool has_accepted(std::uint64_t id) const { return accepted_.count(id) != 0; }
+  /// Accepted requests whose answer came after the timeout or never, and
+  /// the operations they held (each may reach the backend again).
+  std::uint64_t late_answers() const { return late_answers_; }
+  std::uint64_t late_items() const { return late_items_; }
   /// Requests over the item or byte cap.
   std::uint64_t oversized() const { return oversized_; }
 
@@ -56,6 +64,9 @@ private:
   std::atomic<std::uint64_t> accepted_items_ = 0;
   std::uint64_t duplicated_ = 0;
   std::uint64_t oversized_ = 0;
+  seeded_random late_rng_;
+  std::uint64_t late_answers_ = 0;
+  std::uint64_t late_items_ = 0;
 };
 
 } // namespace batching::sim

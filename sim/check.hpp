@@ -5,12 +5,15 @@
 // it on the real actors in virtual time (run_strategy):
 //   - the seed (the scenario's own, or another),
 //   - every workload stream's rate, burst and job size by up to +-50 %,
-//   - the backend's error rate by up to 10 points,
+//   - the backend's error rate by up to 10 points, and its late answer
+//     rate by up to 5 (accepted, answered after the timeout or never),
 //   - up to two outages (1-60 s inside the arrivals) that fail every
 //     request or answer every one 429,
 //   - the strategy, from the list.
-// and asserts the invariants (broken_invariant): nothing lost, nothing
-// accepted twice by the backend, no request over the item or byte cap,
+// and asserts the invariants (broken_invariant): nothing lost (against the
+// backend's own record of ids too), nothing finished twice, nothing
+// accepted twice by the backend beyond what late answers hid from the
+// runtime, no request over the item or byte cap,
 // every operation accounted for (succeeded + failed + unfinished =
 // submitted), and nothing unfinished where demand leaves room (ours,
 // leaves_room); with require_slo, also the scenario's SLO. RapidCheck shrinks a
@@ -18,8 +21,7 @@
 // smallest failing scenario comes back to replay with `batching sim`. Same
 // scenario, cases and seed: the same cases and verdict.
 //
-// Not drawn yet (issue #16, item 5): answers that arrive after their
-// timeout or never, and actors killed mid-run.
+// Not drawn yet (issue #16, item 5): actors killed mid-run.
 
 #include <cstdint>
 #include <functional>
@@ -62,7 +64,8 @@ bool leaves_room(const scenario& sc, std::uint64_t submitted);
 
 /// The first invariant `r` breaks, with its figures, or "". `ours`: the
 /// strategy is one of ours (adaptive, ml), which must also finish
-/// everything where demand leaves room.
+/// everything where demand leaves room and every answer came in time (a
+/// late one holds its request slot until the request timeout).
 std::string broken_invariant(const scenario& sc, const run_result& r,
                              bool ours);
 

@@ -37,6 +37,9 @@ json::object result_json(const run_result& r, bool timing) {
   o["failed"] = r.failed;
   o["lost"] = r.lost;
   o["duplicated"] = r.duplicated;
+  o["late_answers"] = r.late_answers;
+  o["late_items"] = r.late_items;
+  o["finished_twice"] = r.finished_twice;
   o["unfinished"] = r.unfinished;
   o["rejected"] = r.rejected;
   o["requests"] = r.requests;

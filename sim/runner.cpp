@@ -47,6 +47,7 @@ struct record {
   std::vector<double> finished_per_second; // any final state
   std::vector<double> arrived_per_second;  // by submission time
   std::unordered_set<std::uint64_t> finished_ids;
+  std::vector<std::uint64_t> succeeded_ids; // checked against the backend
   std::uint64_t finished_twice = 0;
   std::uint64_t succeeded = 0;
   std::uint64_t succeeded_in_time = 0; // by the end of the arrivals
@@ -92,6 +93,7 @@ events_listener::behavior_type recorder_impl(events_listener::pointer self,
         auto& stream = rec->streams[stream_of(f.operation_id)];
         stream.latencies_ms.push_back(ms);
         if (f.state == operation_state::succeeded) {
+          rec->succeeded_ids.push_back(f.operation_id);
           ++stream.succeeded;
           ++rec->succeeded;
           rec->succeeded_per_second[second] += 1;
@@ -261,8 +263,8 @@ run_result run_strategy(const scenario& sc, const strategy_spec& s,
   { // Every actor handle lives in this block, gone before the system.
     std::vector<caf::actor> spawned;
     auto exec = spawn_delayed_executor(sys, [backend, &sys](const batch& b) {
-      return std::optional<delayed_answer>{
-        backend->serve(b, sys.clock().now())};
+      auto a = backend->serve(b, sys.clock().now());
+      return a.lost ? std::nullopt : std::optional<delayed_answer>{a};
     });
     spawned.push_back(caf::actor_cast<caf::actor>(exec));
     auto topo = spawn_topology(sys, runtime_config_for(sc, s),
@@ -399,7 +401,15 @@ run_result run_strategy(const scenario& sc, const strategy_spec& s,
   r.unfinished = held;
   auto accounted = rec->finished_ids.size() + held;
   r.lost = r.submitted > accounted ? r.submitted - accounted : 0;
+  // Against the backend's own record: an operation the runtime reported
+  // succeeded that the backend never accepted is lost too.
+  for (auto id : rec->succeeded_ids)
+    if (!backend->has_accepted(id))
+      ++r.lost;
   r.duplicated = backend->duplicated() + rec->finished_twice;
+  r.late_answers = backend->late_answers();
+  r.late_items = backend->late_items();
+  r.finished_twice = rec->finished_twice;
   r.requests = backend->requests();
   r.throttled = backend->throttled();
   r.oversized = backend->oversized();

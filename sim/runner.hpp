@@ -11,7 +11,10 @@
 // final outcome, over every finished operation), convergence after each
 // scheduled change, and a 1 s time series. After the drain, operations the
 // coordinator still holds are `unfinished`; `lost` counts those neither
-// finished (as seen by an observer of the coordinator) nor held.
+// finished (as seen by an observer of the coordinator) nor held, and those
+// reported succeeded that the backend's own record of ids does not hold;
+// `duplicated` counts operations the backend accepted more than once (its
+// record) or the observer saw finish twice.
 
 #include <cstdint>
 #include <functional>
@@ -57,6 +60,13 @@ struct run_result {
   std::uint64_t unfinished = 0; // still queued after the drain
   std::uint64_t lost = 0;
   std::uint64_t duplicated = 0; // accepted by the backend more than once
+  /// Accepted requests answered after the timeout or never, and the
+  /// operations in them: the duplicates at least once allows.
+  std::uint64_t late_answers = 0;
+  std::uint64_t late_items = 0;
+  /// Operations an observer saw finish twice (in `duplicated` too): never
+  /// allowed, late answers or not.
+  std::uint64_t finished_twice = 0;
   std::uint64_t requests = 0;
   std::uint64_t throttled = 0;
   std::uint64_t oversized = 0; // requests over the item or byte cap

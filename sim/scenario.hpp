@@ -34,6 +34,7 @@ struct backend_params {
   double jitter_sigma = 0.2;      // sigma of the jitter's log
   double concurrency = 0;         // requests served at once; 0: unlimited
   double error_rate = 0;          // accepted requests failing 500-like
+  double late_answer_rate = 0;    // accepted, answered after the timeout
   double tenant_share = 0;        // other tenants' peak share of the budget
   double tenant_period_s = 60;    // ... varying with this period
   // database
@@ -161,6 +162,10 @@ void visit(backend_params& x, V& v) {
            "concurrency: the limit, more are answered 429.");
   v.scalar("error_rate", x.error_rate, any, "",
            "Probability that an accepted request fails (500-like).");
+  v.scalar("late_answer_rate", x.late_answer_rate, any, "",
+           "Share of accepted requests whose answer reaches the client only "
+           "after its request timeout, or (half of them) never: the backend "
+           "did the work, the client must send it again (at least once).");
   v.scalar("tenant_share", x.tenant_share, any, "",
            "Other tenants spend up to this share of the budget (on average "
            "half of it), varying with tenant_period_s.");
