@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's sanitizer build, as written (no build type given), configures
-# and compiles, and the tests of everything that parses untrusted input or
-# runs on several threads without CAF pass under ASan + UBSan: the policies
+# and compiles, and the quick labels pass under ASan + UBSan (unit: every
+# suite; actor: actors_test; property: the topology's exactly-once
+# property), with the tests of what parses untrusted input: the policies
 # (rate-limit headers, HTTP mapping, job accounting), the configuration
 # loader, the journals and the protocol's wire checks (messages_test); the
 # actors (actors_test) and the job journal across a restart on CAF's
@@ -18,10 +19,13 @@ cmake -S "$src" -B "$dir" -G Ninja -DBATCHING_SANITIZE=ON "${launcher[@]}" >/dev
 type=$(grep '^CMAKE_BUILD_TYPE:' "$dir/CMakeCache.txt" | cut -d= -f2)
 echo "sanitizer build type: $type"
 cmake --build "$dir" -j "$(nproc)" \
-  --target policy_test config_test storage_test messages_test actors_test \
-  runtime_test http_test
+  --target policy_test config_test storage_test messages_test model_test \
+  actors_test topology_property_test runtime_test http_test
 export UBSAN_OPTIONS="suppressions=$src/tools/ubsan.supp:halt_on_error=1:print_stacktrace=1"
-for t in policy_test config_test storage_test messages_test actors_test \
+# RapidCheck's fixed seed, as CTest gives the other tests (reproducible).
+export RC_PARAMS=${RC_PARAMS:-seed=20261129}
+for t in policy_test config_test storage_test messages_test model_test \
+         actors_test topology_property_test \
          "runtime_test --gtest_filter=journal_runtime.*" \
          "http_test --gtest_filter=http_reading.*"; do
   # shellcheck disable=SC2086
