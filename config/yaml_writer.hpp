@@ -4,7 +4,6 @@
 // sim/scenario.hpp) as YAML: the configuration's emitter and the
 // simulator's scenarios share it.
 
-#include <cstdint>
 #include <map>
 #include <string>
 #include <string_view>
@@ -97,15 +96,6 @@ public:
          << YAML::BeginSeq;
     for (auto& name : entries)
       out_ << name;
-    out_ << YAML::EndSeq;
-  }
-
-  void counts(std::string_view key, std::vector<std::uint32_t>& entries, bounds,
-              std::string_view) {
-    out_ << YAML::Key << std::string{key} << YAML::Value << YAML::Flow
-         << YAML::BeginSeq;
-    for (auto n : entries)
-      out_ << std::to_string(n);
     out_ << YAML::EndSeq;
   }
 

@@ -112,11 +112,11 @@ private:
   int& shrinks_;
 };
 
-bool is_ours(const std::string& name) {
-  return name == "adaptive" || name == "ml";
-}
-
 } // namespace
+
+bool is_ours(std::string_view strategy) {
+  return strategy == "adaptive" || strategy == "ml";
+}
 
 bool leaves_room(const scenario& sc, std::uint64_t submitted) {
   const auto& be = sc.backend;

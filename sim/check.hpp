@@ -26,6 +26,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sim/runner.hpp"
@@ -55,6 +56,10 @@ struct check_outcome {
 /// Runs `opts.cases` perturbed cases of `base`; throws std::invalid_argument
 /// for an unknown strategy name.
 check_outcome check_scenario(const scenario& base, const check_options& opts);
+
+/// Whether `strategy` is one of ours (adaptive, ml): those must also
+/// finish everything where demand leaves room.
+bool is_ours(std::string_view strategy);
 
 /// Whether demand leaves room to finish everything: at most half of what
 /// the backend's budget carries over the arrivals (requests/s x items a

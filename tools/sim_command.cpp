@@ -4,7 +4,6 @@
 
 #include <iostream>
 #include <stdexcept>
-#include <utility>
 
 #include <boost/json.hpp>
 
@@ -158,27 +157,29 @@ int run_check(const std::vector<std::string>& args) {
   if (parsed.positional().size() != 1)
     return usage_error(cmd, "expected one scenario file");
   sim::check_options opts;
-  for (auto [flag, target] :
-       {std::pair{"--cases", 0}, std::pair{"--seed", 1}}) {
-    auto v = parsed.value(flag);
-    if (!v)
-      continue;
-    std::uint64_t n = 0;
-    try {
-      std::size_t used = 0;
-      n = std::stoull(*v, &used);
-      if (used != v->size() || (target == 0 && (n < 1 || n > 100'000)))
-        throw std::invalid_argument{*v};
-    } catch (const std::exception&) {
-      return usage_error(cmd, std::string{flag}
-                                + (target == 0 ? " takes a whole number "
-                                                 "from 1 to 100000"
-                                               : " takes a whole number"));
-    }
-    if (target == 0)
+  // A whole number and nothing else; throws otherwise.
+  auto whole = [](const std::string& text) {
+    std::size_t used = 0;
+    auto n = std::stoull(text, &used);
+    if (used != text.size())
+      throw std::invalid_argument{text};
+    return n;
+  };
+  try {
+    if (auto v = parsed.value("--cases")) {
+      auto n = whole(*v);
+      if (n < 1 || n > 100'000)
+        throw std::out_of_range{*v};
       opts.cases = static_cast<int>(n);
-    else
-      opts.seed = n;
+    }
+  } catch (const std::exception&) {
+    return usage_error(cmd, "--cases takes a whole number from 1 to 100000");
+  }
+  try {
+    if (auto v = parsed.value("--seed"))
+      opts.seed = whole(*v);
+  } catch (const std::exception&) {
+    return usage_error(cmd, "--seed takes a whole number");
   }
   if (auto v = parsed.value("--strategies"))
     for (const auto& name : split_list(*v))
@@ -209,12 +210,12 @@ int run_check(const std::vector<std::string>& args) {
               << " cases passed (seed " << opts.seed << ")\n";
     return exit_ok;
   }
-  auto yaml = sim::to_yaml(out.counterexample);
   std::cout << "check " << sc.name << ": FAILED after " << out.cases
             << " passing cases (seed " << opts.seed << "): " << out.failure
             << '\n';
   if (out.counterexample.workload.empty())
     return exit_failure; // RapidCheck stopped before any case ran
+  auto yaml = sim::to_yaml(out.counterexample);
   if (auto path = parsed.value("--out")) {
     if (!write_file(*path, yaml)) {
       std::cerr << "batching check: cannot write " << *path << '\n';
