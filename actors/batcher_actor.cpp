@@ -177,6 +177,19 @@ batcher_impl(batcher_actor::stateful_pointer<batcher_state> self,
         self->state.engine->start_ab(id, *control, *test,
                                      now_of(self) + cfg.length);
     },
+    [=](caf::put_atom, executor_actor e) {
+      // Batches out to the dead executor fail on their own (retryable).
+      self->state.wiring.executor = std::move(e);
+    },
+    [=](caf::put_atom, circuit_breaker_actor g) {
+      auto& st = self->state;
+      st.wiring.gate = std::move(g);
+      st.breaker = breaker_state::closed; // a new gate starts closed
+      st.self->send(st.wiring.gate, caf::subscribe_atom::value,
+                    breaker_listener{self});
+      st.engine->permit_lost();
+      st.pump();
+    },
     [=](timer_atom, std::uint64_t generation) {
       if (self->state.timer.fire(generation))
         self->state.pump();

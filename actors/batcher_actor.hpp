@@ -8,7 +8,9 @@
 // the coordinator after every message it handles. Types that learn (`ml`)
 // send each closed sample window to the optimizer and ask it for a
 // prediction, which the engine applies when confident; during an A/B test
-// each window's goodput goes to the optimizer as ab_record.
+// each window's goodput goes to the optimizer as ab_record. The supervisor
+// hands it a restarted executor or gate (a permit pending at a dead gate is
+// asked again; reports of the old gate's permits are ignored by the new).
 
 #include "messages/interfaces.hpp"
 #include "runtime/policy/batch_engine.hpp"

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <set>
 #include <unordered_map>
 #include <vector>
 
@@ -35,6 +36,8 @@ struct gate_state {
     cluster_rate = cfg.flow.initial_rate;
     flow = make_flow_controller(cfg.flow);
     node = std::move(cfg.node);
+    next_permit = cfg.first_permit;
+    memory = std::move(cfg.memory);
     join(std::move(cfg.authority));
   }
 
@@ -54,9 +57,16 @@ struct gate_state {
   circuit_breaker breaker;
   std::unique_ptr<flow_controller> flow;
   std::deque<permit_listener> waiting;
-  // Permits out, with when each was granted (the flow controller's send).
-  std::unordered_map<std::uint64_t, time_point> outstanding;
+  struct grant {
+    time_point at; // the flow controller's send
+    caf::actor_addr holder;
+  };
+  // Permits out.
+  std::unordered_map<std::uint64_t, grant> outstanding;
+  // Holders monitored: a dead one never reports its permits.
+  std::set<caf::actor_addr> watched;
   std::uint64_t next_permit = 1;
+  std::shared_ptr<gate_memory> memory;
   std::vector<breaker_listener> listeners;
   wakeup timer;
   // Cluster mode (authority valid): permits leased from the authority.
@@ -155,7 +165,7 @@ struct gate_state {
     auto it = outstanding.find(rc.permit);
     if (it == outstanding.end())
       return; // unknown or reported twice: never count it again
-    auto granted = it->second;
+    auto granted = it->second.at;
     outstanding.erase(it);
     auto now = now_of(self);
     if (rc.sent) {
@@ -165,6 +175,7 @@ struct gate_state {
       // preceded (a volley's 429s then read as new blocks).
       flow->on_completed(now, rc.status, rc.retry_after,
                          std::max(rc.latency, now - granted), rc.advice);
+      remember();
       if (authority && rc.status == batch_status::throttled) {
         wallet.pause_until(now + rc.retry_after);
         self->send(authority, throttle_report{node, backend, rc.retry_after});
@@ -176,6 +187,15 @@ struct gate_state {
       breaker.on_abandoned();
     }
     dispatch();
+  }
+
+  /// Keeps what the flow controller has learned outside the actor (see
+  /// gate_memory).
+  void remember() {
+    if (!memory)
+      return;
+    memory->rate = flow->rate();
+    memory->ceiling = flow->ceiling().value_or(0);
   }
 
   void dispatch() {
@@ -200,10 +220,32 @@ struct gate_state {
       flow->on_sent(now);
       breaker.on_sent();
       auto id = next_permit++;
-      outstanding.emplace(id, now);
+      auto holder = waiting.front().address();
+      if (watched.insert(holder).second)
+        self->monitor(waiting.front());
+      outstanding.emplace(id, grant{now, holder});
       self->send(waiting.front(), permit_atom::value, id);
       waiting.pop_front();
     }
+  }
+
+  /// A permit holder died (a batcher being restarted): its permits will
+  /// never be reported, so they count as abandoned, and its place in the
+  /// queue goes.
+  void holder_lost(const caf::actor_addr& who) {
+    watched.erase(who);
+    std::erase_if(waiting,
+                  [&](const permit_listener& l) { return l.address() == who; });
+    for (auto it = outstanding.begin(); it != outstanding.end();) {
+      if (it->second.holder != who) {
+        ++it;
+        continue;
+      }
+      flow->on_abandoned();
+      breaker.on_abandoned();
+      it = outstanding.erase(it);
+    }
+    dispatch();
   }
 
   gate_status status() const {
@@ -221,6 +263,8 @@ gate_impl(circuit_breaker_actor::stateful_pointer<gate_state> self,
     auto& st = self->state;
     if (st.authority && dm.source == st.authority.address())
       st.lost_authority(now_of(self));
+    else
+      st.holder_lost(dm.source);
   });
   return {
     [=](acquire_atom, permit_listener who) {

@@ -60,6 +60,7 @@ struct coordinator_state {
   work_placement::node_id next_node = local_node + 1;
   work_placement placement{min_chunk};
   std::uint32_t lost_nodes = 0;
+  std::uint64_t restarts = 0; // actors the supervisor restarted
   std::uint64_t stale_events = 0;
   std::optional<job_ledger> ledger;
   /// Waiting jobs, and the operations of running jobs that are (or may be
@@ -162,21 +163,10 @@ struct coordinator_state {
       if (it == pending.end())
         continue;
       auto type = ledger->status(id, now)->op_type;
-      auto n = it->second.operations.size();
-      placement.add_job(id, type, n);
+      placement.add_job(id, type, it->second.operations.size());
       auto chunks = placement.place(id);
-      if (recorded.count(id)) {
-        dispatch(chunks); // skips what has an outcome
-        continue;
-      }
-      if (chunks.size() == 1 && chunks[0].node == local_node
-          && chunks[0].count == n) {
-        // Whole on this node, which is never lost: nothing to keep.
-        self->send(nodes[local_node].at(type), enqueue_atom::value,
-                   std::move(it->second));
-        pending.erase(it);
-        continue;
-      }
+      // The operations stay in `pending` until the job finishes, also when
+      // they all go to this node: a batcher that dies loses its copy.
       dispatch(chunks);
     }
   }
@@ -315,6 +305,20 @@ struct coordinator_state {
     auto back = placement.lose(id);
     ledger->requeue_lost(back);
     dispatch(placement.place_all());
+  }
+
+  /// This node's batcher of `type`, at start or restarted by the
+  /// supervisor: what its predecessor held (it died; every report it sent
+  /// came before this message) is placed again, on the new one.
+  void on_batcher(const std::string& type, batcher_actor batcher) {
+    auto& mine = nodes[local_node];
+    if (auto old = mine.find(type); old != mine.end() && old->second != batcher)
+      ledger->requeue_lost(placement.lose(local_node, type));
+    mine[type] = std::move(batcher);
+    placement.add_node(local_node, {type});
+    dispatch(placement.place_all());
+    // Restored jobs wait for their batchers.
+    start_jobs(now_of(self));
   }
 
   void on_events(operation_events& events) {
@@ -464,7 +468,8 @@ struct coordinator_state {
          ledger->violations(),
          static_cast<std::uint32_t>(nodes.size() - nodes.count(local_node)),
          lost_nodes,
-         stale_events};
+         stale_events,
+         restarts};
     g->d.resources = latest;
     for (const auto& a : alerts)
       if (a)
@@ -538,11 +543,13 @@ coordinator_impl(coordinator_actor::stateful_pointer<coordinator_state> self,
     [=](cancel_atom, std::uint64_t id) { return self->state.on_cancel(id); },
     [=](dashboard_atom) { return self->state.on_dashboard(); },
     [=](caf::put_atom, const std::string& type, batcher_actor batcher) {
-      self->state.nodes[local_node][type] = std::move(batcher);
-      self->state.placement.add_node(local_node, {type});
-      self->state.dispatch(self->state.placement.place_all());
-      // Restored jobs wait for their batchers.
-      self->state.start_jobs(now_of(self));
+      self->state.on_batcher(type, std::move(batcher));
+    },
+    [=](caf::put_atom, const std::string& backend, circuit_breaker_actor g) {
+      self->state.wiring.gates[backend] = std::move(g);
+    },
+    [=](restart_atom, const std::string&, const std::string&) {
+      ++self->state.restarts;
     },
     [=](wait_atom, std::uint64_t id) { return self->state.on_wait(id); },
     [=](drain_atom) { return self->state.on_drain(); },

@@ -47,6 +47,8 @@ public:
   }
 
   void name(std::string_view key, std::string& field, std::string_view) {
+    if (field.empty())
+      return; // an optional name left out (the reader refuses an empty one)
     out_ << YAML::Key << std::string{key} << YAML::Value << field;
   }
 

@@ -47,6 +47,7 @@ using play_atom = caf::atom_constant<caf::atom("play")>;
 using train_atom = caf::atom_constant<caf::atom("train")>;
 using lease_atom = caf::atom_constant<caf::atom("lease")>;
 using join_atom = caf::atom_constant<caf::atom("join")>;
+using restart_atom = caf::atom_constant<caf::atom("restart")>;
 
 // -- executor -----------------------------------------------------------------
 
@@ -152,6 +153,11 @@ using batcher_actor = caf::typed_actor<
   // From the optimizer: alternate the two arms' strategies per sample
   // window for the test's length, reporting each window's goodput.
   caf::reacts_to<ab_start_atom, std::string, ab_test_config>,
+  // From the supervisor: the backend's executor was restarted.
+  caf::reacts_to<caf::put_atom, executor_actor>,
+  // From the supervisor: the backend's gate was restarted (a permit asked
+  // of the old one is asked again).
+  caf::reacts_to<caf::put_atom, circuit_breaker_actor>,
   // Internal: linger, pacing and retry timers with their generation.
   caf::reacts_to<timer_atom, std::uint64_t>>;
 
@@ -203,8 +209,14 @@ using coordinator_actor = caf::typed_actor<
   caf::replies_to<cancel_atom, std::uint64_t>::with<job_status>,
   // The whole system's figures.
   caf::replies_to<dashboard_atom>::with<dashboard>,
-  // Wiring: the batcher of an operation type (sent once per type at start).
+  // Wiring: the batcher of an operation type (at start, and from the
+  // supervisor after a restart: what the dead one held is placed again).
   caf::reacts_to<caf::put_atom, std::string, batcher_actor>,
+  // From the supervisor: a backend's gate was restarted (the dashboard's).
+  caf::reacts_to<caf::put_atom, std::string, circuit_breaker_actor>,
+  // From the supervisor: it restarted an actor (role, name), counted in
+  // the dashboard.
+  caf::reacts_to<restart_atom, std::string, std::string>,
   // Answers when the job has finished (or the request times out).
   caf::replies_to<wait_atom, std::uint64_t>::with<job_status>,
   // Answers when no operation is unfinished (or the request times out).
@@ -224,6 +236,17 @@ using coordinator_actor = caf::typed_actor<
   // A worker node offers its batchers (monitored: its work moves to the
   // other nodes when it is lost); answers the node's number.
   caf::replies_to<join_atom, worker_registration>::with<std::uint32_t>>;
+
+// -- supervisor ---------------------------------------------------------------
+
+/// Restarts the executors, gates and batchers of a topology when they die
+/// (actors/supervisor_actor.hpp).
+using supervisor_actor = caf::typed_actor<
+  // The current actor of a role: "executor" or "gate" by backend, "batcher"
+  // by operation type; invalid when there is none (or its restart waits).
+  caf::replies_to<caf::get_atom, std::string, std::string>::with<caf::actor>,
+  // Internal: the delayed restart of a child, by its number.
+  caf::reacts_to<timer_atom, std::uint64_t>>;
 
 /// What a node finds at a cluster's published address: the budget
 /// authority, and the coordinator when that node runs one (else invalid).

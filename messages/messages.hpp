@@ -215,6 +215,7 @@ struct coordinator_status {
   std::uint32_t worker_nodes = 0;      // live worker nodes (this one aside)
   std::uint32_t lost_nodes = 0;        // workers lost, their work moved
   std::uint64_t stale_events = 0;      // reports from lost nodes, dropped
+  std::uint64_t actor_restarts = 0;    // actors the supervisor restarted
 
   bool operator==(const coordinator_status&) const = default;
 };
@@ -528,10 +529,10 @@ typename Inspector::result_type inspect(Inspector& f, load_test_result& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, coordinator_status& x) {
-  return inspect_fields(f, "coordinator_status", x.active_jobs, x.waiting_jobs,
-                        x.completed_jobs, x.max_concurrent_jobs,
-                        x.queued_operations, x.ledger_violations,
-                        x.worker_nodes, x.lost_nodes, x.stale_events);
+  return inspect_fields(
+    f, "coordinator_status", x.active_jobs, x.waiting_jobs, x.completed_jobs,
+    x.max_concurrent_jobs, x.queued_operations, x.ledger_violations,
+    x.worker_nodes, x.lost_nodes, x.stale_events, x.actor_restarts);
 }
 
 template <class Inspector>

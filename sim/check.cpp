@@ -27,6 +27,12 @@ struct perturbation {
     bool throttled = false;
   };
   std::vector<outage> outages;
+  struct death {
+    int at_pct = 0; // of the arrivals' duration
+    supervised_role actor = supervised_role::batcher;
+    std::size_t stream = 0; // whose batcher; past the last: every batcher
+  };
+  std::vector<death> deaths;
   std::size_t strategy = 0;
 };
 
@@ -50,6 +56,13 @@ perturbation draw(std::size_t streams, std::size_t strategies) {
   for (int i = 0; i < n; ++i)
     p.outages.push_back({*rc::gen::inRange(0, 100), *rc::gen::inRange(1, 61),
                          *rc::gen::arbitrary<bool>()});
+  auto k = *rc::gen::inRange(0, 3);
+  for (int i = 0; i < k; ++i)
+    p.deaths.push_back(
+      {*rc::gen::inRange(0, 100),
+       static_cast<supervised_role>(*rc::gen::inRange<std::size_t>(
+         0, enum_names<supervised_role>::names.size())),
+       *rc::gen::inRange<std::size_t>(0, streams + 1)});
   p.strategy = *rc::gen::inRange<std::size_t>(0, strategies);
   return p;
 }
@@ -81,6 +94,14 @@ scenario apply(const scenario& base, const perturbation& p,
     w.status
       = o.throttled ? batch_status::throttled : batch_status::retryable_failure;
     sc.backend.outages.push_back(w);
+  }
+  for (const auto& d : p.deaths) {
+    actor_death death;
+    death.at_s = sc.duration_s * d.at_pct / 100.0;
+    death.actor = d.actor;
+    if (d.actor == supervised_role::batcher && d.stream < sc.workload.size())
+      death.op_type = sc.workload[d.stream].op_type;
+    sc.actor_deaths.push_back(death);
   }
   sc.strategies = {strategy};
   return sc;
@@ -167,10 +188,15 @@ std::string broken_invariant(const scenario& sc, const run_result& r,
     return n(r.lost) + " operations lost";
   if (r.finished_twice != 0)
     return n(r.finished_twice) + " operations finished twice";
-  if (r.duplicated - r.finished_twice > r.late_items)
+  if (r.duplicated - r.finished_twice > r.late_items + r.exposed_items)
     return n(r.duplicated - r.finished_twice)
            + " operations accepted twice by the backend, more than the "
-           + n(r.late_items) + " whose acceptance was answered late or never";
+           + n(r.late_items) + " whose acceptance was answered late or never"
+           + " and the " + n(r.exposed_items)
+           + " that killed actors could have had in flight";
+  if (r.actor_restarts < r.actor_deaths)
+    return n(r.actor_deaths) + " actors killed, only " + n(r.actor_restarts)
+           + " restarted";
   if (r.oversized != 0)
     return n(r.oversized) + " requests over the item or byte cap";
   if (r.succeeded + r.failed + r.unfinished != r.submitted)

@@ -9,19 +9,21 @@
 //     rate by up to 5 (accepted, answered after the timeout or never),
 //   - up to two outages (1-60 s inside the arrivals) that fail every
 //     request or answer every one 429,
+//   - up to two actor kills inside the arrivals (a batcher, all of them, the
+//     gate or the executor; the supervisor restarts them),
 //   - the strategy, from the list.
 // and asserts the invariants (broken_invariant): nothing lost (against the
 // backend's own record of ids too), nothing finished twice, nothing
 // accepted twice by the backend beyond what late answers hid from the
 // runtime, no request over the item or byte cap,
 // every operation accounted for (succeeded + failed + unfinished =
-// submitted), and nothing unfinished where demand leaves room (ours,
-// leaves_room); with require_slo, also the scenario's SLO. RapidCheck shrinks a
+// submitted), every killed actor restarted, and nothing unfinished where
+// demand leaves room (ours, leaves_room); with require_slo, also the
+// scenario's SLO. Kills widen the duplicates allowed by what was in flight
+// when they struck (run_result::exposed_items). RapidCheck shrinks a
 // failure towards the user's scenario (every perturbation towards none); the
 // smallest failing scenario comes back to replay with `batching sim`. Same
 // scenario, cases and seed: the same cases and verdict.
-//
-// Not drawn yet (issue #16, item 5): actors killed mid-run.
 
 #include <cstdint>
 #include <functional>

@@ -33,6 +33,9 @@ enum class retry_after_mode : std::uint8_t {
   absent,  // nothing (nginx's limit_req, many proxies)
 };
 
+/// An actor the runtime's supervisor restarts (docs/architecture.md).
+enum class supervised_role : std::uint8_t { batcher, gate, executor };
+
 } // namespace batching::sim
 
 namespace batching {
@@ -48,6 +51,11 @@ struct enum_names<sim::budget_kind> {
     "token_bucket",    "fixed_window", "sliding_log",
     "sliding_counter", "counting_log", "nginx_delay",
     "concurrency",     "unlimited",    "counting_counter"};
+};
+template <>
+struct enum_names<sim::supervised_role> {
+  static constexpr std::array<std::string_view, 3> names{"batcher", "gate",
+                                                         "executor"};
 };
 template <>
 struct enum_names<sim::retry_after_mode> {

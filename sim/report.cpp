@@ -38,6 +38,8 @@ json::object result_json(const run_result& r, bool timing) {
   o["lost"] = r.lost;
   o["duplicated"] = r.duplicated;
   o["late_answers"] = r.late_answers;
+  o["actor_deaths"] = r.actor_deaths;
+  o["actor_restarts"] = r.actor_restarts;
   o["late_items"] = r.late_items;
   o["finished_twice"] = r.finished_twice;
   o["unfinished"] = r.unfinished;

@@ -262,11 +262,15 @@ run_result run_strategy(const scenario& sc, const strategy_spec& s,
   std::vector<double> requests_at, throttled_at;
   { // Every actor handle lives in this block, gone before the system.
     std::vector<caf::actor> spawned;
-    auto exec = spawn_delayed_executor(sys, [backend, &sys](const batch& b) {
-      auto a = backend->serve(b, sys.clock().now());
-      return a.lost ? std::nullopt : std::optional<delayed_answer>{a};
-    });
-    spawned.push_back(caf::actor_cast<caf::actor>(exec));
+    // The backend outlives its executor: one the supervisor restarts
+    // serves the same simulated backend.
+    executor_source exec{std::function<executor_actor()>{[backend, &sys] {
+      return spawn_delayed_executor(sys, [backend, &sys](const batch& b) {
+        auto a = backend->serve(b, sys.clock().now());
+        return a.lost ? std::nullopt : std::optional<delayed_answer>{a};
+      });
+    }}};
+    spawned.push_back(caf::actor_cast<caf::actor>(exec.actor));
     auto topo = spawn_topology(sys, runtime_config_for(sc, s),
                                {{default_backend, exec}}, nullptr, sc.seed);
     auto recorder = sys.spawn(recorder_impl, rec);
@@ -296,6 +300,15 @@ run_result run_strategy(const scenario& sc, const strategy_spec& s,
       plays.push_back(
         self->request(g, caf::infinite, play_atom::value, sc.duration_s));
     auto total = sc.duration_s + sc.drain_s;
+    // The supervisor's current actor of a role (a killed one is replaced).
+    auto current = [&](const std::string& role, const std::string& name) {
+      caf::actor a;
+      auto rh = self->request(topo.supervisor, caf::infinite,
+                              caf::get_atom::value, role, name);
+      run_pending();
+      rh.receive([&](caf::actor& x) { a = std::move(x); }, [](caf::error&) {});
+      return a;
+    };
     std::uint64_t last_requests = 0, last_throttled = 0, last_accepted = 0;
     auto sample = [&](double t) {
       requests_at.push_back(
@@ -313,7 +326,10 @@ run_result run_strategy(const scenario& sc, const strategy_spec& s,
       last_accepted = backend->accepted_items();
       p.requests = requests_at.back();
       p.throttled = throttled_at.back();
-      for (const auto& [type, b] : topo.batchers) {
+      for (const auto& [type, _] : topo.batchers) {
+        auto b = caf::actor_cast<batcher_actor>(current("batcher", type));
+        if (!b)
+          continue; // its restart waits
         auto rh = self->request(b, caf::infinite, metrics_atom::value);
         run_pending();
         rh.receive(
@@ -323,7 +339,11 @@ run_result run_strategy(const scenario& sc, const strategy_spec& s,
           },
           [](caf::error&) {});
       }
-      for (const auto& [_, g] : topo.gates) {
+      for (const auto& [backend, _] : topo.gates) {
+        auto g
+          = caf::actor_cast<circuit_breaker_actor>(current("gate", backend));
+        if (!g)
+          continue;
         auto rh = self->request(g, caf::infinite, caf::get_atom::value);
         run_pending();
         rh.receive(
@@ -345,13 +365,56 @@ run_result run_strategy(const scenario& sc, const strategy_spec& s,
         [](caf::error&) {});
       return idle;
     };
+    double at = 0; // simulated time reached
+    auto step_to = [&](double x) {
+      if (sched)
+        advance_clock(*sched, from_seconds(x - at));
+      else
+        std::this_thread::sleep_until(wall_start + from_seconds(x));
+      at = x;
+    };
+    // Kills (in time order) between the one-second steps.
+    auto deaths = sc.actor_deaths;
+    std::stable_sort(deaths.begin(), deaths.end(),
+                     [](auto& a, auto& b) { return a.at_s < b.at_s; });
+    std::size_t next_death = 0;
+    auto kill = [&](const actor_death& d) {
+      // What may reach the backend twice: every request in flight then.
+      auto gate = caf::actor_cast<circuit_breaker_actor>(
+        current("gate", default_backend));
+      if (gate) {
+        auto rh = self->request(gate, caf::infinite, caf::get_atom::value);
+        run_pending();
+        rh.receive(
+          [&](gate_status& st) {
+            r.exposed_items += st.in_flight * sc.backend.max_items_per_request;
+          },
+          [](caf::error&) {});
+      }
+      std::vector<std::string> names;
+      if (d.actor != supervised_role::batcher)
+        names = {default_backend};
+      else if (!d.op_type.empty())
+        names = {d.op_type};
+      else
+        for (const auto& [type, _] : topo.batchers)
+          names.push_back(type);
+      for (const auto& name : names)
+        if (auto victim = current(to_string(d.actor), name)) {
+          caf::anon_send_exit(victim, caf::exit_reason::kill);
+          ++r.actor_deaths;
+        }
+      run_pending();
+    };
     double t = 0;
     while (t < total) {
       t += 1;
-      if (sched)
-        advance_clock(*sched, std::chrono::seconds{1});
-      else
-        std::this_thread::sleep_until(wall_start + from_seconds(t));
+      for (; next_death < deaths.size() && deaths[next_death].at_s < t;
+           ++next_death) {
+        step_to(std::max(at, deaths[next_death].at_s));
+        kill(deaths[next_death]);
+      }
+      step_to(t);
       sample(t);
       if (opts.progress)
         opts.progress(t, total,
@@ -359,14 +422,22 @@ run_result run_strategy(const scenario& sc, const strategy_spec& s,
       if (t > sc.duration_s && is_idle())
         break;
     }
+    // A restart still waiting (a crash loop backs off up to 30 s) is
+    // waited for.
+    if (r.actor_deaths > 0 && sched)
+      step_to(at + 30);
     // What the runtime still holds after the drain (queued or in flight)
     // is unfinished, not lost: lost is what neither finished nor is held.
     {
       auto rh
         = self->request(topo.coordinator, caf::infinite, dashboard_atom::value);
       run_pending();
-      rh.receive([&](dashboard& d) { held = d.coordinator.queued_operations; },
-                 [](caf::error&) {});
+      rh.receive(
+        [&](dashboard& d) {
+          held = d.coordinator.queued_operations;
+          r.actor_restarts = d.coordinator.actor_restarts;
+        },
+        [](caf::error&) {});
     }
     if (s.sizing == strategy_kind::ml) {
       auto rh

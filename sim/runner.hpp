@@ -64,6 +64,13 @@ struct run_result {
   /// operations in them: the duplicates at least once allows.
   std::uint64_t late_answers = 0;
   std::uint64_t late_items = 0;
+  /// The scenario's actor kills that hit a live actor, the supervisor's
+  /// restarts, and the operations the killed could have had in flight (the
+  /// gate's requests in flight at each kill, times the item cap): those
+  /// may reach the backend twice.
+  std::uint64_t actor_deaths = 0;
+  std::uint64_t actor_restarts = 0;
+  std::uint64_t exposed_items = 0;
   /// Operations an observer saw finish twice (in `duplicated` too): never
   /// allowed, late answers or not.
   std::uint64_t finished_twice = 0;

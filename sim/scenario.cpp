@@ -1,5 +1,7 @@
 #include "sim/scenario.hpp"
 
+#include <algorithm>
+
 #include "config/reader.hpp"
 #include "config/yaml_writer.hpp"
 #include "sim/strategies.hpp"
@@ -70,6 +72,19 @@ scenario load_scenario(const config::source& src,
     if (sc.backend.outages[i].from_s >= sc.backend.outages[i].to_s)
       fail("backend.outages[" + std::to_string(i)
            + "]: from_s must be before to_s");
+  for (std::size_t i = 0; i < sc.actor_deaths.size(); ++i) {
+    const auto& d = sc.actor_deaths[i];
+    auto path = "actor_deaths[" + std::to_string(i) + "]";
+    if (d.op_type.empty())
+      continue;
+    if (d.actor != supervised_role::batcher)
+      fail(path + ".op_type: only a batcher has one (a " + to_string(d.actor)
+           + " serves the backend)");
+    else if (std::none_of(
+               sc.workload.begin(), sc.workload.end(),
+               [&](const auto& w) { return w.op_type == d.op_type; }))
+      fail(path + ".op_type: no workload stream of type '" + d.op_type + "'");
+  }
   const auto& p = sc.backend.params;
   if (sc.backend.kind == backend_kind::rate_limited_api) {
     auto b = sc.backend.budget;

@@ -66,6 +66,14 @@ struct outage_window {
   batch_status status = batch_status::retryable_failure;
 };
 
+/// An actor killed at a moment of the run, as a crash would end it.
+struct actor_death {
+  double at_s = 0;
+  supervised_role actor = supervised_role::batcher;
+  /// The batcher's operation type (batchers only; empty: every batcher).
+  std::string op_type;
+};
+
 struct backend_spec {
   backend_kind kind = backend_kind::rate_limited_api;
   budget_kind budget = budget_kind::token_bucket;
@@ -104,6 +112,8 @@ struct scenario {
   std::vector<workload_plan> workload;
   /// Strategy names (see strategies.hpp); empty: the default set.
   std::vector<std::string> strategies;
+  /// Actors killed mid-run (the supervisor restarts them).
+  std::vector<actor_death> actor_deaths;
 };
 
 template <class V>
@@ -123,6 +133,8 @@ void visit(scenario& x, V& v) {
   v.list("workload", x.workload, "One entry per operation type stream.");
   v.names("strategies", x.strategies,
           "Strategies to compare (default: all of docs/simulation.md).");
+  v.list("actor_deaths", x.actor_deaths,
+         "Actors killed mid-run; the supervisor restarts them.");
 }
 
 /// The path of a scenario shipped in sim/scenarios/ (next to the
@@ -187,6 +199,14 @@ void visit(backend_change& x, V& v) {
   v.scalar("at_s", x.at_s, config::bounds{0, 1e7}, "s",
            "When the change happens.");
   visit(x.set, v);
+}
+
+template <class V>
+void visit(actor_death& x, V& v) {
+  v.scalar("at_s", x.at_s, config::bounds{0, 1e7}, "s", "When it is killed.");
+  v.choice("actor", x.actor, "batcher, gate or executor.");
+  v.name("op_type", x.op_type,
+         "The batcher's operation type (empty: every batcher).");
 }
 
 template <class V>

@@ -130,6 +130,9 @@ public:
   /// Records that a permit was asked for.
   void permit_requested() { permit_pending_ = true; }
 
+  /// The gate asked died (it is restarted): a permit may be asked again.
+  void permit_lost() { permit_pending_ = false; }
+
   /// A permit arrived: the batch to send, or nothing (the queue emptied
   /// meanwhile; return the permit unused).
   std::optional<batch> take_batch(time_point now);

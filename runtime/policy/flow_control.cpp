@@ -55,6 +55,8 @@ std::unique_ptr<flow_controller> make_flow_controller(const flow_settings& s) {
       pacer::config cfg;
       cfg.max_in_flight = s.max_in_flight;
       cfg.initial_rate = s.initial_rate;
+      cfg.resumed = s.resumed;
+      cfg.initial_ceiling = s.initial_ceiling;
       return std::make_unique<pacer>(cfg);
     }
   }

@@ -104,6 +104,10 @@ struct flow_settings {
   std::uint64_t seed = 1;
   /// netflix_aimd's starting limit; 0 keeps the library's (20).
   double initial_limit = 0;
+  /// pacer: resuming a restarted gate's predecessor, whose rate is
+  /// initial_rate and whose ceiling is initial_ceiling (0: none measured).
+  bool resumed = false;
+  double initial_ceiling = 0;
 
   bool operator==(const flow_settings&) const = default;
 };

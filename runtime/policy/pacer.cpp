@@ -20,7 +20,16 @@ pacer::pacer() : pacer(config{}) {
 pacer::pacer(config cfg)
   : flow_controller(cfg.max_in_flight), cfg_(cfg), rate_(cfg.initial_rate),
     hold_(cfg.initial_hold), probe_step_(cfg.probe) {
-  // nop
+  if (cfg.resumed && cfg.initial_ceiling > 0) {
+    ceiling_ = cfg.initial_ceiling;
+    plateau_ = cfg.initial_ceiling;
+  }
+}
+
+double pacer::prior_ceiling() const {
+  if (!cfg_.resumed || block_end_)
+    return 0;
+  return std::max(cfg_.initial_ceiling, cfg_.initial_rate);
 }
 
 time_point pacer::pace(time_point t) {
@@ -186,6 +195,9 @@ void pacer::on_throttled(time_point now, duration retry_after,
     bool trusted = false;
     auto a = accepted_rate(now, trusted);
     bool window_budget = retry_after >= std::chrono::seconds{2};
+    // No block before this one: the window's count began with this pacer,
+    // maybe mid-window: a resumed pacer measures at least its prior.
+    auto prior = prior_ceiling();
     if (window_budget && first_completion_) {
       // The window now spent ends when the block does; the one before it
       // ended when the previous block did (or the run began): what was
@@ -225,6 +237,8 @@ void pacer::on_throttled(time_point now, duration retry_after,
       c = std::min(c, std::max(a.value_or(0), *recent));
     else if (a)
       c = std::max(std::min(c, *a), cfg_.decrease * sent_rate);
+    if (window_budget)
+      c = std::max(c, std::min(sent_rate, prior));
     // Unpaced, the send rate says nothing about the budget (an overrun
     // with nothing accepted would take it as the ceiling and storm): only
     // accepted requests count, and at least one per second is presumed.
@@ -243,6 +257,7 @@ void pacer::on_throttled(time_point now, duration retry_after,
       no_evidence = true;
     accepted_before_block_ = accepted_since_decrease_;
     last_rejected_sent_.reset();
+    window_from_start_ = !window_budget && !block_end_;
     window_from_ = window_budget ? now + retry_after
                                  : block_end_.value_or(*first_completion_);
     block_with_retry_after_ = retry_after > duration{0};
@@ -304,6 +319,8 @@ void pacer::on_block_end(time_point now, time_point sent_at) {
   if (span <= 0)
     return;
   auto a = accepted_before_block_ / span;
+  if (window_from_start_)
+    a = std::max(a, prior_ceiling());
   window_span_ = std::min(
     {from_seconds(span), cfg_.max_hold, window_span_.value_or(cfg_.max_hold)});
   block_end_ = now;

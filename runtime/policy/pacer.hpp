@@ -116,6 +116,13 @@
 // probing again and again into the same ceiling is the only steady source
 // of 429s, so each confirmation of the same ceiling doubles the wait before
 // the next probe, while a new ceiling (the budget changed) resets it.
+// A restarted gate's pacer starts from its predecessor's r and c
+// (initial_rate, initial_ceiling): a fresh slow start in a window its
+// predecessor had partly spent would overrun it at once and take the few
+// requests left as the whole window's budget. For the same reason its
+// first window overrun (counted from its own start, maybe mid-window)
+// measures at least max(that ceiling, that rate), capped by r_sent; the
+// next, counted from a block's end, measures the window whole.
 // Inputs: send and completion events with `now`; statuses; Retry-After.
 // Invariants: consecutive sends are at least 1/r apart (r at the time of
 // the later send); no send before b; f <= max_in_flight.
@@ -133,7 +140,12 @@ class pacer final : public flow_controller {
 public:
   struct config {
     std::uint32_t max_in_flight = 4;
-    double initial_rate = 3;      // requests/s; 0 = unpaced
+    double initial_rate = 3; // requests/s; 0 = unpaced
+    /// Resuming a predecessor (a restarted gate): initial_rate is the rate
+    /// it paced at and initial_ceiling its ceiling (0: none measured);
+    /// both are evidence of the budget, not a configured guess.
+    bool resumed = false;
+    double initial_ceiling = 0;
     double min_rate = 0.05;       // never slower than one request per 20 s
     double decrease = 0.85;       // r after a 429, as a share of the ceiling
     double recover = 0.95;        // climb quickly back to this share of c
@@ -174,6 +186,9 @@ private:
   void on_throttled(time_point now, duration retry_after, duration latency);
   /// The first request accepted after a block of 429s without Retry-After.
   void on_block_end(time_point now, time_point sent_at);
+  /// The restored ceiling while no window overrun of its own was measured
+  /// (0 after one, or when none was restored).
+  double prior_ceiling() const;
   /// Requests accepted in the last second (while ramping).
   std::optional<double> accepted_last_second(time_point now) const;
   /// Requests sent per second over the last 5 s of the busy period (>= 3
@@ -201,6 +216,7 @@ private:
   bool accepted_since_throttle_ = false; // since the last decrease
   double accepted_before_block_ = 0;     // accepted in the window it ended
   time_point window_from_{};             // ... since then
+  bool window_from_start_ = false;       // ... which was this pacer's start
   bool block_with_retry_after_ = false;
   std::optional<time_point> last_rejected_sent_; // the block's last probe
   duration backoff_{std::chrono::seconds{1}};

@@ -17,12 +17,27 @@ void work_placement::add_node(node_id id, std::set<std::string> types) {
 }
 
 std::vector<op_ref> work_placement::lose(node_id id) {
-  std::vector<op_ref> back;
   if (nodes_.erase(id) == 0)
-    return back;
+    return {};
+  return unplace(id, nullptr);
+}
+
+std::vector<op_ref> work_placement::lose(node_id id, const std::string& type) {
+  auto n = nodes_.find(id);
+  if (n == nodes_.end() || n->second.types.erase(type) == 0)
+    return {};
+  auto back = unplace(id, &type);
+  n->second.outstanding -= back.size();
+  return back;
+}
+
+std::vector<op_ref> work_placement::unplace(node_id id,
+                                            const std::string* type) {
+  std::vector<op_ref> back;
   std::vector<std::uint64_t> ids;
-  for (const auto& [job_id, _] : jobs_)
-    ids.push_back(job_id);
+  for (const auto& [job_id, j] : jobs_)
+    if (!type || j.type == *type)
+      ids.push_back(job_id);
   std::sort(ids.begin(), ids.end());
   for (auto job_id : ids) {
     auto& j = jobs_.at(job_id);

@@ -21,6 +21,9 @@
 //   lose(node): the node is gone; every unfinished operation it held is
 //     unplaced again and returned (for the ledger to requeue), to be placed
 //     on the survivors by place_all().
+//   lose(node, type): only the node's batcher of one type is gone (it is
+//     restarted): the same for that type's operations; the node serves the
+//     type again after add_node().
 //   take_unplaced(job): parked operations of a cancelled job, now done.
 // Invariants: every unfinished operation has at most one holder, and a
 // node's outstanding count equals the unfinished operations it holds.
@@ -60,6 +63,12 @@ public:
   /// The node is gone: its unfinished operations become unplaced; returns
   /// them, by job and ascending index. False-y (empty) for unknown nodes.
   std::vector<op_ref> lose(node_id node);
+
+  /// The node's batcher of `type` is gone (the supervisor restarts it):
+  /// the unfinished operations of that type it held become unplaced and are
+  /// returned; the node keeps its other types and serves `type` again once
+  /// add_node() names it.
+  std::vector<op_ref> lose(node_id node, const std::string& type);
 
   bool live(node_id node) const { return nodes_.count(node) > 0; }
 
@@ -104,6 +113,8 @@ private:
   };
 
   node_id least_loaded(const std::string& type) const;
+  /// Unplaces what `node` holds (of `type` only, when given).
+  std::vector<op_ref> unplace(node_id node, const std::string* type);
 
   std::uint64_t min_chunk_;
   std::map<node_id, node> nodes_;

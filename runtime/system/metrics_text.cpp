@@ -153,6 +153,9 @@ std::string prometheus_text(const dashboard& d) {
   w.single("batching_cluster_stale_reports_total", "counter",
            "Operation reports from lost nodes, dropped.",
            static_cast<double>(c.stale_events));
+  w.single("batching_actor_restarts_total", "counter",
+           "Executors, gates and batchers the supervisor restarted.",
+           static_cast<double>(c.actor_restarts));
 
   const auto& r = d.resources;
   w.family("batching_resource_usage_ratio", "gauge",

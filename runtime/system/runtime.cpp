@@ -296,20 +296,22 @@ void runtime::start() {
     }
   }
   d.gate = std::make_shared<completion_gate>();
-  std::map<std::string, executor_actor> executors;
+  std::map<std::string, executor_source> executors;
   for (const auto& [backend, spec] : d.executor_specs) {
-    executor_actor e;
-    switch (spec.how) {
-      case executor_spec::kind::blocking:
-        e = spawn_blocking_executor(*d.sys, spec.sync, spec.workers, d.gate);
-        break;
-      case executor_spec::kind::inline_call:
-        e = spawn_inline_executor(*d.sys, spec.sync);
-        break;
-      default: e = spawn_async_executor(*d.sys, spec.async, d.gate);
-    }
-    executors.emplace(backend, e);
-    d.others.push_back(caf::actor_cast<caf::actor>(e));
+    // The supervisor spawns it again this way when it dies (the host's
+    // callback stays the same).
+    auto spawn = [sys = d.sys.get(), spec = spec, gate = d.gate] {
+      switch (spec.how) {
+        case executor_spec::kind::blocking:
+          return spawn_blocking_executor(*sys, spec.sync, spec.workers, gate);
+        case executor_spec::kind::inline_call:
+          return spawn_inline_executor(*sys, spec.sync);
+        default: return spawn_async_executor(*sys, spec.async, gate);
+      }
+    };
+    executor_source e{std::function<executor_actor()>{spawn}};
+    d.others.push_back(caf::actor_cast<caf::actor>(e.actor));
+    executors.emplace(backend, std::move(e));
   }
   std::shared_ptr<resource_probe> probe;
   if (d.opts.sample_resources)

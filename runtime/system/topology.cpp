@@ -12,12 +12,15 @@
 #include "actors/coordinator_actor.hpp"
 #include "actors/optimizer_actor.hpp"
 #include "actors/resource_sampler_actor.hpp"
+#include "actors/supervisor_actor.hpp"
 #include "runtime/policy/batch_engine.hpp"
 
 namespace batching {
 
 void topology::shutdown() const {
   auto bye = caf::exit_reason::user_shutdown;
+  if (supervisor)
+    caf::anon_send_exit(supervisor, bye);
   if (sampler)
     caf::anon_send_exit(sampler, bye);
   if (coordinator && !remote_coordinator)
@@ -31,11 +34,12 @@ void topology::shutdown() const {
 }
 
 topology spawn_topology(caf::actor_system& sys, const runtime_config& cfg,
-                        const std::map<std::string, executor_actor>& executors,
+                        const std::map<std::string, executor_source>& executors,
                         std::shared_ptr<resource_probe> probe,
                         std::uint64_t seed, const cluster_membership& cluster,
                         journal_link journal) {
   topology t;
+  supervision plan;
   coordinator_wiring wiring;
   for (const auto& [type, op] : cfg.operation_configs) {
     if (!executors.count(op.backend))
@@ -56,7 +60,11 @@ topology spawn_topology(caf::actor_system& sys, const runtime_config& cfg,
     if (be.initial_requests_per_second > 0)
       gc.authority = cluster.authority;
     gc.node = cluster.node;
-    t.gates.emplace(op.backend, spawn_circuit_breaker(sys, gc));
+    gc.memory = std::make_shared<gate_memory>();
+    auto g = spawn_circuit_breaker(sys, gc);
+    t.gates.emplace(op.backend, g);
+    const auto& e = executors.at(op.backend);
+    plan.backends[op.backend] = {e.actor, e.respawn, g, std::move(gc)};
   }
   wiring.gates = t.gates;
   wiring.journal = journal.journal;
@@ -71,9 +79,10 @@ topology spawn_topology(caf::actor_system& sys, const runtime_config& cfg,
   os.optimizer = cfg.optimizer;
   // Under CAF's deterministic scheduler (virtual time) every actor must run
   // in its one queue; elsewhere training gets its own threads.
-  os.detached_models
+  bool virtual_time
     = dynamic_cast<caf::scheduler::test_coordinator*>(&sys.scheduler())
-      == nullptr;
+      != nullptr;
+  os.detached_models = !virtual_time;
   std::uint64_t type_seed = seed;
   for (const auto& [type, op] : cfg.operation_configs) {
     engines.push_back(batch_engine::from_settings(cfg, type, type_seed++));
@@ -86,11 +95,13 @@ topology spawn_topology(caf::actor_system& sys, const runtime_config& cfg,
   for (auto& engine : engines) {
     auto type = engine.op_type;
     auto backend = engine.backend; // a copy: `engine` moves below
-    auto b = spawn_batcher(
-      sys, std::move(engine),
-      {t.gates.at(backend), executors.at(backend), t.coordinator, t.optimizer});
-    if (!t.remote_coordinator)
+    auto b = spawn_batcher(sys, engine,
+                           {t.gates.at(backend), executors.at(backend).actor,
+                            t.coordinator, t.optimizer});
+    if (!t.remote_coordinator) {
       caf::anon_send(t.coordinator, caf::put_atom::value, type, b);
+      plan.types[type] = {b, std::move(engine)};
+    }
     caf::anon_send(t.optimizer, caf::put_atom::value, type, b);
     t.batchers.emplace(type, b);
   }
@@ -105,6 +116,12 @@ topology spawn_topology(caf::actor_system& sys, const runtime_config& cfg,
       caf::anon_send(t.sampler, caf::subscribe_atom::value,
                      resource_listener{b});
   }
+  if (!t.remote_coordinator)
+    plan.coordinator = t.coordinator;
+  plan.optimizer = t.optimizer;
+  plan.sampler = t.sampler;
+  plan.warn = !virtual_time;
+  t.supervisor = spawn_supervisor(sys, std::move(plan));
   return t;
 }
 

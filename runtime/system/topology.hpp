@@ -6,6 +6,7 @@
 // The embedding API, the simulator and the tests all spawn through here, so
 // they run the same topology.
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -28,9 +29,14 @@ struct topology {
   std::map<std::string, circuit_breaker_actor> gates; // by backend
   resource_sampler_actor sampler;                     // may be invalid
   optimizer_actor optimizer;
+  /// Restarts executors, gates and batchers that die
+  /// (actors/supervisor_actor.hpp); `batchers` and `gates` above are the
+  /// first ones, the supervisor knows the current.
+  supervisor_actor supervisor;
   /// The coordinator is another node's (a worker node): not ours to stop.
   bool remote_coordinator = false;
-  /// Sends an exit to every actor of the topology.
+  /// Sends an exit to every actor of the topology (the supervisor first, so
+  /// nothing is restarted, and with it what it restarted).
   void shutdown() const;
 };
 
@@ -52,11 +58,28 @@ struct journal_link {
   std::uint64_t next_job_id = 1;
 };
 
+/// A backend's executor and how to spawn it again when it dies.
+struct executor_source {
+  executor_actor actor;
+  /// Empty: the executor is not restarted (a fixed handle).
+  std::function<executor_actor()> respawn;
+
+  executor_source(executor_actor a) : actor(std::move(a)) {
+    // nop
+  }
+
+  /// Spawns the first executor with `spawn`, and every successor.
+  executor_source(std::function<executor_actor()> spawn)
+    : actor(spawn()), respawn(std::move(spawn)) {
+    // nop
+  }
+};
+
 /// Spawns the topology for `cfg`. `executors` must hold one executor per
 /// backend that an operation type uses (else std::invalid_argument); `probe`
 /// may be null (no resource sampler). `seed` seeds retry jitter.
 topology spawn_topology(caf::actor_system& sys, const runtime_config& cfg,
-                        const std::map<std::string, executor_actor>& executors,
+                        const std::map<std::string, executor_source>& executors,
                         std::shared_ptr<resource_probe> probe,
                         std::uint64_t seed = 1,
                         const cluster_membership& cluster = {},

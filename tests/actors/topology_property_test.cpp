@@ -3,12 +3,15 @@
 // behaviour (latencies, exceptions, 429 with Retry-After, retryable and
 // permanent errors, per-item failures, requests that never answer, outage
 // windows, and late answers: the backend processed the batch but its answer
-// arrives after the timeout, or never), on the deterministic scheduler:
-// every operation reaches exactly one terminal state; none is sent again
-// after its success was acknowledged; the backend sees an operation twice
-// again only when an answer accepting it was lost (at least once, never
-// more than needed); and the operations the jobs count as succeeded are exactly
-// those whose acceptance the runtime was told of. 1,000 cases by default.
+// arrives after the timeout, or never), and batchers, gates and executors
+// killed mid-run (the supervisor restarts them), on the deterministic
+// scheduler: every operation reaches exactly one terminal state; none is
+// sent again after the runtime recorded its success; without kills, none
+// after its success was acknowledged to the runtime, the backend sees an
+// operation twice only when an answer accepting it was lost (at least once,
+// never more than needed), and the operations the jobs count as succeeded
+// are exactly those whose acceptance the runtime was told of (with kills:
+// a subset of those the backend accepted). 1,000 cases by default.
 
 #include <set>
 #include <stdexcept>
@@ -74,61 +77,77 @@ TEST_F(topology_property, every_operation_finishes_exactly_once) {
       // A second acceptance is then always of a silent one: a resend after
       // an ack is the one the runtime must never make.
       std::set<std::uint64_t> acked, silent;
+      // What the coordinator reported succeeded (it observes the ledger).
+      std::set<std::uint64_t> recorded_ok;
+      bool resent_after_record = false;
       bool resent_after_ack = false, resent_after_silent = false;
       auto start_time = case_sched.clock().now();
       auto now_fn = [&] { return case_sched.clock().now() - start_time; };
-      auto exec = sim::spawn_delayed_executor(
-        case_sys, script{[&](const batch& b) -> std::optional<scripted_answer> {
-          for (const auto& op : b.operations) {
-            if (acked.count(op.id))
-              resent_after_ack = true;
-            if (silent.count(op.id))
-              resent_after_silent = true;
-          }
-          auto t = now_fn();
-          batch_outcome o;
-          o.latency = std::chrono::milliseconds{5 + rng.next() % 200};
-          if (t >= outage_from && t < outage_from + outage_len) {
-            o.status = batch_status::retryable_failure;
-            o.message = "HTTP 503";
-            return scripted_answer{o, o.latency};
-          }
-          auto roll = rng.next() % 100;
-          if (roll < 5)
-            return std::nullopt; // never answers: the request times out
-          if (roll < 9) { // processed, but the answer is lost or too late
-            for (const auto& op : b.operations)
-              silent.insert(op.id);
-            o.status = batch_status::ok;
-            if (roll < 7)
-              return std::nullopt;
-            return scripted_answer{o, std::chrono::seconds{5}}; // > timeout
-          }
-          if (roll < 12)
-            throw std::runtime_error("connection reset"); // executor throws
-          if (roll < 15) {
-            o.status = batch_status::throttled;
-            o.retry_after = std::chrono::seconds{rng.next() % 3};
-          } else if (roll < 25) {
-            o.status = batch_status::retryable_failure;
-          } else if (roll < 30) {
-            o.status = batch_status::permanent_failure;
-          } else {
-            o.status = batch_status::ok;
-            bool per_item = roll < 40;
-            for (const auto& op : b.operations) {
-              auto st = per_item ? static_cast<item_status>(rng.next() % 3)
-                                 : item_status::ok;
-              if (per_item)
-                o.items.push_back({op.id, st, "item"});
-              if (st == item_status::ok)
-                acked.insert(op.id);
-            }
-          }
+      script backend{[&](const batch& b) -> std::optional<scripted_answer> {
+        for (const auto& op : b.operations) {
+          if (recorded_ok.count(op.id))
+            resent_after_record = true;
+          if (acked.count(op.id))
+            resent_after_ack = true;
+          if (silent.count(op.id))
+            resent_after_silent = true;
+        }
+        auto t = now_fn();
+        batch_outcome o;
+        o.latency = std::chrono::milliseconds{5 + rng.next() % 200};
+        if (t >= outage_from && t < outage_from + outage_len) {
+          o.status = batch_status::retryable_failure;
+          o.message = "HTTP 503";
           return scripted_answer{o, o.latency};
-        }});
+        }
+        auto roll = rng.next() % 100;
+        if (roll < 5)
+          return std::nullopt; // never answers: the request times out
+        if (roll < 9) {        // processed, but the answer is lost or too late
+          for (const auto& op : b.operations)
+            silent.insert(op.id);
+          o.status = batch_status::ok;
+          if (roll < 7)
+            return std::nullopt;
+          return scripted_answer{o, std::chrono::seconds{5}}; // > timeout
+        }
+        if (roll < 12)
+          throw std::runtime_error("connection reset"); // executor throws
+        if (roll < 15) {
+          o.status = batch_status::throttled;
+          o.retry_after = std::chrono::seconds{rng.next() % 3};
+        } else if (roll < 25) {
+          o.status = batch_status::retryable_failure;
+        } else if (roll < 30) {
+          o.status = batch_status::permanent_failure;
+        } else {
+          o.status = batch_status::ok;
+          bool per_item = roll < 40;
+          for (const auto& op : b.operations) {
+            auto st = per_item ? static_cast<item_status>(rng.next() % 3)
+                               : item_status::ok;
+            if (per_item)
+              o.items.push_back({op.id, st, "item"});
+            if (st == item_status::ok)
+              acked.insert(op.id);
+          }
+        }
+        return scripted_answer{o, o.latency};
+      }};
+      // Restartable: a successor serves the same scripted backend.
+      executor_source exec{std::function<executor_actor()>{
+        [&] { return sim::spawn_delayed_executor(case_sys, backend); }}};
       auto t = spawn_topology(case_sys, cfg, {{"default", exec}}, nullptr,
                               *rc::gen::arbitrary<std::uint64_t>());
+      auto observer = case_sys.spawn(
+        [&](events_listener::pointer) -> events_listener::behavior_type {
+          return {[&](const operation_events& e) {
+            for (const auto& f : e.finished)
+              if (f.state == operation_state::succeeded)
+                recorded_ok.insert(f.operation_id);
+          }};
+        });
+      caf::anon_send(t.coordinator, caf::subscribe_atom::value, observer);
       case_sched.run();
       // Stops every actor however the case ends (a failed RC_ASSERT
       // throws), else ~actor_system would wait for them forever.
@@ -137,7 +156,8 @@ TEST_F(topology_property, every_operation_finishes_exactly_once) {
         ~stopper() { fn(); }
       } stop_all{[&] {
         t.shutdown();
-        caf::anon_send_exit(exec, caf::exit_reason::user_shutdown);
+        caf::anon_send_exit(exec.actor, caf::exit_reason::user_shutdown);
+        caf::anon_send_exit(observer, caf::exit_reason::user_shutdown);
         case_sched.run();
         while (case_sched.clock().trigger_timeout())
           case_sched.run();
@@ -157,7 +177,29 @@ TEST_F(topology_property, every_operation_finishes_exactly_once) {
       std::vector<std::uint64_t> jobs;
       std::uint64_t next_op = 1;
       auto steps = *rc::gen::inRange(1, 12);
+      // Half the cases kill actors now and then (as a crash would).
+      bool killing = *rc::gen::arbitrary<bool>();
+      std::uint32_t kills = 0;
+      std::set<caf::actor_addr> dead;
+
       for (int i = 0; i < steps; ++i) {
+        if (killing && *rc::gen::inRange(0, 3) == 0) {
+          auto [role, name] = *rc::gen::element(
+            std::pair<std::string, std::string>{"batcher", "read"},
+            std::pair<std::string, std::string>{"batcher", "write"},
+            std::pair<std::string, std::string>{"gate", "default"},
+            std::pair<std::string, std::string>{"executor", "default"});
+          caf::actor victim;
+          RC_ASSERT(ask_case(
+            t.supervisor, [&](caf::actor& a) { victim = a; },
+            caf::get_atom::value, role, name));
+          // None while its restart waits (a crash loop backs off).
+          if (victim && dead.insert(victim.address()).second) {
+            caf::anon_send_exit(victim, caf::exit_reason::kill);
+            case_sched.run();
+            ++kills;
+          }
+        }
         if (*rc::gen::inRange(0, 4) == 0 && !jobs.empty()) {
           auto id = *rc::gen::elementOf(jobs);
           ask_case(
@@ -187,13 +229,18 @@ TEST_F(topology_property, every_operation_finishes_exactly_once) {
           t.coordinator, [&](dashboard& x) { d = x; }, dashboard_atom::value);
         return d.coordinator.queued_operations;
       };
+      advance_case(60s); // past any delayed restart (at most 30 s)
       for (int k = 0; k < 1440 && unfinished() > 0; ++k)
         advance_case(60s);
 
-      RC_ASSERT(!resent_after_ack);
+      RC_ASSERT(!resent_after_record);
+      // A kill loses the answers the dead actor had not passed on: those
+      // are sent again like late ones.
+      RC_ASSERT(kills > 0 || !resent_after_ack);
       RC_TAG(silent.empty()        ? "no late answers"
              : resent_after_silent ? "late answers, sent again"
                                    : "late answers");
+      RC_TAG(kills > 0 ? "actors killed" : "no kills");
       std::uint64_t total_succeeded = 0;
       for (auto id : jobs) {
         job_status s;
@@ -207,10 +254,15 @@ TEST_F(topology_property, every_operation_finishes_exactly_once) {
         RC_ASSERT(s.state != job_state::running);
         total_succeeded += s.succeeded;
       }
-      RC_ASSERT(total_succeeded == acked.size());
+      RC_ASSERT(total_succeeded == recorded_ok.size());
+      for (auto id : recorded_ok)
+        RC_ASSERT(acked.count(id) > 0);
+      if (kills == 0)
+        RC_ASSERT(total_succeeded == acked.size());
       dashboard d;
       RC_ASSERT(ask_case(
         t.coordinator, [&](dashboard& x) { d = x; }, dashboard_atom::value));
+      RC_ASSERT(d.coordinator.actor_restarts == kills);
       RC_ASSERT(d.coordinator.ledger_violations == 0u);
       RC_ASSERT(d.coordinator.queued_operations == 0u);
     }));

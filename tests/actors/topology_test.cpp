@@ -45,10 +45,13 @@ protected:
   };
 
   void start(runtime_config cfg = test_config(), bool sampler = false) {
-    auto exec = spawn_scripted([this](const batch& b) {
-      seen.push_back(b);
-      return behaviour(b);
-    });
+    // Spawned again by the supervisor when it dies.
+    executor_source exec{std::function<executor_actor()>{[this] {
+      return spawn_scripted([this](const batch& b) {
+        seen.push_back(b);
+        return behaviour(b);
+      });
+    }}};
     std::shared_ptr<resource_probe> probe;
     if (sampler) {
       auto r = reading;
@@ -62,7 +65,32 @@ protected:
       track(g);
     if (t.sampler)
       track(t.sampler);
+    track(t.supervisor);
     sched.run();
+  }
+
+  /// The supervisor's current actor of a role.
+  caf::actor current(const std::string& role, const std::string& name) {
+    auto a = ask<caf::actor>(t.supervisor, caf::get_atom::value, role, name);
+    EXPECT_TRUE(a);
+    return a ? *a : caf::actor{};
+  }
+
+  /// Kills the current actor of a role (as a crash would end it).
+  void kill(const std::string& role, const std::string& name) {
+    auto a = current(role, name);
+    ASSERT_TRUE(a);
+    caf::anon_send_exit(a, caf::exit_reason::kill);
+    sched.run();
+  }
+
+  /// How many times each operation id reached the executor.
+  std::map<std::uint64_t, int> sends() const {
+    std::map<std::uint64_t, int> n;
+    for (const auto& b : seen)
+      for (const auto& op : b.operations)
+        ++n[op.id];
+    return n;
   }
 
   caf::expected<std::uint64_t> submit(std::string type, std::uint64_t n,
@@ -377,4 +405,102 @@ TEST_F(topology_test, a_lost_workers_share_of_a_cancelled_job_is_cancelled) {
   for (auto i = sent_before; i < seen.size(); ++i)
     for (const auto& op : seen[i].operations)
       EXPECT_LT(op.id, 1000u);
+}
+
+// Supervision (actors/supervisor_actor.hpp): an actor killed mid-run is
+// spawned again and nothing is lost or finished twice.
+TEST_F(topology_test, a_killed_batcher_is_restarted_and_nothing_is_lost) {
+  start();
+  behaviour = [](const batch&) {
+    return std::optional{scripted_answer{ok_outcome(), 300ms}};
+  };
+  auto id = submit("write", 1000);
+  ASSERT_TRUE(id);
+  auto first = current("batcher", "write");
+  advance(100ms); // batches in flight, the rest queued
+  ASSERT_FALSE(seen.empty());
+  kill("batcher", "write");
+  auto second = current("batcher", "write");
+  EXPECT_NE(first, second);
+  advance(30s);
+  auto s = status(*id);
+  EXPECT_EQ(s.state, job_state::completed);
+  EXPECT_EQ(s.succeeded, 1000u);
+  auto n = sends();
+  EXPECT_EQ(n.size(), 1000u); // every operation reached the backend
+  int twice = 0;
+  for (auto [_, k] : n)
+    twice += k > 1;
+  EXPECT_GT(twice, 0);   // what the dead one had in flight went again
+  EXPECT_LE(twice, 400); // and only that: at most its requests in flight
+  auto d = board();
+  EXPECT_EQ(d.coordinator.actor_restarts, 1u);
+  EXPECT_EQ(d.coordinator.ledger_violations, 0u);
+  EXPECT_EQ(d.coordinator.queued_operations, 0u);
+}
+
+TEST_F(topology_test, a_killed_gate_is_restarted_and_permits_flow_again) {
+  auto cfg = test_config();
+  cfg.backends["default"].initial_requests_per_second = 20; // paced
+  start(cfg);
+  auto id = submit("write", 2000);
+  ASSERT_TRUE(id);
+  advance(200ms);
+  kill("gate", "default"); // with the write batcher waiting for a permit
+  advance(200ms);
+  kill("gate", "default"); // and again: a crash loop backs off
+  advance(60s);
+  auto s = status(*id);
+  EXPECT_EQ(s.state, job_state::completed);
+  EXPECT_EQ(s.succeeded, 2000u);
+  EXPECT_EQ(sends().size(), 2000u);
+  auto d = board();
+  EXPECT_EQ(d.coordinator.actor_restarts, 2u);
+  EXPECT_EQ(d.coordinator.ledger_violations, 0u);
+  // The dashboard reads the new gate.
+  ASSERT_EQ(d.batching.size(), 2u);
+  EXPECT_GT(d.batching[1].request_rate, 0);
+}
+
+TEST_F(topology_test, a_killed_executor_is_restarted_and_its_batches_retried) {
+  start();
+  behaviour = [](const batch&) {
+    return std::optional{scripted_answer{ok_outcome(), 1s}};
+  };
+  auto id = submit("read", 500);
+  ASSERT_TRUE(id);
+  advance(100ms);
+  auto before = seen.size();
+  ASSERT_GT(before, 0u);
+  kill("executor", "default");
+  advance(60s);
+  auto s = status(*id);
+  EXPECT_EQ(s.state, job_state::completed);
+  EXPECT_EQ(s.succeeded, 500u);
+  EXPECT_EQ(s.failed, 0u); // one failed attempt each, retried
+  EXPECT_GT(seen.size(), before);
+  auto d = board();
+  EXPECT_EQ(d.coordinator.actor_restarts, 1u);
+  EXPECT_EQ(d.coordinator.ledger_violations, 0u);
+}
+
+// Killed while a cancel of its job was on its way: the operations it held
+// are cancelled by the coordinator, never sent again.
+TEST_F(topology_test, a_killed_batchers_cancelled_job_is_not_sent_again) {
+  start();
+  behaviour = [](const batch&) { return std::optional<scripted_answer>{}; };
+  auto id = submit("write", 300);
+  ASSERT_TRUE(id);
+  advance(50ms);
+  caf::anon_send_exit(current("batcher", "write"), caf::exit_reason::kill);
+  auto c = ask<job_status>(t.coordinator, cancel_atom::value, *id);
+  ASSERT_TRUE(c);
+  auto sent_before = seen.size();
+  advance(10s);
+  auto s = status(*id);
+  EXPECT_EQ(s.state, job_state::cancelled);
+  EXPECT_EQ(s.queued + s.in_flight, 0u);
+  EXPECT_EQ(s.cancelled, 300u);
+  EXPECT_EQ(seen.size(), sent_before);
+  EXPECT_EQ(board().coordinator.ledger_violations, 0u);
 }

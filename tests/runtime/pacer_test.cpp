@@ -291,3 +291,29 @@ TEST(pacer, an_unpaced_start_finds_a_budget_far_above_its_first_estimate) {
   EXPECT_LE(steady, 4);
   EXPECT_GE(p.rate(), 0.8 * 20);
 }
+
+TEST(pacer, a_resumed_pacer_keeps_its_predecessors_budget_mid_window) {
+  // A gate restarted 40 s into a window of 180 per 60 s that its
+  // predecessor had spent: resumed from the predecessor's rate and
+  // ceiling, the first overrun (counted from its own start) measures no
+  // less than them, so it keeps pacing near the budget.
+  auto window = fixed_window(180, 60);
+  pacer first{paced(3, 1)};
+  auto now = at(0ms);
+  drive(first, window, 160s, now);
+  ASSERT_TRUE(first.ceiling().has_value());
+  auto cfg = paced(first.rate(), 1);
+  cfg.resumed = true;
+  cfg.initial_ceiling = *first.ceiling();
+  pacer resumed{cfg};
+  auto fresh_window = window; // the same partly spent window, for contrast
+  auto fresh_now = now;
+  drive(resumed, window, 300s, now);
+  EXPECT_GE(resumed.rate(), 2.4); // 0.8 of the budget
+  EXPECT_LE(resumed.rate(), 3.6);
+  // Without the predecessor's figures, the same restart paces far below
+  // the budget for minutes (what the supervisor's resume avoids).
+  pacer fresh{paced(3, 1)};
+  drive(fresh, fresh_window, 300s, fresh_now);
+  EXPECT_LT(fresh.rate(), resumed.rate());
+}

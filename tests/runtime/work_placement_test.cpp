@@ -53,6 +53,27 @@ TEST(work_placement, a_lost_node_gives_back_what_it_had_not_finished) {
   EXPECT_EQ(p.outstanding(1), 2u);
 }
 
+TEST(work_placement, a_restarted_batcher_gives_back_only_its_type) {
+  work_placement p{1000};
+  p.add_node(1, {"read", "write"});
+  p.add_job(1, "write", 3);
+  p.add_job(2, "read", 2);
+  p.place_all();
+  EXPECT_TRUE(p.finish(1, {1, 0}));
+  EXPECT_EQ(p.lose(1, "write"), (std::vector<op_ref>{{1, 1}, {1, 2}}));
+  EXPECT_TRUE(p.lose(1, "write").empty()); // once
+  EXPECT_TRUE(p.live(1));
+  EXPECT_EQ(p.outstanding(1), 2u); // the reads
+  EXPECT_TRUE(p.holds(1, {2, 1}));
+  EXPECT_FALSE(p.holds(1, {1, 1}));
+  // Parked until the node serves writes again.
+  p.add_job(3, "write", 1);
+  EXPECT_TRUE(p.place(3).empty());
+  p.add_node(1, {"write"});
+  EXPECT_EQ(p.place_all(), (std::vector<chunk>{{1, 1, 1, 2}, {1, 3, 0, 1}}));
+  EXPECT_EQ(p.outstanding(1), 5u);
+}
+
 TEST(work_placement, without_a_serving_node_work_is_parked) {
   work_placement p{10};
   p.add_job(1, "write", 30);

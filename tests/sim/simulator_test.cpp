@@ -87,8 +87,17 @@ TEST(scenario_file, problems_are_reported_with_positions) {
     path
       + ":10:5: error: unknown key 'arival' in workload[0]; did you mean "
         "'arrival'?",
+    path
+      + ":16:22: error: actor_deaths[2].actor: unknown actor 'optimizer' "
+        "(expected one of: batcher, gate, executor)",
     path + ": error: workload[0].payload_bytes: min is larger than max",
     path + ": error: backend.outages[0]: from_s must be before to_s",
+    path
+      + ": error: actor_deaths[0].op_type: only a batcher has one (a gate "
+        "serves the backend)",
+    path
+      + ": error: actor_deaths[1].op_type: no workload stream of type "
+        "'read'",
     path
       + ": error: strategies: unknown strategy 'netflix_aimdd' (expected "
         "one of: "
@@ -353,4 +362,38 @@ TEST(check, invariants_name_what_broke) {
   EXPECT_EQ(broken_invariant(sc, r, false), "");
   sc.backend.budget = budget_kind::concurrency;
   EXPECT_FALSE(leaves_room(sc, 10));
+  // Kills: duplicates up to what was in flight at them; every one restarted.
+  r.unfinished = 0;
+  r.succeeded = 10;
+  r.duplicated = 2;
+  r.exposed_items = 2;
+  r.actor_deaths = 2;
+  r.actor_restarts = 2;
+  EXPECT_EQ(broken_invariant(sc, r, true), "");
+  r.actor_restarts = 1;
+  EXPECT_EQ(broken_invariant(sc, r, true), "2 actors killed, only 1 restarted");
+}
+
+TEST(sim_runner, killed_actors_are_restarted_and_nothing_is_lost) {
+  // Every kind of kill during a run near its budget: the supervisor
+  // restarts each, every operation succeeds once, and the backend sees
+  // twice at most what was in flight at the kills.
+  auto sc = shortened(load(scenario_dir() + "/notion_steady.yaml"));
+  sc.actor_deaths = {{10, supervised_role::batcher, "write"},
+                     {20, supervised_role::gate, ""},
+                     {20, supervised_role::executor, ""},
+                     {30, supervised_role::batcher, ""}};
+  auto r = run_strategy(sc, *find_strategy("adaptive"));
+  // The last kill: every batcher, of both configured types (read, write).
+  EXPECT_EQ(r.actor_deaths, 5u);
+  EXPECT_EQ(r.actor_restarts, 5u);
+  EXPECT_EQ(r.lost, 0u);
+  EXPECT_EQ(r.unfinished, 0u);
+  EXPECT_EQ(r.succeeded, r.submitted);
+  EXPECT_LE(r.duplicated, r.exposed_items);
+  EXPECT_EQ(broken_invariant(sc, r, true), "");
+  // Replays the same.
+  auto again = run_strategy(sc, *find_strategy("adaptive"));
+  EXPECT_EQ(again.succeeded, r.succeeded);
+  EXPECT_EQ(again.duplicated, r.duplicated);
 }
