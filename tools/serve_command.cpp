@@ -618,11 +618,19 @@ int run_worker_node(const arguments& parsed, runtime_config cfg) {
   const std::string cmd = "node";
   auto stop_signals = stop_signals_blocked();
   auto opts = runtime_options(parsed);
-  // Wakes wait_for() below: this worker has nothing left to do.
-  std::atomic<bool> lost{false};
-  opts.on_coordinator_lost = [&lost] {
-    lost = true;
-    ::kill(::getpid(), SIGTERM);
+  // The runtime stops this node's work and keeps asking for the
+  // coordinator; these only say so (from a CAF thread: one write each).
+  auto join = cfg.cluster.join;
+  opts.on_coordinator_lost = [join] {
+    std::cerr << "batching node: lost the coordinator at " + join
+                   + "; its work has moved (or went with it); asking again "
+                     "every second\n"
+              << std::flush;
+  };
+  opts.on_coordinator_rejoined = [join](std::uint32_t id) {
+    std::cout << "batching node: worker rejoined the coordinator at " + join
+                   + " as node " + std::to_string(id) + "\n"
+              << std::flush;
   };
   runtime rt{cfg, opts};
   if (auto rc = start_with_http_executors(rt, cfg, cmd); rc != exit_ok)
@@ -633,14 +641,6 @@ int run_worker_node(const arguments& parsed, runtime_config cfg) {
     std::cout << ' ' << type;
   std::cout << std::endl;
   wait_for(stop_signals);
-  if (lost) {
-    // Its work has been moved to the other nodes; what is still here would
-    // only be sent twice.
-    std::cerr << "batching node: lost the coordinator at " << cfg.cluster.join
-              << "; stopping" << std::endl;
-    rt.stop(duration{0});
-    return exit_failure;
-  }
   std::cout << "batching node: stopping" << std::endl;
   rt.stop(duration{0});
   return exit_ok;

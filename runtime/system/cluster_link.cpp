@@ -3,8 +3,10 @@
 #include <cstdlib>
 #include <dlfcn.h>
 #include <fstream>
+#include <memory>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <set>
 #include <stdexcept>
 
 #include <caf/actor_system.hpp>
@@ -180,17 +182,45 @@ std::uint16_t publish_entry(caf::actor_system& sys, cluster_entry_actor entry,
   return *port;
 }
 
+namespace {
+
+using rejoin_atom = caf::atom_constant<caf::atom("rejoin")>;
+
+/// How often a node that lost its authority or coordinator asks again.
+constexpr auto retry_every = std::chrono::seconds{1};
+
+/// Asks the entry at `address` for the cluster's directory, from `self`:
+/// `found` gets it, `failed` is called on any failure (unreachable, no
+/// entry, no answer within the peer timeout).
+template <class Found, class Failed>
+void ask_directory(caf::event_based_actor* self, const std::string& address,
+                   const std::string& node, const cluster_config& cfg,
+                   Found found, Failed failed) {
+  auto hp = address_of(address);
+  auto mm = cfg.transport == cluster_transport::tls
+              ? self->system().openssl_manager().actor_handle()
+              : self->system().middleman().actor_handle();
+  auto timeout = peer_timeout(cfg);
+  self->request(mm, timeout, caf::connect_atom::value, hp.host, hp.port)
+    .then(
+      [=](caf::node_id&, caf::strong_actor_ptr& entry_ptr,
+          std::set<std::string>&) {
+        if (!entry_ptr)
+          return failed();
+        auto entry = caf::actor_cast<cluster_entry_actor>(entry_ptr);
+        self->request(entry, timeout, join_atom::value, node)
+          .then([=](cluster_directory& dir) { found(dir); },
+                [=](caf::error&) { failed(); });
+      },
+      [=](caf::error&) { failed(); });
+}
+
+} // namespace
+
 caf::actor spawn_rejoiner(caf::actor_system& sys, const std::string& address,
                           const std::string& node, const cluster_config& cfg,
                           budget_authority_actor authority,
                           std::vector<circuit_breaker_actor> gates) {
-  using rejoin_atom = caf::atom_constant<caf::atom("rejoin")>;
-  static constexpr auto retry_every = std::chrono::seconds{1};
-  auto hp = address_of(address);
-  auto mm = cfg.transport == cluster_transport::tls
-              ? sys.openssl_manager().actor_handle()
-              : sys.middleman().actor_handle();
-  auto timeout = peer_timeout(cfg);
   return sys.spawn([=](caf::event_based_actor* self) -> caf::behavior {
     auto retry
       = [self] { self->delayed_send(self, retry_every, rejoin_atom::value); };
@@ -198,25 +228,60 @@ caf::actor spawn_rejoiner(caf::actor_system& sys, const std::string& address,
     self->set_down_handler([retry](caf::down_msg&) { retry(); });
     return {
       [=](rejoin_atom) {
-        self->request(mm, timeout, caf::connect_atom::value, hp.host, hp.port)
-          .then(
-            [=](caf::node_id&, caf::strong_actor_ptr& found,
-                std::set<std::string>&) {
-              if (!found)
-                return retry();
-              auto entry = caf::actor_cast<cluster_entry_actor>(found);
-              self->request(entry, timeout, join_atom::value, node)
-                .then(
-                  [=](cluster_directory& dir) {
-                    if (!dir.authority)
-                      return retry();
-                    self->monitor(dir.authority);
-                    for (const auto& g : gates)
-                      self->send(g, caf::put_atom::value, dir.authority);
-                  },
-                  [=](caf::error&) { retry(); });
-            },
-            [=](caf::error&) { retry(); });
+        ask_directory(
+          self, address, node, cfg,
+          [=](cluster_directory& dir) {
+            if (!dir.authority)
+              return retry();
+            self->monitor(dir.authority);
+            for (const auto& g : gates)
+              self->send(g, caf::put_atom::value, dir.authority);
+          },
+          retry);
+      },
+    };
+  });
+}
+
+caf::actor spawn_worker_link(caf::actor_system& sys, const std::string& address,
+                             const std::string& node, const cluster_config& cfg,
+                             coordinator_actor coordinator,
+                             worker_hooks hooks) {
+  return sys.spawn([=](caf::event_based_actor* self) -> caf::behavior {
+    auto watched = std::make_shared<caf::actor_addr>(coordinator.address());
+    auto retry
+      = [self] { self->delayed_send(self, retry_every, rejoin_atom::value); };
+    self->monitor(coordinator);
+    self->set_down_handler([=](caf::down_msg& dm) {
+      if (dm.source != *watched)
+        return; // a coordinator watched before
+      *watched = caf::actor_addr{};
+      hooks.lost();
+      retry();
+    });
+    return {
+      [=](rejoin_atom) {
+        ask_directory(
+          self, address, node, cfg,
+          [=](cluster_directory& dir) {
+            if (!dir.coordinator)
+              return retry();
+            auto batchers = hooks.rebuild(dir);
+            self
+              ->request(dir.coordinator, peer_timeout(cfg), join_atom::value,
+                        worker_registration{node, std::move(batchers)})
+              .then(
+                [=](std::uint32_t id) {
+                  *watched = dir.coordinator.address();
+                  self->monitor(dir.coordinator);
+                  hooks.rejoined(id);
+                },
+                [=](caf::error&) {
+                  hooks.lost();
+                  retry();
+                });
+          },
+          retry);
       },
     };
   });

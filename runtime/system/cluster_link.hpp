@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -64,5 +65,30 @@ caf::actor spawn_rejoiner(caf::actor_system& sys, const std::string& address,
                           const std::string& node, const cluster_config& cfg,
                           budget_authority_actor authority,
                           std::vector<circuit_breaker_actor> gates);
+
+/// What a worker node does when its coordinator comes and goes.
+struct worker_hooks {
+  /// The coordinator is lost (it died, or dropped this node after a
+  /// freeze): stop this node's work, which was moved to the other nodes or
+  /// went with the coordinator.
+  std::function<void()> lost;
+  /// A coordinator was found at the address: spawn this node's work anew
+  /// for it and hand over its batchers to register.
+  std::function<std::map<std::string, batcher_actor>(const cluster_directory&)>
+    rebuild;
+  /// Registered again, as node `id`.
+  std::function<void(std::uint32_t)> rejoined;
+};
+
+/// A worker node's way back to its coordinator, as spawn_rejoiner is a
+/// member's to its authority: it watches `coordinator`; once it is lost it
+/// calls hooks.lost, then asks the entry at `address` every second; a
+/// coordinator found there (a restarted one, or the same one after this
+/// node was dropped) gets the batchers of hooks.rebuild registered
+/// (join_atom) and is watched in turn. A failed registration counts as a
+/// loss (hooks.lost, and ask again).
+caf::actor spawn_worker_link(caf::actor_system& sys, const std::string& address,
+                             const std::string& node, const cluster_config& cfg,
+                             coordinator_actor coordinator, worker_hooks hooks);
 
 } // namespace batching

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <stdexcept>
 #include <thread>
@@ -131,6 +132,15 @@ struct runtime::impl {
   // Calls hold it shared; start() and the teardown in stop() exclusively,
   // so no call ever uses an actor system that stop() is destroying.
   std::shared_mutex lifecycle;
+  /// A worker node's topology once it rejoined a coordinator (`topo` is the
+  /// first one's): replaced from the worker link's thread, stopped by the
+  /// teardown, hence its own lock.
+  struct rejoined_worker {
+    std::mutex lock;
+    std::optional<topology> topo;
+    bool stopping = false;
+  };
+  std::shared_ptr<rejoined_worker> worker = std::make_shared<rejoined_worker>();
 
   void require_running(const char* what) const {
     if (!is_running)
@@ -141,6 +151,13 @@ struct runtime::impl {
   /// Stops every actor and destroys the actor system (stop(), and a
   /// start() that failed half-way).
   void teardown() {
+    {
+      std::lock_guard<std::mutex> guard{worker->lock};
+      worker->stopping = true;
+      if (worker->topo)
+        worker->topo->shutdown();
+      worker->topo.reset();
+    }
     topo.shutdown();
     for (auto& a : others)
       caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
@@ -160,7 +177,11 @@ struct runtime::impl {
   }
 
   /// Offers this worker node's batchers to the cluster's coordinator and
-  /// watches it: when it is lost, on_coordinator_lost is called.
+  /// watches it: when it is lost, this node's work stops (it was moved, or
+  /// went with the coordinator), on_coordinator_lost is called, and the
+  /// node registers fresh batchers with the coordinator it finds at the
+  /// address again (a restarted one replays its journal and places its
+  /// work anew).
   void register_worker(const std::string& node) {
     caf::error err;
     auto id = call<std::uint32_t>(topo.coordinator, opts.call_timeout, err,
@@ -169,20 +190,56 @@ struct runtime::impl {
     if (!id)
       throw std::runtime_error("the coordinator did not take this worker: "
                                + sys->render(err));
-    auto lost = opts.on_coordinator_lost;
-    auto watcher = sys->spawn([t = topo, lost](caf::event_based_actor* self) {
-      self->monitor(t.coordinator);
-      self->set_down_handler([self, t, lost](caf::down_msg&) {
-        // The coordinator has moved this node's work elsewhere (or is
-        // gone): sending it now would only send it twice.
+    worker_hooks hooks;
+    hooks.lost = [w = worker, first = topo, lost = opts.on_coordinator_lost] {
+      {
+        std::lock_guard<std::mutex> guard{w->lock};
+        first.shutdown(); // again after the first loss: harmless
+        if (w->topo)
+          w->topo->shutdown();
+        w->topo.reset();
+      }
+      if (lost)
+        lost();
+    };
+    hooks.rebuild = [this, w = worker, node](const cluster_directory& dir) {
+      cluster_membership as_worker{dir.authority, node, dir.coordinator};
+      auto t = spawn_topology(*sys, cfg, spawn_executors(), nullptr, opts.seed,
+                              as_worker);
+      std::lock_guard<std::mutex> guard{w->lock};
+      if (w->stopping) { // stop() began meanwhile
         t.shutdown();
-        if (lost)
-          lost();
-        self->quit();
-      });
-      return caf::behavior{[](caf::ok_atom) {}};
-    });
-    others.push_back(watcher);
+        return std::map<std::string, batcher_actor>{};
+      }
+      w->topo = t;
+      return t.batchers;
+    };
+    hooks.rejoined = opts.on_coordinator_rejoined;
+    if (!hooks.rejoined)
+      hooks.rejoined = [](std::uint32_t) {};
+    others.push_back(spawn_worker_link(*sys, cfg.cluster.join, node,
+                                       cfg.cluster, topo.coordinator,
+                                       std::move(hooks)));
+  }
+
+  /// One executor per configured backend, each spawned again by the
+  /// supervisor when it dies (the host's callback stays the same).
+  std::map<std::string, executor_source> spawn_executors() {
+    std::map<std::string, executor_source> executors;
+    for (const auto& [backend, spec] : executor_specs) {
+      auto spawn = [sys = sys.get(), spec = spec, gate = gate] {
+        switch (spec.how) {
+          case executor_spec::kind::blocking:
+            return spawn_blocking_executor(*sys, spec.sync, spec.workers, gate);
+          case executor_spec::kind::inline_call:
+            return spawn_inline_executor(*sys, spec.sync);
+          default: return spawn_async_executor(*sys, spec.async, gate);
+        }
+      };
+      executors.emplace(
+        backend, executor_source{std::function<executor_actor()>{spawn}});
+    }
+    return executors;
   }
 
   /// A blocking request with a fresh scoped_actor (a long-lived one
@@ -296,23 +353,9 @@ void runtime::start() {
     }
   }
   d.gate = std::make_shared<completion_gate>();
-  std::map<std::string, executor_source> executors;
-  for (const auto& [backend, spec] : d.executor_specs) {
-    // The supervisor spawns it again this way when it dies (the host's
-    // callback stays the same).
-    auto spawn = [sys = d.sys.get(), spec = spec, gate = d.gate] {
-      switch (spec.how) {
-        case executor_spec::kind::blocking:
-          return spawn_blocking_executor(*sys, spec.sync, spec.workers, gate);
-        case executor_spec::kind::inline_call:
-          return spawn_inline_executor(*sys, spec.sync);
-        default: return spawn_async_executor(*sys, spec.async, gate);
-      }
-    };
-    executor_source e{std::function<executor_actor()>{spawn}};
+  auto executors = d.spawn_executors();
+  for (const auto& [_, e] : executors)
     d.others.push_back(caf::actor_cast<caf::actor>(e.actor));
-    executors.emplace(backend, std::move(e));
-  }
   std::shared_ptr<resource_probe> probe;
   if (d.opts.sample_resources)
     probe = make_linux_probe(d.opts.proc_root);

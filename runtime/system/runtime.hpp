@@ -55,7 +55,12 @@ public:
     // The cluster (join, listen, role, TLS) is runtime_config::cluster.
     /// A worker node's coordinator was lost (called on a CAF thread; its
     /// work is being moved to the other nodes, this node has none left).
+    /// The node keeps asking the address it joined every second, and
+    /// registers anew with the coordinator it finds there (a restarted
+    /// one, or the same one after a freeze): on_coordinator_rejoined.
     std::function<void()> on_coordinator_lost;
+    /// A worker node registered again, as node `id` (on a CAF thread).
+    std::function<void(std::uint32_t)> on_coordinator_rejoined;
   };
 
   explicit runtime(runtime_config cfg);

@@ -8,9 +8,13 @@
 #   2. kill -9 of a worker mid-run: every operation still ends exactly once
 #      in the ledger (all succeeded, no ledger violation), its work moved;
 #   3. SIGSTOP of a worker: lost within the peer timeout (2 s) plus the
-#      heartbeat, its work moved, all jobs complete; woken up, it stops;
+#      heartbeat, its work moved, all jobs complete; woken up, it drops
+#      what it held and rejoins the coordinator as a new node;
 #   4. nginx's access log: no window over the budget, goodput near budget x
-#      100 items.
+#      100 items;
+#   5. kill -9 of the coordinator mid-run, restarted on its addresses with
+#      its journal: the worker rejoins it, the jobs it had acknowledged
+#      (same ids) all complete.
 #   distribution_test.sh BATCHING_BINARY
 set -u
 bin=${1:?binary}
@@ -52,8 +56,10 @@ backends:
       url: http://127.0.0.1:$nginx_port/append
 YAML
 
-wait_line() { # wait_line FILE PATTERN: up to 10 s
-  for _ in $(seq 200); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
+wait_line() { # wait_line FILE PATTERN [COUNT]: COUNT (1) such lines, up to 10 s
+  for _ in $(seq 200); do
+    [[ $(grep -c "$2" "$1" 2>/dev/null) -ge ${3:-1} ]] && return 0; sleep 0.05
+  done
   return 1
 }
 # shellcheck disable=SC2046
@@ -171,17 +177,75 @@ os.kill(pid_of("w2"), signal.SIGCONT)
 if bad:
     print("FAIL: " + "; ".join(bad)); sys.exit(1)
 PY
-# The woken worker finds itself dropped and stops with exit 1.
-for _ in $(seq 100); do kill -0 "$w2_pid" 2>/dev/null || break; sleep 0.1; done
-if kill -0 "$w2_pid" 2>/dev/null; then
-  echo "FAIL: the woken worker did not stop"; fail=1
+# The woken worker finds itself dropped, stops what it held and rejoins.
+if wait_line "$dir/w2.out" 'worker rejoined'; then
+  echo "woken worker: $(grep 'rejoined' "$dir/w2.out")"
 else
-  wait "$w2_pid"; rc=$?
-  grep -q 'lost the coordinator' "$dir/w2.out" && [[ $rc -eq 1 ]] \
-    || { echo "FAIL: the woken worker: exit $rc, $(cat "$dir/w2.out")"; fail=1; }
+  echo "FAIL: the woken worker did not rejoin: $(cat "$dir/w2.out")"; fail=1
 fi
+kill -0 "$w2_pid" 2>/dev/null || { echo "FAIL: the woken worker exited"; fail=1; }
 
 # -- 4. the budget, from nginx's log ---------------------------------------------
 check_budget "$dir/access.log" budget || fail=1
+
+# -- 5. kill -9 of the coordinator, restarted with its journal -------------------
+coord_pid=${pids[0]}
+cport=${cluster##*:}
+hport=${api##*:}
+python3 - "$api" "$dir" >"$dir/step5a.out" 2>&1 <<'PY' || { cat "$dir/step5a.out"; fail=1; }
+import json, sys, urllib.request
+api, d = sys.argv[1], sys.argv[2]
+ids = []
+for j in range(2):
+    ops = [{"id": 200000 + j * 6000 + i, "payload": {"n": i}} for i in range(6000)]
+    req = urllib.request.Request(api + "/v1/jobs", method="POST",
+                                 data=json.dumps({"type": "write", "operations": ops}).encode(),
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        ids.append(json.loads(r.read())["job_id"])
+open(f"{d}/restart_ids", "w").write(" ".join(map(str, ids)))
+PY
+sleep 3
+kill -9 "$coord_pid"
+wait "$coord_pid" 2>/dev/null
+wait_line "$dir/w2.out" 'lost the coordinator' 2 || { echo "FAIL: the worker did not notice"; fail=1; }
+sleep 1
+# shellcheck disable=SC2046
+"$bin" node --role coordinator --listen "127.0.0.1:$cport" --http "127.0.0.1:$hport" \
+  --no-resources --config "$dir/cluster.yaml" --node coord \
+  --journal "$dir/coord.journal" $(tls coord) >"$dir/coord2.out" 2>&1 &
+pids+=($!)
+wait_line "$dir/coord2.out" 'listening on http' || { echo "FAIL: restarted coordinator: $(cat "$dir/coord2.out")"; exit 1; }
+python3 - "$api" "$dir" <<'PY' || fail=1
+import json, sys, time, urllib.request
+api, d = sys.argv[1], sys.argv[2]
+ids = open(f"{d}/restart_ids").read().split()
+def get(path):
+    with urllib.request.urlopen(api + path, timeout=10) as r:
+        return json.loads(r.read())
+t0, rejoined, st = time.time(), None, []
+while time.time() - t0 < 120:
+    c = get("/v1/dashboard")["coordinator_status"]
+    if rejoined is None and c["worker_nodes"] >= 1:
+        rejoined = time.time() - t0
+    st = [get(f"/v1/jobs/{i}") for i in ids]
+    if rejoined is not None and all(s["status"] not in ("running", "waiting") for s in st):
+        break
+    time.sleep(0.2)
+ok = sum(s["succeeded"] for s in st)
+c = get("/v1/dashboard")["coordinator_status"]
+print(f"coordinator restart: worker back after {rejoined if rejoined is None else round(rejoined, 1)} s, "
+      f"{ok}/12000 of the acknowledged jobs' operations succeeded, "
+      f"worker nodes {c['worker_nodes']}, ledger violations {c['ledger_violations']}")
+bad = []
+if rejoined is None: bad.append("the worker did not rejoin the restarted coordinator")
+if ok != 12000 or any(s["status"] != "completed" for s in st):
+    bad.append("not every acknowledged operation succeeded after the restart")
+if c["ledger_violations"] != 0: bad.append("ledger violations after the restart")
+if bad:
+    print("FAIL: " + "; ".join(bad)); sys.exit(1)
+PY
+[[ $(grep -c 'worker rejoined' "$dir/w2.out") -ge 2 ]] \
+  || { echo "FAIL: w2 did not rejoin the restarted coordinator: $(cat "$dir/w2.out")"; fail=1; }
 [[ $fail -eq 0 ]] && echo "distribution: ok"
 exit $fail
