@@ -84,6 +84,9 @@ sampler_impl(resource_sampler_actor::stateful_pointer<sampler_state> self,
       return self->state.monitor->latest().value_or(resource_snapshot{});
     },
     [=](trends_atom) { return self->state.monitor->trends(); },
+    [=](trends_atom, double window_s) {
+      return self->state.monitor->trends(from_seconds(window_s));
+    },
     [=](recommend_atom) { return self->state.monitor->recommendations(); },
     [=](alerts_atom) { return self->state.monitor->active_alerts(); },
     [=](timer_atom, std::uint64_t generation) {

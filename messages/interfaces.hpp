@@ -125,6 +125,8 @@ using resource_sampler_actor = caf::typed_actor<
   caf::replies_to<caf::get_atom>::with<resource_snapshot>,
   // Trend per resource over the configured window.
   caf::replies_to<trends_atom>::with<resource_trends>,
+  // Trend per resource over the last N seconds (at most an hour).
+  caf::replies_to<trends_atom, double>::with<resource_trends>,
   // Recommendations from the current readings and trends.
   caf::replies_to<recommend_atom>::with<std::vector<recommendation>>,
   // Alerts currently raised.

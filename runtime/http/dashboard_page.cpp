@@ -2,9 +2,11 @@
 // no external files). Every second it fetches /v1/dashboard and draws, per
 // operation type, batch size, goodput, p99 latency and throttled requests
 // per second (rates over the last 5 s) on canvases, plus jobs, breakers,
-// resources and alerts. The latest numbers are also written into elements with
-// stable ids (id="<figure>-<type>", id="updates") so a browser test can read
-// them.
+// resources and alerts; every 5 s it fetches /v1/trends (10 minutes) and
+// /v1/recommendations for the advice panel. The latest numbers are also
+// written into elements with stable ids (id="<figure>-<type>",
+// id="updates", id="trend-<resource>", id="recommendations") so a browser
+// test can read them.
 
 #include "runtime/http/http_api.hpp"
 
@@ -40,6 +42,7 @@ td,th{text-align:left;padding:2px 6px;border-bottom:1px solid #eef0f3;font-varia
 <section><h2>Jobs</h2><table id="jobs"><thead><tr><th>id</th><th>type</th><th>priority</th><th>state</th><th>done</th><th>failed</th><th>total</th><th>last error</th></tr></thead><tbody></tbody></table></section>
 <section><h2>Resources</h2><table id="resources"><tbody></tbody></table></section>
 <section><h2>Alerts</h2><ul id="alerts"></ul></section>
+<section><h2>Advice (trends over 10 min, recommendations)</h2><table id="trends"><tbody><tr><td>cpu</td><td id="trend-cpu">…</td><td>memory</td><td id="trend-memory">…</td><td>network</td><td id="trend-network">…</td><td>disk</td><td id="trend-disk">…</td></tr></tbody></table><ul id="recommendations"><li>…</li></ul></section>
 </main>
 <script>
 "use strict";
@@ -90,6 +93,19 @@ function update(d){
   updates++;document.getElementById("updates").textContent=String(updates);
   document.getElementById("status").textContent="live, "+new Date().toLocaleTimeString();
 }
+async function advise(){
+  try{
+    const t=await (await fetch("/v1/trends?window_minutes=10",{cache:"no-store"})).json();
+    for(const k of ["cpu","memory","network","disk"]){const e=document.getElementById("trend-"+k);e.textContent=t.resource_sampling?t[k]:"off";e.className=t[k]==="increasing"?"warn":"";}
+    const r=await (await fetch("/v1/recommendations",{cache:"no-store"})).json();
+    const ul=document.getElementById("recommendations");ul.textContent="";
+    if(!r.resource_sampling)ul.appendChild(el("li","resource sampling is off (--no-resources)",""));
+    else if(!r.recommendations.length)ul.appendChild(el("li","none","ok"));
+    for(const x of r.recommendations||[])ul.appendChild(el("li",x.type+": "+x.recommendation,"warn"));
+  }catch(e){}
+  setTimeout(advise,5000);
+}
+advise();
 async function tick(){
   try{const r=await fetch("/v1/dashboard",{cache:"no-store"});if(!r.ok)throw new Error("HTTP "+r.status);update(await r.json());}
   catch(e){document.getElementById("status").textContent="disconnected: "+e.message;}

@@ -134,6 +134,16 @@ http_reply http_api::handle(const http_request& req) {
         return not_allowed("GET");
       return dashboard();
     }
+    if (path == "/v1/recommendations") {
+      if (!only("GET"))
+        return not_allowed("GET");
+      return recommendations();
+    }
+    if (path == "/v1/trends") {
+      if (!only("GET"))
+        return not_allowed("GET");
+      return trends(req);
+    }
     if (path == "/v1/jobs") {
       if (only("POST"))
         return submit(req);
@@ -318,6 +328,42 @@ boost::json::array http_api::recent_jobs() {
 
 http_reply http_api::list_jobs() {
   return json_reply(200, json::object{{"jobs", recent_jobs()}});
+}
+
+http_reply http_api::recommendations() {
+  auto recs = rt_.recommendations();
+  if (!recs)
+    return error_reply(503, "the resource sampler did not answer in time");
+  json::array list;
+  for (const auto& r : *recs)
+    list.push_back(json::object{{"type", r.type}, {"recommendation", r.text}});
+  return json_reply(
+    200, json::object{{"recommendations", std::move(list)},
+                      {"resource_sampling", rt_.samples_resources()}});
+}
+
+http_reply http_api::trends(const http_request& req) {
+  double minutes = 10;
+  auto text = query_value(req.target, "window_minutes");
+  if (!text.empty()) {
+    auto [end, ec]
+      = std::from_chars(text.data(), text.data() + text.size(), minutes);
+    if (ec != std::errc{} || end != text.data() + text.size()
+        || !(minutes > 0 && minutes <= 60))
+      return error_reply(400, "window_minutes: expected a number of minutes "
+                              "in (0, 60], got '"
+                                + text + "'");
+  }
+  auto t = rt_.trends(from_seconds(minutes * 60));
+  if (!t)
+    return error_reply(503, "the resource sampler did not answer in time");
+  return json_reply(
+    200, json::object{{"window_minutes", minutes},
+                      {"cpu", to_string(t->cpu)},
+                      {"memory", to_string(t->memory)},
+                      {"network", to_string(t->network)},
+                      {"disk", to_string(t->disk)},
+                      {"resource_sampling", rt_.samples_resources()}});
 }
 
 http_reply http_api::dashboard() {

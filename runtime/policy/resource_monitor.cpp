@@ -48,7 +48,8 @@ std::vector<resource_alert>
 resource_monitor::observe(const resource_snapshot& snap) {
   std::vector<resource_alert> raised;
   auto now = snap.at;
-  auto window = from_seconds(sampling_.trend_window_seconds);
+  auto window = std::max(from_seconds(sampling_.trend_window_seconds),
+                         duration{max_trend_window});
   for (auto r : all_resources) {
     auto& t = trackers_[static_cast<std::size_t>(r)];
     const auto& lv = levels_of(r);
@@ -97,27 +98,38 @@ resource_monitor::observe(const resource_snapshot& snap) {
   return raised;
 }
 
-trend resource_monitor::trend_of(resource_kind r) const {
-  const auto& w = trackers_[static_cast<std::size_t>(r)].window;
-  if (w.size() < 3)
-    return trend::stable;
-  double n = static_cast<double>(w.size());
+double resource_monitor::change_of(resource_kind r, duration window) const {
+  window = std::clamp(window, duration{1},
+                      std::max(duration{max_trend_window},
+                               from_seconds(sampling_.trend_window_seconds)));
+  const auto& all = trackers_[static_cast<std::size_t>(r)].window;
+  if (all.empty())
+    return 0;
+  auto from = all.back().first - window;
+  auto first = std::find_if(all.begin(), all.end(),
+                            [&](const auto& e) { return e.first >= from; });
+  auto n = static_cast<double>(std::distance(first, all.end()));
+  if (n < 3)
+    return 0;
+  auto t0 = first->first;
   double mean_t = 0, mean_v = 0;
-  for (const auto& [t, v] : w) {
-    mean_t += to_seconds(t - w.front().first);
-    mean_v += v;
+  for (auto it = first; it != all.end(); ++it) {
+    mean_t += to_seconds(it->first - t0);
+    mean_v += it->second;
   }
   mean_t /= n;
   mean_v /= n;
   double cov = 0, var = 0;
-  for (const auto& [t, v] : w) {
-    auto dt = to_seconds(t - w.front().first) - mean_t;
-    cov += dt * (v - mean_v);
+  for (auto it = first; it != all.end(); ++it) {
+    auto dt = to_seconds(it->first - t0) - mean_t;
+    cov += dt * (it->second - mean_v);
     var += dt * dt;
   }
-  if (var <= 0)
-    return trend::stable;
-  auto change = cov / var * sampling_.trend_window_seconds;
+  return var > 0 ? cov / var * to_seconds(window) : 0;
+}
+
+trend resource_monitor::trend_of(resource_kind r, duration window) const {
+  auto change = change_of(r, window);
   if (change > 5)
     return trend::increasing;
   if (change < -5)
@@ -125,9 +137,19 @@ trend resource_monitor::trend_of(resource_kind r) const {
   return trend::stable;
 }
 
+trend resource_monitor::trend_of(resource_kind r) const {
+  return trend_of(r, from_seconds(sampling_.trend_window_seconds));
+}
+
+resource_trends resource_monitor::trends(duration window) const {
+  return {trend_of(resource_kind::cpu, window),
+          trend_of(resource_kind::memory, window),
+          trend_of(resource_kind::network, window),
+          trend_of(resource_kind::disk, window)};
+}
+
 resource_trends resource_monitor::trends() const {
-  return {trend_of(resource_kind::cpu), trend_of(resource_kind::memory),
-          trend_of(resource_kind::network), trend_of(resource_kind::disk)};
+  return trends(from_seconds(sampling_.trend_window_seconds));
 }
 
 std::vector<resource_alert> resource_monitor::active_alerts() const {

@@ -11,10 +11,11 @@
 //   alert level and has held for sustained_seconds (every reading since it
 //   was first seen implied it), the alert level moves there and an alert is
 //   emitted (level `cleared` when it moves back to normal).
-//   Trend: least-squares slope of the readings within trend_window_seconds,
-//   times the window: increasing when the fitted change over the window is
-//   more than +5 points, decreasing below -5, else stable (at least 3
-//   readings, else stable).
+//   Trend over a window W (trend_window_seconds unless asked; readings
+//   are kept for max(trend_window_seconds, max_trend_window)): the
+//   least-squares slope of the readings within W of the latest, times W:
+//   increasing when that fitted change is more than +5 points, decreasing
+//   below -5, else stable (at least 3 readings, else stable).
 //   Pressure (for batch sizing): 1 if any alert is critical, 0.5 if any is
 //   a warning, else 0.
 //   Recommendations: per raised alert, per increasing trend of memory
@@ -53,8 +54,21 @@ public:
   /// The reading of `r` in percent from a snapshot.
   double percent(const resource_snapshot& snap, resource_kind r) const;
 
+  /// The longest window a trend may be asked for (the seed's
+  /// get_performance_trend(window_minutes) with up to an hour).
+  static constexpr duration max_trend_window = std::chrono::hours{1};
+
+  /// Over trend_window_seconds.
   trend trend_of(resource_kind r) const;
   resource_trends trends() const;
+
+  /// Over the last `window` (clamped to (0, max_trend_window]).
+  trend trend_of(resource_kind r, duration window) const;
+  resource_trends trends(duration window) const;
+
+  /// The fitted change of `r` over `window`, in percentage points (what
+  /// trend_of classifies); 0 with fewer than 3 readings.
+  double change_of(resource_kind r, duration window) const;
 
   /// Alerts currently raised (warning or critical).
   std::vector<resource_alert> active_alerts() const;

@@ -79,7 +79,9 @@ private:
 
 } // namespace
 
-std::string prometheus_text(const dashboard& d) {
+std::string prometheus_text(const dashboard& d,
+                            const std::optional<resource_trends>& trends,
+                            const std::vector<recommendation>& advice) {
   writer w;
   using m_t = batching_metrics;
   w.per_type(d, "batching_batch_size", "gauge",
@@ -181,6 +183,31 @@ std::string prometheus_text(const dashboard& d) {
   w.single("batching_resource_alerts_active", "gauge",
            "Resource alerts currently raised.",
            static_cast<double>(d.active_alerts.size()));
+  if (trends) {
+    w.family("batching_resource_trend", "gauge",
+             "Resource trend over sampling.trend_window_seconds: -1 "
+             "decreasing, 0 stable, 1 increasing.");
+    auto direction = [](trend t) {
+      return t == trend::increasing ? 1.0 : t == trend::decreasing ? -1.0 : 0.0;
+    };
+    w.sample("batching_resource_trend", "resource=\"cpu\"",
+             direction(trends->cpu));
+    w.sample("batching_resource_trend", "resource=\"memory\"",
+             direction(trends->memory));
+    w.sample("batching_resource_trend", "resource=\"network\"",
+             direction(trends->network));
+    w.sample("batching_resource_trend", "resource=\"disk\"",
+             direction(trends->disk));
+    std::map<std::string, double> by_type;
+    for (const auto& a : advice)
+      by_type[a.type] += 1;
+    w.family("batching_recommendations", "gauge",
+             "Current recommendations by type (GET /v1/recommendations has "
+             "their text).");
+    for (const auto& [type, n] : by_type)
+      w.sample("batching_recommendations", "type=\"" + label_value(type) + "\"",
+               n);
+  }
   return w.take();
 }
 

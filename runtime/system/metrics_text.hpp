@@ -5,12 +5,19 @@
 // (seconds, bytes), `_total` on counters, labels `op_type` per batcher and
 // `resource` per resource. docs/metrics.md lists every family.
 
+#include <map>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "messages/messages.hpp"
 
 namespace batching {
 
-std::string prometheus_text(const dashboard& d);
+/// With resource sampling, also each resource's trend (-1, 0, 1) and the
+/// recommendations by type.
+std::string prometheus_text(const dashboard& d,
+                            const std::optional<resource_trends>& trends = {},
+                            const std::vector<recommendation>& advice = {});
 
 } // namespace batching

@@ -555,7 +555,40 @@ boost::json::value runtime::dashboard() {
 std::string runtime::metrics_text() {
   caf::error err;
   auto board = fetch_dashboard(*impl_, "metrics_text", err);
-  return board ? prometheus_text(*board) : std::string{};
+  if (!board)
+    return {};
+  if (!samples_resources())
+    return prometheus_text(*board);
+  auto t = trends(from_seconds(impl_->cfg.sampling.trend_window_seconds));
+  auto recs = recommendations();
+  return prometheus_text(*board, t,
+                         recs.value_or(std::vector<recommendation>{}));
+}
+
+bool runtime::samples_resources() const {
+  return static_cast<bool>(impl_->topo.sampler);
+}
+
+std::optional<std::vector<recommendation>> runtime::recommendations() {
+  auto& d = *impl_;
+  std::shared_lock<std::shared_mutex> guard{d.lifecycle};
+  d.require_running("recommendations");
+  if (!d.topo.sampler)
+    return std::vector<recommendation>{};
+  caf::error err;
+  return d.call<std::vector<recommendation>>(
+    d.topo.sampler, d.opts.call_timeout, err, recommend_atom::value);
+}
+
+std::optional<resource_trends> runtime::trends(duration window) {
+  auto& d = *impl_;
+  std::shared_lock<std::shared_mutex> guard{d.lifecycle};
+  d.require_running("trends");
+  if (!d.topo.sampler)
+    return resource_trends{};
+  caf::error err;
+  return d.call<resource_trends>(d.topo.sampler, d.opts.call_timeout, err,
+                                 trends_atom::value, to_seconds(window));
 }
 
 bool runtime::stop(duration drain_timeout) {

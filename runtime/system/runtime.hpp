@@ -134,6 +134,25 @@ public:
   /// when the coordinator did not answer in time.
   std::string metrics_text();
 
+  // -- resources (docs/metrics.md) --------------------------------------------
+
+  /// Whether resources are sampled (options::sample_resources): without,
+  /// there are no alerts, trends or recommendations.
+  bool samples_resources() const;
+
+  /// The seed's get_optimization_recommendations(): one per raised alert,
+  /// per memory trend that keeps rising (a possible leak) and per scaling
+  /// rule (scaling.*) whose CPU condition held for its duration. Empty
+  /// without resource sampling; nothing on timeout.
+  std::optional<std::vector<recommendation>> recommendations();
+
+  /// The seed's get_performance_trend(window_minutes): each resource's
+  /// trend over the last `window` (readings are kept for an hour, so longer
+  /// windows see an hour). All stable without resource sampling; nothing
+  /// on timeout.
+  std::optional<resource_trends> trends(duration window
+                                        = std::chrono::minutes{10});
+
   // -- optimizer (docs/optimizer.md) ------------------------------------------
 
   /// The batch size the optimizer's model of `op_type` predicts for the

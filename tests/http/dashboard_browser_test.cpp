@@ -122,4 +122,8 @@ TEST(dashboard_browser, chromium_shows_live_numbers_while_a_load_runs) {
   // The job list shows the running job; the status line says live.
   EXPECT_NE(dom.find("<td>write</td>"), std::string::npos);
   EXPECT_NE(element(dom, "status").find("live"), std::string::npos);
+  // The advice panel read /v1/trends and /v1/recommendations: this runtime
+  // samples no resources, and says so.
+  EXPECT_EQ(element(dom, "trend-memory"), "off");
+  EXPECT_NE(dom.find("resource sampling is off"), std::string::npos);
 }

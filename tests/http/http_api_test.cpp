@@ -3,10 +3,14 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <filesystem>
+#include <fstream>
 #include <rapidcheck.h>
 #include <regex>
 #include <set>
 #include <sstream>
+#include <thread>
+#include <unistd.h>
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
@@ -320,6 +324,98 @@ TEST_F(api_test, metrics_follow_the_prometheus_text_format) {
       last_bucket = v;
     }
   }
+}
+
+TEST_F(api_test, trends_and_recommendations_without_resource_sampling) {
+  start();
+  auto t = call("GET", "/v1/trends?window_minutes=5");
+  ASSERT_EQ(t.status, 200) << t.body;
+  EXPECT_EQ(t.body, "{\"window_minutes\":5E0,\"cpu\":\"stable\",\"memory\":"
+                    "\"stable\",\"network\":\"stable\",\"disk\":\"stable\","
+                    "\"resource_sampling\":false}\n");
+  auto r = call("GET", "/v1/recommendations");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "{\"recommendations\":[],\"resource_sampling\":false}\n");
+  for (auto bad : {"0", "61", "-1", "abc", "5min"}) {
+    auto b = call("GET", std::string{"/v1/trends?window_minutes="} + bad);
+    EXPECT_EQ(b.status, 400) << bad;
+    EXPECT_NE(error_of(b).find("window_minutes: expected a number of minutes "
+                               "in (0, 60]"),
+              std::string::npos);
+  }
+  EXPECT_EQ(call("POST", "/v1/recommendations", "{}").status, 405);
+  EXPECT_EQ(call("DELETE", "/v1/trends").status, 405);
+  // No trend families without sampling.
+  EXPECT_EQ(call("GET", "/metrics").body.find("batching_resource_trend"),
+            std::string::npos);
+}
+
+// Resource sampling from a /proc of the test's own: memory held at 95%
+// raises a critical alert at once (sustained 0 s), which the
+// recommendations, their metric and the trends report.
+TEST(api_resources, recommendations_trends_and_their_metrics) {
+  auto proc = std::filesystem::temp_directory_path()
+              / ("batching_proc_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(proc / "net");
+  std::ofstream{proc / "meminfo"} << "MemTotal: 1000 kB\nMemAvailable: 50 "
+                                     "kB\n";
+  std::ofstream{proc / "stat"} << "cpu 1 0 1 100 0 0 0 0 0 0\n";
+  std::ofstream{proc / "loadavg"} << "0.1 0.1 0.1 1/1 1\n";
+  std::ofstream{proc / "diskstats"};
+  std::ofstream{proc / "net" / "dev"};
+  runtime_config cfg;
+  cfg.backends[default_backend].initial_requests_per_second = 0;
+  cfg.sampling.interval_seconds = 0.05;
+  cfg.resource_thresholds.memory = {75, 90, 0};
+  runtime::options opts;
+  opts.proc_root = proc.string();
+  runtime rt{cfg, opts};
+  rt.set_executor(default_backend,
+                  [](const batch&) { return batch_outcome{}; });
+  rt.start();
+  http_api api{rt, {}};
+  http_server server{{}, [&](const http_request& r) { return api.handle(r); }};
+  EXPECT_TRUE(rt.samples_resources());
+  // The sampler's first readings arrive within a few periods.
+  test::response r;
+  for (int i = 0; i < 100; ++i) {
+    r = test::http_call(server.port(), "GET", "/v1/recommendations", {}, {});
+    if (r.body.find("reduce_queued_operations") != std::string::npos)
+      break;
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_EQ(r.status, 200);
+  auto body = json::parse(r.body).as_object();
+  EXPECT_TRUE(body.at("resource_sampling").as_bool());
+  auto list = body.at("recommendations").as_array();
+  ASSERT_FALSE(list.empty()) << r.body;
+  EXPECT_EQ(list[0].at("type").as_string(), "reduce_queued_operations");
+  EXPECT_NE(std::string{list[0].at("recommendation").as_string().c_str()}.find(
+              "memory is at critical"),
+            std::string::npos)
+    << r.body;
+  auto t = test::http_call(server.port(), "GET", "/v1/trends", {}, {});
+  ASSERT_EQ(t.status, 200);
+  auto trends = json::parse(t.body).as_object();
+  EXPECT_EQ(trends.at("window_minutes").to_number<double>(), 10);
+  EXPECT_EQ(trends.at("memory").as_string(), "stable"); // held at 95%
+  EXPECT_TRUE(trends.at("resource_sampling").as_bool());
+  auto m = test::http_call(server.port(), "GET", "/metrics", {}, {});
+  EXPECT_NE(m.body.find("batching_resource_trend{resource=\"memory\"} 0\n"),
+            std::string::npos)
+    << m.body;
+  EXPECT_NE(m.body.find("batching_recommendations{type=\""
+                        "reduce_queued_operations\"} 1\n"),
+            std::string::npos);
+  // The host API says the same.
+  auto recs = rt.recommendations();
+  ASSERT_TRUE(recs.has_value());
+  ASSERT_FALSE(recs->empty());
+  EXPECT_EQ(recs->front().type, "reduce_queued_operations");
+  EXPECT_EQ(rt.trends(30min)->memory, trend::stable);
+  server.stop();
+  rt.stop(1s);
+  std::filesystem::remove_all(proc);
 }
 
 TEST_F(api_test, the_dashboard_page_and_its_data) {

@@ -64,6 +64,31 @@ TEST(resource_monitor, computes_trends_from_the_slope) {
   EXPECT_EQ(recs[0].type, "memory_leak_check");
 }
 
+TEST(resource_monitor, trends_are_asked_over_any_window_up_to_an_hour) {
+  // Memory flat at 40% for 50 minutes, then climbing 1 point a minute for
+  // 10: rising over the last 10 minutes, not over the hour (more than +5
+  // points fitted over the window is the threshold either way).
+  auto m = monitor();
+  for (int s = 0; s <= 3600; s += 10) {
+    double mem = s < 3000 ? 40 : 40 + (s - 3000) / 60.0;
+    m.observe(snap(std::chrono::seconds{s}, 20, mem));
+  }
+  EXPECT_EQ(m.trends(10min).memory, trend::increasing);
+  EXPECT_NEAR(m.change_of(resource_kind::memory, 10min), 10.0, 0.5);
+  // Over the hour the late climb fits as a small rise: stable.
+  EXPECT_EQ(m.trends(60min).memory, trend::stable);
+  EXPECT_GT(m.change_of(resource_kind::memory, 60min), 0.0);
+  EXPECT_LT(m.change_of(resource_kind::memory, 60min), 5.0);
+  EXPECT_EQ(m.trends(60min).cpu, trend::stable);
+  // The configured window (60 s) sees one point of change: stable.
+  EXPECT_EQ(m.trends().memory, trend::stable);
+  // Longer than an hour: an hour; nothing before the first reading.
+  EXPECT_EQ(m.change_of(resource_kind::memory, 5h),
+            m.change_of(resource_kind::memory, 60min));
+  resource_monitor empty = monitor();
+  EXPECT_EQ(empty.change_of(resource_kind::cpu, 10min), 0.0);
+}
+
 TEST(resource_monitor, network_is_a_share_of_the_link) {
   auto m = monitor();
   resource_snapshot s;
