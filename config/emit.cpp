@@ -33,6 +33,10 @@ public:
     obj_[key] = to_string(field);
   }
 
+  void flag(std::string_view key, bool& field, std::string_view) {
+    obj_[key] = field;
+  }
+
   void name(std::string_view key, std::string& field, std::string_view) {
     obj_[key] = field;
   }
@@ -90,6 +94,10 @@ public:
   template <class Enum>
   void choice(std::string_view key, Enum& field, std::string_view doc) {
     row(key, "name", to_string(field), enum_choices<Enum>(), "", doc);
+  }
+
+  void flag(std::string_view key, bool& field, std::string_view doc) {
+    row(key, "flag", field ? "true" : "false", "true, false", "", doc);
   }
 
   void name(std::string_view key, std::string& field, std::string_view doc) {

@@ -294,6 +294,11 @@ void check_rules(const runtime_config& cfg,
                                              "PUT, ...), got '"
                                            + h.method + "'");
   }
+  for (const auto& hook : cfg.monitoring.alerting.webhooks) {
+    auto key = "monitoring.alerting.webhooks." + hook.first;
+    if (std::string why; !parse_url(hook.second, &why))
+      rules.fail(key, key + ": " + why);
+  }
   if (std::string why; !parse_host_port(cfg.server.listen, &why))
     rules.fail("server.listen", "server.listen: " + why);
   for (auto [key, value] : {std::pair{"cluster.listen", &cfg.cluster.listen},
@@ -503,6 +508,16 @@ std::vector<std::string> notes(const runtime_config& cfg) {
     if (op.preferred_batch_size > cap)
       over("preferred_batch_size", op.preferred_batch_size);
   }
+  const auto& alerting = cfg.monitoring.alerting;
+  if (alerting.email_notifications)
+    out.push_back("monitoring.alerting.email_notifications: no e-mail is "
+                  "sent; add a webhook (monitoring.alerting.webhooks: {name: "
+                  "URL}: most mail and chat services take one) or forward "
+                  "alerts from the on_alert callback");
+  if (alerting.enabled && alerting.webhooks.empty())
+    out.push_back("monitoring.alerting.enabled: no webhooks configured; "
+                  "alerts reach only the dashboard, /metrics, stderr and "
+                  "on_alert");
   return out;
 }
 

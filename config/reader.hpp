@@ -154,6 +154,20 @@ public:
     ctx_.error(e.mark, std::move(message));
   }
 
+  void flag(std::string_view key, bool& field, std::string_view) {
+    auto e = find(key);
+    if (!e.value)
+      return;
+    bool value = false;
+    if (!e.value.IsScalar() || !YAML::convert<bool>::decode(e.value, value)) {
+      ctx_.error(e.mark,
+                 e.path + ": expected true or false, got " + describe(e.value));
+      return;
+    }
+    field = value;
+    ctx_.set_origin(e.path, e.mark);
+  }
+
   void name(std::string_view key, std::string& field, std::string_view) {
     auto e = find(key);
     if (!e.value)

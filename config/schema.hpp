@@ -318,6 +318,39 @@ void visit(performance_targets_config& x, V& v) {
            "Multiple of normal load the system must withstand.");
 }
 
+template <class V>
+void visit(alerting_config& x, V& v) {
+  v.flag("enabled", x.enabled,
+         "POST resource alerts to the webhooks (docs/metrics.md).");
+  v.flag("email_notifications", x.email_notifications,
+         "The seed's key: accepted with a warning; no e-mail is sent (use a "
+         "webhook).");
+  v.texts("webhooks", x.webhooks,
+          "Webhooks by name: the http:// or https:// URL each notification "
+          "is POSTed to.");
+  v.texts("headers", x.headers,
+          "Extra headers of every webhook request (e.g. Authorization).");
+  v.choice("min_level", x.min_level,
+           "The least severe level sent: warning or critical (a clearing of "
+           "a sent alert always goes).");
+  v.scalar("min_interval_seconds", x.min_interval_seconds, bounds{0, 86'400},
+           "s",
+           "Per resource, at most one notification per interval; a more "
+           "severe level goes at once.");
+  v.scalar("max_attempts", x.max_attempts, bounds{1, 100}, "attempts",
+           "Deliveries of one notification to one webhook before giving up.");
+  v.scalar("retry_backoff_seconds", x.retry_backoff_seconds,
+           bounds{0.001, 3'600}, "s",
+           "First wait after a failed delivery; doubling, at most 60 s.");
+  v.scalar("timeout_seconds", x.timeout_seconds, bounds{0.01, 600}, "s",
+           "How long one delivery may take (connect and answer).");
+}
+
+template <class V>
+void visit(monitoring_config& x, V& v) {
+  v.section("alerting", x.alerting, "Alert notifications to webhooks.");
+}
+
 /// The root: the sections of all three files (a file holds any subset).
 template <class V>
 void visit(runtime_config& x, V& v) {
@@ -341,6 +374,8 @@ void visit(runtime_config& x, V& v) {
             "Durability of accepted jobs across crashes (docs/durability.md).");
   v.section("performance_targets", x.performance_targets,
             "The targets benchmarks and reports compare against.");
+  v.section("monitoring", x.monitoring,
+            "Where resource alerts are sent (docs/metrics.md).");
 }
 
 /// The key of the environments section, read by the loader itself.

@@ -46,6 +46,10 @@ public:
     out_ << YAML::Key << std::string{key} << YAML::Value << to_string(field);
   }
 
+  void flag(std::string_view key, bool& field, std::string_view) {
+    out_ << YAML::Key << std::string{key} << YAML::Value << field;
+  }
+
   void name(std::string_view key, std::string& field, std::string_view) {
     if (field.empty())
       return; // an optional name left out (the reader refuses an empty one)

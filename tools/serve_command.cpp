@@ -22,6 +22,7 @@
 #include "runtime/http/http_api.hpp"
 #include "runtime/http/http_executor.hpp"
 #include "runtime/http/http_server.hpp"
+#include "runtime/http/webhook_notifier.hpp"
 #include "runtime/policy/batch_engine.hpp"
 #include "runtime/policy/http_mapping.hpp"
 #include "runtime/policy/text.hpp"
@@ -109,6 +110,28 @@ int start_with_http_executors(runtime& rt, const runtime_config& cfg,
     std::cerr << "batching " << cmd << ": " << p << '\n';
   if (!problems.empty())
     return exit_usage;
+  const auto& alerting = cfg.monitoring.alerting;
+  if (alerting.enabled && !alerting.webhooks.empty()) {
+    std::shared_ptr<webhook_notifier> hooks;
+    try {
+      auto node = cfg.cluster.node;
+      if (node.empty()) {
+        char host[256] = {};
+        ::gethostname(host, sizeof(host) - 1);
+        node = host;
+      }
+      hooks = std::make_shared<webhook_notifier>(alerting, node);
+    } catch (const std::exception& e) {
+      std::cerr << "batching " << cmd << ": monitoring.alerting: " << e.what()
+                << '\n';
+      return exit_usage;
+    }
+    // The runtime keeps the callback, and with it the notifier.
+    rt.on_alert([hooks](const resource_alert& a) { hooks->notify(a); });
+    std::cout << "batching " << cmd << ": alerts go to "
+              << alerting.webhooks.size() << " webhook"
+              << (alerting.webhooks.size() == 1 ? "" : "s") << std::endl;
+  }
   return start_runtime(rt, cmd) ? exit_ok : exit_failure;
 }
 

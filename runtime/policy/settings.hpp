@@ -275,6 +275,31 @@ inline std::map<std::string, backend_config> default_backends() {
   return {{default_backend, backend_config{}}};
 }
 
+/// Alert notifications (docs/metrics.md, runtime/policy/alert_dispatch.hpp).
+struct alerting_config {
+  bool enabled = false;
+  /// The seed's key: accepted, but no e-mail is sent (a warning says what
+  /// to use instead).
+  bool email_notifications = false;
+  /// Webhooks by name: the URL each notification is POSTed to.
+  std::map<std::string, std::string> webhooks;
+  /// Extra headers of every webhook request (e.g. Authorization).
+  std::map<std::string, std::string> headers;
+  alert_level min_level = alert_level::warning;
+  double min_interval_seconds = 300;
+  std::uint32_t max_attempts = 5;
+  double retry_backoff_seconds = 1;
+  double timeout_seconds = 5;
+
+  bool operator==(const alerting_config&) const = default;
+};
+
+struct monitoring_config {
+  alerting_config alerting;
+
+  bool operator==(const monitoring_config&) const = default;
+};
+
 /// The whole configuration (the three YAML files merged).
 struct runtime_config {
   batching_config batching;
@@ -290,6 +315,7 @@ struct runtime_config {
   cluster_config cluster;
   journal_config journal;
   performance_targets_config performance_targets;
+  monitoring_config monitoring;
 
   bool operator==(const runtime_config&) const = default;
 };

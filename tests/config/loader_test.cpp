@@ -190,8 +190,7 @@ TEST(config_loader, every_problem_of_a_file_is_reported_at_once) {
          "unknown key 'bogus' at top level (valid keys: batching, "
          "operation_configs, backends, coordinator, resource_thresholds, "
          "scaling, sampling, optimizer, server, cluster, journal, "
-         "performance_targets, "
-         "environments)"),
+         "performance_targets, monitoring, environments)"),
     }));
 }
 
@@ -432,4 +431,61 @@ TEST(config_loader, notes_name_batch_sizes_a_backend_cannot_carry) {
   EXPECT_TRUE(notes(cfg).empty());
   cfg.backends[default_backend].max_items_per_request = 50; // both exceed
   EXPECT_EQ(notes(cfg).size(), 2u);
+}
+
+// The seed README's production environment, verbatim: it loads, and its
+// e-mail key is accepted with a warning that names what to use instead.
+TEST(config_loader, the_seeds_production_yaml_passes_with_warnings) {
+  const std::string seed = R"(environments:
+  production:
+    batching:
+      min_batch_size: 20
+      max_batch_size: 1000
+    coordinator:
+      max_concurrent_jobs: 10
+    monitoring:
+      alerting:
+        enabled: true
+        email_notifications: true
+)";
+  auto result = load({{"seed.yaml", seed, false}}, "production");
+  ASSERT_TRUE(result.ok()) << result.errors.front().to_string();
+  const auto& a = result.config.monitoring.alerting;
+  EXPECT_TRUE(a.enabled);
+  EXPECT_TRUE(a.email_notifications);
+  auto n = notes(result.config);
+  auto has = [&](const std::string& text) {
+    return std::any_of(n.begin(), n.end(), [&](const std::string& s) {
+      return s.find(text) != std::string::npos;
+    });
+  };
+  EXPECT_TRUE(has("monitoring.alerting.email_notifications: no e-mail is "
+                  "sent; add a webhook"));
+  EXPECT_TRUE(has("monitoring.alerting.enabled: no webhooks configured"));
+}
+
+TEST(config_loader, alerting_keys_are_checked_where_they_are_written) {
+  const std::string text = R"(monitoring:
+  alerting:
+    enabled: maybe
+    webhooks:
+      ops: ftp://example.com/x
+    min_interval_seconds: -1
+)";
+  auto result = load({{"a.yaml", text, false}});
+  ASSERT_FALSE(result.ok());
+  std::vector<std::string> errors;
+  for (const auto& e : result.errors)
+    errors.push_back(e.to_string());
+  auto has = [&](const std::string& t) {
+    return std::any_of(errors.begin(), errors.end(), [&](const std::string& s) {
+      return s.find(t) != std::string::npos;
+    });
+  };
+  EXPECT_TRUE(has("a.yaml:3:14: error: monitoring.alerting.enabled: expected "
+                  "true or false"));
+  EXPECT_TRUE(
+    has("a.yaml:6:27: error: monitoring.alerting.min_interval_seconds: "
+        "-1 is out of range"));
+  EXPECT_TRUE(has("a.yaml:5:12: error: monitoring.alerting.webhooks.ops:"));
 }
