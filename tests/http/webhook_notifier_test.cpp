@@ -4,12 +4,8 @@
 // its retries, the third times out and is given up, and none of them
 // holds up notify() or the others.
 
-#include <arpa/inet.h>
 #include <condition_variable>
 #include <mutex>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 #include <vector>
 
 #include <boost/json.hpp>
@@ -17,6 +13,8 @@
 
 #include "runtime/http/http_server.hpp"
 #include "runtime/http/webhook_notifier.hpp"
+
+#include "tests/http/nginx_fixture.hpp"
 
 using namespace batching;
 using namespace std::chrono_literals;
@@ -73,31 +71,10 @@ private:
   http_server server_;
 };
 
-/// A port that accepts connections (the kernel's backlog) and never
-/// answers: a hung webhook.
-class black_hole {
-public:
-  black_hole() {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-    ::listen(fd_, 16);
-    socklen_t len = sizeof(addr);
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
-  }
-  ~black_hole() { ::close(fd_); }
-
-  std::string url() const {
-    return "http://127.0.0.1:" + std::to_string(port_) + "/hook";
-  }
-
-private:
-  int fd_ = -1;
-  std::uint16_t port_ = 0;
-};
+/// A hung webhook: a port that takes connections and never answers.
+std::string hung_url(const test::silent_listener& l) {
+  return "http://127.0.0.1:" + std::to_string(l.port()) + "/hook";
+}
 
 resource_alert critical_memory() {
   resource_alert a;
@@ -114,11 +91,11 @@ resource_alert critical_memory() {
 TEST(webhook_notifier, every_webhook_gets_it_and_none_holds_the_others_up) {
   receiver ok;
   receiver flaky{2};
-  black_hole hung;
+  test::silent_listener hung;
   alerting_config cfg;
   cfg.enabled = true;
   cfg.webhooks
-    = {{"a_ok", ok.url()}, {"b_flaky", flaky.url()}, {"c_hung", hung.url()}};
+    = {{"a_ok", ok.url()}, {"b_flaky", flaky.url()}, {"c_hung", hung_url(hung)}};
   cfg.headers = {{"X-Test", "1"}};
   cfg.max_attempts = 3;
   cfg.timeout_seconds = 0.3;
@@ -147,10 +124,10 @@ TEST(webhook_notifier, every_webhook_gets_it_and_none_holds_the_others_up) {
 }
 
 TEST(webhook_notifier, a_hung_webhook_is_given_up_after_its_attempts) {
-  black_hole hung;
+  test::silent_listener hung;
   alerting_config cfg;
   cfg.enabled = true;
-  cfg.webhooks = {{"hung", hung.url()}};
+  cfg.webhooks = {{"hung", hung_url(hung)}};
   cfg.max_attempts = 2;
   cfg.timeout_seconds = 0.2;
   cfg.retry_backoff_seconds = 0.05;
