@@ -96,8 +96,14 @@ struct batcher_state {
     if (auto ab = engine->take_ab_sample())
       self->send(wiring.optimizer, ab_record_atom::value, ab->test_id,
                  ab->test_arm, ab->goodput);
-    if (!sample || !engine->settings().learn)
+    if (!sample)
       return;
+    if (!engine->settings().learn) {
+      // The model learns this type too; its sizing stays its strategy's.
+      if (engine->settings().sample)
+        self->send(wiring.optimizer, std::move(*sample));
+      return;
+    }
     // The question is asked about the window just closed, in the very
     // terms the model learned from.
     prediction_request req{engine->settings().op_type, sample->features,

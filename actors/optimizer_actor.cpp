@@ -5,10 +5,12 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <utility>
 
 #include <caf/actor_system.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
+#include <caf/typed_response_promise.hpp>
 
 #include "actors/wakeup.hpp"
 #include "messages/error.hpp"
@@ -102,6 +104,9 @@ struct type_entry {
   std::string last_good; // bytes of the last trained model
   model_report report;   // its scores (bytes not kept twice)
   std::uint32_t restarts = 0;
+  /// Hosts that asked for a training while one was under way: the next
+  /// one (on every sample held by then) answers them.
+  std::vector<caf::typed_response_promise<model_report>> askers;
 };
 
 struct optimizer_state {
@@ -235,36 +240,71 @@ struct optimizer_state {
     // trainings then grows like n log n in the samples, not n^2.
     auto due = std::max<std::size_t>(settings.optimizer.retrain_every,
                                      e.samples.size() / 10);
-    if (e.training || e.fresh < due
-        || e.samples.size() < response_model::min_samples)
+    if (e.training)
       return;
+    if (!e.askers.empty()) {
+      train(type, e, std::exchange(e.askers, {}));
+      return;
+    }
+    if (e.fresh < due || e.samples.size() < response_model::min_samples)
+      return;
+    train(type, e, {});
+  }
+
+  /// Trains on what `e` holds; the report also goes to `askers` (the
+  /// host's train(), without the model's bytes).
+  void train(const std::string& type, type_entry& e,
+             std::vector<caf::typed_response_promise<model_report>> askers) {
     e.training = true;
     e.fresh = 0;
     std::vector<training_sample> batch(e.samples.begin(), e.samples.end());
     auto model = e.model;
     self->request(model, train_timeout, train_atom::value, std::move(batch))
       .then(
-        [this, type, model](model_report& r) {
+        [this, type, model, askers](model_report& r) mutable {
           auto& e = types.at(type);
           if (e.model != model)
             return; // from a model actor that has since been replaced
           e.training = false;
-          if (r.trained) {
+          bool trained = r.trained;
+          if (trained) {
             save(type, r.model);
             e.last_good = std::move(r.model);
             e.report = std::move(r);
             e.report.model.clear();
           }
+          for (auto& a : askers)
+            a.deliver(trained ? e.report : r);
           maybe_train(type, e);
         },
-        [this, type, model](caf::error&) {
+        [this, type, model, askers](caf::error& err) mutable {
           // The model actor died while training (the down handler
           // restarts it) or timed out: training resumes with the next
           // samples.
           auto& e = types.at(type);
           if (e.model == model)
             e.training = false;
+          for (auto& a : askers)
+            a.deliver(err);
         });
+  }
+
+  /// The host's train(type): now, on the samples held.
+  caf::result<model_report> train_now(const std::string& type) {
+    if (!known(type))
+      return make_error(error_code::unknown_operation_type,
+                        "no operation type '" + type + "'");
+    auto& e = entry(type);
+    if (e.samples.size() < response_model::min_samples)
+      return make_error(error_code::no_model,
+                        "'" + type + "' holds "
+                          + std::to_string(e.samples.size())
+                          + " samples; a training needs "
+                          + std::to_string(response_model::min_samples));
+    auto rp = self->make_response_promise<model_report>();
+    e.askers.push_back(rp);
+    maybe_train(type, e); // now, or after the training under way
+    return rp;
   }
 
   void on_down(const caf::down_msg& dm) {
@@ -425,6 +465,9 @@ optimizer_impl(optimizer_actor::stateful_pointer<optimizer_state> self,
     },
     [self](caf::put_atom, const std::string& type, batcher_actor& b) {
       self->state.batchers[type] = std::move(b);
+    },
+    [self](train_atom, const std::string& type) {
+      return self->state.train_now(type);
     },
     [self](caf::get_atom, const std::string& type) -> caf::result<model_actor> {
       if (!self->state.known(type))

@@ -294,6 +294,9 @@ void visit(optimizer_config& x, V& v) {
            "What predictions aim for: `throughput` (most items/s within the "
            "latency target), `latency` (least latency keeping 90% of the "
            "throughput) or `balanced` (keeping 95%).");
+  v.flag("train_every_type", x.train_every_type,
+         "Every type's sample windows train its model (predictions for any "
+         "type); only `ml` types follow them. false: only `ml` types train.");
 }
 
 template <class V>

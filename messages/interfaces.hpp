@@ -296,6 +296,10 @@ using optimizer_actor = caf::typed_actor<
   caf::replies_to<ab_analyze_atom, std::string>::with<ab_test_result>,
   // Wiring: the batcher of an operation type (A/B tests split its traffic).
   caf::reacts_to<caf::put_atom, std::string, batcher_actor>,
+  // Trains the type's model on the samples held (now, or once the
+  // training under way ends); answers its report (an error when too few
+  // samples are held).
+  caf::replies_to<train_atom, std::string>::with<model_report>,
   // The model actor of an operation type (diagnostics, supervision tests).
   caf::replies_to<caf::get_atom, std::string>::with<model_actor>>;
 

@@ -96,22 +96,7 @@ struct gate_status {
 
 // -- optimizer ----------------------------------------------------------------
 
-/// A model actor's answer to training: leave-one-out scores, importances
-/// and the trained model's bytes (the optimizer keeps them as the last good
-/// model). `trained` false: too few or unusable samples, nothing changed.
-struct model_report {
-  std::string op_type;
-  bool trained = false;
-  double throughput_r2 = 0;
-  double throughput_mae = 0; // items/s
-  double latency_r2 = 0;
-  double latency_mae = 0; // ms
-  std::uint64_t samples = 0;
-  std::map<std::string, double> importances; // by feature name
-  std::string model;                         // response_model::save bytes
-
-  bool operator==(const model_report&) const = default;
-};
+// model_report: runtime/policy/types.hpp (the host API returns it).
 
 // -- load tests ---------------------------------------------------------------
 

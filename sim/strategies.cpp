@@ -68,6 +68,9 @@ runtime_config runtime_config_for(const scenario& sc, const strategy_spec& s) {
   // Retries are the runtime's business, not the strategy's: enough
   // attempts that an outage does not fail operations.
   be.max_attempts = 20;
+  // Models train for `ml` only: for the other strategies a model that
+  // learns changes nothing but the run's cost.
+  cfg.optimizer.train_every_type = false;
   if (s.linger_ms >= 0)
     cfg.batching.linger_ms = s.linger_ms;
   for (const auto& w : sc.workload)

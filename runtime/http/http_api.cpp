@@ -134,6 +134,16 @@ http_reply http_api::handle(const http_request& req) {
         return not_allowed("GET");
       return dashboard();
     }
+    if (path == "/v1/predict") {
+      if (!only("POST"))
+        return not_allowed("POST");
+      return predict(req);
+    }
+    if (path == "/v1/insights") {
+      if (!only("GET"))
+        return not_allowed("GET");
+      return insights();
+    }
     if (path == "/v1/recommendations") {
       if (!only("GET"))
         return not_allowed("GET");
@@ -328,6 +338,114 @@ boost::json::array http_api::recent_jobs() {
 
 http_reply http_api::list_jobs() {
   return json_reply(200, json::object{{"jobs", recent_jobs()}});
+}
+
+http_reply http_api::predict(const http_request& req) {
+  std::string why;
+  auto v = parse_json_text(req.body, why, "");
+  if (!v)
+    return error_reply(400, why);
+  if (!v->is_object())
+    return error_reply(400, "expected a JSON object with type, features and "
+                            "target");
+  const auto& obj = v->as_object();
+  for (const auto& kv : obj)
+    if (kv.key() != "type" && kv.key() != "features" && kv.key() != "target")
+      return error_reply(400, "unknown field '" + std::string{kv.key()}
+                                + "' (expected type, features, target)");
+  auto* t = obj.if_contains("type");
+  if (!t || !t->is_string())
+    return error_reply(400, "type: expected the operation type's name");
+  std::string type = t->as_string().c_str();
+  if (!rt_.config().operation_configs.count(type))
+    return error_reply(400, "unknown operation type '" + type + "'");
+  // Every number of a section by name (but `skip`); what is not given
+  // stays 0.
+  auto numbers = [](const json::value* sec, const char* section, auto& out,
+                    const auto& fields,
+                    std::string_view skip) -> std::optional<std::string> {
+    if (!sec)
+      return std::nullopt;
+    if (!sec->is_object())
+      return std::string{section} + ": expected an object";
+    for (const auto& kv : sec->as_object()) {
+      auto key = std::string_view{kv.key()};
+      if (key == skip)
+        continue;
+      auto f = std::find_if(fields.begin(), fields.end(),
+                            [&](const auto& e) { return e.first == key; });
+      if (f == fields.end()) {
+        std::string known;
+        for (const auto& e : fields)
+          known += (known.empty() ? "" : ", ") + std::string{e.first};
+        if (!skip.empty())
+          known += ", " + std::string{skip};
+        return std::string{section} + ": unknown field '" + std::string{key}
+               + "' (expected " + known + ")";
+      }
+      if (!kv.value().is_number())
+        return std::string{section} + "." + std::string{key}
+               + ": expected a number";
+      out.*(f->second) = kv.value().to_number<double>();
+    }
+    return std::nullopt;
+  };
+  feature_vector features;
+  if (auto problem = numbers(obj.if_contains("features"), "features", features,
+                             feature_fields, ""))
+    return error_reply(400, *problem);
+  optimization_target target;
+  constexpr std::array<
+    std::pair<std::string_view, double optimization_target::*>, 3>
+    target_fields{
+      {{"target_throughput", &optimization_target::target_throughput},
+       {"max_response_time_ms", &optimization_target::max_response_time_ms},
+       {"min_confidence", &optimization_target::min_confidence}}};
+  const auto* tg = obj.if_contains("target");
+  if (auto problem = numbers(tg, "target", target, target_fields, "priority"))
+    return error_reply(400, *problem);
+  if (auto* p = tg ? tg->as_object().if_contains("priority") : nullptr) {
+    auto prio = p->is_string()
+                  ? parse_enum<target_priority>(p->as_string().c_str())
+                  : std::nullopt;
+    if (!prio)
+      return error_reply(400, "target.priority: expected one of "
+                                + enum_choices<target_priority>());
+    target.priority = *prio;
+  }
+  auto p = rt_.predict_optimal_batch_size(type, features, target);
+  if (!p)
+    return error_reply(503, "the optimizer did not answer in time");
+  return json_reply(
+    200, json::object{{"op_type", p->op_type},
+                      {"batch_size", p->batch_size},
+                      {"predicted_throughput", p->predicted_throughput},
+                      {"predicted_latency_ms", p->predicted_latency_ms},
+                      {"confidence", p->confidence},
+                      {"model", p->model}});
+}
+
+http_reply http_api::insights() {
+  auto in = rt_.optimization_insights();
+  if (!in)
+    return error_reply(503, "the optimizer did not answer in time");
+  json::object scores, importances;
+  for (const auto& [k, v] : in->model_scores)
+    scores[k] = v;
+  for (const auto& [k, v] : in->feature_importances)
+    importances[k] = v;
+  json::array recs, warnings;
+  for (const auto& r : in->recommendations)
+    recs.push_back(json::string{r});
+  for (const auto& w : in->warnings)
+    warnings.push_back(json::string{w});
+  return json_reply(
+    200, json::object{{"total_predictions", in->total_predictions},
+                      {"average_confidence", in->average_confidence},
+                      {"model_scores", std::move(scores)},
+                      {"feature_importances", std::move(importances)},
+                      {"recommendations", std::move(recs)},
+                      {"warnings", std::move(warnings)}});
 }
 
 http_reply http_api::recommendations() {

@@ -7,6 +7,8 @@
 //   GET    /v1/jobs/{id}      one job's status
 //   DELETE /v1/jobs/{id}      cancel a job
 //   GET    /v1/dashboard      the dashboard (+ recent jobs)
+//   POST   /v1/predict        the optimizer's batch size for features/target
+//   GET    /v1/insights       what the optimizer has learned
 //   GET    /v1/recommendations  resource recommendations (scaling.* rules)
 //   GET    /v1/trends?window_minutes=N  resource trends over N minutes
 //   GET    /metrics           Prometheus text (docs/metrics.md)
@@ -61,6 +63,8 @@ private:
   boost::json::array recent_jobs();
   http_reply dashboard();
   http_reply recommendations();
+  http_reply predict(const http_request& req);
+  http_reply insights();
   http_reply trends(const http_request& req);
   bool authorized(const http_request& req) const;
   void remember(std::uint64_t job_id);

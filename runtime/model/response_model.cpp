@@ -235,11 +235,12 @@ struct response_model::impl {
 };
 
 const std::vector<std::string>& feature_names() {
-  static const std::vector<std::string> names{
-    "batch_size",    "in_flight_batches",      "pending_operations",
-    "arrival_rate",  "recent_latency_ms",      "throttle_rate",
-    "error_rate",    "seconds_since_throttle", "cpu_percent",
-    "memory_percent"};
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> v;
+    for (const auto& [name, _] : feature_fields)
+      v.emplace_back(name);
+    return v;
+  }();
   return names;
 }
 

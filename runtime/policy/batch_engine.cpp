@@ -69,6 +69,7 @@ batch_engine::config batch_engine::from_settings(const runtime_config& cfg,
     = from_seconds(be.request_timeout_seconds * op.timeout_multiplier);
   result.seed = seed;
   result.learn = op.strategy == strategy_kind::ml;
+  result.sample = result.learn || cfg.optimizer.train_every_type;
   result.sample_period = from_seconds(cfg.optimizer.sample_period_seconds);
   result.min_confidence = cfg.optimizer.min_confidence;
   result.priority = cfg.optimizer.priority;
@@ -272,7 +273,7 @@ std::optional<time_point> batch_engine::next_wakeup(time_point now) {
 }
 
 std::optional<training_sample> batch_engine::take_sample(time_point now) {
-  if (!cfg_.learn && !ab_)
+  if (!cfg_.learn && !cfg_.sample && !ab_)
     return std::nullopt;
   if (!window_open_) {
     window_ = window{};

@@ -21,7 +21,9 @@
 //   cancel / deadline: queued operations finish as cancelled / failed;
 //             operations in flight finish by their outcome, except that a
 //             cancelled job's operations never go back to the queue.
-//   learning (types whose strategy learns, `ml`): every
+//   learning (types whose strategy learns, `ml`; with `sample`, every type
+//             closes the same windows for its model, but takes no advice):
+//             every
 //             sample_period (and at least 4 completed requests), the first
 //             outcome after it closes a window into
 //             a training_sample: features = the strategy's mean size at
@@ -85,6 +87,9 @@ public:
     std::uint64_t seed = 1;
     /// Learning (set for `ml`): training-sample windows and advice.
     bool learn = false;
+    /// Training-sample windows without advice (every type when
+    /// optimizer.train_every_type): the model learns, sizing stays.
+    bool sample = false;
     duration sample_period = std::chrono::seconds{2};
     double min_confidence = 0.6;
     target_priority priority = target_priority::balanced;

@@ -189,6 +189,10 @@ struct optimizer_config {
   std::uint32_t max_samples = 2000;
   /// What predictions aim for: throughput, latency or balanced.
   target_priority priority = target_priority::balanced;
+  /// Every operation type's sample windows train its model, so predictions
+  /// carry an honest confidence for any type; only `ml` types follow them.
+  /// Off: only `ml` types train.
+  bool train_every_type = true;
 
   bool operator==(const optimizer_config&) const = default;
 };

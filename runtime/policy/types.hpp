@@ -11,6 +11,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "runtime/policy/enum_names.hpp"
@@ -279,6 +280,22 @@ struct feature_vector {
   bool operator==(const feature_vector&) const = default;
 };
 
+/// The features by name, in the models' order (their importances, the
+/// HTTP API's JSON).
+inline constexpr std::array<
+  std::pair<std::string_view, double feature_vector::*>, 10>
+  feature_fields{
+    {{"batch_size", &feature_vector::batch_size},
+     {"in_flight_batches", &feature_vector::in_flight_batches},
+     {"pending_operations", &feature_vector::pending_operations},
+     {"arrival_rate", &feature_vector::arrival_rate},
+     {"recent_latency_ms", &feature_vector::recent_latency_ms},
+     {"throttle_rate", &feature_vector::throttle_rate},
+     {"error_rate", &feature_vector::error_rate},
+     {"seconds_since_throttle", &feature_vector::seconds_since_throttle},
+     {"cpu_percent", &feature_vector::cpu_percent},
+     {"memory_percent", &feature_vector::memory_percent}}};
+
 /// One observation for the optimizer: features, then what happened.
 struct training_sample {
   std::string op_type;
@@ -321,6 +338,23 @@ struct prediction_request {
   optimization_target target;
 
   bool operator==(const prediction_request&) const = default;
+};
+
+/// A model actor's answer to training: leave-one-out scores, importances
+/// and the trained model's bytes (the optimizer keeps them as the last good
+/// model). `trained` false: too few or unusable samples, nothing changed.
+struct model_report {
+  std::string op_type;
+  bool trained = false;
+  double throughput_r2 = 0;
+  double throughput_mae = 0; // items/s
+  double latency_r2 = 0;
+  double latency_mae = 0; // ms
+  std::uint64_t samples = 0;
+  std::map<std::string, double> importances; // by feature name
+  std::string model;                         // response_model::save bytes
+
+  bool operator==(const model_report&) const = default;
 };
 
 /// What the optimizer has learned (the seed's get_optimization_insights).

@@ -115,6 +115,15 @@ struct executor_spec {
 
 } // namespace
 
+/// What an error says for a host: our errors' own text, else CAF's
+/// rendering (a timeout, a dead actor).
+std::string message_of(caf::actor_system& sys, const caf::error& err) {
+  if (err.category() == error_category
+      && err.context().match_elements<std::string>())
+    return err.context().get_as<std::string>(0);
+  return sys.render(err);
+}
+
 struct runtime::impl {
   runtime_config cfg;
   options opts;
@@ -437,14 +446,8 @@ submit_result runtime::submit_job(const std::string& op_type,
   if (id)
     return {*id, error_code::none, {}};
   auto code = code_of(err);
-  std::string message;
-  if (err.category() == error_category
-      && err.context().match_elements<std::string>())
-    message = err.context().get_as<std::string>(0);
-  else
-    message = d.sys->render(err);
   return {0, code == error_code::none ? error_code::bad_request : code,
-          message};
+          message_of(*d.sys, err)};
 }
 
 std::optional<job_status> runtime::status(std::uint64_t job_id) {
@@ -491,6 +494,30 @@ runtime::predict_optimal_batch_size(const std::string& op_type,
   return d.call<prediction>(d.topo.optimizer, d.opts.call_timeout, err,
                             predict_atom::value,
                             prediction_request{op_type, features, target});
+}
+
+void runtime::add_training_data(const std::vector<training_sample>& samples) {
+  auto& d = *impl_;
+  std::shared_lock<std::shared_mutex> guard{d.lifecycle};
+  d.require_running("add_training_data");
+  for (const auto& s : samples)
+    caf::anon_send(d.topo.optimizer, s);
+}
+
+std::optional<model_report> runtime::train(const std::string& op_type,
+                                           std::string* error) {
+  auto& d = *impl_;
+  std::shared_lock<std::shared_mutex> guard{d.lifecycle};
+  d.require_running("train");
+  caf::error err;
+  // A training of thousands of samples takes a while (~1 s per 10,000).
+  auto report = d.call<model_report>(
+    d.topo.optimizer,
+    std::max(d.opts.call_timeout, duration{std::chrono::seconds{60}}), err,
+    train_atom::value, op_type);
+  if (!report && error)
+    *error = message_of(*d.sys, err);
+  return report;
 }
 
 std::optional<optimizer_insights> runtime::optimization_insights() {

@@ -162,6 +162,18 @@ public:
                              const feature_vector& features,
                              const optimization_target& target);
 
+  /// The seed's add_training_data: samples of the host's own (measured
+  /// elsewhere, or kept from an earlier run) join the type's training set,
+  /// as the batchers' windows do (optimizer.train_every_type).
+  void add_training_data(const std::vector<training_sample>& samples);
+
+  /// The seed's train_models for one type: trains on the samples held (now,
+  /// or right after a training under way) and returns the model's report
+  /// (R2, MAE, samples), or nothing with the reason in `error` (an unknown
+  /// type, too few samples, a timeout).
+  std::optional<model_report> train(const std::string& op_type,
+                                    std::string* error = nullptr);
+
   /// Predictions made, average confidence, model scores, feature
   /// importances, recommendations and warnings.
   std::optional<optimizer_insights> optimization_insights();

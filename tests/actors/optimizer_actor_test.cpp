@@ -212,3 +212,52 @@ TEST_F(optimizer_test, the_batchers_split_traffic_between_the_arms) {
             << " items/s (" << r.test_samples << "), +" << r.improvement_percent
             << "%, p " << r.p_value << "\n";
 }
+
+TEST_F(optimizer_test, the_host_trains_a_type_on_demand) {
+  auto o = spawn();
+  auto none = ask<model_report>(o, train_atom::value, std::string{"write"});
+  ASSERT_FALSE(none);
+  EXPECT_EQ(code_of(none.error()), error_code::no_model);
+  auto unknown = ask<model_report>(o, train_atom::value, std::string{"delete"});
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(code_of(unknown.error()), error_code::unknown_operation_type);
+  feed(o, 30); // fewer than retrain_every (50): no training of its own
+  auto r = ask<model_report>(o, train_atom::value, std::string{"write"});
+  ASSERT_TRUE(r) << sys.render(r.error());
+  EXPECT_TRUE(r->trained);
+  EXPECT_EQ(r->samples, 30u);
+  EXPECT_TRUE(r->model.empty()); // the bytes stay in the optimizer
+  EXPECT_GT(predict(o).confidence, 0);
+}
+
+// optimizer.train_every_type (the default): the windows of an `adaptive`
+// type train its model too, so its predictions carry a confidence; its
+// sizing stays adaptive's.
+TEST_F(optimizer_test, every_type_trains_its_model) {
+  sim::rate_limited_api::config api_cfg;
+  api_cfg.seed = 11;
+  auto api = std::make_shared<sim::rate_limited_api>(api_cfg, now());
+  auto exec = spawn_scripted(
+    [api, this](const batch& b) { return api->serve(b, now()); });
+  runtime_config cfg;
+  ASSERT_EQ(cfg.operation_configs.at("write").strategy,
+            strategy_kind::adaptive);
+  auto t = spawn_topology(sys, cfg, {{"default", exec}}, nullptr);
+  track(t.coordinator);
+  track(t.optimizer);
+  track(t.supervisor);
+  std::vector<operation> ops;
+  for (std::uint64_t i = 0; i < 30'000; ++i)
+    ops.push_back({i, std::string(200, 'x')});
+  ASSERT_TRUE(ask<std::uint64_t>(
+    t.coordinator, submit_atom::value,
+    job_submission{"write", priority::normal, std::move(ops), {}}));
+  for (int i = 0; i < 60; ++i)
+    advance(1s);
+  auto in = *ask<optimizer_insights>(t.optimizer, insights_atom::value);
+  ASSERT_TRUE(in.model_scores.count("write.samples_trained"));
+  EXPECT_GE(in.model_scores.at("write.samples_trained"), 20);
+  auto m = ask<batching_metrics>(t.batchers.at("write"), metrics_atom::value);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->strategy, strategy_kind::adaptive);
+}

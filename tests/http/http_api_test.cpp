@@ -418,6 +418,68 @@ TEST(api_resources, recommendations_trends_and_their_metrics) {
   std::filesystem::remove_all(proc);
 }
 
+TEST_F(api_test, predictions_insights_and_host_training) {
+  start();
+  // Untrained: the size asked about, confidence 0.
+  auto p
+    = call("POST", "/v1/predict",
+           R"({"type":"write","features":{"batch_size":40,"arrival_rate":90},
+                    "target":{"priority":"throughput","max_response_time_ms":2000}})");
+  ASSERT_EQ(p.status, 200) << p.body;
+  auto answer = parse(p).as_object();
+  EXPECT_EQ(answer.at("op_type").as_string(), "write");
+  EXPECT_EQ(answer.at("batch_size").to_number<int>(), 40);
+  EXPECT_EQ(answer.at("confidence").to_number<double>(), 0);
+  for (auto [body, problem] :
+       {std::pair{R"({"type":"delete"})", "unknown operation type 'delete'"},
+        std::pair{R"({"type":"write","features":{"size":1}})",
+                  "features: unknown field 'size' (expected batch_size, "
+                  "in_flight_batches"},
+        std::pair{R"({"type":"write","features":{"batch_size":"x"}})",
+                  "features.batch_size: expected a number"},
+        std::pair{R"({"type":"write","target":{"priority":"fast"}})",
+                  "target.priority: expected one of"},
+        std::pair{R"({"type":"write","target":{"speed":1}})",
+                  "target: unknown field 'speed' (expected target_throughput, "
+                  "max_response_time_ms, min_confidence, priority)"},
+        std::pair{R"({"type":"write","extra":1})", "unknown field 'extra'"},
+        std::pair{R"([1])", "expected a JSON object"}}) {
+    auto r = call("POST", "/v1/predict", body);
+    EXPECT_EQ(r.status, 400) << body;
+    EXPECT_NE(error_of(r).find(problem), std::string::npos)
+      << body << ": " << error_of(r);
+  }
+  EXPECT_EQ(call("GET", "/v1/predict").status, 405);
+  // The host's own samples, then a training on demand.
+  std::vector<training_sample> samples;
+  for (int i = 0; i < 30; ++i) {
+    training_sample s;
+    s.op_type = "write";
+    s.features.batch_size = 10 + 3 * i;
+    s.throughput = 100 + 2 * i;
+    s.item_latency_ms = 200 + 5 * i;
+    s.success_rate = 1;
+    samples.push_back(s);
+  }
+  rt_->add_training_data(samples);
+  std::string why;
+  auto report = rt_->train("write", &why);
+  ASSERT_TRUE(report.has_value()) << why;
+  EXPECT_TRUE(report->trained);
+  EXPECT_GE(report->samples, 30u);
+  EXPECT_FALSE(rt_->train("delete", &why).has_value());
+  EXPECT_NE(why.find("no operation type 'delete'"), std::string::npos) << why;
+  auto in = call("GET", "/v1/insights");
+  ASSERT_EQ(in.status, 200);
+  auto insights = parse(in).as_object();
+  EXPECT_EQ(insights.at("total_predictions").to_number<int>(), 1);
+  EXPECT_GE(insights.at("model_scores")
+              .as_object()
+              .at("write.samples_trained")
+              .to_number<double>(),
+            30);
+}
+
 TEST_F(api_test, the_dashboard_page_and_its_data) {
   start();
   auto page = call("GET", "/");
