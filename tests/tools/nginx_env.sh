@@ -22,8 +22,14 @@ start_nginx() {
     limit="limit_req zone=api;"
     ((burst > 0)) && limit="limit_req zone=api burst=$burst nodelay;"
   fi
+  # Both ports asked of the kernel (the inner one too: a neighbour of a
+  # free port may be some connection's), and nginx started again on new
+  # ones when either could not be bound.
+  local attempt inner
+  for attempt in 1 2 3; do
   nginx_port=$(free_port)
-  local inner=$((nginx_port + 1))
+  inner=$(free_port)
+  [[ $inner != "$nginx_port" ]] || continue
   mkdir -p "$dir/tmp"
   cat >"$dir/nginx.conf" <<CONF
 worker_processes 1;
@@ -52,7 +58,16 @@ http {
 }
 CONF
   nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" &
-  wait_for_port "$nginx_port" nginx "$dir/error.log"
+  local npid=$!
+  if wait_for_port "$nginx_port" nginx "$dir/error.log" >/dev/null \
+    && wait_for_port "$inner" nginx "$dir/error.log" >/dev/null; then
+    return 0
+  fi
+  kill "$npid" 2>/dev/null
+  wait "$npid" 2>/dev/null
+  echo "nginx could not listen (attempt $attempt): $(tail -n 2 "$dir/error.log")"
+  done
+  return 1
 }
 
 # wait_for_port PORT NAME ERROR_LOG: up to 5 s for a server to listen.
