@@ -122,10 +122,11 @@ struct supervisor_state {
   }
 
   void restart(std::size_t i) {
-    auto& c = children[i];
-    c.waiting = false;
-    auto name = c.name;
-    switch (c.kind) {
+    children[i].waiting = false;
+    // Copies: watch() below may grow `children`.
+    auto kind = children[i].kind;
+    auto name = children[i].name;
+    switch (kind) {
       case role::executor: {
         auto& b = plan.backends.at(name);
         auto e = b.respawn_executor();
@@ -180,7 +181,7 @@ struct supervisor_state {
     }
     if (plan.coordinator)
       self->send(plan.coordinator, restart_atom::value,
-                 std::string{name_of(c.kind)}, name);
+                 std::string{name_of(kind)}, name);
   }
 
   /// Stops every actor it supervises (a shutdown), then itself.
