@@ -53,6 +53,36 @@ protected:
     sched.run();
   }
 
+  /// The default topology against the simulated Notion API (3
+  /// requests/s), every actor tracked.
+  topology notion_topology() {
+    sim::rate_limited_api::config api_cfg;
+    api_cfg.seed = 11;
+    auto api = std::make_shared<sim::rate_limited_api>(api_cfg, now());
+    auto exec = spawn_scripted(
+      [api, this](const batch& b) { return api->serve(b, now()); });
+    auto t
+      = spawn_topology(sys, runtime_config{}, {{"default", exec}}, nullptr);
+    track(t.coordinator);
+    track(t.optimizer);
+    track(t.supervisor);
+    for (auto& [_, b] : t.batchers)
+      track(b);
+    for (auto& [_, g] : t.gates)
+      track(g);
+    return t;
+  }
+
+  /// One write job of `n` operations of 200 bytes.
+  void submit_backlog(const topology& t, std::uint64_t n) {
+    std::vector<operation> ops;
+    for (std::uint64_t i = 0; i < n; ++i)
+      ops.push_back({i, std::string(200, 'x')});
+    ASSERT_TRUE(ask<std::uint64_t>(
+      t.coordinator, submit_atom::value,
+      job_submission{"write", priority::normal, std::move(ops), {}}));
+  }
+
   prediction predict(const optimizer_actor& o) {
     std::mt19937_64 rng(5);
     prediction_request req;
@@ -177,25 +207,8 @@ TEST_F(optimizer_test, ab_tests_record_and_analyze) {
 // type's 50 operations a request, adaptive grows to the cap of 100, so the
 // test arm's windows deliver about twice as much. The optimizer must adopt.
 TEST_F(optimizer_test, the_batchers_split_traffic_between_the_arms) {
-  sim::rate_limited_api::config api_cfg;
-  api_cfg.seed = 11;
-  auto api = std::make_shared<sim::rate_limited_api>(api_cfg, now());
-  auto exec = spawn_scripted(
-    [api, this](const batch& b) { return api->serve(b, now()); });
-  runtime_config cfg;
-  auto t = spawn_topology(sys, cfg, {{"default", exec}}, nullptr);
-  track(t.coordinator);
-  track(t.optimizer);
-  for (auto& [_, b] : t.batchers)
-    track(b);
-  for (auto& [_, g] : t.gates)
-    track(g);
-  std::vector<operation> ops;
-  for (std::uint64_t i = 0; i < 60'000; ++i)
-    ops.push_back({i, std::string(200, 'x')});
-  ASSERT_TRUE(ask<std::uint64_t>(
-    t.coordinator, submit_atom::value,
-    job_submission{"write", priority::normal, std::move(ops), {}}));
+  auto t = notion_topology();
+  submit_backlog(t, 60'000);
   advance(30s); // past the pacer's start
   auto id
     = *ask<std::string>(t.optimizer, ab_start_atom::value,
@@ -234,24 +247,10 @@ TEST_F(optimizer_test, the_host_trains_a_type_on_demand) {
 // type train its model too, so its predictions carry a confidence; its
 // sizing stays adaptive's.
 TEST_F(optimizer_test, every_type_trains_its_model) {
-  sim::rate_limited_api::config api_cfg;
-  api_cfg.seed = 11;
-  auto api = std::make_shared<sim::rate_limited_api>(api_cfg, now());
-  auto exec = spawn_scripted(
-    [api, this](const batch& b) { return api->serve(b, now()); });
-  runtime_config cfg;
-  ASSERT_EQ(cfg.operation_configs.at("write").strategy,
+  ASSERT_EQ(runtime_config{}.operation_configs.at("write").strategy,
             strategy_kind::adaptive);
-  auto t = spawn_topology(sys, cfg, {{"default", exec}}, nullptr);
-  track(t.coordinator);
-  track(t.optimizer);
-  track(t.supervisor);
-  std::vector<operation> ops;
-  for (std::uint64_t i = 0; i < 30'000; ++i)
-    ops.push_back({i, std::string(200, 'x')});
-  ASSERT_TRUE(ask<std::uint64_t>(
-    t.coordinator, submit_atom::value,
-    job_submission{"write", priority::normal, std::move(ops), {}}));
+  auto t = notion_topology();
+  submit_backlog(t, 30'000);
   for (int i = 0; i < 60; ++i)
     advance(1s);
   auto in = *ask<optimizer_insights>(t.optimizer, insights_atom::value);

@@ -94,8 +94,8 @@ TEST(webhook_notifier, every_webhook_gets_it_and_none_holds_the_others_up) {
   test::silent_listener hung;
   alerting_config cfg;
   cfg.enabled = true;
-  cfg.webhooks
-    = {{"a_ok", ok.url()}, {"b_flaky", flaky.url()}, {"c_hung", hung_url(hung)}};
+  cfg.webhooks = {
+    {"a_ok", ok.url()}, {"b_flaky", flaky.url()}, {"c_hung", hung_url(hung)}};
   cfg.headers = {{"X-Test", "1"}};
   cfg.max_attempts = 3;
   cfg.timeout_seconds = 0.3;
