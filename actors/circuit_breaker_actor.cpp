@@ -196,6 +196,8 @@ struct gate_state {
       return;
     memory->rate = flow->rate();
     memory->ceiling = flow->ceiling().value_or(0);
+    memory->rough = flow->ceiling_rough();
+    memory->blocked_until_ns = flow->blocked_until().time_since_epoch().count();
   }
 
   void dispatch() {

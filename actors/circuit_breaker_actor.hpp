@@ -9,6 +9,7 @@
 // dies count as abandoned. Transitions are pushed to subscribers.
 
 #include <atomic>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -28,6 +29,10 @@ namespace batching {
 struct gate_memory {
   std::atomic<double> rate{0};    // requests/s the flow controller allows
   std::atomic<double> ceiling{0}; // its measured ceiling; 0 = none
+  std::atomic<bool> rough{false}; // that ceiling a first, unconfirmed one
+  /// The Retry-After it was last told (the actor clock's ns since epoch):
+  /// no request before it, from this gate or its successor.
+  std::atomic<std::int64_t> blocked_until_ns{0};
 };
 
 struct gate_config {

@@ -149,7 +149,12 @@ struct supervisor_state {
           b.gate_settings.flow.resumed = true;
           b.gate_settings.flow.initial_rate = m->rate;
           b.gate_settings.flow.initial_ceiling = m->ceiling;
+          b.gate_settings.flow.rough_ceiling = m->rough;
         }
+        // A Retry-After the old gate was told still holds.
+        if (auto& m = b.gate_settings.memory)
+          b.gate_settings.flow.blocked_until
+            = time_point{duration{m->blocked_until_ns.load()}};
         auto g = spawn_circuit_breaker(self->system(), b.gate_settings);
         b.gate = g;
         watch(role::gate, name, caf::actor_cast<caf::actor>(g));

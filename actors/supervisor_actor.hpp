@@ -18,7 +18,8 @@
 // closed, sizing learned again), except that a gate's pacer starts from
 // its predecessor's last rate and ceiling (gate_memory): a slow start
 // into a window the predecessor had partly spent would take the few
-// requests left in it as the budget.
+// requests left in it as the budget; and no gate sends before the
+// Retry-After its predecessor was told.
 // Not supervised: a worker node's batchers (the coordinator, on another
 // node, moves a lost worker's work to the others) and executors given as a
 // fixed handle (no way to spawn them again). An exit sent to the supervisor

@@ -461,10 +461,14 @@ zoo_run run_zoo(const zoo_draw& d, const zoo_strategy& s,
     return run_once(d, s, 1, series);
   // The best of a few static rates around the budget, with hindsight.
   std::optional<zoo_run> best;
+  std::vector<zoo_second> trial;
   for (double share : {0.8, 0.9, 0.95, 1.0}) {
-    auto r = run_once(d, s, share, nullptr);
-    if (!best || zoo_better(r, *best))
+    auto r = run_once(d, s, share, series ? &trial : nullptr);
+    if (!best || zoo_better(r, *best)) {
       best = r;
+      if (series)
+        series->swap(trial); // the chosen run's seconds
+    }
   }
   return *best;
 }

@@ -114,10 +114,48 @@ std::string table(const std::vector<sim::zoo_summary>& sums,
   return out.str();
 }
 
+/// One draw, second by second, per strategy: what `--trace` prints to look
+/// into a draw that a summary points at.
+int print_trace(const sim::zoo_draw& d,
+                const std::vector<sim::zoo_strategy>& strategies) {
+  sim::limiter l{sim::rate_limited_api::limiter_config(d.api), time_point{}};
+  std::cout << "draw " << d.index << ": " << to_string(d.api.budget)
+            << ", budget " << fixed(d.budget_requests, 3) << " requests/s ("
+            << fixed(d.budget_items, 1) << " items/s), window "
+            << fixed(l.window_s(), 1) << " s, headers "
+            << to_string(d.api.headers) << ", Retry-After "
+            << to_string(d.api.retry_after) << ", tenants "
+            << percent(d.api.tenant_share) << ", client told "
+            << to_string(d.knowledge) << " (" << fixed(d.declared_rate, 2)
+            << "/s), demand " << fixed(d.demand, 1) << " items/s "
+            << to_string(d.shape) << ", item cap "
+            << d.api.max_items_per_request << '\n';
+  for (const auto& s : strategies) {
+    std::vector<sim::zoo_second> series;
+    auto r = sim::run_zoo(d, s, &series);
+    std::cout << '\n'
+              << s.name << ": budget use "
+              << (r.budget_use ? fixed(*r.budget_use, 3) : std::string("-"))
+              << ", " << r.throttled << " of " << r.requests
+              << " requests throttled, p99 " << fixed(r.p99_ms, 0)
+              << " ms, unfinished " << r.unfinished << '\n'
+              << "second requests throttled goodput pace queued\n";
+    for (std::size_t i = 0; i < series.size(); ++i) {
+      const auto& x = series[i];
+      std::cout << i << ' ' << x.requests << ' ' << x.throttled << ' '
+                << fixed(x.goodput, 1) << ' ' << fixed(x.rate, 3) << ' '
+                << x.queued << '\n';
+    }
+  }
+  return exit_ok;
+}
+
 int run_zoo_bench(const std::vector<std::string>& args) {
   const std::string cmd = "bench zoo";
   arguments parsed{
-    args, {}, {"--draws", "--seed", "--json", "--strategies", "--threads"}};
+    args,
+    {},
+    {"--draws", "--seed", "--json", "--strategies", "--threads", "--trace"}};
   if (auto bad = reject_bad_arguments(cmd, parsed))
     return *bad;
   std::size_t n = 200,
@@ -135,6 +173,17 @@ int run_zoo_bench(const std::vector<std::string>& args) {
   }
   if (n < 1 || threads < 1)
     return usage_error(cmd, "--draws and --threads must be >= 1");
+  std::optional<std::size_t> trace;
+  if (auto v = parsed.value("--trace")) {
+    try {
+      trace = std::stoull(*v);
+    } catch (const std::exception&) {
+      return usage_error(cmd, "--trace takes a draw's number");
+    }
+    if (*trace >= n)
+      return usage_error(cmd, "--trace " + *v + ": draws are numbered 0 to "
+                                + std::to_string(n - 1));
+  }
   std::vector<sim::zoo_strategy> strategies;
   if (auto v = parsed.value("--strategies"); v && *v != "all") {
     for (const auto& name : split_list(*v)) {
@@ -158,6 +207,8 @@ int run_zoo_bench(const std::vector<std::string>& args) {
     strategies = sim::zoo_strategies();
   }
   auto draws = sim::draw_zoo(seed, n);
+  if (trace)
+    return print_trace(draws[*trace], strategies);
   std::vector<sim::zoo_run> runs(n * strategies.size());
   std::atomic<std::size_t> next{0}, done{0};
   std::mutex progress_mutex;
@@ -293,7 +344,9 @@ command zoo_bench_command() {
           "                     summary} (one run per draw and strategy)\n"
           "  --strategies LIST  comma-separated (the first is the reference;\n"
           "                     the oracle is added); default all\n"
-          "  --threads N        worker threads (default: the cores)\n",
+          "  --threads N        worker threads (default: the cores)\n"
+          "  --trace K          run only draw K (0 to N-1) and print it\n"
+          "                     second by second per strategy\n",
           run_zoo_bench};
 }
 

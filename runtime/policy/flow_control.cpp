@@ -33,7 +33,9 @@ void flow_controller::on_abandoned() {
     --in_flight_;
 }
 
-std::unique_ptr<flow_controller> make_flow_controller(const flow_settings& s) {
+namespace {
+
+std::unique_ptr<flow_controller> make_flow_kind(const flow_settings& s) {
   switch (s.kind) {
     case flow_kind::fixed:
       return std::make_unique<fixed_flow>(s.max_in_flight, s.initial_rate);
@@ -57,9 +59,18 @@ std::unique_ptr<flow_controller> make_flow_controller(const flow_settings& s) {
       cfg.initial_rate = s.initial_rate;
       cfg.resumed = s.resumed;
       cfg.initial_ceiling = s.initial_ceiling;
+      cfg.rough_ceiling = s.rough_ceiling;
       return std::make_unique<pacer>(cfg);
     }
   }
+}
+
+} // namespace
+
+std::unique_ptr<flow_controller> make_flow_controller(const flow_settings& s) {
+  auto c = make_flow_kind(s);
+  c->hold_until(s.blocked_until);
+  return c;
 }
 
 } // namespace batching

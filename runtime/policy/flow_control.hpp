@@ -18,6 +18,7 @@
 // Invariants: in_flight <= allowed_in_flight at every send; no send before
 // b.
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -68,12 +69,21 @@ public:
 
   std::uint32_t in_flight() const { return in_flight_; }
   time_point blocked_until() const { return blocked_until_; }
+  /// No request before `t`: a Retry-After told to a predecessor (a
+  /// restarted gate's) holds for its successor too.
+  void hold_until(time_point t) {
+    blocked_until_ = std::max(blocked_until_, t);
+  }
 
   /// Requests/s the controller allows; 0 when it does not pace by rate.
   virtual double rate() const { return 0; }
 
   /// The rate at which the backend last throttled, when known.
   virtual std::optional<double> ceiling() const { return std::nullopt; }
+
+  /// Whether that ceiling is a first measure nobody confirmed yet (a
+  /// successor keeps probing it rather than trusting it).
+  virtual bool ceiling_rough() const { return false; }
 
   /// Requests it lets be in flight at once.
   virtual std::uint32_t allowed_in_flight() const { return max_in_flight_; }
@@ -108,6 +118,9 @@ struct flow_settings {
   /// initial_rate and whose ceiling is initial_ceiling (0: none measured).
   bool resumed = false;
   double initial_ceiling = 0;
+  bool rough_ceiling = false; // initial_ceiling unconfirmed
+  /// Any controller: the predecessor's Retry-After, still honoured.
+  time_point blocked_until{};
 
   bool operator==(const flow_settings&) const = default;
 };

@@ -22,7 +22,12 @@ pacer::pacer(config cfg)
     hold_(cfg.initial_hold), probe_step_(cfg.probe) {
   if (cfg.resumed && cfg.initial_ceiling > 0) {
     ceiling_ = cfg.initial_ceiling;
-    plateau_ = cfg.initial_ceiling;
+    // A rough ceiling is probed on, accelerating, as the predecessor did;
+    // the first overrun that matches a confirmed one is a second measure.
+    if (cfg.rough_ceiling)
+      probe_step_ = 2 * cfg.probe;
+    else
+      plateau_ = cfg.initial_ceiling;
   }
 }
 
@@ -104,15 +109,16 @@ std::optional<double> pacer::accepted_rate(time_point now, bool& trusted) {
   return static_cast<double>(accepted) / to_seconds(span);
 }
 
-std::optional<double> pacer::accepted_last_second(time_point now) const {
+std::optional<double> pacer::accepted_recently(time_point now,
+                                               duration horizon) const {
   if (!first_completion_)
     return std::nullopt;
-  auto from = now - std::chrono::seconds{1};
+  auto from = now - horizon;
   auto accepted = std::count_if(accepted_.begin(), accepted_.end(),
                                 [&](time_point t) { return t > from; });
   if (accepted == 0)
     return std::nullopt;
-  return static_cast<double>(accepted); // per one second
+  return static_cast<double>(accepted) / to_seconds(horizon);
 }
 
 std::optional<double> pacer::recent_send_rate(time_point now) const {
@@ -146,18 +152,25 @@ void pacer::on_throttled(time_point now, duration retry_after,
   // new measure (nothing accepted says nothing about the rate): back off
   // in time instead, 1.5x per probe, where no Retry-After says how long.
   // Shut: a 429 while the rate ramps (after a rough estimate) with fewer
-  // requests accepted in the last second than min_measure and than a
-  // quarter of the pace: the limiter is closed (a window spent, a counter
-  // of rejections), it is not measuring a budget of ~1/s. As a block: no new
-  // measure, back off in time (a first overrun's volley in a window's
-  // first second would otherwise be followed by a ceiling of 1/s).
-  // Requests accepted in the last second: the shut test here, the ramp's
-  // measure below (nothing between changes it).
-  auto last_second_accepted = accepted_last_second(now);
-  auto last = last_second_accepted.value_or(0);
-  bool shut = rate_ > 0 && ceiling_ && probe_step_ > cfg_.probe
-              && last < std::min(min_measure, 0.25 * rate_)
-              && now - latency >= last_decrease_.value_or(now);
+  // requests accepted per second over the last H = max(1 s, 4 / r) than
+  // min_measure and than a quarter of the pace r: the limiter is closed (a
+  // window spent, a counter of rejections), it is not measuring a budget of
+  // ~1/s. As a block: no new measure, back off in time (a first overrun's
+  // volley in a window's first second would otherwise be followed by a
+  // ceiling of 1/s). A long Retry-After is the window's own answer
+  // (measured below). H spans at least four slots: below 4/s a single
+  // second holds too few requests to tell a shut limiter from a slow one.
+  // The same measure is the ramp's estimate below (nothing between
+  // changes it).
+  auto horizon
+    = std::min(cfg_.measure_window,
+               from_seconds(std::max(1.0, rate_ > 0 ? 4.0 / rate_ : 1.0)));
+  auto recently_accepted = accepted_recently(now, horizon);
+  bool shut
+    = rate_ > 0 && ceiling_ && probe_step_ > cfg_.probe
+      && retry_after < std::chrono::seconds{2}
+      && recently_accepted.value_or(0) < std::min(min_measure, 0.25 * rate_)
+      && now - latency >= last_decrease_.value_or(now);
   if ((last_decrease_ && !accepted_since_throttle_) || shut) {
     last_rejected_sent_ = now - latency;
     // Retry-After is when a request could pass, not that it will: others
@@ -226,7 +239,7 @@ void pacer::on_throttled(time_point now, duration retry_after,
     if (ramping && !window_budget && rate_ <= 0)
       c = std::numeric_limits<double>::max(); // unpaced: no rate to cap it
     auto recent_accepted
-      = ramping && !window_budget ? last_second_accepted : std::nullopt;
+      = ramping && !window_budget ? recently_accepted : std::nullopt;
     bool bare_bound = false; // too few accepted to measure a rate
     if (recent_accepted) {
       c = std::min(c, *recent_accepted);
@@ -279,9 +292,17 @@ void pacer::on_throttled(time_point now, duration retry_after,
       probe_step_ = 2 * cfg_.probe;
     }
     // Overrunning a window budget blocks for up to a whole window: probe
-    // it far more rarely.
-    if (window_budget)
+    // it far more rarely, once the same budget was measured twice. The
+    // first measure is one observation, as rough as a ramp's: an outage's
+    // long Retry-After soon after the start reads as a window of the few
+    // requests sent so far. So probe again after one window, accelerating
+    // (each step still waits a window span), until an overrun confirms it.
+    if (window_budget && same_plateau)
       hold_ = std::min(cfg_.max_hold, std::max(hold_, 10 * retry_after));
+    else if (window_budget) {
+      hold_ = std::min(cfg_.max_hold, window_span_.value_or(retry_after));
+      probe_step_ = 2 * cfg_.probe;
+    }
     ceiling_ = c;
     // Nothing accepted yet: 1/s is a floor, not a ceiling; slow start
     // doubles from it until an overrun measures the budget.

@@ -18,8 +18,9 @@
 //   max(1 s, 1/r) (the 429s of one overrun are one signal):
 //     while ramping (an unpaced start: r = 0 and c unknown; or probes
 //         accelerating, p > probe) and
-//         not a window overrun (below): c' = the requests accepted in the
-//         last second (capped by r when paced): the rate was still rising,
+//         not a window overrun (below): c' = the requests accepted per
+//         second over the last H (above; capped by r when paced): the rate
+//         was still rising,
 //         so window averages would understate the budget; unless c' is
 //         the same plateau as before (below), h = 2 s and p = 2 probe
 //         (probe again soon, accelerating: a rough estimate); later
@@ -49,8 +50,12 @@
 //     h = min(max(2h, initial_hold), max_hold) when c' is within
 //         -20%/+25% of the c' of the previous 429 (the same plateau
 //         again), else initial_hold; p = probe;
-//     after a long Retry-After h = min(max_hold, max(h, 10 ra)) (a window
-//     overrun blocks for up to a window: probe it rarely);
+//     after a long Retry-After on the same plateau h = min(max_hold,
+//     max(h, 10 ra)) (a window overrun blocks for up to a window: probe it
+//     rarely); on a new one (a first measure, one observation: an outage's
+//     long Retry-After soon after the start looks like a window of the few
+//     requests sent so far) h = w and p = 2 probe: probe again after a
+//     window, accelerating, until an overrun confirms it;
 //     unpaced (r = 0), c' <= max(1, the accepted rates above): the send
 //     rate of an overrun says nothing about the budget (with nothing
 //     accepted it was taken as the ceiling: a 429 storm without
@@ -69,10 +74,11 @@
 //   a 429 of a request sent after the last decrease, with nothing
 //     accepted since it, is no new measure (a window or a log that counts
 //     rejections stays shut; an accepted rate of 0 is not the budget); nor
-//     is one while probes accelerate after a rough estimate with fewer
-//     requests accepted in the last second than min(3, r / 4) (the
-//     limiter is shut, a window spent by a volley: one request let through
-//     is not a budget of 1/s): r
+//     is one while probes accelerate after a rough estimate, without a
+//     long Retry-After, with fewer requests accepted per second over the
+//     last H = max(1 s, 4 / r) than min(3, r / 4) (the limiter is shut, a
+//     window spent by a volley: one request let through is not a budget of
+//     1/s; H spans four slots, as a second is mostly quiet below 4/s): r
 //     and c stay, and the next send waits a backoff that starts at 1 s and
 //     grows 1.5x per such 429 up to max_backoff (with Retry-After only
 //     from the second such 429 on, and never less than it: it says when a
@@ -122,7 +128,9 @@
 // requests left as the whole window's budget. For the same reason its
 // first window overrun (counted from its own start, maybe mid-window)
 // measures at least max(that ceiling, that rate), capped by r_sent; the
-// next, counted from a block's end, measures the window whole.
+// next, counted from a block's end, measures the window whole. A rough
+// ceiling (probes accelerating) stays rough in the successor, and the
+// predecessor's Retry-After still holds (flow_settings::blocked_until).
 // Inputs: send and completion events with `now`; statuses; Retry-After.
 // Invariants: consecutive sends are at least 1/r apart (r at the time of
 // the later send); no send before b; f <= max_in_flight.
@@ -146,6 +154,7 @@ public:
     /// both are evidence of the budget, not a configured guess.
     bool resumed = false;
     double initial_ceiling = 0;
+    bool rough_ceiling = false;   // a first measure: probe it, accelerating
     double min_rate = 0.05;       // never slower than one request per 20 s
     double decrease = 0.85;       // r after a 429, as a share of the ceiling
     double recover = 0.95;        // climb quickly back to this share of c
@@ -165,6 +174,8 @@ public:
   /// The advertised pace while rate-limit headers steer, else the learned.
   double rate() const override;
   std::optional<double> ceiling() const override { return ceiling_; }
+  /// Probes accelerate: the ceiling is a first, rough measure.
+  bool ceiling_rough() const override { return probe_step_ > cfg_.probe; }
   /// Unpaced with nothing known yet: one request, then one more per
   /// success (slow start); else max_in_flight.
   std::uint32_t allowed_in_flight() const override;
@@ -189,8 +200,9 @@ private:
   /// The restored ceiling while no window overrun of its own was measured
   /// (0 after one, or when none was restored).
   double prior_ceiling() const;
-  /// Requests accepted in the last second (while ramping).
-  std::optional<double> accepted_last_second(time_point now) const;
+  /// Requests accepted per second over the last `horizon` (while ramping).
+  std::optional<double> accepted_recently(time_point now,
+                                          duration horizon) const;
   /// Requests sent per second over the last 5 s of the busy period (>= 3
   /// sends over >= 2 s).
   std::optional<double> recent_send_rate(time_point now) const;

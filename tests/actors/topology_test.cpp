@@ -462,6 +462,34 @@ TEST_F(topology_test, a_killed_gate_is_restarted_and_permits_flow_again) {
   EXPECT_GT(d.batching[1].request_rate, 0);
 }
 
+// A gate restarted while a Retry-After holds: its successor sends nothing
+// before it either (the old pacer of a restarted gate knew no block and
+// sent at once: `batching check sim/scenarios/notion_burst_10x.yaml
+// --cases 15 --seed 4` killed the gate 1 s into an 8 s Retry-After).
+TEST_F(topology_test, a_restarted_gate_honours_its_predecessors_retry_after) {
+  int calls = 0;
+  behaviour = [&calls](const batch&) -> std::optional<scripted_answer> {
+    if (++calls == 1) {
+      auto o = ok_outcome();
+      o.status = batch_status::throttled;
+      o.retry_after = 5s;
+      return scripted_answer{o, 10ms};
+    }
+    return scripted_answer{ok_outcome(), 10ms};
+  };
+  start();
+  auto id = *submit("write", 10);
+  advance(1s);
+  ASSERT_EQ(calls, 1);
+  kill("gate", "default");
+  advance(3900ms); // 4.9 s in: still within the 5 s the backend asked for
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(status(id).succeeded, 0u);
+  advance(2s);
+  EXPECT_EQ(status(id).succeeded, 10u);
+  EXPECT_EQ(board().coordinator.actor_restarts, 1u);
+}
+
 TEST_F(topology_test, a_killed_executor_is_restarted_and_its_batches_retried) {
   start();
   behaviour = [](const batch&) {

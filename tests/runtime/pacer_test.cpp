@@ -292,6 +292,31 @@ TEST(pacer, an_unpaced_start_finds_a_budget_far_above_its_first_estimate) {
   EXPECT_GE(p.rate(), 0.8 * 20);
 }
 
+TEST(pacer, a_first_window_measure_is_rough_and_stays_so_when_resumed) {
+  // Six requests, then a 429 with Retry-After: 13 s (an outage, or a
+  // window of six): one observation, so probes accelerate after it; a
+  // successor resumed from it probes on, and trusts a confirmed one.
+  pacer p{paced(0, 4)};
+  auto now = at(0ms);
+  for (int i = 0; i < 6; ++i) {
+    p.on_sent(now);
+    p.on_completed(now + 150ms, batch_status::ok, {}, 150ms);
+    now += 500ms;
+  }
+  p.on_sent(now);
+  p.on_completed(now + 150ms, batch_status::throttled, 13s, 150ms);
+  ASSERT_TRUE(p.ceiling().has_value());
+  EXPECT_TRUE(p.ceiling_rough());
+  EXPECT_LT(p.hold(), 20s); // probed after a window, not 10 Retry-Afters
+  auto cfg = paced(p.rate(), 4);
+  cfg.resumed = true;
+  cfg.initial_ceiling = *p.ceiling();
+  cfg.rough_ceiling = p.ceiling_rough();
+  EXPECT_TRUE(pacer{cfg}.ceiling_rough());
+  cfg.rough_ceiling = false;
+  EXPECT_FALSE(pacer{cfg}.ceiling_rough());
+}
+
 TEST(pacer, a_resumed_pacer_keeps_its_predecessors_budget_mid_window) {
   // A gate restarted 40 s into a window of 180 per 60 s that its
   // predecessor had spent: resumed from the predecessor's rate and

@@ -18,6 +18,15 @@ fail=0
 [[ $? -eq 2 ]] && grep -q "unknown strategy 'nosuch'" "$dir/err" \
   || { echo "FAIL: an unknown strategy must exit 2 with a message"; fail=1; }
 
+"$bin" bench zoo --draws 4 --trace 4 2>"$dir/err"
+[[ $? -eq 2 ]] && grep -q "numbered 0 to 3" "$dir/err" \
+  || { echo "FAIL: --trace past the draws must exit 2 with a message"; fail=1; }
+# One draw second by second: its run matches the same draw's in the JSON.
+"$bin" bench zoo --draws 8 --seed 5 --trace 3 --strategies adaptive \
+  >"$dir/trace" || { echo "FAIL: --trace exited $?"; fail=1; }
+grep -q '^draw 3: ' "$dir/trace" && [[ $(grep -c '^599 ' "$dir/trace") -eq 2 ]] \
+  || { echo "FAIL: --trace prints the draw and 600 s per strategy"; fail=1; }
+
 "$bin" bench zoo --draws 8 --seed 5 --json "$dir/a.json" >"$dir/out" \
   || { echo "FAIL: bench zoo exited $? (lost operations?)"; fail=1; }
 cat "$dir/out"
@@ -28,7 +37,7 @@ cat "$dir/out"
 cmp -s "$dir/b.json" "$dir/c.json" \
   || { echo "FAIL: the same seed on 1 thread gave other figures"; fail=1; }
 
-python3 - "$dir/a.json" <<'PY' || fail=1
+python3 - "$dir/a.json" "$dir/trace" <<'PY' || fail=1
 import json, sys
 d = json.load(open(sys.argv[1]))
 ok = True
@@ -52,6 +61,11 @@ for r in d["runs"]:
     check(r["budget_use"] is None or 0 <= r["budget_use"] <= 1.2, "budget_use range")
     check(0 <= r["throttle_rate"] <= 1, "throttle_rate range")
 ours = [r for r in d["runs"] if r["strategy"] == "adaptive"]
+trace = open(sys.argv[2]).read().splitlines()
+head = next(l for l in trace if l.startswith("adaptive: "))
+r3 = next(r for r in ours if r["draw"] == 3)
+check(f"{r3['throttled']} of {r3['requests']} requests" in head,
+      "--trace's adaptive run differs from the JSON's draw 3: " + head)
 uses = sorted(r["budget_use"] for r in ours if r["budget_use"] is not None)
 if uses:
     check(uses[len(uses) // 2] >= 0.3, "adaptive's median budget use %.2f < 0.3" % uses[len(uses) // 2])
