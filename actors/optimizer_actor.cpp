@@ -421,11 +421,15 @@ struct optimizer_state {
         "unknown strategy '"
           + (!control ? cfg.control_strategy : cfg.test_strategy)
           + "' (expected one of: " + enum_choices<strategy_kind>() + ")");
+    if (!cfg.op_type.empty() && !batchers.count(cfg.op_type))
+      return make_error(error_code::bad_request,
+                        "unknown operation type '" + cfg.op_type + "'");
     auto id = "ab-" + std::to_string(next_test++);
     tests.emplace(id,
                   ab_test{{cfg.name, cfg.control_strategy, cfg.test_strategy}});
     for (auto& [type, b] : batchers)
-      self->send(b, ab_start_atom::value, id, cfg);
+      if (cfg.op_type.empty() || type == cfg.op_type)
+        self->send(b, ab_start_atom::value, id, cfg);
     return id;
   }
 

@@ -479,15 +479,16 @@ typename Inspector::result_type inspect(Inspector& f, model_report& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, ab_test_config& x) {
   return inspect_fields(f, "ab_test_config", x.name, x.control_strategy,
-                        x.test_strategy, x.length);
+                        x.test_strategy, x.length, x.op_type);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, ab_test_result& x) {
   return inspect_fields(f, "ab_test_result", x.test_id, x.name,
                         x.control_strategy, x.test_strategy, x.control_samples,
-                        x.test_samples, x.control_mean, x.test_mean,
-                        x.improvement_percent, x.p_value, x.recommendation);
+                        x.test_samples, x.control_batches, x.test_batches,
+                        x.control_mean, x.test_mean, x.improvement_percent,
+                        x.p_value, x.recommendation);
 }
 
 template <class Inspector>

@@ -7,6 +7,7 @@
 
 #include <boost/json.hpp>
 
+#include "runtime/system/dashboard_json.hpp"
 #include "sim/ab.hpp"
 #include "sim/check.hpp"
 #include "sim/report.hpp"
@@ -18,7 +19,7 @@ namespace batching::cli {
 namespace {
 
 /// `--ab CONTROL,TEST`: both arms on the scenario's seed, Welch's t-test
-/// over per-second goodput.
+/// over batch means of per-second goodput.
 int run_ab(const sim::scenario& sc, const std::string& arms,
            const arguments& parsed) {
   auto comma = arms.find(',');
@@ -31,17 +32,9 @@ int run_ab(const sim::scenario& sc, const std::string& arms,
                                 + sim::strategy_choices());
   auto out = sim::run_ab_test(sc, *control, *test);
   const auto& r = out.result;
-  boost::json::object o{{"name", r.name},
-                        {"control_strategy", r.control_strategy},
-                        {"test_strategy", r.test_strategy},
-                        {"metric", "goodput per second of arrivals"},
-                        {"control_samples", r.control_samples},
-                        {"test_samples", r.test_samples},
-                        {"control_mean", r.control_mean},
-                        {"test_mean", r.test_mean},
-                        {"improvement_percent", r.improvement_percent},
-                        {"p_value", r.p_value},
-                        {"recommendation", to_string(r.recommendation)}};
+  auto o = to_json(r).as_object();
+  o.erase("test_id");
+  o["metric"] = "goodput per second of arrivals";
   if (auto path = parsed.value("--json"))
     if (!write_file(*path,
                     to_json_text(boost::json::object{{"ab", o}}) + "\n")) {
@@ -50,11 +43,14 @@ int run_ab(const sim::scenario& sc, const std::string& arms,
     }
   if (!parsed.has("--quiet"))
     std::cout << "A/B test " << r.name << " (goodput per second, "
-              << r.control_samples << " + " << r.test_samples
-              << " samples): control " << r.control_mean << ", test "
-              << r.test_mean << ", improvement " << r.improvement_percent
-              << "%, p = " << r.p_value << ": " << to_string(r.recommendation)
-              << '\n';
+              << r.control_samples << " + " << r.test_samples << " samples in "
+              << r.control_batches << " + " << r.test_batches
+              << " batch means): control " << format_fixed(r.control_mean, 1)
+              << ", test " << format_fixed(r.test_mean, 1) << " items/s, "
+              << (r.improvement_percent >= 0 ? "+" : "")
+              << format_fixed(r.improvement_percent, 1)
+              << "%, p = " << format_p(r.p_value) << ": "
+              << to_string(r.recommendation) << '\n';
   return exit_ok;
 }
 
@@ -261,10 +257,11 @@ std::vector<command> sim_commands() {
      "  --no-series        leave the 1 s time series out of the JSON\n"
      "  --quiet            print nothing (with --json/--report)\n"
      "  --ab CONTROL,TEST  an A/B test instead: both arms on the same seed,\n"
-     "                     Welch's t-test over per-second goodput; prints\n"
-     "                     means, improvement, p-value and adopt | keep |\n"
-     "                     inconclusive (fewer than 30 samples an arm or\n"
-     "                     p > 0.05)\n\n"
+     "                     Welch's t-test over batch means of per-second\n"
+     "                     goodput (about ten an arm: seconds of one run\n"
+     "                     are correlated); prints means, improvement,\n"
+     "                     p-value and adopt | keep | inconclusive (fewer\n"
+     "                     than 30 samples an arm or p > 0.05)\n\n"
      "Example:\n"
      "  batching sim sim/scenarios/notion_steady.yaml --report steady.html\n",
      run_sim},

@@ -1,6 +1,7 @@
 #include "runtime/http/http_api.hpp"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <functional>
 #include <optional>
@@ -153,6 +154,17 @@ http_reply http_api::handle(const http_request& req) {
       if (!only("GET"))
         return not_allowed("GET");
       return trends(req);
+    }
+    if (path == "/v1/ab-tests") {
+      if (!only("POST"))
+        return not_allowed("POST");
+      return start_ab_test(req);
+    }
+    constexpr std::string_view ab_prefix = "/v1/ab-tests/";
+    if (path.starts_with(ab_prefix)) {
+      if (!only("GET"))
+        return not_allowed("GET");
+      return ab_test_result_of(path.substr(ab_prefix.size()));
     }
     if (path == "/v1/jobs") {
       if (only("POST"))
@@ -446,6 +458,78 @@ http_reply http_api::insights() {
                       {"feature_importances", std::move(importances)},
                       {"recommendations", std::move(recs)},
                       {"warnings", std::move(warnings)}});
+}
+
+http_reply http_api::start_ab_test(const http_request& req) {
+  std::string why;
+  auto v = parse_json_text(req.body, why, "");
+  if (!v)
+    return error_reply(400, why);
+  constexpr std::string_view expected
+    = "name, control, test, duration_seconds, op_type";
+  if (!v->is_object())
+    return error_reply(400,
+                       "expected a JSON object with " + std::string{expected});
+  const auto& obj = v->as_object();
+  constexpr std::array<std::string_view, 5> fields{
+    "name", "control", "test", "duration_seconds", "op_type"};
+  for (const auto& kv : obj)
+    if (std::find(fields.begin(), fields.end(), kv.key()) == fields.end())
+      return error_reply(400, "unknown field '" + std::string{kv.key()}
+                                + "' (expected " + std::string{expected} + ")");
+  ab_test_config cfg;
+  auto text = [&](const char* key, std::string& out,
+                  bool required) -> std::optional<std::string> {
+    auto* x = obj.if_contains(key);
+    if (!x)
+      return required
+               ? std::optional<std::string>{std::string{key} + ": required"}
+               : std::nullopt;
+    if (!x->is_string())
+      return std::string{key} + ": expected a string";
+    out = x->as_string().c_str();
+    return std::nullopt;
+  };
+  for (auto problem : {text("name", cfg.name, false),
+                       text("control", cfg.control_strategy, true),
+                       text("test", cfg.test_strategy, true),
+                       text("op_type", cfg.op_type, false)})
+    if (problem)
+      return error_reply(400, *problem);
+  if (cfg.name.empty())
+    cfg.name = cfg.control_strategy + " vs " + cfg.test_strategy;
+  auto* d = obj.if_contains("duration_seconds");
+  if (!d || !d->is_number() || !(d->to_number<double>() > 0)
+      || d->to_number<double>() > 7 * 24 * 3600)
+    return error_reply(400, "duration_seconds: expected a number of seconds "
+                            "above 0 and at most a week (604800)");
+  cfg.length = from_seconds(d->to_number<double>());
+  if (!cfg.op_type.empty()
+      && !rt_.config().operation_configs.count(cfg.op_type))
+    return error_reply(400,
+                       "op_type: unknown operation type '" + cfg.op_type + "'");
+  std::string error;
+  auto id = rt_.start_ab_test(cfg, &error);
+  if (!id)
+    return error_reply(error.empty() ? 503 : 400,
+                       error.empty() ? "the optimizer did not answer in time"
+                                     : error);
+  auto r = json_reply(
+    201, json::object{{"id", *id},
+                      {"name", cfg.name},
+                      {"control", cfg.control_strategy},
+                      {"test", cfg.test_strategy},
+                      {"op_type", cfg.op_type},
+                      {"duration_seconds", to_seconds(cfg.length)}});
+  r.headers["Location"] = "/v1/ab-tests/" + *id;
+  return r;
+}
+
+http_reply http_api::ab_test_result_of(const std::string& id) {
+  auto r = rt_.analyze_ab_test(id);
+  if (!r)
+    return error_reply(404, "no A/B test '" + id + "'");
+  return json_reply(200, to_json(*r));
 }
 
 http_reply http_api::recommendations() {

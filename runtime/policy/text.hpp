@@ -30,6 +30,13 @@ inline std::string format_fixed(double x, int decimals) {
   return buf;
 }
 
+/// A p-value for people: two significant digits ("0.031", "2.3e-09").
+inline std::string format_p(double p) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.2g", p);
+  return buf;
+}
+
 /// `s` without leading and trailing spaces and tabs (HTTP field values).
 inline std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))

@@ -378,6 +378,8 @@ struct ab_test_config {
   std::string control_strategy;
   std::string test_strategy;
   duration length{0};
+  /// Only this operation type's batcher runs the arms; empty: every type.
+  std::string op_type;
 
   bool operator==(const ab_test_config&) const = default;
 };
@@ -550,6 +552,9 @@ struct ab_test_result {
   std::string test_strategy;
   std::uint64_t control_samples = 0;
   std::uint64_t test_samples = 0;
+  /// The batch means the p-value was computed on (runtime/policy/ab_test.hpp).
+  std::uint64_t control_batches = 0;
+  std::uint64_t test_batches = 0;
   double control_mean = 0;
   double test_mean = 0;
   double improvement_percent = 0;

@@ -15,7 +15,7 @@ double two_sided_p_value(double t, double df) {
 
 ab_test_result analyze(const ab_test& test, std::string test_id) {
   double p = 1;
-  if (auto w = test.welch())
+  if (auto w = test.batch_welch())
     p = two_sided_p_value(w->t, w->df);
   return test.result(std::move(test_id), p);
 }

@@ -13,8 +13,8 @@ namespace batching::stats {
 /// either is not finite or df <= 0.
 double two_sided_p_value(double t, double df);
 
-/// The test's result now, with Welch's two-sided p-value (1 while the
-/// statistic is undefined).
+/// The test's result now, with Welch's two-sided p-value over batch means
+/// (1 while the statistic is undefined).
 ab_test_result analyze(const ab_test& test, std::string test_id);
 
 } // namespace batching::stats

@@ -102,4 +102,21 @@ boost::json::value to_json(const dashboard& d) {
     {"active_alerts", std::move(alerts)}};
 }
 
+boost::json::value to_json(const ab_test_result& r) {
+  return boost::json::object{{"test_id", r.test_id},
+                             {"name", r.name},
+                             {"control_strategy", r.control_strategy},
+                             {"test_strategy", r.test_strategy},
+                             {"control_samples", r.control_samples},
+                             {"test_samples", r.test_samples},
+                             {"control_batches", r.control_batches},
+                             {"test_batches", r.test_batches},
+                             {"control_mean", r.control_mean},
+                             {"test_mean", r.test_mean},
+                             {"improvement_percent", r.improvement_percent},
+                             {"p_value", r.p_value},
+                             {"method", "Welch's t-test over batch means"},
+                             {"recommendation", to_string(r.recommendation)}};
+}
+
 } // namespace batching

@@ -538,7 +538,7 @@ std::optional<std::string> runtime::start_ab_test(const ab_test_config& test,
   auto id = d.call<std::string>(d.topo.optimizer, d.opts.call_timeout, err,
                                 ab_start_atom::value, test);
   if (!id && error)
-    *error = d.sys->render(err);
+    *error = message_of(*d.sys, err);
   return id;
 }
 

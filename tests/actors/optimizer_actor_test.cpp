@@ -175,12 +175,13 @@ TEST_F(optimizer_test, a_missing_or_corrupt_model_file_starts_untrained) {
 
 TEST_F(optimizer_test, ab_tests_record_and_analyze) {
   auto o = spawn();
-  auto bad = ask<std::string>(o, ab_start_atom::value,
-                              ab_test_config{"x", "adaptive", "turbo", 60s});
+  auto bad = ask<std::string>(
+    o, ab_start_atom::value, ab_test_config{"x", "adaptive", "turbo", 60s, ""});
   ASSERT_FALSE(bad);
   EXPECT_EQ(code_of(bad.error()), error_code::bad_request);
-  auto id = *ask<std::string>(o, ab_start_atom::value,
-                              ab_test_config{"x", "static", "adaptive", 60s});
+  auto id
+    = *ask<std::string>(o, ab_start_atom::value,
+                        ab_test_config{"x", "static", "adaptive", 60s, ""});
   EXPECT_EQ(id, "ab-1");
   // 40 samples an arm; the test arm is 10 higher with the same spread.
   for (int i = 0; i < 40; ++i) {
@@ -212,7 +213,7 @@ TEST_F(optimizer_test, the_batchers_split_traffic_between_the_arms) {
   advance(30s); // past the pacer's start
   auto id
     = *ask<std::string>(t.optimizer, ab_start_atom::value,
-                        ab_test_config{"size", "static", "adaptive", 120s});
+                        ab_test_config{"size", "static", "adaptive", 120s, ""});
   for (int i = 0; i < 125; ++i)
     advance(1s);
   auto r = *ask<ab_test_result>(t.optimizer, ab_analyze_atom::value, id);
@@ -224,6 +225,38 @@ TEST_F(optimizer_test, the_batchers_split_traffic_between_the_arms) {
             << r.control_samples << " windows), test " << r.test_mean
             << " items/s (" << r.test_samples << "), +" << r.improvement_percent
             << "%, p " << r.p_value << "\n";
+}
+
+// Scoped to one type, only that type's batcher runs the arms: a test of
+// the idle read type sees none of the write backlog's windows, one of the
+// write type adopts; an unknown type is refused.
+TEST_F(optimizer_test, an_ab_test_scoped_to_one_type_leaves_the_others) {
+  auto t = notion_topology();
+  submit_backlog(t, 60'000);
+  advance(30s);
+  auto bad = ask<std::string>(
+    t.optimizer, ab_start_atom::value,
+    ab_test_config{"size", "static", "adaptive", 60s, "nosuch"});
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(code_of(bad.error()), error_code::bad_request);
+  auto reads = *ask<std::string>(
+    t.optimizer, ab_start_atom::value,
+    ab_test_config{"size", "static", "adaptive", 60s, "read"});
+  for (int i = 0; i < 62; ++i)
+    advance(1s);
+  auto r = *ask<ab_test_result>(t.optimizer, ab_analyze_atom::value, reads);
+  EXPECT_EQ(r.control_mean, 0); // no read traffic: nothing of the writes'
+  EXPECT_EQ(r.test_mean, 0);
+  EXPECT_EQ(r.recommendation, ab_recommendation::inconclusive);
+  auto writes = *ask<std::string>(
+    t.optimizer, ab_start_atom::value,
+    ab_test_config{"size", "static", "adaptive", 120s, "write"});
+  for (int i = 0; i < 125; ++i)
+    advance(1s);
+  auto w = *ask<ab_test_result>(t.optimizer, ab_analyze_atom::value, writes);
+  EXPECT_GE(w.control_samples, 30u);
+  EXPECT_GT(w.improvement_percent, 30);
+  EXPECT_EQ(w.recommendation, ab_recommendation::adopt);
 }
 
 TEST_F(optimizer_test, the_host_trains_a_type_on_demand) {

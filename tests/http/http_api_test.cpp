@@ -480,6 +480,66 @@ TEST_F(api_test, predictions_insights_and_host_training) {
             30);
 }
 
+TEST_F(api_test, ab_tests_start_scoped_and_report_over_the_socket) {
+  start("s3cret");
+  auto body = R"({"name":"sizes","control":"static","test":"adaptive",
+                  "duration_seconds":60,"op_type":"write"})";
+  EXPECT_EQ(call("POST", "/v1/ab-tests", body).status, 401); // the token
+  auto auth
+    = std::map<std::string, std::string>{{"Authorization", "Bearer s3cret"}};
+  auto r = call("POST", "/v1/ab-tests", body, auth);
+  ASSERT_EQ(r.status, 201) << r.body;
+  auto started = parse(r).as_object();
+  auto id = std::string{started.at("id").as_string()};
+  EXPECT_EQ(r.headers["location"], "/v1/ab-tests/" + id);
+  EXPECT_EQ(started.at("op_type").as_string(), "write");
+  EXPECT_EQ(started.at("duration_seconds").to_number<double>(), 60);
+  // The host's own scores count too; 40 an arm, the test arm 10 higher.
+  for (int i = 0; i < 40; ++i) {
+    rt_->record_ab_test_result(id, false, 100.0 + i % 5);
+    rt_->record_ab_test_result(id, true, 110.0 + i % 5);
+  }
+  auto got = call("GET", "/v1/ab-tests/" + id);
+  ASSERT_EQ(got.status, 200) << got.body;
+  auto result = parse(got).as_object();
+  EXPECT_EQ(result.at("test_id").as_string(), id);
+  EXPECT_EQ(result.at("name").as_string(), "sizes");
+  EXPECT_EQ(result.at("control_samples").to_number<int>(), 40);
+  EXPECT_EQ(result.at("control_batches").to_number<int>(), 10);
+  EXPECT_EQ(result.at("method").as_string(), "Welch's t-test over batch means");
+  EXPECT_EQ(result.at("recommendation").as_string(), "adopt");
+  EXPECT_LT(result.at("p_value").to_number<double>(), 1e-6);
+  EXPECT_EQ(call("GET", "/v1/ab-tests/ab-99").status, 404);
+  EXPECT_EQ(call("GET", "/v1/ab-tests").status, 405);
+  EXPECT_EQ(call("POST", "/v1/ab-tests/" + id, "{}", auth).status, 405);
+  for (auto [bad, problem] :
+       {std::pair{R"({"control":"static","test":"turbo","duration_seconds":5})",
+                  "unknown strategy 'turbo'"},
+        std::pair{R"({"control":"static","test":"adaptive"})",
+                  "duration_seconds: expected a number"},
+        std::pair{R"({"control":"static","test":"adaptive",
+                      "duration_seconds":-1})",
+                  "duration_seconds: expected a number"},
+        std::pair{R"({"test":"adaptive","duration_seconds":5})",
+                  "control: required"},
+        std::pair{R"({"control":"static","test":"adaptive",
+                      "duration_seconds":5,"op_type":"delete"})",
+                  "unknown operation type 'delete'"},
+        std::pair{R"({"control":"static","test":"adaptive",
+                      "duration_seconds":5,"arms":2})",
+                  "unknown field 'arms'"},
+        std::pair{R"({"control":"static","test":"adaptive",
+                      "duration_seconds":5,"ame":"x"})",
+                  "unknown field 'ame'"},
+        std::pair{R"({"control":1,"test":"adaptive","duration_seconds":5})",
+                  "control: expected a string"}}) {
+    auto e = call("POST", "/v1/ab-tests", bad, auth);
+    EXPECT_EQ(e.status, 400) << bad;
+    EXPECT_NE(error_of(e).find(problem), std::string::npos)
+      << bad << ": " << error_of(e);
+  }
+}
+
 TEST_F(api_test, the_dashboard_page_and_its_data) {
   start();
   auto page = call("GET", "/");

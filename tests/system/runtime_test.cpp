@@ -190,9 +190,9 @@ TEST(runtime, the_optimizer_answers_through_the_embedding_api) {
   ASSERT_TRUE(in);
   EXPECT_EQ(in->total_predictions, 1u);
   std::string error;
-  EXPECT_FALSE(rt.start_ab_test({"t", "adaptive", "nope", 60s}, &error));
+  EXPECT_FALSE(rt.start_ab_test({"t", "adaptive", "nope", 60s, ""}, &error));
   EXPECT_NE(error.find("unknown strategy 'nope'"), std::string::npos) << error;
-  auto id = rt.start_ab_test({"t", "adaptive", "ml", 60s});
+  auto id = rt.start_ab_test({"t", "adaptive", "ml", 60s, ""});
   ASSERT_TRUE(id);
   rt.record_ab_test_result(*id, false, 1.0);
   rt.record_ab_test_result(*id, true, 2.0);
