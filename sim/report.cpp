@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <functional>
+#include <set>
 #include <sstream>
 
 #include <boost/json.hpp>
@@ -85,7 +86,7 @@ json::object result_json(const run_result& r, bool timing) {
   if (!r.series.empty()) {
     json::object series;
     json::array t, goodput, requests, throttled, p99, in_flight, rate, queued;
-    std::map<std::string, json::array> sizes;
+    std::map<std::string, json::array> sizes, queued_by_type;
     for (const auto& p : r.series) {
       t.push_back(p.t_s);
       goodput.push_back(p.goodput);
@@ -97,6 +98,8 @@ json::object result_json(const run_result& r, bool timing) {
       queued.push_back(p.queued);
       for (const auto& [type, size] : p.batch_size)
         sizes[type].push_back(size);
+      for (const auto& [type, n] : p.queued_by_type)
+        queued_by_type[type].push_back(n);
     }
     series["t_s"] = std::move(t);
     series["goodput"] = std::move(goodput);
@@ -110,6 +113,10 @@ json::object result_json(const run_result& r, bool timing) {
     for (auto& [type, a] : sizes)
       bs[type] = std::move(a);
     series["batch_size"] = std::move(bs);
+    json::object qt;
+    for (auto& [type, a] : queued_by_type)
+      qt[type] = std::move(a);
+    series["queued_by_type"] = std::move(qt);
     o["series"] = std::move(series);
   }
   return o;
@@ -152,49 +159,175 @@ const char* palette[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
                          "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
                          "#393b79", "#637939", "#843c39"};
 
-/// One SVG panel: `value(point)` for every strategy over time.
-std::string panel(const sim_report& rep, const std::string& title,
-                  const std::function<double(const series_point&)>& value) {
-  const double w = 900, h = 220, left = 60, right = 10, top = 24, bottom = 28;
+/// A tick step of 1, 2 or 5 times a power of ten giving about `n` ticks
+/// over `range`.
+double nice_step(double range, int n) {
+  if (range <= 0)
+    return 1;
+  double raw = range / n;
+  double unit = std::pow(10.0, std::floor(std::log10(raw)));
+  for (double m : {1.0, 2.0, 5.0})
+    if (m * unit >= raw)
+      return m * unit;
+  return 10 * unit;
+}
+
+/// One line of a panel: a strategy (and, per type, an operation type).
+struct chart_line {
+  std::string label;
+  const char* color;
+  std::string dash; // SVG stroke-dasharray; empty: solid
+  std::vector<std::pair<double, double>> points; // (t s, value)
+};
+
+/// Compact numbers for tick labels and hover text ("1.5k", "0.25").
+std::string tick_text(double v) {
+  if (std::abs(v) >= 10'000)
+    return format_number(round_to(v / 1000, 1)) + "k";
+  return format_number(round_to(v, std::abs(v) < 10 ? 2 : 1));
+}
+
+/// One SVG panel with time ticks, a grid, the unit on the value axis and
+/// hover values (the inline script at the end of the page reads each
+/// panel's data-lines: one self-contained file).
+std::string panel(const std::string& title, const std::string& unit,
+                  const std::vector<chart_line>& lines) {
+  const double w = 900, h = 230, left = 64, right = 12, top = 26, bottom = 34;
   double t_max = 1, v_max = 0;
-  for (const auto& r : rep.results)
-    for (const auto& p : r.series) {
-      t_max = std::max(t_max, p.t_s);
-      v_max = std::max(v_max, value(p));
+  for (const auto& l : lines)
+    for (const auto& [t, v] : l.points) {
+      t_max = std::max(t_max, t);
+      v_max = std::max(v_max, v);
     }
-  if (v_max <= 0)
-    v_max = 1;
+  double v_step = nice_step(v_max > 0 ? v_max : 1, 4);
+  v_max = v_step * std::ceil((v_max > 0 ? v_max : 1) / v_step);
   auto x = [&](double t) { return left + (w - left - right) * t / t_max; };
   auto y = [&](double v) { return top + (h - top - bottom) * (1 - v / v_max); };
   std::ostringstream out;
-  out << "<svg xmlns='http://www.w3.org/2000/svg' width='" << w << "' height='"
-      << h << "' viewBox='0 0 " << w << ' ' << h << "'>"
-      << "<text x='" << left << "' y='16' font-size='13' "
-      << "font-weight='bold'>" << html_escape(title) << "</text>"
-      << "<line x1='" << left << "' y1='" << y(0) << "' x2='" << w - right
-      << "' y2='" << y(0) << "' stroke='#999'/>"
-      << "<line x1='" << left << "' y1='" << top << "' x2='" << left << "' y2='"
-      << y(0) << "' stroke='#999'/>"
-      << "<text x='" << left - 4 << "' y='" << top + 4
-      << "' font-size='10' text-anchor='end'>"
-      << format_number(round_to(v_max, 1)) << "</text><text x='" << left - 4
-      << "' y='" << y(0) << "' font-size='10' text-anchor='end'>0</text>"
-      << "<text x='" << w - right << "' y='" << h - 8
-      << "' font-size='10' text-anchor='end'>" << format_number(t_max)
-      << " s</text>";
-  for (std::size_t i = 0; i < rep.results.size(); ++i) {
-    const auto& r = rep.results[i];
-    if (r.series.empty())
-      continue;
-    out << "<polyline fill='none' stroke-width='1.3' stroke='"
-        << palette[i % std::size(palette)] << "' points='";
-    for (const auto& p : r.series)
-      out << fixed(x(p.t_s), 1) << ',' << fixed(y(value(p)), 1) << ' ';
-    out << "'><title>" << html_escape(r.strategy) << "</title></polyline>";
+  json::array data;
+  for (const auto& l : lines) {
+    json::array pts;
+    for (const auto& [t, v] : l.points)
+      pts.push_back(json::array{t, round_to(v, 2)});
+    data.push_back(json::object{{"label", l.label}, {"points", pts}});
   }
-  out << "</svg>\n";
+  out << "<svg class='chart' xmlns='http://www.w3.org/2000/svg' width='" << w
+      << "' height='" << h << "' viewBox='0 0 " << w << ' ' << h
+      << "' data-left='" << left << "' data-right='" << w - right
+      << "' data-tmax='" << format_number(t_max) << "' data-unit='"
+      << html_escape(unit) << "' data-lines='"
+      << html_escape(json::serialize(data)) << "'>"
+      << "<text x='" << left << "' y='16' font-size='13' font-weight='bold'>"
+      << html_escape(title) << " (" << html_escape(unit) << ")</text>";
+  // Grid and ticks: values on the left, seconds along the bottom.
+  for (double v = 0; v <= v_max + v_step / 2; v += v_step)
+    out << "<line x1='" << left << "' y1='" << fixed(y(v), 1) << "' x2='"
+        << w - right << "' y2='" << fixed(y(v), 1) << "' stroke='"
+        << (v == 0 ? "#999" : "#e4e4e4") << "'/><text x='" << left - 5
+        << "' y='" << fixed(y(v) + 3, 1)
+        << "' font-size='10' text-anchor='end'>" << tick_text(v) << "</text>";
+  double t_step = nice_step(t_max, 8);
+  for (double t = 0; t <= t_max + t_step / 100; t += t_step)
+    out << "<line x1='" << fixed(x(t), 1) << "' y1='" << top << "' x2='"
+        << fixed(x(t), 1) << "' y2='" << y(0) << "' stroke='"
+        << (t == 0 ? "#999" : "#eeeeee") << "'/><text x='" << fixed(x(t), 1)
+        << "' y='" << y(0) + 13 << "' font-size='10' text-anchor='middle'>"
+        << format_number(t) << "</text>";
+  out << "<text x='" << (left + w - right) / 2 << "' y='" << h - 4
+      << "' font-size='10' text-anchor='middle'>time (s)</text>";
+  for (const auto& l : lines) {
+    if (l.points.empty())
+      continue;
+    out << "<polyline fill='none' stroke-width='1.4' stroke='" << l.color << "'"
+        << (l.dash.empty() ? "" : " stroke-dasharray='" + l.dash + "'")
+        << " points='";
+    for (const auto& [t, v] : l.points)
+      out << fixed(x(t), 1) << ',' << fixed(y(v), 1) << ' ';
+    out << "'><title>" << html_escape(l.label) << "</title></polyline>";
+  }
+  out << "<line class='guide' x1='0' y1='" << top << "' x2='0' y2='" << y(0)
+      << "' stroke='#555' stroke-dasharray='2 2' visibility='hidden'/>"
+      << "</svg>\n";
   return out.str();
 }
+
+/// Each strategy's line of `value(point)`.
+std::vector<chart_line>
+strategy_lines(const sim_report& rep,
+               const std::function<double(const series_point&)>& value) {
+  std::vector<chart_line> lines;
+  for (std::size_t i = 0; i < rep.results.size(); ++i) {
+    chart_line l{
+      rep.results[i].strategy, palette[i % std::size(palette)], "", {}};
+    for (const auto& p : rep.results[i].series)
+      l.points.emplace_back(p.t_s, value(p));
+    lines.push_back(std::move(l));
+  }
+  return lines;
+}
+
+/// Dash patterns telling operation types apart (colors are strategies).
+const char* type_dashes[] = {"", "6 3", "2 2", "8 3 2 3"};
+
+/// Every operation type of the run's series, in name order.
+std::vector<std::string> types_of(const sim_report& rep) {
+  std::set<std::string> types;
+  for (const auto& r : rep.results)
+    for (const auto& p : r.series)
+      for (const auto& [type, _] : p.batch_size)
+        types.insert(type);
+  return {types.begin(), types.end()};
+}
+
+/// One line per strategy and operation type of `value(point, type)`.
+std::vector<chart_line> type_lines(
+  const sim_report& rep,
+  const std::function<double(const series_point&, const std::string&)>& value) {
+  auto types = types_of(rep);
+  std::vector<chart_line> lines;
+  for (std::size_t i = 0; i < rep.results.size(); ++i)
+    for (std::size_t k = 0; k < types.size(); ++k) {
+      chart_line l{rep.results[i].strategy + " / " + types[k],
+                   palette[i % std::size(palette)],
+                   type_dashes[k % std::size(type_dashes)],
+                   {}};
+      for (const auto& p : rep.results[i].series)
+        l.points.emplace_back(p.t_s, value(p, types[k]));
+      lines.push_back(std::move(l));
+    }
+  return lines;
+}
+
+/// Hover: a guide line and every line's value at the nearest second.
+constexpr const char* hover_script
+  = R"(<div id='tip' style='position:fixed;display:none;background:#fff;border:1px solid #999;padding:4px 6px;font-size:12px;pointer-events:none;white-space:pre'></div>
+<script>
+(function(){
+  var tip=document.getElementById('tip');
+  document.querySelectorAll('svg.chart').forEach(function(svg){
+    var lines=JSON.parse(svg.dataset.lines), guide=svg.querySelector('.guide');
+    var left=+svg.dataset.left, right=+svg.dataset.right, tmax=+svg.dataset.tmax;
+    svg.addEventListener('mousemove',function(e){
+      var box=svg.getBoundingClientRect();
+      var px=(e.clientX-box.left)*svg.viewBox.baseVal.width/box.width;
+      if(px<left||px>right){tip.style.display='none';guide.setAttribute('visibility','hidden');return;}
+      var t=(px-left)/(right-left)*tmax, text='', at=null;
+      lines.forEach(function(l){
+        var best=null;
+        l.points.forEach(function(p){if(best===null||Math.abs(p[0]-t)<Math.abs(best[0]-t))best=p;});
+        if(best){at=best[0];text+='\n'+l.label+': '+best[1]+' '+svg.dataset.unit;}
+      });
+      if(at===null)return;
+      tip.textContent='t = '+at+' s'+text;
+      tip.style.left=(e.clientX+14)+'px';tip.style.top=(e.clientY+10)+'px';tip.style.display='block';
+      var gx=left+(right-left)*at/tmax;
+      guide.setAttribute('x1',gx);guide.setAttribute('x2',gx);guide.setAttribute('visibility','visible');
+    });
+    svg.addEventListener('mouseleave',function(){tip.style.display='none';guide.setAttribute('visibility','hidden');});
+  });
+})();
+</script>
+)";
 
 } // namespace
 
@@ -275,17 +408,15 @@ std::string to_table(const sim_report& rep) {
   return out.str();
 }
 
-std::string to_html(const sim_report& rep) {
+namespace {
+
+/// One scenario's heading, table, legend and charts.
+std::string section(const sim_report& rep) {
   std::ostringstream out;
-  out << "<!doctype html><html><head><meta charset='utf-8'><title>"
-      << html_escape(rep.sc.name) << " - batching sim</title><style>"
-      << "body{font-family:sans-serif;margin:20px;color:#222}"
-      << "table{border-collapse:collapse}td,th{padding:3px 8px;border-bottom:"
-      << "1px solid #ddd;text-align:right}td:first-child,th:first-child{"
-      << "text-align:left}.no{color:#c00;font-weight:bold}"
-      << ".key span{display:inline-block;margin-right:14px}</style></head>"
-      << "<body><h1>Scenario " << html_escape(rep.sc.name) << "</h1><p>seed "
-      << rep.sc.seed << ", " << format_number(rep.sc.duration_s)
+  out << "<h1>Scenario " << html_escape(rep.sc.name) << "</h1>";
+  if (!rep.note.empty())
+    out << "<p>" << html_escape(rep.note) << "</p>";
+  out << "<p>seed " << rep.sc.seed << ", " << format_number(rep.sc.duration_s)
       << " s of arrivals, SLO p99 &le; "
       << format_number(rep.sc.slo.p99_latency_ms) << " ms";
   if (rep.oracle) {
@@ -317,26 +448,63 @@ std::string to_html(const sim_report& rep) {
     out << "<span style='color:" << palette[i % std::size(palette)]
         << "'>&#9632; " << html_escape(rep.results[i].strategy) << "</span>";
   out << "</p>\n";
-  out << panel(rep, "goodput (operations/s)",
-               [](const series_point& p) { return p.goodput; });
-  out << panel(rep, "requests/s sent",
-               [](const series_point& p) { return p.requests; });
-  out << panel(rep, "429 answers/s",
-               [](const series_point& p) { return p.throttled; });
-  out << panel(rep, "batch size (largest type)", [](const series_point& p) {
-    double m = 0;
-    for (const auto& [_, s] : p.batch_size)
-      m = std::max(m, static_cast<double>(s));
-    return m;
-  });
-  out << panel(rep, "requests in flight",
-               [](const series_point& p) { return p.in_flight; });
-  out << panel(rep, "p99 latency of operations finished (ms)",
-               [](const series_point& p) { return p.p99_ms; });
-  out << panel(rep, "operations queued",
-               [](const series_point& p) { return double(p.queued); });
-  out << "</body></html>\n";
+  auto types = types_of(rep);
+  if (types.size() > 1) {
+    out << "<p class='key'>per type: ";
+    for (std::size_t k = 0; k < types.size(); ++k)
+      out << "<span><svg width='28' height='8'><line x1='0' y1='4' x2='28' "
+             "y2='4' stroke='#333' stroke-width='1.6'"
+          << (*type_dashes[k % std::size(type_dashes)]
+                ? std::string{" stroke-dasharray='"}
+                    + type_dashes[k % std::size(type_dashes)] + "'"
+                : std::string{})
+          << "/></svg> " << html_escape(types[k]) << "</span>";
+    out << "</p>\n";
+  }
+  out << panel("goodput", "operations/s",
+               strategy_lines(rep, [](auto& p) { return p.goodput; }));
+  out << panel("requests sent", "requests/s",
+               strategy_lines(rep, [](auto& p) { return p.requests; }));
+  out << panel("429 answers", "answers/s",
+               strategy_lines(rep, [](auto& p) { return p.throttled; }));
+  out << panel("batch size per type", "operations/request",
+               type_lines(rep, [](const series_point& p, const std::string& t) {
+                 auto it = p.batch_size.find(t);
+                 return it == p.batch_size.end() ? 0.0 : double(it->second);
+               }));
+  out << panel("requests in flight", "requests",
+               strategy_lines(rep, [](auto& p) { return p.in_flight; }));
+  out << panel("p99 latency of operations finished", "ms",
+               strategy_lines(rep, [](auto& p) { return p.p99_ms; }));
+  out << panel("operations queued per type", "operations",
+               type_lines(rep, [](const series_point& p, const std::string& t) {
+                 auto it = p.queued_by_type.find(t);
+                 return it == p.queued_by_type.end() ? 0.0 : double(it->second);
+               }));
   return out.str();
+}
+
+} // namespace
+
+std::string to_html(const std::vector<sim_report>& reps) {
+  std::ostringstream out;
+  out << "<!doctype html><html><head><meta charset='utf-8'><title>"
+      << html_escape(reps.empty() ? std::string{} : reps.front().sc.name)
+      << " - batching sim</title><style>"
+      << "body{font-family:sans-serif;margin:20px;color:#222}"
+      << "table{border-collapse:collapse}td,th{padding:3px 8px;border-bottom:"
+      << "1px solid #ddd;text-align:right}td:first-child,th:first-child{"
+      << "text-align:left}.no{color:#c00;font-weight:bold}"
+      << ".key span{display:inline-block;margin-right:14px}</style></head>"
+      << "<body>";
+  for (const auto& rep : reps)
+    out << section(rep);
+  out << hover_script << "</body></html>\n";
+  return out.str();
+}
+
+std::string to_html(const sim_report& rep) {
+  return to_html(std::vector<sim_report>{rep});
 }
 
 } // namespace batching::sim

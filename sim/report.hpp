@@ -22,6 +22,8 @@ struct sim_report {
   /// Include wall_s and sim_items_per_wall_s (the only fields that differ
   /// between two runs with the same seed).
   bool timing = true;
+  /// A sentence under the report's heading (HTML), e.g. how it was run.
+  std::string note;
 };
 
 /// Fills goodput_vs_oracle in every result (when there is an oracle).
@@ -36,5 +38,8 @@ std::string to_table(const sim_report& rep);
 /// (goodput, request rate, batch size, in-flight, p99 latency) with every
 /// strategy overlaid.
 std::string to_html(const sim_report& rep);
+
+/// Several scenarios on one self-contained page, one section each.
+std::string to_html(const std::vector<sim_report>& reps);
 
 } // namespace batching::sim

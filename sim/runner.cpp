@@ -336,6 +336,7 @@ run_result run_strategy(const scenario& sc, const strategy_spec& s,
           [&](batching_metrics& m) {
             p.batch_size[type] = m.current_batch_size;
             p.queued += m.queue_depth;
+            p.queued_by_type[type] = m.queue_depth;
           },
           [](caf::error&) {});
       }

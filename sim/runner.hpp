@@ -39,6 +39,7 @@ struct series_point {
   std::uint32_t in_flight = 0;                     // requests
   double request_rate = 0; // requests/s the flow controller allows
   std::uint64_t queued = 0;
+  std::map<std::string, std::uint64_t> queued_by_type;
 };
 
 /// One workload stream's figures.
