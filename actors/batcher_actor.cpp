@@ -176,6 +176,11 @@ batcher_impl(batcher_actor::stateful_pointer<batcher_state> self,
       self->state.engine->set_resources(snap.cpu_percent, snap.memory_percent);
     },
     [=](const resource_alert& alert) { self->state.on_alert(alert); },
+    [=](reconfigure_atom, const sizing_change& c) {
+      auto next = with_change(self->state.engine->settings(), c);
+      self->state.engine->reconfigure(next);
+      self->state.pump(); // a smaller size may make a batch ready
+    },
     [=](ab_start_atom, const std::string& id, const ab_test_config& cfg) {
       auto control = parse_enum<strategy_kind>(cfg.control_strategy);
       auto test = parse_enum<strategy_kind>(cfg.test_strategy);
@@ -204,6 +209,17 @@ batcher_impl(batcher_actor::stateful_pointer<batcher_state> self,
 }
 
 } // namespace
+
+batch_engine::config with_change(batch_engine::config e,
+                                 const sizing_change& c) {
+  e.strategy = c.strategy;
+  e.sizing.lo = c.lo;
+  e.sizing.hi = c.hi;
+  e.sizing.preferred = c.preferred;
+  e.learn = c.learn;
+  e.sample = c.sample;
+  return e;
+}
 
 batcher_actor spawn_batcher(caf::actor_system& sys, batch_engine::config cfg,
                             batcher_wiring wiring) {

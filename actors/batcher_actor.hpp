@@ -28,6 +28,11 @@ struct batcher_wiring {
   optimizer_actor optimizer; // may be invalid: no learning, no A/B tests
 };
 
+/// `e` with a live sizing change applied (the batcher's engine settings,
+/// and the supervisor's copy for the batcher's restarts).
+batch_engine::config with_change(batch_engine::config e,
+                                 const sizing_change& c);
+
 batcher_actor spawn_batcher(caf::actor_system& sys, batch_engine::config cfg,
                             batcher_wiring wiring);
 

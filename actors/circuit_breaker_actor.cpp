@@ -34,6 +34,7 @@ struct gate_state {
     backend = std::move(cfg.backend);
     breaker = circuit_breaker{cfg.breaker};
     cluster_rate = cfg.flow.initial_rate;
+    flow_settings_ = cfg.flow;
     flow = make_flow_controller(cfg.flow);
     node = std::move(cfg.node);
     next_permit = cfg.first_permit;
@@ -56,6 +57,7 @@ struct gate_state {
   std::string backend;
   circuit_breaker breaker;
   std::unique_ptr<flow_controller> flow;
+  flow_settings flow_settings_; // what a live change starts it from
   std::deque<permit_listener> waiting;
   struct grant {
     time_point at; // the flow controller's send
@@ -293,6 +295,19 @@ gate_impl(circuit_breaker_actor::stateful_pointer<gate_state> self,
       st.lease_pending = false; // the old authority's answer is moot
       st.lease_not_before = {};
       st.request_lease(now_of(self));
+    },
+    [=](reconfigure_atom, double rate) {
+      // The operator declares the budget anew: learning starts from it
+      // (not resumed: the old estimate is what they overrule).
+      auto& st = self->state;
+      st.flow_settings_.initial_rate = rate;
+      st.flow_settings_.resumed = false;
+      st.flow_settings_.blocked_until = st.flow->blocked_until();
+      auto fresh = make_flow_controller(st.flow_settings_);
+      fresh->carry_over(*st.flow);
+      st.flow = std::move(fresh);
+      st.remember();
+      st.dispatch();
     },
   };
 }

@@ -439,10 +439,15 @@ struct coordinator_state {
       slot.reset();
     else
       slot = alert;
+    apply_concurrency();
+  }
+
+  /// max_concurrent_jobs, halved while a critical alert lasts (the seed's
+  /// reaction); starts what the limit now admits.
+  void apply_concurrency() {
     bool critical = std::any_of(alerts.begin(), alerts.end(), [](auto& a) {
       return a && a->level == alert_level::critical;
     });
-    // The seed's reaction: halve concurrent jobs while critical.
     ledger->set_concurrency_limit(
       critical ? std::max<std::uint32_t>(1, cfg.max_concurrent_jobs / 2)
                : cfg.max_concurrent_jobs);
@@ -539,6 +544,11 @@ coordinator_impl(coordinator_actor::stateful_pointer<coordinator_state> self,
     [self](caf::down_msg& dm) { self->state.on_down(dm); });
   return {
     [=](submit_atom, job_submission& js) { return self->state.on_submit(js); },
+    [=](reconfigure_atom, std::uint32_t max_concurrent_jobs) {
+      self->state.cfg.max_concurrent_jobs = std::max(1u, max_concurrent_jobs);
+      self->state.apply_concurrency();
+      return true;
+    },
     [=](status_atom, std::uint64_t id) { return self->state.on_status(id); },
     [=](cancel_atom, std::uint64_t id) { return self->state.on_cancel(id); },
     [=](dashboard_atom) { return self->state.on_dashboard(); },

@@ -219,6 +219,29 @@ supervisor_impl(supervisor_actor::stateful_pointer<supervisor_state> self,
           return self->state.current(kind, name);
       return {};
     },
+    [self](reconfigure_atom, const std::string& type, const sizing_change& c) {
+      auto& plan = self->state.plan;
+      auto it = plan.types.find(type);
+      if (it == plan.types.end())
+        return false;
+      // A restarted batcher starts from the changed settings too.
+      it->second.engine = with_change(it->second.engine, c);
+      if (auto b = caf::actor_cast<batcher_actor>(
+            self->state.current(role::batcher, type)))
+        self->send(b, reconfigure_atom::value, c);
+      return true;
+    },
+    [self](reconfigure_atom, const std::string& backend, double rate) {
+      auto& plan = self->state.plan;
+      auto it = plan.backends.find(backend);
+      if (it == plan.backends.end())
+        return false;
+      it->second.gate_settings.flow.initial_rate = rate;
+      if (auto g = caf::actor_cast<circuit_breaker_actor>(
+            self->state.current(role::gate, backend)))
+        self->send(g, reconfigure_atom::value, rate);
+      return true;
+    },
     [self](timer_atom, std::uint64_t i) {
       if (i < self->state.children.size() && self->state.children[i].waiting)
         self->state.restart(i);

@@ -48,6 +48,8 @@ using train_atom = caf::atom_constant<caf::atom("train")>;
 using lease_atom = caf::atom_constant<caf::atom("lease")>;
 using join_atom = caf::atom_constant<caf::atom("join")>;
 using restart_atom = caf::atom_constant<caf::atom("restart")>;
+/// A live configuration change (runtime::update_config).
+using reconfigure_atom = caf::atom_constant<caf::atom("reconfig")>;
 
 // -- executor -----------------------------------------------------------------
 
@@ -104,7 +106,10 @@ using circuit_breaker_actor = caf::typed_actor<
   caf::reacts_to<cluster_pause>,
   // The cluster's authority, found again after it was lost: leases come
   // from it again (the fallback share ends with its first grant).
-  caf::reacts_to<caf::put_atom, budget_authority_actor>>;
+  caf::reacts_to<caf::put_atom, budget_authority_actor>,
+  // A live change of the backend's declared request rate: flow control
+  // starts again from it (what is in flight and Retry-After carry over).
+  caf::reacts_to<reconfigure_atom, double>>;
 
 // -- resource sampler ---------------------------------------------------------
 
@@ -155,6 +160,8 @@ using batcher_actor = caf::typed_actor<
   // From the optimizer: alternate the two arms' strategies per sample
   // window for the test's length, reporting each window's goodput.
   caf::reacts_to<ab_start_atom, std::string, ab_test_config>,
+  // A live change of the type's strategy and bounds.
+  caf::reacts_to<reconfigure_atom, sizing_change>,
   // From the supervisor: the backend's executor was restarted.
   caf::reacts_to<caf::put_atom, executor_actor>,
   // From the supervisor: the backend's gate was restarted (a permit asked
@@ -205,6 +212,9 @@ using journal_actor = caf::typed_actor<
 using coordinator_actor = caf::typed_actor<
   // Admit a job whole or reject it whole; answers the job id.
   caf::replies_to<submit_atom, job_submission>::with<std::uint64_t>,
+  // A live change of max_concurrent_jobs (halved again while a critical
+  // alert lasts); answers when applied.
+  caf::replies_to<reconfigure_atom, std::uint32_t>::with<bool>,
   // Where a job stands.
   caf::replies_to<status_atom, std::uint64_t>::with<job_status>,
   // Cancel a job's unfinished operations; answers its status.
@@ -247,6 +257,12 @@ using supervisor_actor = caf::typed_actor<
   // The current actor of a role: "executor" or "gate" by backend, "batcher"
   // by operation type; invalid when there is none (or its restart waits).
   caf::replies_to<caf::get_atom, std::string, std::string>::with<caf::actor>,
+  // A live change of a type's sizing: kept for its restarts, forwarded to
+  // its batcher (answers when forwarded).
+  caf::replies_to<reconfigure_atom, std::string, sizing_change>::with<bool>,
+  // A live change of a backend's declared rate: kept for its gate's
+  // restarts, forwarded to the gate.
+  caf::replies_to<reconfigure_atom, std::string, double>::with<bool>,
   // Internal: the delayed restart of a child, by its number.
   caf::reacts_to<timer_atom, std::uint64_t>>;
 

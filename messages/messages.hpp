@@ -92,6 +92,20 @@ struct gate_status {
   bool operator==(const gate_status&) const = default;
 };
 
+/// A live change of one operation type's sizing (runtime::update_config):
+/// its strategy, bounds, and whether it learns (ml) or samples for the
+/// model; the batcher restarts its strategy within them.
+struct sizing_change {
+  strategy_kind strategy = strategy_kind::adaptive;
+  std::uint32_t lo = 10;
+  std::uint32_t hi = 500;
+  std::uint32_t preferred = 100;
+  bool learn = false;
+  bool sample = false;
+
+  bool operator==(const sizing_change&) const = default;
+};
+
 // -- resources ----------------------------------------------------------------
 
 // -- optimizer ----------------------------------------------------------------
@@ -427,6 +441,12 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, request_completed& x) {
   return inspect_fields(f, "request_completed", x.permit, x.sent, x.status,
                         x.retry_after, x.latency, x.advice);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, sizing_change& x) {
+  return inspect_fields(f, "sizing_change", x.strategy, x.lo, x.hi, x.preferred,
+                        x.learn, x.sample);
 }
 
 template <class Inspector>

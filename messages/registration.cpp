@@ -31,6 +31,7 @@ void register_types(caf::actor_system_config& cfg) {
     .add_message_type<breaker_state_changed>("batching::breaker_state_changed")
     .add_message_type<request_completed>("batching::request_completed")
     .add_message_type<gate_status>("batching::gate_status")
+    .add_message_type<sizing_change>("batching::sizing_change")
     .add_message_type<op_ref>("batching::op_ref")
     .add_message_type<operation_events>("batching::operation_events")
     .add_message_type<recommendation>("batching::recommendation")

@@ -1,10 +1,15 @@
 // `batching config ...`: validate configuration files, print the effective
 // configuration, print the key reference.
 
+#include <chrono>
+#include <cstdlib>
 #include <iostream>
+#include <memory>
 
 #include "config/emit.hpp"
+#include "config/live.hpp"
 #include "config/loader.hpp"
+#include "runtime/http/http_executor.hpp"
 #include "tools/commands.hpp"
 #include "tools/json_text.hpp"
 
@@ -39,10 +44,65 @@ int run_check(const std::vector<std::string>& args) {
   return exit_ok;
 }
 
+/// `config show --url`: what a running `serve` uses (GET /v1/config,
+/// secrets redacted), live changes included.
+int show_running(const std::string& url, const arguments& parsed) {
+  http_backend_config http;
+  http.url = url;
+  std::string token = parsed.value("--token").value_or("");
+  if (token.empty())
+    if (const char* env = std::getenv("BATCHING_SERVER_TOKEN"))
+      token = env;
+  if (!token.empty())
+    http.headers["Authorization"] = "Bearer " + token;
+  std::unique_ptr<http_executor> client;
+  try {
+    client = std::make_unique<http_executor>(http);
+  } catch (const std::exception& e) {
+    return usage_error("config show", std::string{"--url: "} + e.what());
+  }
+  auto a = client->request("GET", "/v1/config", "", std::chrono::seconds{10});
+  if (a.status != 200) {
+    std::cerr << "batching config show: " << url << "/v1/config: "
+              << (a.status ? "HTTP " + std::to_string(a.status) + " " + a.body
+                           : a.error)
+              << '\n';
+    return exit_failure;
+  }
+  auto where = url + "/v1/config";
+  auto result = config::load({{where, a.body, false}});
+  if (!result.ok()) {
+    print(result.errors);
+    return exit_failure;
+  }
+  if (parsed.has("--json")) {
+    std::cout << to_json_text(config::public_json(result.config));
+    return exit_ok;
+  }
+  std::cout << "# configuration in effect at " << where
+            << " (live changes included, secrets redacted)\n"
+            << config::to_yaml(result.config);
+  for (const auto& note : config::notes(result.config))
+    std::cout << "# effective: " << note << '\n';
+  return exit_ok;
+}
+
 int run_show(const std::vector<std::string>& args) {
-  arguments parsed{args, {"--json"}, {"--env", "--config", "--config-dir"}};
+  arguments parsed{args,
+                   {"--json"},
+                   {"--env", "--config", "--config-dir", "--url", "--token"}};
   if (auto rejected = reject_bad_arguments("config show", parsed))
     return *rejected;
+  if (auto url = parsed.value("--url")) {
+    if (parsed.value("--env") || parsed.value("--config-dir")
+        || !parsed.values("--config").empty())
+      return usage_error("config show", "--url reads a running serve's "
+                                        "configuration: no --env, --config "
+                                        "or --config-dir with it");
+    return show_running(*url, parsed);
+  }
+  if (parsed.value("--token"))
+    return usage_error("config show", "--token goes with --url");
   auto files = parsed.values("--config");
   if (files.empty()) {
     auto dir
@@ -104,9 +164,12 @@ std::vector<command> config_commands() {
      run_check},
     {"config show", "print the effective configuration",
      "Usage: batching config show [--env NAME] [--json] [--config FILE]...\n"
-     "                            [--config-dir DIR]\n\n"
+     "                            [--config-dir DIR]\n"
+     "       batching config show --url URL [--token TOKEN] [--json]\n\n"
      "Prints the configuration the runtime would use: the files merged in\n"
-     "order, with the environment's overrides.\n\n"
+     "order, with the environment's overrides. With --url, the one a\n"
+     "running `batching serve` uses (GET URL/v1/config): live changes\n"
+     "(PATCH /v1/config) included, secrets redacted.\n\n"
      "Options:\n"
      "  --env NAME        environment to apply (default: $BATCHING_ENV)\n"
      "  --json            print JSON instead of YAML\n"
@@ -114,8 +177,12 @@ std::vector<command> config_commands() {
      "  --config-dir DIR  load batching_config.yaml, resource_thresholds.yaml\n"
      "                    and performance_targets.yaml from DIR (default:\n"
      "                    $BATCHING_CONFIG_DIR, else ./config, else the\n"
-     "                    source tree's config/)\n\n"
-     "Exit status: 0, or 2 when the configuration is invalid.\n",
+     "                    source tree's config/)\n"
+     "  --url URL         a running serve's base URL (http://HOST:PORT)\n"
+     "  --token TOKEN     its bearer token (default:\n"
+     "                    $BATCHING_SERVER_TOKEN)\n\n"
+     "Exit status: 0; 1 when the server cannot be read; 2 when the\n"
+     "configuration is invalid.\n",
      run_show},
     {"config keys", "print the reference of every configuration key",
      "Usage: batching config keys\n\n"

@@ -8,6 +8,7 @@
 
 #include <boost/json.hpp>
 
+#include "config/live.hpp"
 #include "runtime/policy/enum_names.hpp"
 #include "runtime/policy/http_mapping.hpp"
 #include "runtime/system/dashboard_json.hpp"
@@ -155,6 +156,21 @@ http_reply http_api::handle(const http_request& req) {
         return not_allowed("GET");
       return trends(req);
     }
+    if (path == "/v1/config") {
+      if (only("GET")) {
+        // The configuration names backends and webhooks: behind the token
+        // too (secrets redacted anyway).
+        if (!authorized(req)) {
+          auto r = error_reply(401, "missing or wrong bearer token");
+          r.headers["WWW-Authenticate"] = "Bearer";
+          return r;
+        }
+        return json_reply(200, config::public_json(rt_.config()));
+      }
+      if (only("PATCH"))
+        return patch_config(req);
+      return not_allowed("GET, PATCH");
+    }
     if (path == "/v1/ab-tests") {
       if (!only("POST"))
         return not_allowed("POST");
@@ -280,10 +296,10 @@ http_reply http_api::submit(const http_request& req) {
   }
   if (type.empty())
     return error_reply(400, "type: missing (for JSON lines: ?type=NAME)");
-  const auto& types = rt_.config().operation_configs;
-  if (!types.count(type)) {
+  const auto& types = rt_.operation_types();
+  if (!std::binary_search(types.begin(), types.end(), type)) {
     std::string known;
-    for (const auto& [name, _] : types)
+    for (const auto& name : types)
       known += (known.empty() ? "" : ", ") + name;
     return error_reply(400, "unknown operation type '" + type
                               + "' (known: " + known + ")");
@@ -369,7 +385,7 @@ http_reply http_api::predict(const http_request& req) {
   if (!t || !t->is_string())
     return error_reply(400, "type: expected the operation type's name");
   std::string type = t->as_string().c_str();
-  if (!rt_.config().operation_configs.count(type))
+  if (!rt_.has_operation_type(type))
     return error_reply(400, "unknown operation type '" + type + "'");
   // Every number of a section by name (but `skip`); what is not given
   // stays 0.
@@ -504,8 +520,7 @@ http_reply http_api::start_ab_test(const http_request& req) {
     return error_reply(400, "duration_seconds: expected a number of seconds "
                             "above 0 and at most a week (604800)");
   cfg.length = from_seconds(d->to_number<double>());
-  if (!cfg.op_type.empty()
-      && !rt_.config().operation_configs.count(cfg.op_type))
+  if (!cfg.op_type.empty() && !rt_.has_operation_type(cfg.op_type))
     return error_reply(400,
                        "op_type: unknown operation type '" + cfg.op_type + "'");
   std::string error;
@@ -523,6 +538,31 @@ http_reply http_api::start_ab_test(const http_request& req) {
                       {"duration_seconds", to_seconds(cfg.length)}});
   r.headers["Location"] = "/v1/ab-tests/" + *id;
   return r;
+}
+
+http_reply http_api::patch_config(const http_request& req) {
+  auto patched
+    = config::apply_patch(rt_.config(), req.body, "PATCH /v1/config");
+  if (!patched.ok()) {
+    std::string all;
+    for (const auto& e : patched.errors) {
+      if (!all.empty())
+        all += '\n';
+      all += e.to_string(); // piecewise: g++ 12's false -Wrestrict
+    }
+    return error_reply(400, all);
+  }
+  std::string error;
+  auto changes = rt_.update_config(patched.config, &error);
+  if (!changes)
+    return error_reply(
+      error.find("need a restart") != std::string::npos ? 409 : 503, error);
+  json::array list;
+  for (const auto& c : *changes)
+    list.push_back(json::object{{"key", c.key},
+                                {"from", json::parse(c.from)},
+                                {"to", json::parse(c.to)}});
+  return json_reply(200, json::object{{"changes", std::move(list)}});
 }
 
 http_reply http_api::ab_test_result_of(const std::string& id) {

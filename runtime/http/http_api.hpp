@@ -67,6 +67,7 @@ private:
   http_reply insights();
   http_reply trends(const http_request& req);
   http_reply start_ab_test(const http_request& req);
+  http_reply patch_config(const http_request& req);
   http_reply ab_test_result_of(const std::string& id);
   bool authorized(const http_request& req) const;
   void remember(std::uint64_t job_id);

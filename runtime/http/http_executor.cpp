@@ -333,6 +333,46 @@ std::uint64_t http_executor::ignored_rate_limit_headers() const {
   return impl_->header_problems.load();
 }
 
+http_executor::answer http_executor::request(const std::string& method,
+                                             const std::string& target,
+                                             const std::string& body,
+                                             duration timeout) {
+  auto& st = *impl_;
+  answer a;
+  auto verb = http::string_to_verb(method);
+  if (verb == http::verb::unknown) {
+    a.error = "unknown HTTP method '" + method + "'";
+    return a;
+  }
+  http::request<http::string_body> req{verb, target, 11};
+  req.set(http::field::host, st.host_header);
+  req.set(http::field::user_agent, "batching/0.1");
+  for (const auto& [name, value] : st.cfg.headers)
+    req.set(name, value);
+  if (!body.empty())
+    req.set(http::field::content_type, st.cfg.content_type);
+  req.keep_alive(true);
+  req.body() = body;
+  req.prepare_payload();
+  std::string why;
+  auto conn = st.open(why);
+  if (!conn) {
+    a.error = why;
+    return a;
+  }
+  auto r = st.exchange(*conn, req, timeout);
+  if (r.ec) {
+    a.error = r.ec == beast::error::timeout
+                ? "no answer from " + st.authority + " within "
+                    + seconds_text(timeout) + " (timeout)"
+                : "request to " + st.authority + " failed: " + r.ec.message();
+    return a;
+  }
+  a.status = r.response.result_int();
+  a.body = std::move(r.response.body());
+  return a;
+}
+
 sync_callback http_executor::callback(std::shared_ptr<http_executor> self) {
   return [self](const batch& b) { return self->send(b); };
 }

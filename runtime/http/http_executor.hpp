@@ -38,6 +38,20 @@ public:
   /// the batch has none).
   batch_outcome send(const batch& b);
 
+  /// An answer to request(): the status (0 when none came), the body, or
+  /// what went wrong.
+  struct answer {
+    unsigned status = 0;
+    std::string body;
+    std::string error;
+  };
+
+  /// One request to the same server that is not a batch (`batching config
+  /// show --url` reads GET /v1/config): `target` replaces the URL's path,
+  /// the configured headers go with it.
+  answer request(const std::string& method, const std::string& target,
+                 const std::string& body, duration timeout);
+
   /// A sync_callback sharing this executor.
   static sync_callback callback(std::shared_ptr<http_executor> self);
 

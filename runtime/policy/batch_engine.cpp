@@ -346,6 +346,18 @@ optimization_target batch_engine::target(time_point now) const {
           cfg_.min_confidence};
 }
 
+void batch_engine::reconfigure(const config& next) {
+  cfg_.strategy = next.strategy;
+  cfg_.sizing = next.sizing;
+  cfg_.learn = next.learn;
+  cfg_.sample = next.sample;
+  auto fresh = make_strategy(cfg_.strategy, cfg_.sizing);
+  if (ab_)
+    ab_->configured = std::move(fresh);
+  else
+    strategy_ = std::move(fresh);
+}
+
 void batch_engine::start_ab(std::string test_id, strategy_kind control,
                             strategy_kind test, time_point until) {
   auto configured = ab_ ? std::move(ab_->configured) : std::move(strategy_);

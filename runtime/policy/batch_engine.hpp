@@ -163,6 +163,12 @@ public:
   /// budget is in play (declared, or a 429 within 600 s).
   optimization_target target(time_point now) const;
 
+  /// A live change (runtime::update_config): the type's strategy and size
+  /// bounds become `next`'s (and with them whether it learns). The
+  /// strategy starts afresh within the new bounds; during an A/B test the
+  /// arms run on and the new strategy is the one that returns after it.
+  void reconfigure(const config& next);
+
   /// Starts an A/B test between two strategies until `until`.
   void start_ab(std::string test_id, strategy_kind control, strategy_kind test,
                 time_point until);

@@ -69,6 +69,13 @@ public:
 
   std::uint32_t in_flight() const { return in_flight_; }
   time_point blocked_until() const { return blocked_until_; }
+  /// A live change replaced `old` by this one: the requests it has in
+  /// flight and its Retry-After hold here too.
+  void carry_over(const flow_controller& old) {
+    in_flight_ = old.in_flight_;
+    blocked_until_ = std::max(blocked_until_, old.blocked_until_);
+  }
+
   /// No request before `t`: a Retry-After told to a predecessor (a
   /// restarted gate's) holds for its successor too.
   void hold_until(time_point t) {

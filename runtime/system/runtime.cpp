@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <iostream>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -27,6 +28,7 @@
 #include "config/loader.hpp"
 #include "messages/error.hpp"
 #include "messages/registration.hpp"
+#include "runtime/policy/batch_engine.hpp"
 #include "runtime/policy/http_mapping.hpp"
 #include "runtime/storage/job_journal.hpp"
 #include "runtime/system/cluster_link.hpp"
@@ -126,6 +128,9 @@ std::string message_of(caf::actor_system& sys, const caf::error& err) {
 
 struct runtime::impl {
   runtime_config cfg;
+  /// Guards `cfg` once running: live changes replace it while others read.
+  mutable std::mutex cfg_lock;
+  std::vector<std::string> types; // cfg's operation types, sorted
   options opts;
   std::map<std::string, executor_spec> executor_specs;
   std::vector<std::function<void(const resource_alert&)>> alert_callbacks;
@@ -272,6 +277,8 @@ runtime::runtime(runtime_config cfg) : runtime(std::move(cfg), options{}) {
 runtime::runtime(runtime_config cfg, options opts)
   : impl_(std::make_unique<impl>()) {
   impl_->cfg = std::move(cfg);
+  for (const auto& [type, _] : impl_->cfg.operation_configs)
+    impl_->types.push_back(type); // a std::map's keys: sorted
   impl_->opts = std::move(opts);
 }
 
@@ -430,7 +437,99 @@ std::uint16_t runtime::cluster_port() const { return impl_->port; }
 
 runtime::recovery runtime::recovered() const { return impl_->recovered; }
 
-const runtime_config& runtime::config() const { return impl_->cfg; }
+const std::vector<std::string>& runtime::operation_types() const {
+  return impl_->types;
+}
+
+bool runtime::has_operation_type(const std::string& type) const {
+  return std::binary_search(impl_->types.begin(), impl_->types.end(), type);
+}
+
+runtime_config runtime::config() const {
+  std::lock_guard<std::mutex> guard{impl_->cfg_lock};
+  return impl_->cfg;
+}
+
+std::optional<std::vector<config::live_change>>
+runtime::update_config(const runtime_config& next, std::string* error) {
+  auto& d = *impl_;
+  std::shared_lock<std::shared_mutex> guard{d.lifecycle};
+  d.require_running("update_config");
+  auto fail
+    = [&](std::string why) -> std::optional<std::vector<config::live_change>> {
+    if (error)
+      *error = std::move(why);
+    return std::nullopt;
+  };
+  // One change at a time: the diff is against what is in effect.
+  static std::mutex one_at_a_time;
+  std::lock_guard<std::mutex> serial{one_at_a_time};
+  auto running = config();
+  auto diff = config::diff_live(running, next);
+  if (!diff.refused.empty()) {
+    std::string keys;
+    for (const auto& k : diff.refused)
+      keys += (keys.empty() ? "" : ", ") + k;
+    std::string live;
+    for (const auto& k : config::live_keys())
+      live += (live.empty() ? "" : ", ") + k;
+    return fail("only " + live + " change while running; " + keys
+                + " need a restart");
+  }
+  if (diff.changes.empty())
+    return diff.changes;
+  caf::error err;
+  auto timeout = d.opts.call_timeout;
+  if (next.coordinator.max_concurrent_jobs
+        != running.coordinator.max_concurrent_jobs
+      && !d.topo.remote_coordinator
+      && !d.call<bool>(d.topo.coordinator, timeout, err,
+                       reconfigure_atom::value,
+                       next.coordinator.max_concurrent_jobs))
+    return fail("the coordinator did not apply the change: "
+                + message_of(*d.sys, err));
+  for (const auto& [type, _] : next.operation_configs) {
+    auto before = batch_engine::from_settings(running, type, 0);
+    auto after = batch_engine::from_settings(next, type, 0);
+    if (before.strategy == after.strategy && before.sizing.lo == after.sizing.lo
+        && before.sizing.hi == after.sizing.hi
+        && before.sizing.preferred == after.sizing.preferred)
+      continue;
+    sizing_change c{after.strategy,         after.sizing.lo, after.sizing.hi,
+                    after.sizing.preferred, after.learn,     after.sample};
+    // The supervisor keeps it for restarts and forwards it; a worker
+    // node's batchers are not supervised.
+    auto kept = d.call<bool>(d.topo.supervisor, timeout, err,
+                             reconfigure_atom::value, type, c);
+    if (!kept || !*kept) {
+      auto b = d.topo.batchers.find(type);
+      if (b == d.topo.batchers.end())
+        return fail("no batcher of '" + type + "' on this node");
+      caf::anon_send(b->second, reconfigure_atom::value, c);
+    }
+  }
+  for (const auto& [name, be] : next.backends) {
+    auto rate = be.initial_requests_per_second;
+    if (rate == running.backends.at(name).initial_requests_per_second)
+      continue;
+    auto kept = d.call<bool>(d.topo.supervisor, timeout, err,
+                             reconfigure_atom::value, name, rate);
+    if (!kept || !*kept) {
+      auto g = d.topo.gates.find(name);
+      if (g == d.topo.gates.end())
+        return fail("no gate of '" + name + "' on this node");
+      caf::anon_send(g->second, reconfigure_atom::value, rate);
+    }
+  }
+  {
+    std::lock_guard<std::mutex> lock{d.cfg_lock};
+    d.cfg = next;
+  }
+  for (const auto& c : diff.changes)
+    std::cerr << "batching: live change: " << c.key << ": " << c.from << " -> "
+              << c.to << '\n';
+  return diff.changes;
+}
 
 submit_result runtime::submit_job(const std::string& op_type,
                                   std::vector<operation> operations,
@@ -586,7 +685,7 @@ std::string runtime::metrics_text() {
     return {};
   if (!samples_resources())
     return prometheus_text(*board);
-  auto t = trends(from_seconds(impl_->cfg.sampling.trend_window_seconds));
+  auto t = trends(from_seconds(config().sampling.trend_window_seconds));
   auto recs = recommendations();
   return prometheus_text(*board, t,
                          recs.value_or(std::vector<recommendation>{}));

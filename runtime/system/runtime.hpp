@@ -25,6 +25,7 @@
 
 #include <boost/json/value.hpp>
 
+#include "config/live.hpp"
 #include "runtime/policy/errors.hpp"
 #include "runtime/policy/settings.hpp"
 #include "runtime/policy/types.hpp"
@@ -204,7 +205,24 @@ public:
 
   bool running() const;
 
-  const runtime_config& config() const;
+  /// The configuration in effect (a copy: live changes may replace it).
+  runtime_config config() const;
+
+  /// The operation types configured, sorted (fixed for the runtime's life:
+  /// no live change adds or removes one).
+  const std::vector<std::string>& operation_types() const;
+  bool has_operation_type(const std::string& type) const;
+
+  /// A live change: `next` differs from config() only in live keys
+  /// (config/live.hpp: max concurrent jobs, a type's strategy and bounds, a
+  /// backend's declared rate), and is valid as a whole (config::load or
+  /// config::apply_patch made it). Applies it to the running actors, logs
+  /// each change on stderr and answers the changes (empty: nothing
+  /// differed); nothing, with the reason in `error`, when a key that is not
+  /// live differs or an actor did not answer. Worker nodes change their
+  /// own batchers only.
+  std::optional<std::vector<config::live_change>>
+  update_config(const runtime_config& next, std::string* error = nullptr);
 
   struct impl;
 

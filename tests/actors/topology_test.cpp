@@ -490,6 +490,48 @@ TEST_F(topology_test, a_restarted_gate_honours_its_predecessors_retry_after) {
   EXPECT_EQ(board().coordinator.actor_restarts, 1u);
 }
 
+// Live changes go through the supervisor: the current batcher and gate
+// take them at once, and their successors after a crash start from them.
+TEST_F(topology_test, live_changes_reach_the_actors_and_survive_restarts) {
+  start();
+  sizing_change c{strategy_kind::fixed, 5, 100, 37, false, false};
+  auto kept = [&](auto&&... xs) {
+    auto r = ask<bool>(t.supervisor, reconfigure_atom::value, xs...);
+    return r && *r;
+  };
+  EXPECT_TRUE(kept(std::string{"write"}, c));
+  EXPECT_FALSE(kept(std::string{"nosuch"}, c));
+  EXPECT_TRUE(kept(std::string{"default"}, 7.0));
+  sched.run();
+  auto metrics = [&] {
+    return ask<batching_metrics>(
+      caf::actor_cast<batcher_actor>(current("batcher", "write")),
+      metrics_atom::value);
+  };
+  auto gate = [&] {
+    return ask<gate_status>(
+      caf::actor_cast<circuit_breaker_actor>(current("gate", "default")),
+      caf::get_atom::value);
+  };
+  ASSERT_TRUE(metrics());
+  EXPECT_EQ(metrics()->strategy, strategy_kind::fixed);
+  EXPECT_EQ(metrics()->current_batch_size, 37u);
+  ASSERT_TRUE(gate());
+  EXPECT_DOUBLE_EQ(gate()->request_rate, 7.0);
+  kill("batcher", "write");
+  kill("gate", "default");
+  advance(1s);
+  ASSERT_TRUE(metrics());
+  EXPECT_EQ(metrics()->strategy, strategy_kind::fixed);
+  EXPECT_EQ(metrics()->current_batch_size, 37u);
+  ASSERT_TRUE(gate());
+  EXPECT_DOUBLE_EQ(gate()->request_rate, 7.0);
+  // Max concurrent jobs: the coordinator answers once applied.
+  auto applied
+    = ask<bool>(t.coordinator, reconfigure_atom::value, std::uint32_t{2});
+  EXPECT_TRUE(applied && *applied);
+}
+
 TEST_F(topology_test, a_killed_executor_is_restarted_and_its_batches_retried) {
   start();
   behaviour = [](const batch&) {

@@ -45,6 +45,7 @@ protected:
         cv_.wait(guard, [this] { return !paused_; });
         for (const auto& op : b.operations)
           sent_ids_.insert(op.id);
+        batch_sizes_.push_back(b.operations.size());
         batch_outcome out;
         out.batch_id = b.batch_id;
         out.latency = 1ms;
@@ -97,7 +98,8 @@ protected:
     return std::string{parse(r).at("error").as_string().c_str()};
   }
 
-  std::set<std::uint64_t> sent_ids_; // under mtx_
+  std::set<std::uint64_t> sent_ids_;     // under mtx_
+  std::vector<std::size_t> batch_sizes_; // under mtx_
   std::unique_ptr<runtime> rt_;
   std::unique_ptr<http_api> api_;
   std::unique_ptr<http_server> server_;
@@ -538,6 +540,87 @@ TEST_F(api_test, ab_tests_start_scoped_and_report_over_the_socket) {
     EXPECT_NE(error_of(e).find(problem), std::string::npos)
       << bad << ": " << error_of(e);
   }
+}
+
+TEST_F(api_test, live_changes_through_patch_config) {
+  start("s3cret");
+  auto auth
+    = std::map<std::string, std::string>{{"Authorization", "Bearer s3cret"}};
+  EXPECT_EQ(call("GET", "/v1/config").status, 401); // names backends
+  auto before = call("GET", "/v1/config", {}, auth);
+  ASSERT_EQ(before.status, 200) << before.body;
+  EXPECT_EQ(
+    parse(before).at("coordinator").at("max_concurrent_jobs").to_number<int>(),
+    10);
+  auto body = R"({"coordinator": {"max_concurrent_jobs": 3},
+                  "operation_configs": {"write": {"strategy": "static",
+                                                  "preferred_batch_size": 20}},
+                  "backends": {"default": {"initial_requests_per_second": 9}}})";
+  EXPECT_EQ(call("PATCH", "/v1/config", body).status, 401);
+  auto r = call("PATCH", "/v1/config", body, auth);
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto changes = parse(r).at("changes").as_array();
+  ASSERT_EQ(changes.size(), 4u) << r.body;
+  std::set<std::string> keys;
+  for (const auto& c : changes)
+    keys.insert(std::string{c.at("key").as_string()});
+  EXPECT_EQ(keys, (std::set<std::string>{
+                    "coordinator.max_concurrent_jobs",
+                    "operation_configs.write.strategy",
+                    "operation_configs.write.preferred_batch_size",
+                    "backends.default.initial_requests_per_second"}));
+  // In effect: the write batcher now sends static batches of 20.
+  std::string ops;
+  for (int i = 1; i <= 30; ++i)
+    ops += (i > 1 ? "," : "") + std::to_string(i);
+  auto job = call("POST", "/v1/jobs",
+                  R"({"type":"write","operations":[)" + ops + "]}", auth);
+  ASSERT_EQ(job.status, 202) << job.body;
+  auto id = parse(job).at("job_id").to_number<std::uint64_t>();
+  ASSERT_TRUE(rt_->wait(id, 10s).has_value());
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    EXPECT_EQ(batch_sizes_, (std::vector<std::size_t>{20, 10}));
+  }
+  auto after = parse(call("GET", "/v1/config", {}, auth));
+  EXPECT_EQ(
+    after.at("operation_configs").at("write").at("strategy").as_string(),
+    "static");
+  EXPECT_EQ(after.at("coordinator").at("max_concurrent_jobs").to_number<int>(),
+            3);
+  EXPECT_EQ(rt_->config().backends.at("default").initial_requests_per_second,
+            9);
+  // Nothing changed: no changes.
+  auto again = call("PATCH", "/v1/config", body, auth);
+  ASSERT_EQ(again.status, 200);
+  EXPECT_TRUE(parse(again).at("changes").as_array().empty());
+  // Not live: refused whole, nothing applied.
+  auto url = call("PATCH", "/v1/config",
+                  R"({"coordinator": {"max_concurrent_jobs": 5},
+                      "backends": {"default": {"max_in_flight": 9}}})",
+                  auth);
+  EXPECT_EQ(url.status, 409);
+  EXPECT_NE(error_of(url).find("backends.default.max_in_flight need a restart"),
+            std::string::npos)
+    << error_of(url);
+  EXPECT_EQ(rt_->config().coordinator.max_concurrent_jobs, 3u);
+  // Validated like the files, with the patch's line and column.
+  for (auto [bad, problem] :
+       {std::pair{R"({"coordinator": {"max_concurrent_jobs": 0}})",
+                  "PATCH /v1/config:1:41: error: "
+                  "coordinator.max_concurrent_jobs"},
+        std::pair{
+          R"({"operation_configs": {"write": {"strategy": "fastest"}}})",
+          "PATCH /v1/config:1:46: error: "
+          "operation_configs.write.strategy"},
+        std::pair{R"({"coordinater": {}})", "did you mean 'coordinator'"},
+        std::pair{R"({"coordinator": )", "PATCH /v1/config:1:"}}) {
+    auto e = call("PATCH", "/v1/config", bad, auth);
+    EXPECT_EQ(e.status, 400) << bad;
+    EXPECT_NE(error_of(e).find(problem), std::string::npos)
+      << bad << ": " << error_of(e);
+  }
+  EXPECT_EQ(call("DELETE", "/v1/config", {}, auth).status, 405);
 }
 
 TEST_F(api_test, the_dashboard_page_and_its_data) {
