@@ -36,7 +36,6 @@ using insights_atom = caf::atom_constant<caf::atom("insights")>;
 using ab_start_atom = caf::atom_constant<caf::atom("ab_start")>;
 using ab_record_atom = caf::atom_constant<caf::atom("ab_record")>;
 using ab_analyze_atom = caf::atom_constant<caf::atom("ab_analyze")>;
-using load_test_atom = caf::atom_constant<caf::atom("load_test")>;
 using timer_atom = caf::atom_constant<caf::atom("timer")>;
 using acquire_atom = caf::atom_constant<caf::atom("acquire")>;
 using permit_atom = caf::atom_constant<caf::atom("permit")>;

@@ -125,14 +125,7 @@ struct load_test_config {
   bool operator==(const load_test_config&) const = default;
 };
 
-/// What a load generator played.
-struct play_report {
-  std::uint64_t jobs = 0;
-  std::uint64_t operations = 0;          // submitted and admitted
-  std::uint64_t rejected_operations = 0; // in jobs the coordinator refused
-
-  bool operator==(const play_report&) const = default;
-};
+// play_report: runtime/policy/types.hpp (the host API returns it).
 
 /// Load-test figures of one operation type.
 struct type_breakdown {

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <functional>
+#include <limits>
 #include <set>
 #include <sstream>
 
@@ -28,6 +29,27 @@ json::value convergence_json(const run_result& r) {
   for (const auto& c : r.convergence_s)
     a.push_back(c ? json::value(round_to(*c, 1)) : json::value(nullptr));
   return a;
+}
+
+json::array targets_json(const std::vector<target_verdict>& verdicts) {
+  json::array a;
+  for (const auto& v : verdicts)
+    a.push_back(json::object{
+      {"key", v.key},
+      {"target", v.target},
+      {"at_least", v.at_least},
+      {"measured",
+       v.measured ? json::value(round_to(*v.measured, 3)) : json::value()},
+      {"status", to_string(v.status)}});
+  return a;
+}
+
+/// The seed's static baseline among the results, if it ran.
+const run_result* baseline_of(const sim_report& rep) {
+  for (const auto& r : rep.results)
+    if (r.strategy == "static")
+      return &r;
+  return nullptr;
 }
 
 json::object result_json(const run_result& r, bool timing) {
@@ -339,6 +361,33 @@ void compare_with_oracle(sim_report& rep) {
     r.goodput_vs_oracle = r.goodput / rep.oracle->result.goodput;
 }
 
+measured_performance measured_of(const run_result& r,
+                                 const run_result* baseline) {
+  measured_performance m;
+  if (r.requests > 0)
+    m.success_rate_without_throttling_percent = 100 * (1 - r.throttle_rate);
+  if (r.succeeded + r.failed > 0)
+    m.p99_response_time_ms = r.p99_ms;
+  if (r.submitted > 0)
+    m.stability_percent = 100.0 * static_cast<double>(r.succeeded)
+                          / static_cast<double>(r.submitted);
+  if (!r.convergence_s.empty()) {
+    double worst = 0;
+    bool all = true;
+    for (const auto& c : r.convergence_s) {
+      all = all && c.has_value();
+      worst = std::max(worst, c.value_or(0));
+    }
+    // Never converged after some change: longer than any target.
+    m.adaptation_seconds
+      = all ? worst : std::numeric_limits<double>::infinity();
+  }
+  if (baseline && baseline != &r && baseline->goodput > 0)
+    m.throughput_improvement_percent
+      = 100 * (r.goodput / baseline->goodput - 1);
+  return m;
+}
+
 json::value to_json(const sim_report& rep) {
   json::object o;
   o["scenario"] = rep.sc.name;
@@ -362,8 +411,13 @@ json::value to_json(const sim_report& rep) {
     o["oracle"] = std::move(oracle);
   }
   json::array results;
-  for (const auto& r : rep.results)
-    results.push_back(result_json(r, rep.timing));
+  for (const auto& r : rep.results) {
+    auto o = result_json(r, rep.timing);
+    if (rep.targets)
+      o["performance_targets"] = targets_json(
+        check_targets(*rep.targets, measured_of(r, baseline_of(rep))));
+    results.push_back(std::move(o));
+  }
   o["results"] = std::move(results);
   json::array changes;
   for (auto t : change_times(rep.sc))
@@ -404,6 +458,16 @@ std::string to_table(const sim_report& rep) {
         << fixed(r.insights->average_confidence, 2) << '\n';
     for (const auto& rec : r.insights->recommendations)
       out << "  " << rec << '\n';
+  }
+  if (rep.targets && !rep.results.empty()) {
+    const auto& r = rep.results.front();
+    out << "performance targets (config/performance_targets.yaml), "
+        << r.strategy
+        << (baseline_of(rep) && baseline_of(rep) != &r ? " against static" : "")
+        << ":\n";
+    for (const auto& v :
+         check_targets(*rep.targets, measured_of(r, baseline_of(rep))))
+      out << "  " << to_text(v) << '\n';
   }
   return out.str();
 }

@@ -10,6 +10,7 @@
 
 #include <boost/json/value.hpp>
 
+#include "runtime/policy/load_test.hpp"
 #include "sim/oracle.hpp"
 #include "sim/runner.hpp"
 
@@ -24,7 +25,17 @@ struct sim_report {
   bool timing = true;
   /// A sentence under the report's heading (HTML), e.g. how it was run.
   std::string note;
+  /// config/performance_targets.yaml: each result is compared with it
+  /// (JSON: `performance_targets`; the table: the first result's verdicts).
+  std::optional<performance_targets_config> targets;
 };
+
+/// What a run measured in the targets' terms: throttling, p99, stability
+/// (succeeded of everything submitted), adaptation (the slowest
+/// convergence after a change) and, against `baseline` when given, the
+/// throughput improvement; the rest is not measured in the simulator.
+measured_performance measured_of(const run_result& r,
+                                 const run_result* baseline);
 
 /// Fills goodput_vs_oracle in every result (when there is an oracle).
 void compare_with_oracle(sim_report& rep);

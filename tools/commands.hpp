@@ -8,7 +8,17 @@
 #include "runtime/policy/settings.hpp"
 #include "tools/command_line.hpp"
 
+namespace batching {
+class runtime;
+} // namespace batching
+
 namespace batching::cli {
+
+/// Gives the runtime an HTTP executor per backend with an http.url (and
+/// alert webhooks) and starts it: exit_ok, or the exit status after saying
+/// why not on stderr (serve_command.cpp).
+int start_with_http_executors(runtime& rt, const runtime_config& cfg,
+                              const std::string& cmd);
 
 /// `batching config check|show|keys`.
 std::vector<command> config_commands();

@@ -100,41 +100,6 @@ bool start_runtime(runtime& rt, const std::string& cmd) {
   }
 }
 
-// Gives the runtime its HTTP executors and starts it: exit_ok, or the exit
-// status after saying why not (exit_usage for the configuration,
-// exit_failure when it cannot start).
-int start_with_http_executors(runtime& rt, const runtime_config& cfg,
-                              const std::string& cmd) {
-  auto problems = attach_http_executors(rt, cfg);
-  for (const auto& p : problems)
-    std::cerr << "batching " << cmd << ": " << p << '\n';
-  if (!problems.empty())
-    return exit_usage;
-  const auto& alerting = cfg.monitoring.alerting;
-  if (alerting.enabled && !alerting.webhooks.empty()) {
-    std::shared_ptr<webhook_notifier> hooks;
-    try {
-      auto node = cfg.cluster.node;
-      if (node.empty()) {
-        char host[256] = {};
-        ::gethostname(host, sizeof(host) - 1);
-        node = host;
-      }
-      hooks = std::make_shared<webhook_notifier>(alerting, node);
-    } catch (const std::exception& e) {
-      std::cerr << "batching " << cmd << ": monitoring.alerting: " << e.what()
-                << '\n';
-      return exit_usage;
-    }
-    // The runtime keeps the callback, and with it the notifier.
-    rt.on_alert([hooks](const resource_alert& a) { hooks->notify(a); });
-    std::cout << "batching " << cmd << ": alerts go to "
-              << alerting.webhooks.size() << " webhook"
-              << (alerting.webhooks.size() == 1 ? "" : "s") << std::endl;
-  }
-  return start_runtime(rt, cmd) ? exit_ok : exit_failure;
-}
-
 // Where serve and a coordinator node keep their job journal when neither
 // journal.path nor --journal says (docs/durability.md).
 constexpr const char* default_job_journal = "batching.journal";
@@ -588,6 +553,41 @@ int run_run(const std::vector<std::string>& args) {
 }
 
 } // namespace
+
+// Gives the runtime its HTTP executors and starts it: exit_ok, or the exit
+// status after saying why not (exit_usage for the configuration,
+// exit_failure when it cannot start).
+int start_with_http_executors(runtime& rt, const runtime_config& cfg,
+                              const std::string& cmd) {
+  auto problems = attach_http_executors(rt, cfg);
+  for (const auto& p : problems)
+    std::cerr << "batching " << cmd << ": " << p << '\n';
+  if (!problems.empty())
+    return exit_usage;
+  const auto& alerting = cfg.monitoring.alerting;
+  if (alerting.enabled && !alerting.webhooks.empty()) {
+    std::shared_ptr<webhook_notifier> hooks;
+    try {
+      auto node = cfg.cluster.node;
+      if (node.empty()) {
+        char host[256] = {};
+        ::gethostname(host, sizeof(host) - 1);
+        node = host;
+      }
+      hooks = std::make_shared<webhook_notifier>(alerting, node);
+    } catch (const std::exception& e) {
+      std::cerr << "batching " << cmd << ": monitoring.alerting: " << e.what()
+                << '\n';
+      return exit_usage;
+    }
+    // The runtime keeps the callback, and with it the notifier.
+    rt.on_alert([hooks](const resource_alert& a) { hooks->notify(a); });
+    std::cout << "batching " << cmd << ": alerts go to "
+              << alerting.webhooks.size() << " webhook"
+              << (alerting.webhooks.size() == 1 ? "" : "s") << std::endl;
+  }
+  return start_runtime(rt, cmd) ? exit_ok : exit_failure;
+}
 
 std::optional<runtime_config> load_config(const arguments& parsed,
                                           bool defaults_when_none) {

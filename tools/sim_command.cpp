@@ -7,6 +7,7 @@
 
 #include <boost/json.hpp>
 
+#include "config/loader.hpp"
 #include "runtime/system/dashboard_json.hpp"
 #include "sim/ab.hpp"
 #include "sim/check.hpp"
@@ -104,6 +105,12 @@ int run_sim(const std::vector<std::string>& args) {
   sim::sim_report rep;
   rep.sc = sc;
   rep.timing = !parsed.has("--no-timing");
+  // The shipped targets (config/performance_targets.yaml, or what
+  // $BATCHING_CONFIG_DIR holds); their defaults when none can be read.
+  rep.targets
+    = config::load(
+        config::from_paths(config::default_files(config::default_directory())))
+        .config.performance_targets;
   progress_line bar;
   if (want_oracle)
     rep.oracle = sim::find_oracle(sc, [&](std::size_t done, std::size_t all) {

@@ -564,6 +564,15 @@ struct ab_test_result {
   bool operator==(const ab_test_result&) const = default;
 };
 
+/// What a load generator played.
+struct play_report {
+  std::uint64_t jobs = 0;
+  std::uint64_t operations = 0;          // submitted and admitted
+  std::uint64_t rejected_operations = 0; // in jobs the coordinator refused
+
+  bool operator==(const play_report&) const = default;
+};
+
 /// Names one operation: its job and its position in the job.
 struct op_ref {
   std::uint64_t job_id = 0;

@@ -25,6 +25,7 @@
 #include "actors/budget_authority_actor.hpp"
 #include "actors/executor_actor.hpp"
 #include "actors/journal_actor.hpp"
+#include "actors/load_generator_actor.hpp"
 #include "config/loader.hpp"
 #include "messages/error.hpp"
 #include "messages/registration.hpp"
@@ -436,6 +437,52 @@ bool runtime::running() const { return impl_->is_running; }
 std::uint16_t runtime::cluster_port() const { return impl_->port; }
 
 runtime::recovery runtime::recovered() const { return impl_->recovered; }
+
+play_report runtime::play_load(const std::vector<workload_plan>& streams,
+                               duration length,
+                               const std::function<void(double)>& each_second,
+                               std::uint64_t seed) {
+  auto& d = *impl_;
+  std::shared_lock<std::shared_mutex> guard{d.lifecycle};
+  d.require_running("play_load");
+  caf::scoped_actor self{*d.sys};
+  std::vector<load_generator_actor> generators;
+  for (std::size_t w = 0; w < streams.size(); ++w)
+    for (std::uint32_t u = 0; u < std::max(1u, streams[w].users); ++u) {
+      load_generator_config gc;
+      gc.coordinator = d.topo.coordinator;
+      gc.plan = streams[w];
+      gc.user = u;
+      gc.seed = seed + w;
+      // Ids far above what hosts and serve use: 2^36 per generator.
+      gc.id_base = (std::uint64_t{1} << 62) + (((w << 16) + u + 1) << 36);
+      generators.push_back(spawn_load_generator(*d.sys, gc));
+    }
+  using handle = decltype(self->request(generators.front(), caf::infinite,
+                                        play_atom::value, 0.0));
+  std::vector<handle> plays;
+  auto seconds = to_seconds(length);
+  for (auto& g : generators)
+    plays.push_back(self->request(g, caf::infinite, play_atom::value, seconds));
+  auto started = std::chrono::steady_clock::now();
+  for (double t = 1; t <= std::ceil(seconds); ++t) {
+    std::this_thread::sleep_until(started + from_seconds(t));
+    if (each_second)
+      each_second(t);
+  }
+  play_report total;
+  for (auto& p : plays)
+    p.receive(
+      [&](play_report& r) {
+        total.jobs += r.jobs;
+        total.operations += r.operations;
+        total.rejected_operations += r.rejected_operations;
+      },
+      [](caf::error&) {});
+  for (auto& g : generators)
+    caf::anon_send_exit(g, caf::exit_reason::user_shutdown);
+  return total;
+}
 
 const std::vector<std::string>& runtime::operation_types() const {
   return impl_->types;

@@ -29,6 +29,7 @@
 #include "runtime/policy/errors.hpp"
 #include "runtime/policy/settings.hpp"
 #include "runtime/policy/types.hpp"
+#include "runtime/policy/workload.hpp"
 
 namespace batching {
 
@@ -204,6 +205,19 @@ public:
   bool stop(duration drain_timeout = std::chrono::seconds{30});
 
   bool running() const;
+
+  /// The seed's load-testing framework against this runtime's own
+  /// executors: load generator actors (one per user of each stream) play
+  /// `streams` (runtime/policy/workload.hpp; runtime/policy/load_test.hpp
+  /// shapes the seed's phases) into the coordinator for `length`, in real
+  /// time; `each_second(t)` is called on this thread once a second (read
+  /// dashboard() there for a time series). Returns what the generators
+  /// submitted once every submission was answered; the operations then
+  /// finish on their own (wait for them with wait() or dashboard()).
+  play_report play_load(const std::vector<workload_plan>& streams,
+                        duration length,
+                        const std::function<void(double)>& each_second = {},
+                        std::uint64_t seed = 1);
 
   /// The configuration in effect (a copy: live changes may replace it).
   runtime_config config() const;
