@@ -44,10 +44,10 @@ json::array targets_json(const std::vector<target_verdict>& verdicts) {
   return a;
 }
 
-/// The seed's static baseline among the results, if it ran.
+/// The baseline among the results, if it ran.
 const run_result* baseline_of(const sim_report& rep) {
   for (const auto& r : rep.results)
-    if (r.strategy == "static")
+    if (r.strategy == rep.baseline)
       return &r;
   return nullptr;
 }
@@ -463,7 +463,9 @@ std::string to_table(const sim_report& rep) {
     const auto& r = rep.results.front();
     out << "performance targets (config/performance_targets.yaml), "
         << r.strategy
-        << (baseline_of(rep) && baseline_of(rep) != &r ? " against static" : "")
+        << (baseline_of(rep) && baseline_of(rep) != &r
+              ? " against " + rep.baseline
+              : std::string{})
         << ":\n";
     for (const auto& v :
          check_targets(*rep.targets, measured_of(r, baseline_of(rep))))

@@ -28,6 +28,9 @@ struct sim_report {
   /// config/performance_targets.yaml: each result is compared with it
   /// (JSON: `performance_targets`; the table: the first result's verdicts).
   std::optional<performance_targets_config> targets;
+  /// The run a throughput improvement is measured against, by strategy
+  /// name (the seed's static baseline).
+  std::string baseline = "static";
 };
 
 /// What a run measured in the targets' terms: throttling, p99, stability

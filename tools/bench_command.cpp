@@ -319,6 +319,8 @@ int run_sweep(const std::vector<std::string>& args) {
   }
   sim::sim_report rep;
   rep.sc = sc;
+  rep.targets = shipped_targets();
+  rep.baseline = "static_50"; // the seed's write batch
   sim::run_options opts;
   opts.series = false;
   progress_line line;

@@ -14,6 +14,10 @@ class runtime;
 
 namespace batching::cli {
 
+/// The performance targets of the shipped configuration (or of
+/// $BATCHING_CONFIG_DIR); their defaults when none can be read.
+performance_targets_config shipped_targets();
+
 /// Gives the runtime an HTTP executor per backend with an http.url (and
 /// alert webhooks) and starts it: exit_ok, or the exit status after saying
 /// why not on stderr (serve_command.cpp).

@@ -55,6 +55,16 @@ int run_ab(const sim::scenario& sc, const std::string& arms,
   return exit_ok;
 }
 
+} // namespace
+
+performance_targets_config shipped_targets() {
+  return config::load(config::from_paths(
+                        config::default_files(config::default_directory())))
+    .config.performance_targets;
+}
+
+namespace {
+
 int run_sim(const std::vector<std::string>& args) {
   const std::string cmd = "sim";
   arguments parsed{args,
@@ -105,12 +115,7 @@ int run_sim(const std::vector<std::string>& args) {
   sim::sim_report rep;
   rep.sc = sc;
   rep.timing = !parsed.has("--no-timing");
-  // The shipped targets (config/performance_targets.yaml, or what
-  // $BATCHING_CONFIG_DIR holds); their defaults when none can be read.
-  rep.targets
-    = config::load(
-        config::from_paths(config::default_files(config::default_directory())))
-        .config.performance_targets;
+  rep.targets = shipped_targets();
   progress_line bar;
   if (want_oracle)
     rep.oracle = sim::find_oracle(sc, [&](std::size_t done, std::size_t all) {
