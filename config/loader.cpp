@@ -473,6 +473,10 @@ std::string default_directory() {
     return dir;
   if (std::filesystem::exists("config/batching_config.yaml"))
     return "config";
+  // Installed (the package's /etc/batching), else the source tree's.
+  if (std::filesystem::exists(BATCHING_INSTALL_CONFIG_DIR
+                              "/batching_config.yaml"))
+    return BATCHING_INSTALL_CONFIG_DIR;
   return BATCHING_SOURCE_CONFIG_DIR;
 }
 

@@ -64,6 +64,14 @@ struct command {
 /// --help/-h and group listings (e.g. `batching config`).
 int dispatch(const std::vector<command>& commands, int argc, char** argv);
 
+/// The options a command's --help names (every `--word`), sorted: what
+/// completion offers, read from the one text users read.
+std::vector<std::string> options_of(const command& cmd);
+
+/// A bash completion script for `commands`: command words, then each
+/// command's options (options_of) and file names.
+std::string bash_completion(const std::vector<command>& commands);
+
 /// Prints "batching <path>: <message> (try 'batching <path> --help')" to
 /// stderr and returns exit_usage.
 int usage_error(const std::string& path, const std::string& message);

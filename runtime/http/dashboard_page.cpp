@@ -6,14 +6,16 @@
 // /v1/recommendations for the advice panel. The latest numbers are also
 // written into elements with stable ids (id="<figure>-<type>",
 // id="updates", id="trend-<resource>", id="recommendations") so a browser
-// test can read them.
+// test can read them; id="version" holds the build's version.
 
 #include "runtime/http/http_api.hpp"
+#include "runtime/policy/version.hpp"
 
 namespace batching {
 
 const std::string& dashboard_page() {
-  static const std::string page = R"html(<!doctype html>
+  static const std::string page
+    = R"html(<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <title>batching dashboard</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -31,7 +33,9 @@ td,th{text-align:left;padding:2px 6px;border-bottom:1px solid #eef0f3;font-varia
 .ok{color:#18794e}.bad{color:#c62828}.warn{color:#b26a00}
 #status{font-size:12px;opacity:.8}
 </style></head><body>
-<header><h1>batching</h1><span id="status">connecting…</span>
+<header><h1>batching <small id="version">)html"
+      + std::string{version()}
+      + R"html(</small></h1><span id="status">connecting…</span>
 <span>updates: <b id="updates">0</b></span></header>
 <main>
 <section><h2>Batch size (items)</h2><canvas id="chart-batch"></canvas><div class="legend" id="legend-batch"></div></section>

@@ -11,6 +11,7 @@
 #include "config/live.hpp"
 #include "runtime/policy/enum_names.hpp"
 #include "runtime/policy/http_mapping.hpp"
+#include "runtime/policy/version.hpp"
 #include "runtime/system/dashboard_json.hpp"
 
 namespace batching {
@@ -110,8 +111,10 @@ http_reply http_api::handle(const http_request& req) {
       if (!only("GET"))
         return not_allowed("GET");
       return rt_.running()
-               ? json_reply(200, json::object{{"status", "ok"}})
-               : json_reply(503, json::object{{"status", "stopped"}});
+               ? json_reply(
+                 200, json::object{{"status", "ok"}, {"version", version()}})
+               : json_reply(503, json::object{{"status", "stopped"},
+                                              {"version", version()}});
     }
     if (path == "/" || path == "/index.html") {
       if (!only("GET"))

@@ -2,6 +2,8 @@
 
 #include <boost/json.hpp>
 
+#include "runtime/policy/version.hpp"
+
 namespace batching {
 
 namespace {
@@ -72,6 +74,7 @@ boost::json::value to_json(const dashboard& d) {
     // Seconds on the runtime's steady clock: rates between two dashboards
     // are differences over this, not over the reader's clock.
     {"clock_seconds", to_seconds(d.at.time_since_epoch())},
+    {"version", version()},
     {"coordinator_status",
      {{"active_jobs", c.active_jobs},
       {"waiting_jobs", c.waiting_jobs},

@@ -17,6 +17,7 @@
 
 #include "runtime/http/http_api.hpp"
 #include "runtime/http/http_server.hpp"
+#include "runtime/policy/version.hpp"
 #include "runtime/system/runtime.hpp"
 
 #include "tests/http/test_client.hpp"
@@ -114,7 +115,14 @@ TEST_F(api_test, health_and_unknown_endpoints) {
   start();
   auto h = call("GET", "/healthz");
   EXPECT_EQ(h.status, 200);
-  EXPECT_EQ(h.body, "{\"status\":\"ok\"}\n");
+  EXPECT_EQ(h.body, std::string{"{\"status\":\"ok\",\"version\":\""}
+                      + batching::version() + "\"}\n");
+  EXPECT_EQ(parse(call("GET", "/v1/dashboard")).at("version").as_string(),
+            batching::version());
+  EXPECT_NE(call("GET", "/")
+              .body.find(std::string{"<small id=\"version\">"}
+                         + batching::version() + "</small>"),
+            std::string::npos);
   auto missing = call("GET", "/v2/nothing");
   EXPECT_EQ(missing.status, 404);
   EXPECT_EQ(error_of(missing), "no such endpoint: /v2/nothing");
