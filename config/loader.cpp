@@ -473,10 +473,11 @@ std::string default_directory() {
     return dir;
   if (std::filesystem::exists("config/batching_config.yaml"))
     return "config";
-  // Installed (the package's /etc/batching), else the source tree's.
-  if (std::filesystem::exists(BATCHING_INSTALL_CONFIG_DIR
-                              "/batching_config.yaml"))
-    return BATCHING_INSTALL_CONFIG_DIR;
+  // Installed (this build's prefix, or the Debian package's /etc),
+  // else the source tree's.
+  for (const char* dir : {BATCHING_INSTALL_CONFIG_DIR, "/etc/batching"})
+    if (std::filesystem::exists(std::string{dir} + "/batching_config.yaml"))
+      return dir;
   return BATCHING_SOURCE_CONFIG_DIR;
 }
 

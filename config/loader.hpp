@@ -71,8 +71,9 @@ std::vector<std::string> default_files(const std::string& dir);
 
 /// The directory holding the shipped configuration: $BATCHING_CONFIG_DIR if
 /// set, else ./config if it holds batching_config.yaml, else the installed
-/// one (SYSCONFDIR/batching, e.g. /etc/batching) if it does, else the
-/// source tree's config/ directory this binary was built from.
+/// one (this build's SYSCONFDIR/batching, then the Debian package's
+/// /etc/batching) if it does, else the source tree's config/ directory
+/// this binary was built from.
 std::string default_directory();
 
 /// The environment to use: `cli_value` if not empty, else $BATCHING_ENV.

@@ -38,7 +38,7 @@ packages=(
   librapidcheck-dev libgtest-dev libgmock-dev libbenchmark-dev
   libssl-dev openssl
   libsqlite3-dev
-  nginx-light haproxy chromium curl
+  nginx-light haproxy chromium curl help2man
 )
 
 missing=()
