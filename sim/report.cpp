@@ -171,6 +171,7 @@ std::string html_escape(const std::string& s) {
       case '>': out += "&gt;"; break;
       case '&': out += "&amp;"; break;
       case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break; // attributes are single-quoted
       default: out += c;
     }
   }
