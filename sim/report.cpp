@@ -31,7 +31,9 @@ json::value convergence_json(const run_result& r) {
   return a;
 }
 
-json::array targets_json(const std::vector<target_verdict>& verdicts) {
+} // namespace
+
+json::array to_json(const std::vector<target_verdict>& verdicts) {
   json::array a;
   for (const auto& v : verdicts)
     a.push_back(json::object{
@@ -43,6 +45,8 @@ json::array targets_json(const std::vector<target_verdict>& verdicts) {
       {"status", to_string(v.status)}});
   return a;
 }
+
+namespace {
 
 /// The baseline among the results, if it ran.
 const run_result* baseline_of(const sim_report& rep) {
@@ -144,12 +148,6 @@ json::object result_json(const run_result& r, bool timing) {
   return o;
 }
 
-std::string fixed(double x, int digits) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, x);
-  return buf;
-}
-
 /// "3,5,-": each change's convergence time (appended piecewise: g++ 12
 /// flags a `+` chain here with a false -Wrestrict).
 std::string convergence_text(const run_result& r, const char* sep,
@@ -158,7 +156,7 @@ std::string convergence_text(const run_result& r, const char* sep,
   for (const auto& c : r.convergence_s) {
     if (!text.empty())
       text += sep;
-    text += c ? fixed(*c, 0) : std::string{never};
+    text += c ? format_fixed(*c, 0) : std::string{never};
   }
   return text;
 }
@@ -244,18 +242,19 @@ std::string panel(const std::string& title, const std::string& unit,
       << html_escape(title) << " (" << html_escape(unit) << ")</text>";
   // Grid and ticks: values on the left, seconds along the bottom.
   for (double v = 0; v <= v_max + v_step / 2; v += v_step)
-    out << "<line x1='" << left << "' y1='" << fixed(y(v), 1) << "' x2='"
-        << w - right << "' y2='" << fixed(y(v), 1) << "' stroke='"
+    out << "<line x1='" << left << "' y1='" << format_fixed(y(v), 1) << "' x2='"
+        << w - right << "' y2='" << format_fixed(y(v), 1) << "' stroke='"
         << (v == 0 ? "#999" : "#e4e4e4") << "'/><text x='" << left - 5
-        << "' y='" << fixed(y(v) + 3, 1)
+        << "' y='" << format_fixed(y(v) + 3, 1)
         << "' font-size='10' text-anchor='end'>" << tick_text(v) << "</text>";
   double t_step = nice_step(t_max, 8);
   for (double t = 0; t <= t_max + t_step / 100; t += t_step)
-    out << "<line x1='" << fixed(x(t), 1) << "' y1='" << top << "' x2='"
-        << fixed(x(t), 1) << "' y2='" << y(0) << "' stroke='"
-        << (t == 0 ? "#999" : "#eeeeee") << "'/><text x='" << fixed(x(t), 1)
-        << "' y='" << y(0) + 13 << "' font-size='10' text-anchor='middle'>"
-        << format_number(t) << "</text>";
+    out << "<line x1='" << format_fixed(x(t), 1) << "' y1='" << top << "' x2='"
+        << format_fixed(x(t), 1) << "' y2='" << y(0) << "' stroke='"
+        << (t == 0 ? "#999" : "#eeeeee") << "'/><text x='"
+        << format_fixed(x(t), 1) << "' y='" << y(0) + 13
+        << "' font-size='10' text-anchor='middle'>" << format_number(t)
+        << "</text>";
   out << "<text x='" << (left + w - right) / 2 << "' y='" << h - 4
       << "' font-size='10' text-anchor='middle'>time (s)</text>";
   for (const auto& l : lines) {
@@ -265,7 +264,7 @@ std::string panel(const std::string& title, const std::string& unit,
         << (l.dash.empty() ? "" : " stroke-dasharray='" + l.dash + "'")
         << " points='";
     for (const auto& [t, v] : l.points)
-      out << fixed(x(t), 1) << ',' << fixed(y(v), 1) << ' ';
+      out << format_fixed(x(t), 1) << ',' << format_fixed(y(v), 1) << ' ';
     out << "'><title>" << html_escape(l.label) << "</title></polyline>";
   }
   out << "<line class='guide' x1='0' y1='" << top << "' x2='0' y2='" << y(0)
@@ -415,7 +414,7 @@ json::value to_json(const sim_report& rep) {
   for (const auto& r : rep.results) {
     auto o = result_json(r, rep.timing);
     if (rep.targets)
-      o["performance_targets"] = targets_json(
+      o["performance_targets"] = to_json(
         check_targets(*rep.targets, measured_of(r, baseline_of(rep))));
     results.push_back(std::move(o));
   }
@@ -436,15 +435,15 @@ std::string to_table(const sim_report& rep) {
   out << line;
   auto row = [&](const run_result& r) {
     auto conv = convergence_text(r, ",", "-");
-    std::snprintf(line, sizeof line,
-                  "%-20s %9.1f %8s %7.2f%% %9.0f %9.0f %5s %5llu %5llu %s\n",
-                  r.strategy.c_str(), r.goodput,
-                  rep.oracle ? fixed(r.goodput_vs_oracle, 3).c_str() : "-",
-                  100 * r.throttle_rate, r.p50_ms, r.p99_ms,
-                  r.slo_met ? "yes" : "NO",
-                  static_cast<unsigned long long>(r.lost),
-                  static_cast<unsigned long long>(r.duplicated),
-                  conv.empty() ? "" : conv.c_str());
+    std::snprintf(
+      line, sizeof line,
+      "%-20s %9.1f %8s %7.2f%% %9.0f %9.0f %5s %5llu %5llu %s\n",
+      r.strategy.c_str(), r.goodput,
+      rep.oracle ? format_fixed(r.goodput_vs_oracle, 3).c_str() : "-",
+      100 * r.throttle_rate, r.p50_ms, r.p99_ms, r.slo_met ? "yes" : "NO",
+      static_cast<unsigned long long>(r.lost),
+      static_cast<unsigned long long>(r.duplicated),
+      conv.empty() ? "" : conv.c_str());
     out << line;
   };
   if (rep.oracle)
@@ -456,7 +455,7 @@ std::string to_table(const sim_report& rep) {
       continue;
     out << r.strategy << ": " << r.insights->total_predictions
         << " predictions, average confidence "
-        << fixed(r.insights->average_confidence, 2) << '\n';
+        << format_fixed(r.insights->average_confidence, 2) << '\n';
     for (const auto& rec : r.insights->recommendations)
       out << "  " << rec << '\n';
   }
@@ -499,12 +498,13 @@ std::string section(const sim_report& rep) {
   auto row = [&](const run_result& r) {
     auto conv = convergence_text(r, ", ", "never");
     out << "<tr><td>" << html_escape(r.strategy) << "</td><td>"
-        << fixed(r.goodput, 1) << "</td><td>"
-        << (rep.oracle ? fixed(r.goodput_vs_oracle, 3) : "-") << "</td><td>"
-        << fixed(100 * r.throttle_rate, 2) << "%</td><td>" << fixed(r.p50_ms, 0)
-        << "</td><td>" << fixed(r.p99_ms, 0) << "</td><td"
-        << (r.slo_met ? ">met" : " class='no'>missed") << "</td><td>" << r.lost
-        << "</td><td>" << r.duplicated << "</td><td>" << conv << "</td></tr>";
+        << format_fixed(r.goodput, 1) << "</td><td>"
+        << (rep.oracle ? format_fixed(r.goodput_vs_oracle, 3) : "-")
+        << "</td><td>" << format_fixed(100 * r.throttle_rate, 2) << "%</td><td>"
+        << format_fixed(r.p50_ms, 0) << "</td><td>" << format_fixed(r.p99_ms, 0)
+        << "</td><td" << (r.slo_met ? ">met" : " class='no'>missed")
+        << "</td><td>" << r.lost << "</td><td>" << r.duplicated << "</td><td>"
+        << conv << "</td></tr>";
   };
   if (rep.oracle)
     row(rep.oracle->result);
@@ -536,8 +536,7 @@ std::string section(const sim_report& rep) {
                strategy_lines(rep, [](auto& p) { return p.throttled; }));
   out << panel("batch size per type", "operations/request",
                type_lines(rep, [](const series_point& p, const std::string& t) {
-                 auto it = p.batch_size.find(t);
-                 return it == p.batch_size.end() ? 0.0 : double(it->second);
+                 return p.batch_size_of(t);
                }));
   out << panel("requests in flight", "requests",
                strategy_lines(rep, [](auto& p) { return p.in_flight; }));
@@ -545,8 +544,7 @@ std::string section(const sim_report& rep) {
                strategy_lines(rep, [](auto& p) { return p.p99_ms; }));
   out << panel("operations queued per type", "operations",
                type_lines(rep, [](const series_point& p, const std::string& t) {
-                 auto it = p.queued_by_type.find(t);
-                 return it == p.queued_by_type.end() ? 0.0 : double(it->second);
+                 return p.queued_of(t);
                }));
   return out.str();
 }

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include <boost/json/array.hpp>
 #include <boost/json/value.hpp>
 
 #include "runtime/policy/load_test.hpp"
@@ -32,6 +33,10 @@ struct sim_report {
   /// name (the seed's static baseline).
   std::string baseline = "static";
 };
+
+/// Verdicts as JSON: key, target, at_least, measured (3 decimals; null
+/// when not measured), status (`batching sim`, `bench sweep`, `loadtest`).
+boost::json::array to_json(const std::vector<target_verdict>& verdicts);
 
 /// What a run measured in the targets' terms: throttling, p99, stability
 /// (succeeded of everything submitted), adaptation (the slowest

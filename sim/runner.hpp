@@ -40,6 +40,16 @@ struct series_point {
   double request_rate = 0; // requests/s the flow controller allows
   std::uint64_t queued = 0;
   std::map<std::string, std::uint64_t> queued_by_type;
+
+  /// A type's batch size and queue this second (0 when it had none).
+  double batch_size_of(const std::string& type) const {
+    auto it = batch_size.find(type);
+    return it == batch_size.end() ? 0.0 : double(it->second);
+  }
+  double queued_of(const std::string& type) const {
+    auto it = queued_by_type.find(type);
+    return it == queued_by_type.end() ? 0.0 : double(it->second);
+  }
 };
 
 /// One workload stream's figures.

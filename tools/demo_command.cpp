@@ -69,9 +69,7 @@ std::optional<double> import_done_s(const sim::scenario& sc,
   const auto& type = sc.workload.front().op_type;
   bool seen = false;
   for (const auto& p : r.series) {
-    auto it = p.queued_by_type.find(type);
-    auto queued = it == p.queued_by_type.end() ? 0 : it->second;
-    if (queued > 0)
+    if (p.queued_of(type) > 0)
       seen = true;
     else if (seen)
       return p.t_s;
@@ -83,14 +81,9 @@ std::optional<double> import_done_s(const sim::scenario& sc,
 std::string import_summary(const sim::scenario& sc, const sim::run_result& ours,
                            const sim::run_result& base) {
   const auto& type = sc.workload.front().op_type;
-  auto busy = [&](const sim::series_point& p) {
-    auto it = p.queued_by_type.find(type);
-    return it != p.queued_by_type.end() && it->second > 0;
-  };
-  auto size_of = [&](const sim::series_point& p) {
-    auto it = p.batch_size.find(type);
-    return it == p.batch_size.end() ? 0.0 : double(it->second);
-  };
+  auto busy = [&](const sim::series_point& p) { return p.queued_of(type) > 0; };
+  auto size_of
+    = [&](const sim::series_point& p) { return p.batch_size_of(type); };
   auto done = [&](const sim::run_result& r) {
     auto t = import_done_s(sc, r);
     return t ? format_fixed(*t, 0) + " s" : std::string{"not finished"};

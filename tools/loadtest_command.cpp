@@ -309,15 +309,7 @@ boost::json::object target_json(const target_run& run,
                           {"p95", t.latency_ms.p95},
                           {"p99", t.latency_ms.p99}}}});
   o["per_type"] = std::move(per_type);
-  boost::json::array targets;
-  for (const auto& v : verdicts)
-    targets.push_back({{"key", v.key},
-                       {"target", v.target},
-                       {"at_least", v.at_least},
-                       {"measured", v.measured ? boost::json::value(*v.measured)
-                                               : boost::json::value(nullptr)},
-                       {"status", to_string(v.status)}});
-  o["performance_targets"] = std::move(targets);
+  o["performance_targets"] = sim::to_json(verdicts);
   return o;
 }
 

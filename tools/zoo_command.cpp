@@ -14,6 +14,7 @@
 
 #include <boost/json.hpp>
 
+#include "runtime/policy/text.hpp"
 #include "sim/zoo.hpp"
 #include "tools/commands.hpp"
 #include "tools/json_text.hpp"
@@ -30,13 +31,7 @@ boost::json::object to_json(const sim::distribution& d) {
   return {{"n", d.n}, {"p10", d.p10}, {"median", d.median}, {"p90", d.p90}};
 }
 
-std::string fixed(double x, int digits) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, x);
-  return buf;
-}
-
-std::string percent(double x) { return fixed(100 * x, 1) + "%"; }
+std::string percent(double x) { return format_fixed(100 * x, 1) + "%"; }
 
 struct group {
   const char* name;
@@ -88,13 +83,14 @@ std::string table(const std::vector<sim::zoo_summary>& sums,
     if (s.strategy == reference)
       ref = &s;
   for (const auto& s : sums) {
-    auto use = s.budget_use.n ? fixed(s.budget_use.p10, 2) + "/"
-                                  + fixed(s.budget_use.median, 2) + "/"
-                                  + fixed(s.budget_use.p90, 2)
+    auto use = s.budget_use.n ? format_fixed(s.budget_use.p10, 2) + "/"
+                                  + format_fixed(s.budget_use.median, 2) + "/"
+                                  + format_fixed(s.budget_use.p90, 2)
                               : std::string("-");
-    auto t90 = s.time_to_90pct_s.n ? fixed(s.time_to_90pct_s.median, 0) + "/"
-                                       + fixed(s.time_to_90pct_s.p90, 0)
-                                   : std::string("-");
+    auto t90 = s.time_to_90pct_s.n
+                 ? format_fixed(s.time_to_90pct_s.median, 0) + "/"
+                     + format_fixed(s.time_to_90pct_s.p90, 0)
+                 : std::string("-");
     std::string versus = "-";
     if (ref && ref != &s)
       versus = percent(ref->better_than.at(s.strategy)) + " / "
@@ -105,7 +101,7 @@ std::string table(const std::vector<sim::zoo_summary>& sums,
       (percent(s.throttle_rate.median) + "/" + percent(s.throttle_rate.p90))
         .c_str(),
       t90.c_str(),
-      s.p99_vs_oracle.n ? fixed(s.p99_vs_oracle.median, 2).c_str() : "-",
+      s.p99_vs_oracle.n ? format_fixed(s.p99_vs_oracle.median, 2).c_str() : "-",
       percent(1 - s.storm_free_share).c_str(), versus.c_str());
     out << line;
     if (s.lost || s.duplicated)
@@ -120,31 +116,32 @@ int print_trace(const sim::zoo_draw& d,
                 const std::vector<sim::zoo_strategy>& strategies) {
   sim::limiter l{sim::rate_limited_api::limiter_config(d.api), time_point{}};
   std::cout << "draw " << d.index << ": " << to_string(d.api.budget)
-            << ", budget " << fixed(d.budget_requests, 3) << " requests/s ("
-            << fixed(d.budget_items, 1) << " items/s), window "
-            << fixed(l.window_s(), 1) << " s, headers "
-            << to_string(d.api.headers) << ", Retry-After "
+            << ", budget " << format_fixed(d.budget_requests, 3)
+            << " requests/s (" << format_fixed(d.budget_items, 1)
+            << " items/s), window " << format_fixed(l.window_s(), 1)
+            << " s, headers " << to_string(d.api.headers) << ", Retry-After "
             << to_string(d.api.retry_after) << ", tenants "
             << percent(d.api.tenant_share) << ", client told "
-            << to_string(d.knowledge) << " (" << fixed(d.declared_rate, 2)
-            << "/s), demand " << fixed(d.demand, 1) << " items/s "
-            << to_string(d.shape) << ", item cap "
-            << d.api.max_items_per_request << '\n';
+            << to_string(d.knowledge) << " ("
+            << format_fixed(d.declared_rate, 2) << "/s), demand "
+            << format_fixed(d.demand, 1) << " items/s " << to_string(d.shape)
+            << ", item cap " << d.api.max_items_per_request << '\n';
   for (const auto& s : strategies) {
     std::vector<sim::zoo_second> series;
     auto r = sim::run_zoo(d, s, &series);
     std::cout << '\n'
               << s.name << ": budget use "
-              << (r.budget_use ? fixed(*r.budget_use, 3) : std::string("-"))
+              << (r.budget_use ? format_fixed(*r.budget_use, 3)
+                               : std::string("-"))
               << ", " << r.throttled << " of " << r.requests
-              << " requests throttled, p99 " << fixed(r.p99_ms, 0)
+              << " requests throttled, p99 " << format_fixed(r.p99_ms, 0)
               << " ms, unfinished " << r.unfinished << '\n'
               << "second requests throttled goodput pace queued\n";
     for (std::size_t i = 0; i < series.size(); ++i) {
       const auto& x = series[i];
       std::cout << i << ' ' << x.requests << ' ' << x.throttled << ' '
-                << fixed(x.goodput, 1) << ' ' << fixed(x.rate, 3) << ' '
-                << x.queued << '\n';
+                << format_fixed(x.goodput, 1) << ' ' << format_fixed(x.rate, 3)
+                << ' ' << x.queued << '\n';
     }
   }
   return exit_ok;

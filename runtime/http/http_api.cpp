@@ -64,6 +64,25 @@ std::string query_value(const std::string& target, const std::string& key) {
   return found;
 }
 
+/// "unknown field 'k' (expected a, b, c)" for the first key of `obj` not
+/// among `fields`; nothing when every key is known.
+std::optional<std::string>
+unknown_field(const json::object& obj,
+              std::initializer_list<std::string_view> fields) {
+  for (const auto& kv : obj)
+    if (std::find(fields.begin(), fields.end(), kv.key()) == fields.end()) {
+      std::string known;
+      for (auto f : fields) {
+        if (!known.empty())
+          known += ", ";
+        known += f;
+      }
+      return "unknown field '" + std::string{kv.key()} + "' (expected " + known
+             + ")";
+    }
+  return std::nullopt;
+}
+
 } // namespace
 
 http_api::http_api(runtime& rt, options opts)
@@ -259,12 +278,9 @@ http_reply http_api::submit(const http_request& req) {
       return error_reply(400, "expected a JSON object with type and "
                               "operations");
     const auto& obj = v->as_object();
-    for (const auto& kv : obj)
-      if (kv.key() != "type" && kv.key() != "priority"
-          && kv.key() != "operations" && kv.key() != "deadline_seconds")
-        return error_reply(400, "unknown field '" + std::string{kv.key()}
-                                  + "' (expected type, priority, operations, "
-                                    "deadline_seconds)");
+    if (auto bad = unknown_field(
+          obj, {"type", "priority", "operations", "deadline_seconds"}))
+      return error_reply(400, *bad);
     auto* t = obj.if_contains("type");
     if (!t || !t->is_string())
       return error_reply(400, "type: expected the operation type's name");
@@ -380,10 +396,8 @@ http_reply http_api::predict(const http_request& req) {
     return error_reply(400, "expected a JSON object with type, features and "
                             "target");
   const auto& obj = v->as_object();
-  for (const auto& kv : obj)
-    if (kv.key() != "type" && kv.key() != "features" && kv.key() != "target")
-      return error_reply(400, "unknown field '" + std::string{kv.key()}
-                                + "' (expected type, features, target)");
+  if (auto bad = unknown_field(obj, {"type", "features", "target"}))
+    return error_reply(400, *bad);
   auto* t = obj.if_contains("type");
   if (!t || !t->is_string())
     return error_reply(400, "type: expected the operation type's name");
@@ -484,18 +498,13 @@ http_reply http_api::start_ab_test(const http_request& req) {
   auto v = parse_json_text(req.body, why, "");
   if (!v)
     return error_reply(400, why);
-  constexpr std::string_view expected
-    = "name, control, test, duration_seconds, op_type";
   if (!v->is_object())
-    return error_reply(400,
-                       "expected a JSON object with " + std::string{expected});
+    return error_reply(400, "expected a JSON object with name, control, "
+                            "test, duration_seconds, op_type");
   const auto& obj = v->as_object();
-  constexpr std::array<std::string_view, 5> fields{
-    "name", "control", "test", "duration_seconds", "op_type"};
-  for (const auto& kv : obj)
-    if (std::find(fields.begin(), fields.end(), kv.key()) == fields.end())
-      return error_reply(400, "unknown field '" + std::string{kv.key()}
-                                + "' (expected " + std::string{expected} + ")");
+  if (auto bad = unknown_field(
+        obj, {"name", "control", "test", "duration_seconds", "op_type"}))
+    return error_reply(400, *bad);
   ab_test_config cfg;
   auto text = [&](const char* key, std::string& out,
                   bool required) -> std::optional<std::string> {

@@ -527,6 +527,20 @@ runtime::update_config(const runtime_config& next, std::string* error) {
     return diff.changes;
   caf::error err;
   auto timeout = d.opts.call_timeout;
+  // The supervisor keeps a change for restarts and forwards it; a worker
+  // node's batchers are not supervised: to the local actor `name` then.
+  auto forward
+    = [&](const auto& local, const std::string& name, const auto& change) {
+        auto kept = d.call<bool>(d.topo.supervisor, timeout, err,
+                                 reconfigure_atom::value, name, change);
+        if (kept && *kept)
+          return true;
+        auto it = local.find(name);
+        if (it == local.end())
+          return false;
+        caf::anon_send(it->second, reconfigure_atom::value, change);
+        return true;
+      };
   if (next.coordinator.max_concurrent_jobs
         != running.coordinator.max_concurrent_jobs
       && !d.topo.remote_coordinator
@@ -544,29 +558,15 @@ runtime::update_config(const runtime_config& next, std::string* error) {
       continue;
     sizing_change c{after.strategy,         after.sizing.lo, after.sizing.hi,
                     after.sizing.preferred, after.learn,     after.sample};
-    // The supervisor keeps it for restarts and forwards it; a worker
-    // node's batchers are not supervised.
-    auto kept = d.call<bool>(d.topo.supervisor, timeout, err,
-                             reconfigure_atom::value, type, c);
-    if (!kept || !*kept) {
-      auto b = d.topo.batchers.find(type);
-      if (b == d.topo.batchers.end())
-        return fail("no batcher of '" + type + "' on this node");
-      caf::anon_send(b->second, reconfigure_atom::value, c);
-    }
+    if (!forward(d.topo.batchers, type, c))
+      return fail("no batcher of '" + type + "' on this node");
   }
   for (const auto& [name, be] : next.backends) {
     auto rate = be.initial_requests_per_second;
     if (rate == running.backends.at(name).initial_requests_per_second)
       continue;
-    auto kept = d.call<bool>(d.topo.supervisor, timeout, err,
-                             reconfigure_atom::value, name, rate);
-    if (!kept || !*kept) {
-      auto g = d.topo.gates.find(name);
-      if (g == d.topo.gates.end())
-        return fail("no gate of '" + name + "' on this node");
-      caf::anon_send(g->second, reconfigure_atom::value, rate);
-    }
+    if (!forward(d.topo.gates, name, rate))
+      return fail("no gate of '" + name + "' on this node");
   }
   {
     std::lock_guard<std::mutex> lock{d.cfg_lock};
