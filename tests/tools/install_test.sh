@@ -4,7 +4,10 @@
 # static archive, headers under include/batching without CAF, the CMake
 # package, batching.pc, the configuration files); then the out-of-tree host
 # example (tools/host_example) configured with find_package(batching),
-# built and run, and the same program built with pkg-config alone.
+# built and run, and the same program built with pkg-config alone; then the
+# opt-in `actors` component: refused with a clear message while absent;
+# once installed each of its headers compiles alone and the host example's
+# CAF program (actors_example) builds and runs.
 #   install_test.sh BUILD_DIR SOURCE_DIR
 set -u
 build=${1:?build dir}
@@ -57,5 +60,35 @@ PKG_CONFIG_PATH=$libdir/pkgconfig c++ "$src/tools/host_example/main.cpp" \
   || { echo "FAIL: pkg-config build"; cat "$dir/pc.log"; fail=1; }
 [[ -x $dir/pc_host ]] && { "$dir/pc_host" | grep -q "1000 of 1000" \
   || { echo "FAIL: the pkg-config build's run"; fail=1; }; }
+[[ -e $dir/host/actors_example ]] && { echo "FAIL: actors_example built without the actors component"; fail=1; }
+# The actors component: asked for while absent, a clear refusal.
+mkdir -p "$dir/ask"
+cat >"$dir/ask/CMakeLists.txt" <<'CM'
+cmake_minimum_required(VERSION 3.16)
+project(ask LANGUAGES CXX)
+find_package(batching 0.1 REQUIRED COMPONENTS actors)
+CM
+cmake -S "$dir/ask" -B "$dir/ask/b" -DCMAKE_PREFIX_PATH="$prefix" >"$dir/ask.log" 2>&1 \
+  && { echo "FAIL: COMPONENTS actors found without its headers"; fail=1; }
+grep -q "component actors" "$dir/ask.log" \
+  || { echo "FAIL: the refusal does not say how to install the component"; cat "$dir/ask.log"; fail=1; }
+cmake --install "$build" --prefix "$prefix" --component actors >"$dir/actors.log" 2>&1 \
+  || { echo "FAIL: cmake --install --component actors"; cat "$dir/actors.log"; fail=1; }
+caf_include=$(sed -n 's/^CAF_INCLUDE_DIR:PATH=//p' "$build/CMakeCache.txt")
+boost_cflags=$(PKG_CONFIG_PATH=$libdir/pkgconfig pkg-config --cflags batching)
+n=0
+while IFS= read -r h; do
+  n=$((n + 1))
+  echo "#include <${h#"$prefix/include/"}>" |
+    c++ -std=c++20 -fsyntax-only -x c++ - -I"$prefix/include" -I"$prefix/include/batching" \
+      ${caf_include:+-I"$caf_include"} $boost_cflags 2>"$dir/h.log" \
+    || { echo "FAIL: $h does not compile alone"; head -5 "$dir/h.log"; fail=1; }
+done < <(sed -n 's/^-- Installing: \(.*\.hpp\)$/\1/p' "$dir/actors.log")
+[[ $n -ge 8 ]] || { echo "FAIL: only $n actor headers"; fail=1; }
+cmake "$dir/host" >>"$dir/host.log" 2>&1 && cmake --build "$dir/host" >>"$dir/host.log" 2>&1 \
+  || { echo "FAIL: the host example with actors did not build"; cat "$dir/host.log"; fail=1; }
+out=$("$dir/host/actors_example" 2>&1)
+[[ $? -eq 0 && $out == "batching $version via CAF: job 1, 500 of 500 operations succeeded, 2 batchers on the dashboard" ]] \
+  || { echo "FAIL: actors_example: $out"; fail=1; }
 [[ $fail -eq 0 ]] && echo "install: ok ($prefix: $(find "$prefix" -type f | wc -l) files)"
 exit $fail

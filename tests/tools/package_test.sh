@@ -20,12 +20,15 @@ cat "$dir/info"
 for dep in adduser libcaf-core0.17 libcaf-io0.17 libyaml-cpp0.7 libsqlite3-0 libssl3 libboost-json1.81.0; do
   grep -E "^ Depends:.*\b$dep\b" "$dir/info" >/dev/null || { echo "FAIL: Depends lacks $dep"; fail=1; }
 done
+grep -qE "^ Suggests:.*\blibcaf-dev\b" "$dir/info" || { echo "FAIL: Suggests lacks libcaf-dev"; fail=1; }
 for f in postinst prerm postrm conffiles; do
   grep -qE "^ +[0-9]+ bytes,.* $f" "$dir/info" || { echo "FAIL: control lacks $f"; fail=1; }
 done
 dpkg-deb -c "$deb" | awk '{print $6}' >"$dir/files"
 for f in ./usr/bin/batching ./usr/lib/libbatching.a ./usr/lib/pkgconfig/batching.pc \
          ./usr/include/batching/batching.hpp ./usr/lib/cmake/batching/batchingConfig.cmake \
+         ./usr/include/batching/runtime/system/runtime_actors.hpp \
+         ./usr/lib/cmake/batching/FindCAF.cmake \
          ./etc/batching/batching_config.yaml ./etc/default/batching \
          ./usr/lib/systemd/system/batching-serve.service \
          ./usr/lib/systemd/system/batching-node.service \
