@@ -74,20 +74,17 @@ protected:
   double next(double s, const sizing_signals& sig) override {
     double a = lim_.sensitivity;
     bool backlog = static_cast<double>(sig.queue_depth) >= 2 * s;
-    // The share of the latency target one request may use: all of it when
-    // a backlog already dominates item latency, else half.
-    double share = backlog ? 1.0 : 0.5;
+    // Without a backlog one request may use half the latency target.
     double cap = s * 2;
     if (sig.request_latency_ms > 0)
-      cap
-        = s
-          * std::clamp(share * lim_.target_latency_ms / sig.request_latency_ms,
-                       0.5, 2.0);
+      cap = s
+            * std::clamp(0.5 * lim_.target_latency_ms / sig.request_latency_ms,
+                         0.5, 2.0);
     double want;
     if (sig.error_rate > lim_.max_error_rate || sig.pressure >= 1)
       want = s * (1 - a);
-    else if (backlog)
-      want = std::min(cap, s * (1 + 2 * a));
+    else if (backlog) // no latency cap: see the header
+      want = s * (1 + 2 * a);
     else
       want = std::min(cap, std::max(s, static_cast<double>(lim_.preferred)));
     want *= 1 - 0.3 * std::clamp(sig.pressure, 0.0, 1.0);

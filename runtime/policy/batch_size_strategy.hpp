@@ -27,13 +27,17 @@
 //                 healthy (item latency < 0.85 T): s = s + max(1, a * p / 2)
 //   adaptive      separates the backend's share of latency from queueing:
 //                 backlog = queue >= 2 s;
-//                 cap = s * clamp(k T / request latency, 0.5, 2), where the
-//                   request itself may use k = 1/2 of the latency target, or
-//                   all of it (k = 1) under a backlog, whose queueing
-//                   already dominates item latency;
+//                 cap = s * clamp(T / (2 * request latency), 0.5, 2): the
+//                   request itself may use half the latency target;
 //                 if error rate > E or pressure >= 1: want = s * (1 - a)
-//                 elif backlog: want = min(cap, s * (1 + 2a))
-//                   (bigger requests drain a backlog under a request budget)
+//                 elif backlog: want = s * (1 + 2a), no latency cap: every
+//                   item waits in the queue already, and fewer items per
+//                   request cannot raise throughput under any limit
+//                   (a request budget r: r s; c requests in flight taking
+//                   L(s) = l0 + l1 s: c s / L(s); both grow with s), nor
+//                   lower a request latency that is the server's own
+//                   queueing (a delaying limiter, a busy server). Requests
+//                   that time out or fail shrink it through E;
 //                 else: want = min(cap, max(s, p));
 //                 want *= 1 - 0.3 * pressure (warning trims batches);
 //                 s = s + a * (want - s), rounded towards want.

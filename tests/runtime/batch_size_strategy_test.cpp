@@ -86,7 +86,8 @@ TEST(batch_size_strategy, adaptive_grows_into_a_backlog_and_shrinks_on_errors) {
 
 TEST(batch_size_strategy, adaptive_bounds_request_latency_by_the_target) {
   // Each item costs 5 ms of backend time. Without a backlog a request may
-  // use half the 500 ms target (50 items), with one all of it (100 items).
+  // use half the 500 ms target (50 items); under one requests grow to the
+  // item cap (500): the items wait anyway, and bigger requests drain faster.
   auto light = make_strategy(strategy_kind::adaptive, limits());
   auto loaded = make_strategy(strategy_kind::adaptive, limits());
   for (int i = 0; i < 60; ++i) {
@@ -98,7 +99,31 @@ TEST(batch_size_strategy, adaptive_bounds_request_latency_by_the_target) {
     loaded->update(busy);
   }
   EXPECT_NEAR(light->size(), 50.0, 6.0);
-  EXPECT_NEAR(loaded->size(), 100.0, 10.0);
+  EXPECT_EQ(loaded->size(), 500u);
+}
+
+TEST(batch_size_strategy,
+     adaptive_keeps_full_requests_behind_a_delaying_limiter) {
+  // A limiter that delays rather than rejects (nginx limit_req with a
+  // burst queue): every request takes 8 s, whatever its size, while the
+  // queue holds minutes of work. Shrinking cannot lower that latency and
+  // would only cut goodput under the request budget. (The old cap halved
+  // the size per update down to the minimum of 10.)
+  auto s = make_strategy(strategy_kind::adaptive, limits());
+  for (int i = 0; i < 60; ++i) {
+    auto sig = healthy(50'000);
+    sig.item_latency_ms = 60'000;
+    sig.request_latency_ms = 8'000;
+    s->update(sig);
+  }
+  EXPECT_EQ(s->size(), 500u);
+  // The backlog gone, the latency target bounds requests again.
+  for (int i = 0; i < 60; ++i) {
+    auto sig = healthy(0);
+    sig.request_latency_ms = 8'000;
+    s->update(sig);
+  }
+  EXPECT_EQ(s->size(), 10u);
 }
 
 RC_GTEST_PROP(batch_size_strategy_property, size_stays_within_bounds, ()) {
