@@ -83,6 +83,16 @@ protected:
       job_submission{"write", priority::normal, std::move(ops), {}}));
   }
 
+  /// Starts an A/B test in `t`, advances `seconds` one at a time (the
+  /// arms alternate by window) and analyzes it.
+  ab_test_result run_ab(const topology& t, const ab_test_config& cfg,
+                        int seconds) {
+    auto id = *ask<std::string>(t.optimizer, ab_start_atom::value, cfg);
+    for (int i = 0; i < seconds; ++i)
+      advance(1s);
+    return *ask<ab_test_result>(t.optimizer, ab_analyze_atom::value, id);
+  }
+
   prediction predict(const optimizer_actor& o) {
     std::mt19937_64 rng(5);
     prediction_request req;
@@ -211,12 +221,8 @@ TEST_F(optimizer_test, the_batchers_split_traffic_between_the_arms) {
   auto t = notion_topology();
   submit_backlog(t, 60'000);
   advance(30s); // past the pacer's start
-  auto id
-    = *ask<std::string>(t.optimizer, ab_start_atom::value,
-                        ab_test_config{"size", "static", "adaptive", 120s, ""});
-  for (int i = 0; i < 125; ++i)
-    advance(1s);
-  auto r = *ask<ab_test_result>(t.optimizer, ab_analyze_atom::value, id);
+  auto r
+    = run_ab(t, ab_test_config{"size", "static", "adaptive", 120s, ""}, 125);
   EXPECT_GE(r.control_samples, 30u);
   EXPECT_GE(r.test_samples, 30u);
   EXPECT_GT(r.improvement_percent, 30);
@@ -239,21 +245,13 @@ TEST_F(optimizer_test, an_ab_test_scoped_to_one_type_leaves_the_others) {
     ab_test_config{"size", "static", "adaptive", 60s, "nosuch"});
   ASSERT_FALSE(bad);
   EXPECT_EQ(code_of(bad.error()), error_code::bad_request);
-  auto reads = *ask<std::string>(
-    t.optimizer, ab_start_atom::value,
-    ab_test_config{"size", "static", "adaptive", 60s, "read"});
-  for (int i = 0; i < 62; ++i)
-    advance(1s);
-  auto r = *ask<ab_test_result>(t.optimizer, ab_analyze_atom::value, reads);
+  auto r
+    = run_ab(t, ab_test_config{"size", "static", "adaptive", 60s, "read"}, 62);
   EXPECT_EQ(r.control_mean, 0); // no read traffic: nothing of the writes'
   EXPECT_EQ(r.test_mean, 0);
   EXPECT_EQ(r.recommendation, ab_recommendation::inconclusive);
-  auto writes = *ask<std::string>(
-    t.optimizer, ab_start_atom::value,
-    ab_test_config{"size", "static", "adaptive", 120s, "write"});
-  for (int i = 0; i < 125; ++i)
-    advance(1s);
-  auto w = *ask<ab_test_result>(t.optimizer, ab_analyze_atom::value, writes);
+  auto w = run_ab(
+    t, ab_test_config{"size", "static", "adaptive", 120s, "write"}, 125);
   EXPECT_GE(w.control_samples, 30u);
   EXPECT_GT(w.improvement_percent, 30);
   EXPECT_EQ(w.recommendation, ab_recommendation::adopt);
