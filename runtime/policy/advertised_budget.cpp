@@ -79,7 +79,12 @@ void advertised_budget::on_answer(time_point now, const rate_limit_advice& a,
     gained = a.remaining - (r_ - counted);
     // Whole tokens: a refill shows as one more now and then; twice (not
     // one ambiguous ordering of requests sent together) makes a bucket.
-    if (stamp < reset_at_ && gained >= 1 && ++refill_evidence_ >= 2)
+    // With its window advertised, the whole quota back at once is that
+    // window reset before its bound (t rounded up), not a refill (without
+    // one, it may be a bucket refilled to its capacity).
+    bool whole_quota = w_ && q_ && a.remaining + counted >= *q_ - 1;
+    if (stamp < reset_at_ && gained >= 1 && !whole_quota
+        && ++refill_evidence_ >= 2)
       refills_ = true;
     // Its rate, where no window tells it: over the span since an anchor
     // answer (whole tokens are noisy over short spans), restarted whenever
@@ -101,6 +106,11 @@ void advertised_budget::on_answer(time_point now, const rate_limit_advice& a,
       }
     } else if (a.remaining >= r_max_) {
       anchor_.reset();
+      // Full although we send at the measured rate: it refills at least
+      // as fast, and a full bucket shows nothing to measure. Grow the
+      // measure until it drains (and is measured again).
+      if (refill_rate_ && sent_at_refill_rate_)
+        *refill_rate_ *= 1.25;
     }
   }
   // A bucket's reset is "until full" as of that answer: each send moves it,
@@ -165,6 +175,8 @@ bool advertised_budget::steering(time_point now) const {
 }
 
 void advertised_budget::on_sent(time_point now) {
+  sent_at_refill_rate_ = refill_rate_ && total_sent_ > 0
+                         && to_seconds(now - last_sent_) <= 1.1 / *refill_rate_;
   last_sent_ = now;
   ++total_sent_;
   sends_.push_back(now);
@@ -214,7 +226,9 @@ time_point advertised_budget::pace(time_point t) const {
         even = std::min(even, 1 / *qr);
       return std::max(t, last_sent_ + from_seconds(even));
     }
-    t = cap(reset_at_);
+    // Just after the reset: a request sent at its very instant may still
+    // count in the old window (a tie, or clocks of different grain).
+    t = cap(reset_at_ + same_instant);
     if (t < reset_at_)
       return t;
   }
@@ -223,8 +237,13 @@ time_point advertised_budget::pace(time_point t) const {
   // spent (a bucket's "reset" is when it is full, not a fresh window).
   // (A send scheduled at an instant may be logged a little before it by a
   // clock of coarser grain: those within same_instant count as at it.)
+  // What the newest answer left, less the sends it did not count, is
+  // there still: a reset never takes away (an answer slower than its
+  // whole-second reset arrives after it).
   if (!w_ && stamp_ < reset_at_ && sends_after(reset_at_ - same_instant) >= 1)
-    return std::max(t, last_sent_ + std::chrono::seconds{1});
+    return r_ - uncounted >= 1
+             ? t
+             : std::max(t, last_sent_ + std::chrono::seconds{1});
   // After the reset: the window holding t allows q less the sends since
   // its start.
   auto start = reset_at_;
@@ -240,7 +259,7 @@ time_point advertised_budget::pace(time_point t) const {
   if (left >= 1)
     return qr ? std::max(t, last_sent_ + from_seconds(1 / *qr)) : t;
   if (w && *w > 0)
-    return cap(start + from_seconds(*w));
+    return cap(start + from_seconds(*w) + same_instant);
   // A probe a second after the last send tells more (from t it would
   // recede with every call).
   return std::max(t, last_sent_ + std::chrono::seconds{1});

@@ -27,12 +27,18 @@
 //   bucket or window: r above the last answer's r less the requests the
 //     server counted between the two stamps (sends in between, and those
 //     at the previous stamp's instant besides its own request), by at
-//     least one, before the last reset = a refill; two refills make it a
+//     least one, before the last reset = a refill, unless w is
+//     advertised and the whole quota is back (r + those counted >= q - 1:
+//     that window reset before its rounded-up bound); two refills make it a
 //     token bucket;
 //   quota rate qr = q / W; for a bucket without W, the measured refill:
 //     (r - r_a + sends counted since - 1) / (stamp - stamp_a) since an
 //     anchor answer a >= 1 s back, restarted when the bucket shows full;
-//     before that, (r_max - r) / t (t rounded up: an understatement). A
+//     times 1.25 at each answer showing it full while we send at that
+//     rate (the last send within 1.1 / rate of the one before: it
+//     refills at least as fast; a full bucket shows nothing to
+//     measure until it drains); before any measure, (r_max - r) / t (t
+//     rounded up: an understatement). A
 //     bucket's reset ("until full") moves with every send: the newest
 //     answer's holds.
 // Spending at x (pace):
@@ -45,12 +51,16 @@
 //     last send + min((reset_at - x) / left, 1 / qr) (a bucket whose
 //     refill is not measured yet: at once, since a full bucket wastes its
 //     refill and a t rounded up would spread one token over seconds);
-//     else wait for reset_at (at most max_block away);
+//     else wait for reset_at (at most max_block away) and go same_instant
+//     (1 ms) after it: a request at the very instant may still count in
+//     the old window (a tie, or clocks of different grain);
 //   window, after reset_at, W not advertised (none, or from resets) and
-//     no answer stamped after reset_at yet: one request, then wait for its
-//     answer (a probe a second after the last send at most): a bucket's
-//     "reset" is when it is full, and its q spent as a fresh window is a
-//     volley of 429s;
+//     no answer stamped after reset_at yet: r - uncounted >= 1 are spent
+//     (a reset never takes away; an answer slower than its whole-second
+//     reset arrives after it); then one request and wait for its answer
+//     (a probe a second after the last send at most): a bucket's "reset"
+//     is when it is full, and its q spent as a fresh window is a volley
+//     of 429s;
 //   window, after reset_at: the window holding x (reset_at + k W when W is
 //     known) allows q (without W at most the most ever seen left, r_max:
 //     q may be a bucket's rate; 1 when q is unknown: a probe) less the
@@ -143,6 +153,7 @@ private:
   std::optional<time_point> anchor_;  // its span's start ...
   double anchor_r_ = 0;               // ... r then ...
   double anchor_sent_ = 0;            // ... and sends up to it
+  bool sent_at_refill_rate_ = false;  // the last send, at refill_rate_
   std::uint64_t total_sent_ = 0;
   time_point reset_at_{};
   duration slack_{0};

@@ -225,13 +225,16 @@ TEST(advertised_budget,
   // reset, one request goes first and its answer shows the refill before
   // the quota is spent: a token bucket's "reset" (full again) spent as a
   // fresh window of 10 is a volley of 429s.
+  // (Each first send goes a millisecond after the reset: see
+  // a_window_opens_just_after_its_reset.)
+  const auto tie = std::chrono::milliseconds{1};
   advertised_budget b;
   b.on_sent(at(0));
   b.on_answer(at(0.1), {10, -1, 0, 2}, from_seconds(0.1)); // reset at 2
-  EXPECT_EQ(b.pace(at(0.1)), at(2));
+  EXPECT_EQ(b.pace(at(0.1)), at(2) + tie);
   b.on_sent(at(2));
   b.on_answer(at(2.1), {10, -1, 0, 2}, from_seconds(0.1)); // reset at 4
-  EXPECT_EQ(b.pace(at(2.1)), at(4));
+  EXPECT_EQ(b.pace(at(2.1)), at(4) + tie);
   b.on_sent(at(4));
   EXPECT_GE(b.pace(at(4)), at(4.5)); // no second request before its answer
   b.on_answer(at(4.1), {10, -1, 9, 2}, from_seconds(0.1));
@@ -318,4 +321,79 @@ TEST(advertised_budget, a_buckets_tokens_are_spent_at_once) {
   EXPECT_EQ(b.pace(at(0.95)), at(0.95));
   b.on_sent(at(0.95));
   EXPECT_GE(b.pace(at(0.95)), at(1.5)); // none left: the refill first
+}
+
+TEST(advertised_budget, what_was_left_before_a_passed_reset_is_spent) {
+  // Answers slower than their whole-second reset: the answer to the send
+  // at 0 arrives at 1.4 s saying 35 were left until a reset at 1 s, after
+  // a second send at 1.2 s. A reset never takes away (a window starts
+  // afresh, a bucket fills, a log frees slots): the 34 not yet spent are
+  // there now. Probing a request a second then wastes the budget for as
+  // long as answers stay slower than their reset.
+  advertised_budget b;
+  b.on_sent(at(0));
+  b.on_sent(at(1.2));
+  b.on_answer(at(1.4), {55, -1, 35, 1}, from_seconds(1.4));
+  EXPECT_EQ(b.pace(at(1.4)), at(1.4));
+}
+
+TEST(advertised_budget, a_bucket_full_at_its_measured_rate_is_measured_up) {
+  // A bucket whose refill was measured low (1/s over its first second)
+  // stays full at every answer while we send at that rate: it refills at
+  // least as fast as we spend, and a full bucket gains nothing to measure.
+  // The measure grows while it stays full at our pace (until the bucket
+  // drains and is measured again).
+  advertised_budget b;
+  const double sends[] = {0, 0.1, 0.2, 0.3, 1.3};
+  const double left[] = {5, 5, 5, 3, 4};
+  for (int i = 0; i < 5; ++i) {
+    b.on_sent(at(sends[i]));
+    b.on_answer(at(sends[i] + 0.01), {10, -1, left[i], 1}, from_seconds(0.01));
+  }
+  ASSERT_TRUE(b.refills());
+  ASSERT_TRUE(b.quota_rate().has_value());
+  auto measured = *b.quota_rate();
+  EXPECT_NEAR(measured, 1, 1e-6); // (4 - 3 + 1 sent - 1) / 1 s
+  auto t = at(1.3);
+  for (int i = 0; i < 6; ++i) { // full at every answer, sent at our pace
+    t += from_seconds(1 / *b.quota_rate());
+    b.on_sent(t);
+    b.on_answer(t + from_seconds(0.01), {10, -1, 5, 1}, from_seconds(0.01));
+    ASSERT_TRUE(b.quota_rate().has_value());
+  }
+  EXPECT_GT(*b.quota_rate(), 2 * measured);
+}
+
+TEST(advertised_budget, a_window_opens_just_after_its_reset) {
+  // A window advertised to reset at 1 s may still count a request that
+  // arrives at that very instant (a tie, or clocks of different grain):
+  // the first request of the next window goes just after it.
+  advertised_budget b;
+  b.on_sent(at(0));
+  b.on_answer(at(0.1), {10, 1, 0, 1}, from_seconds(0.1));
+  auto first = b.pace(at(0.1));
+  EXPECT_GT(first, at(1));
+  EXPECT_LE(first, at(1.01));
+}
+
+TEST(advertised_budget, a_window_that_resets_early_is_no_bucket) {
+  // A 2 s window whose t is rounded up to whole seconds resets before the
+  // bound it advertised (0.5 s left, said 1). The whole quota back at once
+  // is the next window, not a bucket's refill: taken for a bucket twice,
+  // its 9 left were spent at once instead of over the window.
+  advertised_budget b;
+  b.on_sent(at(1.5));
+  b.on_answer(at(1.51), {10, 2, 0, 1}, from_seconds(0.01)); // bound 2.5
+  b.on_sent(at(2.2));
+  b.on_answer(at(2.21), {10, 2, 9, 2}, from_seconds(0.01)); // bound 4.2
+  b.on_sent(at(4.1));
+  b.on_answer(at(4.11), {10, 2, 9, 2}, from_seconds(0.01)); // reset at 4
+  EXPECT_FALSE(b.refills());
+  auto t = at(4.11);
+  auto first = b.pace(t);
+  for (int i = 0; i < 4; ++i) {
+    t = b.pace(t);
+    b.on_sent(t);
+  }
+  EXPECT_GE(t - first, from_seconds(0.6)); // at most q / W = 5 per second
 }
