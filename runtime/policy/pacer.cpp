@@ -380,6 +380,12 @@ void pacer::completed(time_point now, const flow_sample& s) {
   }
   if (s.status == batch_status::throttled)
     return on_throttled(now, s.retry_after, s.latency);
+  // A failure (timeout, 5xx, lost connection) halves the slow start's
+  // window: a server that queues instead of answering 429 signals overload
+  // by latency alone, and past the client's timeout each request waits
+  // behind the abandoned ones it still serves.
+  if (s.status == batch_status::retryable_failure)
+    slow_start_ = std::max<std::uint32_t>(1, slow_start_ / 2);
   // A pause of more than 2 s between accepted requests (idle demand, an
   // outage) starts a new busy period: rates are measured within one.
   if (!last_accepted_ || now - *last_accepted_ > std::chrono::seconds{2})

@@ -12,7 +12,9 @@
 //   n = max_in_flight, except unpaced with nothing known yet (no 429, no
 //     rate-limit headers): n starts at 1 and grows by one per success
 //     (doubling per round trip): the first answer may carry headers, and
-//     an unknown budget is never hit by a volley of max_in_flight at once
+//     an unknown budget is never hit by a volley of max_in_flight at once;
+//     a retryable failure (timeout, 5xx) halves it (at least 1): a server
+//     that queues instead of rejecting says "overloaded" only by latency
 //   on_sent(now):  f += 1; s = max(now, s) + 1/r            (pacing)
 //   throttled (429 with Retry-After ra), at most once per window of
 //   max(1 s, 1/r) (the 429s of one overrun are one signal):

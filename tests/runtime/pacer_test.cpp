@@ -77,6 +77,38 @@ TEST(pacer, slow_start_doubles_while_demand_waits) {
   EXPECT_DOUBLE_EQ(p.rate(), 4.0);
 }
 
+TEST(pacer, a_timeout_halves_the_slow_starts_window) {
+  // Unpaced with nothing known, the window opens by one per success: 1, 2,
+  // 3, then 4 in flight. A server that queues instead of answering 429
+  // signals overload only by latency: at a timeout every request behind
+  // the abandoned ones waits longer still, so a failure halves the window
+  // (seed 2 draw 89 of the zoo: 3% of a queueing server's capacity with
+  // every request timing out, 46% after).
+  pacer p{paced(0, 16)};
+  auto now = at(0ms);
+  for (int i = 0; i < 3; ++i) {
+    p.on_sent(now);
+    p.on_completed(now + 100ms, batch_status::ok, {});
+    now += 200ms;
+  }
+  auto fill = [&] {
+    int n = 0;
+    while (p.earliest(now)) {
+      p.on_sent(now);
+      ++n;
+    }
+    return n;
+  };
+  EXPECT_EQ(fill(), 4);
+  p.on_completed(now + 30s, batch_status::retryable_failure, {});
+  now += 30s;
+  EXPECT_EQ(p.in_flight(), 3u);
+  EXPECT_EQ(p.earliest(now), std::nullopt); // 2 allowed, 3 still out
+  for (int i = 0; i < 3; ++i)
+    p.on_completed(now, batch_status::retryable_failure, {});
+  EXPECT_EQ(fill(), 1); // halved down to one
+}
+
 TEST(pacer, without_demand_the_rate_does_not_grow) {
   pacer p{paced(2, 100)};
   auto now = at(0ms);
