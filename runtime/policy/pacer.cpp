@@ -49,7 +49,7 @@ time_point pacer::pace(time_point t) {
 
 std::uint32_t pacer::allowed_in_flight() const {
   if (rate_ > 0 || ceiling_ || advertised_.steering(last_event_))
-    return max_in_flight_;
+    return std::min(max_in_flight_, after_failure_);
   return std::min(max_in_flight_, slow_start_);
 }
 
@@ -380,12 +380,16 @@ void pacer::completed(time_point now, const flow_sample& s) {
   }
   if (s.status == batch_status::throttled)
     return on_throttled(now, s.retry_after, s.latency);
-  // A failure (timeout, 5xx, lost connection) halves the slow start's
-  // window: a server that queues instead of answering 429 signals overload
-  // by latency alone, and past the client's timeout each request waits
-  // behind the abandoned ones it still serves.
-  if (s.status == batch_status::retryable_failure)
+  // A failure (timeout, 5xx, lost connection) halves the requests allowed
+  // in flight (the slow start's window, or the paced limit): a server that
+  // queues instead of answering 429 signals overload by latency alone, and
+  // past the client's timeout each request waits behind the abandoned
+  // ones it still serves.
+  if (s.status == batch_status::retryable_failure) {
     slow_start_ = std::max<std::uint32_t>(1, slow_start_ / 2);
+    after_failure_ = std::max<std::uint32_t>(
+      1, std::min(after_failure_, max_in_flight_) / 2);
+  }
   // A pause of more than 2 s between accepted requests (idle demand, an
   // outage) starts a new busy period: rates are measured within one.
   if (!last_accepted_ || now - *last_accepted_ > std::chrono::seconds{2})
@@ -394,6 +398,8 @@ void pacer::completed(time_point now, const flow_sample& s) {
   accepted_.push_back(now);
   if (s.status == batch_status::ok && slow_start_ < max_in_flight_)
     ++slow_start_;
+  if (s.status == batch_status::ok && after_failure_ < max_in_flight_)
+    ++after_failure_;
   while (!accepted_.empty() && accepted_.front() < now - cfg_.measure_window)
     accepted_.pop_front();
   ++accepted_since_decrease_; // counted from the start until a decrease

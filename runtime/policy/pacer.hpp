@@ -13,8 +13,9 @@
 //     rate-limit headers): n starts at 1 and grows by one per success
 //     (doubling per round trip): the first answer may carry headers, and
 //     an unknown budget is never hit by a volley of max_in_flight at once;
-//     a retryable failure (timeout, 5xx) halves it (at least 1): a server
-//     that queues instead of rejecting says "overloaded" only by latency
+//     a retryable failure (timeout, 5xx) halves n (at least 1), paced or
+//     not, and each success adds one back: a server that queues instead
+//     of rejecting says "overloaded" only by latency
 //   on_sent(now):  f += 1; s = max(now, s) + 1/r            (pacing)
 //   throttled (429 with Retry-After ra), at most once per window of
 //   max(1 s, 1/r) (the 429s of one overrun are one signal):
@@ -139,6 +140,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <limits>
 #include <optional>
 
 #include "runtime/policy/advertised_budget.hpp"
@@ -225,6 +227,8 @@ private:
   bool slot_bound_ = false; // the last earliest() waited for the slot
   bool waited_ = false;     // the next send's demand waited for its slot
   std::uint32_t epoch_successes_ = 0;
+  // In flight allowed while paced: halved per failure, +1 per success.
+  std::uint32_t after_failure_ = std::numeric_limits<std::uint32_t>::max();
   std::uint32_t slow_start_ = 1;  // in flight allowed while unpaced, unknown
   bool from_lower_bound_ = false; // slow start from an overrun's lower bound
   bool accepted_since_throttle_ = false; // since the last decrease

@@ -109,6 +109,34 @@ TEST(pacer, a_timeout_halves_the_slow_starts_window) {
   EXPECT_EQ(fill(), 1); // halved down to one
 }
 
+TEST(pacer, a_failure_halves_what_a_paced_pacer_keeps_in_flight) {
+  // Paced at a declared 100/s into a server that queues: each timeout
+  // halves the requests allowed in flight (8, 4, 2), each success adds
+  // one back (seed 3 draw 180 of the zoo: 8.2 -> 13.9 items/s, unfinished
+  // 11,271 -> 7,885).
+  pacer p{paced(100, 8)};
+  auto now = at(0ms);
+  auto fill = [&] {
+    int n = 0;
+    while (auto t = p.earliest(now)) {
+      now = *t;
+      p.on_sent(now);
+      ++n;
+    }
+    return n;
+  };
+  EXPECT_EQ(fill(), 8);
+  p.on_completed(now, batch_status::retryable_failure, {});
+  EXPECT_EQ(fill(), 0); // 4 allowed, 7 out
+  for (int i = 0; i < 3; ++i)
+    p.on_completed(now, batch_status::retryable_failure, {});
+  EXPECT_EQ(p.in_flight(), 4u);
+  EXPECT_EQ(fill(), 0); // 1 allowed
+  for (int i = 0; i < 4; ++i)
+    p.on_completed(now, batch_status::ok, {});
+  EXPECT_EQ(fill(), 5); // 1 + 4 successes
+}
+
 TEST(pacer, without_demand_the_rate_does_not_grow) {
   pacer p{paced(2, 100)};
   auto now = at(0ms);
