@@ -189,7 +189,9 @@ void visit(backend_config& x, V& v) {
            "Payload bytes one request may carry (Notion: 500 KB); a larger "
            "single operation fails at once.");
   v.scalar("max_in_flight", x.max_in_flight, bounds{1, 10'000}, "requests",
-           "Requests to this backend in flight at once.");
+           "Requests to this backend in flight at once (at most; the "
+           "pacer halves what it allows at each timeout or 5xx and adds "
+           "one back per success).");
   v.scalar("initial_requests_per_second", x.initial_requests_per_second,
            bounds{0, 1e9}, "requests/s",
            "The pacer's starting rate; it learns the sustainable rate from "
