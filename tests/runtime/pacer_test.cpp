@@ -111,7 +111,7 @@ TEST(pacer, a_timeout_halves_the_slow_starts_window) {
 
 TEST(pacer, a_failure_halves_what_a_paced_pacer_keeps_in_flight) {
   // Paced at a declared 100/s into a server that queues: each timeout
-  // halves the requests allowed in flight (8, 4, 2), each success adds
+  // halves the requests allowed in flight (8, 4, 2, 1), each success adds
   // one back (seed 3 draw 180 of the zoo: 8.2 -> 13.9 items/s, unfinished
   // 11,271 -> 7,885).
   pacer p{paced(100, 8)};
