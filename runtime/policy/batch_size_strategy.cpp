@@ -73,20 +73,21 @@ public:
 protected:
   double next(double s, const sizing_signals& sig) override {
     double a = lim_.sensitivity;
-    bool backlog = static_cast<double>(sig.queue_depth) >= 2 * s;
-    // Without a backlog one request may use half the latency target.
-    double cap = s * 2;
-    if (sig.request_latency_ms > 0)
-      cap = s
+    double want;
+    if (sig.error_rate > lim_.max_error_rate || sig.pressure >= 1) {
+      want = s * (1 - a);
+    } else if (static_cast<double>(sig.queue_depth) >= 2 * s) {
+      want = s * (1 + 2 * a); // a backlog: no latency cap (see the header)
+    } else {
+      // One request may use half the latency target.
+      double cap = s * 2;
+      if (sig.request_latency_ms > 0)
+        cap
+          = s
             * std::clamp(0.5 * lim_.target_latency_ms / sig.request_latency_ms,
                          0.5, 2.0);
-    double want;
-    if (sig.error_rate > lim_.max_error_rate || sig.pressure >= 1)
-      want = s * (1 - a);
-    else if (backlog) // no latency cap: see the header
-      want = s * (1 + 2 * a);
-    else
       want = std::min(cap, std::max(s, static_cast<double>(lim_.preferred)));
+    }
     want *= 1 - 0.3 * std::clamp(sig.pressure, 0.0, 1.0);
     double step = a * (want - s);
     // Round towards `want` so small sensitivities still move.
