@@ -31,9 +31,10 @@ std::optional<double> advertised_budget::quota_rate() const {
   if (refills_ && refill_rate_ && *refill_rate_ > 0)
     return refill_rate_;
   // Until measured: "until full" says (r_max - r) / t; t is rounded up,
-  // so this understates the rate.
+  // so this understates the rate. A t that means "until the next token"
+  // overstates it: no faster than the newest two answers show.
   if (refills_ && timed_ && r_ < r_max_ && reset_s_ > 0)
-    return (r_max_ - r_) / reset_s_;
+    return std::min((r_max_ - r_) / reset_s_, pair_refill_bound_);
   return std::nullopt;
 }
 
@@ -77,6 +78,9 @@ void advertised_budget::on_answer(time_point now, const rate_limit_advice& a,
     auto counted = std::max(0.0, sends_after(stamp_ - duration{1})
                                    - sends_after(stamp) - 1);
     gained = a.remaining - (r_ - counted);
+    // At most one more than counted hides in the two whole-token counts.
+    if (auto dt = to_seconds(stamp - stamp_); dt > 0)
+      pair_refill_bound_ = (std::max(0.0, gained) + 1) / dt;
     // Whole tokens: a refill shows as one more now and then; twice (not
     // one ambiguous ordering of requests sent together) makes a bucket.
     // With its window advertised, the whole quota back at once is that

@@ -38,7 +38,9 @@
 //     rate (the last send within 1.1 / rate of the one before: it
 //     refills at least as fast; a full bucket shows nothing to
 //     measure until it drains); before any measure, (r_max - r) / t (t
-//     rounded up: an understatement). A
+//     rounded up: an understatement of "until full"), but no more than
+//     the newest two answers show, (gained + 1) / (their stamps' gap)
+//     (t may mean until the next token, as a sliding log's does). A
 //     bucket's reset ("until full") moves with every send: the newest
 //     answer's holds.
 // Spending at x (pace):
@@ -150,6 +152,7 @@ private:
   bool refills_ = false;
   std::uint32_t refill_evidence_ = 0;
   std::optional<double> refill_rate_; // measured, where W is unknown
+  double pair_refill_bound_ = 0;      // the newest two answers allow
   std::optional<time_point> anchor_;  // its span's start ...
   double anchor_r_ = 0;               // ... r then ...
   double anchor_sent_ = 0;            // ... and sends up to it

@@ -33,6 +33,17 @@ rate_limit_advice advice(double q, double w, double r, double t) {
 /// Virtual time, s seconds from the start.
 time_point at(double s) { return time_point{} + from_seconds(s); }
 
+/// Sends `n` requests from `t` on, each as soon as the advice allows;
+/// returns the time from the first to the last.
+duration spread_of_sends(advertised_budget& b, time_point t, int n) {
+  auto first = b.pace(t);
+  for (int i = 0; i < n; ++i) {
+    t = b.pace(t);
+    b.on_sent(t);
+  }
+  return t - first;
+}
+
 } // namespace
 
 TEST(rate_limit_headers, ietf_structured_fields) {
@@ -389,11 +400,26 @@ TEST(advertised_budget, a_window_that_resets_early_is_no_bucket) {
   b.on_sent(at(4.1));
   b.on_answer(at(4.11), {10, 2, 9, 2}, from_seconds(0.01)); // reset at 4
   EXPECT_FALSE(b.refills());
-  auto t = at(4.11);
-  auto first = b.pace(t);
+  // At most q / W = 5 per second.
+  EXPECT_GE(spread_of_sends(b, at(4.11), 4), from_seconds(0.6));
+}
+
+TEST(advertised_budget, an_unmeasured_refill_is_no_faster_than_answers_show) {
+  // A sliding log behind X-RateLimit-* (quota 48, no window) frees a slot
+  // every half second as old entries age out: answers say 1 left and "reset
+  // in 2" (when the next slot frees, rounded up). Twice one more than
+  // counted makes it a bucket; read as "until full", (47 - 1) / 2 = 23
+  // tokens/s sent a volley into it (seed 1 draw 52: 27 429s in a second).
+  // Two answers half a second apart that gained one token allow at most
+  // (1 + 1) / 0.5 = 4/s until the refill is measured.
+  advertised_budget b;
+  const double sends[] = {0, 0.5, 1, 1.5};
+  const double left[] = {47, 1, 1, 1};
   for (int i = 0; i < 4; ++i) {
-    t = b.pace(t);
-    b.on_sent(t);
+    b.on_sent(at(sends[i]));
+    b.on_answer(at(sends[i] + 0.01), {48, -1, left[i], 2}, from_seconds(0.01));
   }
-  EXPECT_GE(t - first, from_seconds(0.6)); // at most q / W = 5 per second
+  ASSERT_TRUE(b.refills());
+  // 1 left, then 4 at <= 4/s.
+  EXPECT_GE(spread_of_sends(b, at(1.51), 5), from_seconds(0.9));
 }
