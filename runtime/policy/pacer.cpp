@@ -273,6 +273,9 @@ void pacer::on_throttled(time_point now, duration retry_after,
     window_from_start_ = !window_budget && !block_end_;
     window_from_ = window_budget ? now + retry_after
                                  : block_end_.value_or(*first_completion_);
+    // The count restarted at the previous decrease: it covers the span
+    // from window_from_ only if that decrease came before it.
+    counted_whole_ = !last_decrease_ || *last_decrease_ <= window_from_;
     block_with_retry_after_ = retry_after > duration{0};
     accepted_since_decrease_ = 0;
     bool same_plateau
@@ -345,7 +348,11 @@ void pacer::on_block_end(time_point now, time_point sent_at) {
   window_span_ = std::min(
     {from_seconds(span), cfg_.max_hold, window_span_.value_or(cfg_.max_hold)});
   block_end_ = now;
-  if (!ceiling_ || a < *ceiling_) {
+  // Counted over part of the span only (an ordinary 429 since the previous
+  // block restarted the count): no window's budget, the decrease stands
+  // (as after a long Retry-After; 27 s of requests over 240 s read as 6/s
+  // against a budget of 58/s).
+  if (counted_whole_ && (!ceiling_ || a < *ceiling_)) {
     ceiling_ = a;
     plateau_ = a;
     rate_ = std::max(cfg_.min_rate, cfg_.decrease * a);

@@ -93,7 +93,9 @@
 //     this block's start, over the span to its end (estimated midway
 //     between the send times of the last rejected probe and the accepted
 //     one); c = min(c, a), r = decrease * c, w = min(w, span), h = max(h,
-//     10 x the block).
+//     10 x the block); unless an ordinary 429 came within that span (the
+//     count restarted there: part of the span's requests over all of it
+//     is no budget), when the decrease stands and only w, h are updated.
 //   ok: counts towards an epoch of max(min_epoch, r) successes sent while
 //     the pacer was the bottleneck (demand waited for a slot; max(2, r), a
 //     second's worth, in a slow start from a bare lower bound: only the
@@ -235,6 +237,7 @@ private:
   double accepted_before_block_ = 0;     // accepted in the window it ended
   time_point window_from_{};             // ... since then
   bool window_from_start_ = false;       // ... which was this pacer's start
+  bool counted_whole_ = false;           // ... and counted all the way
   bool block_with_retry_after_ = false;
   std::optional<time_point> last_rejected_sent_; // the block's last probe
   duration backoff_{std::chrono::seconds{1}};

@@ -178,6 +178,39 @@ TEST(pacer, an_outage_after_a_429_is_no_window_of_a_few_requests) {
   EXPECT_GE(*p.ceiling(), 2.0);
 }
 
+TEST(pacer, a_block_after_an_ordinary_429_is_no_window_since_the_start) {
+  // A budget of 4/s used for 20 s, one ordinary 429, twenty more requests,
+  // then 429s without Retry-After for 4 s (a log or a window ran out) and
+  // an accepted request. The count restarted at the first 429: twenty
+  // requests over the ~30 s since the start are no window's budget (the
+  // old pacer took 0.7/s; in the zoo, 1,570 over 240 s read as 6.5/s
+  // against a budget of 58/s: seed 14 draw 62).
+  pacer p{paced(4, 8)};
+  auto now = at(0ms);
+  auto send = [&](batch_status status) {
+    now = *p.earliest(now); // demand waits for its slot
+    p.on_sent(now);
+    p.on_completed(now, status, status == batch_status::ok ? 0s : 1s);
+  };
+  for (int i = 0; i < 80; ++i)
+    send(batch_status::ok);
+  send(batch_status::throttled);
+  ASSERT_TRUE(p.ceiling().has_value());
+  auto measured = *p.ceiling();
+  for (int i = 0; i < 20; ++i)
+    send(batch_status::ok);
+  auto block_end = now + 4s;
+  while (now < block_end) {
+    now = *p.earliest(now);
+    p.on_sent(now);
+    p.on_completed(now, batch_status::throttled, {}); // no Retry-After
+  }
+  send(batch_status::ok);
+  ASSERT_TRUE(p.ceiling().has_value());
+  EXPECT_GE(*p.ceiling(), 0.5 * measured);
+  EXPECT_GE(p.rate(), 2.0);
+}
+
 // Drives a pacer the way the gate does, with random outcomes; checks that
 // no request leaves before Retry-After expires or closer than 1/rate to the
 // previous one, and that in-flight stays within the cap.
