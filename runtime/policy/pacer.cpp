@@ -244,12 +244,17 @@ void pacer::on_throttled(time_point now, duration retry_after,
     if (recent_accepted) {
       c = std::min(c, *recent_accepted);
       bare_bound = *recent_accepted < min_measure;
-    } else if (a && (window_budget || trusted))
+    } else if (a && window_budget) {
       c = std::min(c, *a);
-    else if (auto recent = recent_send_rate(now))
+    } else if (a && trusted) {
+      // Probing up, the window's average spans the climb: at least what
+      // the limiter accepted over the whole epoch before the last step.
+      c = std::min(c, std::max(*a, held_rate_.value_or(0)));
+    } else if (auto recent = recent_send_rate(now)) {
       c = std::min(c, std::max(a.value_or(0), *recent));
-    else if (a)
+    } else if (a) {
       c = std::max(std::min(c, *a), cfg_.decrease * sent_rate);
+    }
     if (window_budget)
       c = std::max(c, std::min(sent_rate, prior));
     // Unpaced, the send rate says nothing about the budget (an overrun
@@ -285,6 +290,7 @@ void pacer::on_throttled(time_point now, duration retry_after,
               ? std::min(std::max(2 * hold_, cfg_.initial_hold), cfg_.max_hold)
               : cfg_.initial_hold;
     probe_step_ = cfg_.probe;
+    held_rate_.reset();
     // Later measurements start here: the climb before would understate.
     if (recent_accepted)
       measure_from_ = now;
@@ -434,6 +440,10 @@ void pacer::completed(time_point now, const flow_sample& s) {
   } else if (now >= probe_after_
              && (!window_span_ || !last_probe_
                  || now - *last_probe_ >= *window_span_)) {
+    // The epoch that just passed at the old rate (since the last step).
+    if (last_probe_ && last_decrease_ && *last_probe_ > *last_decrease_
+        && now - *last_probe_ <= cfg_.measure_window)
+      held_rate_ = accepted_recently(now, now - *last_probe_);
     last_probe_ = now;
     rate_ *= 1 + probe_step_;
     // Well past the rate that last overran (c itself may understate it):

@@ -40,7 +40,14 @@
 //          in between, since the count restarts at each: a few requests
 //          over the whole span would read as a budget of ~0, e.g. an
 //          outage's Retry-After soon after an ordinary 429);
-//          min(r_sent, a) when a is trusted; else (demand, not the
+//          min(r_sent, max(a, a_e)) when a is trusted, with a_e the
+//          requests accepted per second over the last whole epoch before
+//          the last probe step (between the two steps before this 429,
+//          both after the last decrease; none otherwise): probing up, a
+//          averages the climb and the hold before it, while the epoch at
+//          the step below the overrun passed without a 429 (nginx
+//          without a burst held at 0.95 x the climb's average, ~79%);
+//          else (demand, not the
 //          pacer, set the pace, so `a` is the demand) min(r_sent,
 //          max(a, s5)) with s5 the requests
 //          actually sent per second over the last 5 s of the busy period
@@ -250,6 +257,7 @@ private:
   std::optional<time_point> block_end_;  // of the last window overrun
   std::optional<duration> window_span_;  // w: probe steps at most this often
   std::optional<time_point> last_probe_; // the last probe step
+  std::optional<double> held_rate_;      // accepted in the epoch before it
   std::optional<time_point> first_completion_;
   // Send-rate measurement for throttles while unpaced.
   std::optional<time_point> window_start_;

@@ -203,7 +203,9 @@ TEST(pacer_limiters, learns_a_burstless_limit_from_nothing) {
   // measures no rate. The old pacer took 1/s as its ceiling and crept up
   // from it in 2% steps (69 accepted in the first minute); now slow start
   // doubles from it each second until a paced overrun measures the budget.
-  // (The steady state, ~79% here, is the probe's: open in #15.)
+  // A probe's overrun measures at least the epoch below it: the 30 s
+  // average of the climb held the steady state at ~79% (951 of 1200 in the
+  // next two minutes), now ~93%.
   auto cfg = api(budget_kind::token_bucket, header_style::none);
   cfg.burst = 1;
   cfg.base_latency = 5ms;
@@ -219,7 +221,7 @@ TEST(pacer_limiters, learns_a_burstless_limit_from_nothing) {
               "throttled\n",
               static_cast<long>(first_minute), then, f.throttled_at.size());
   EXPECT_GE(first_minute, 0.45 * 600);
-  EXPECT_GE(then, 0.75 * 1200);
+  EXPECT_GE(then, 0.9 * 1200);
   EXPECT_LE(f.throttled_at.size(), 20u);
 }
 
