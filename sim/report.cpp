@@ -24,10 +24,17 @@ double round_to(double x, int digits) {
   return std::round(x * f) / f;
 }
 
+/// A JSON number, rounded; null where there is none (JSON has no
+/// infinity: "never converged" is measured as infinitely long).
+json::value number(double x, int digits) {
+  return std::isfinite(x) ? json::value(round_to(x, digits))
+                          : json::value(nullptr);
+}
+
 json::value convergence_json(const run_result& r) {
   json::array a;
   for (const auto& c : r.convergence_s)
-    a.push_back(c ? json::value(round_to(*c, 1)) : json::value(nullptr));
+    a.push_back(c ? number(*c, 1) : json::value(nullptr));
   return a;
 }
 
@@ -40,8 +47,7 @@ json::array to_json(const std::vector<target_verdict>& verdicts) {
       {"key", v.key},
       {"target", v.target},
       {"at_least", v.at_least},
-      {"measured",
-       v.measured ? json::value(round_to(*v.measured, 3)) : json::value()},
+      {"measured", v.measured ? number(*v.measured, 3) : json::value()},
       {"status", to_string(v.status)}});
   return a;
 }
@@ -74,13 +80,13 @@ json::object result_json(const run_result& r, bool timing) {
   o["requests"] = r.requests;
   o["throttled"] = r.throttled;
   o["oversized_requests"] = r.oversized;
-  o["throttle_rate"] = round_to(r.throttle_rate, 5);
-  o["goodput"] = round_to(r.goodput, 2);
-  o["goodput_vs_oracle"] = round_to(r.goodput_vs_oracle, 4);
+  o["throttle_rate"] = number(r.throttle_rate, 5);
+  o["goodput"] = number(r.goodput, 2);
+  o["goodput_vs_oracle"] = number(r.goodput_vs_oracle, 4);
   json::object lat;
-  lat["p50"] = round_to(r.p50_ms, 1);
-  lat["p95"] = round_to(r.p95_ms, 1);
-  lat["p99"] = round_to(r.p99_ms, 1);
+  lat["p50"] = number(r.p50_ms, 1);
+  lat["p95"] = number(r.p95_ms, 1);
+  lat["p99"] = number(r.p99_ms, 1);
   o["latency_ms"] = std::move(lat);
   o["slo_met"] = r.slo_met;
   o["convergence_s"] = convergence_json(r);
@@ -88,12 +94,12 @@ json::object result_json(const run_result& r, bool timing) {
     const auto& in = *r.insights;
     json::object opt;
     opt["total_predictions"] = in.total_predictions;
-    opt["average_confidence"] = round_to(in.average_confidence, 4);
+    opt["average_confidence"] = number(in.average_confidence, 4);
     json::object scores, importances;
     for (const auto& [k, v] : in.model_scores)
-      scores[k] = round_to(v, 4);
+      scores[k] = number(v, 4);
     for (const auto& [k, v] : in.feature_importances)
-      importances[k] = round_to(v, 4);
+      importances[k] = number(v, 4);
     opt["model_scores"] = std::move(scores);
     opt["feature_importances"] = std::move(importances);
     json::array recs, warns;
@@ -106,7 +112,7 @@ json::object result_json(const run_result& r, bool timing) {
     o["optimizer"] = std::move(opt);
   }
   if (timing) {
-    o["wall_s"] = round_to(r.wall_s, 3);
+    o["wall_s"] = number(r.wall_s, 3);
     o["sim_items_per_wall_s"] = std::round(r.sim_items_per_wall_s);
   }
   if (!r.series.empty()) {
@@ -118,9 +124,9 @@ json::object result_json(const run_result& r, bool timing) {
       goodput.push_back(p.goodput);
       requests.push_back(p.requests);
       throttled.push_back(p.throttled);
-      p99.push_back(round_to(p.p99_ms, 1));
+      p99.push_back(number(p.p99_ms, 1));
       in_flight.push_back(p.in_flight);
-      rate.push_back(round_to(p.request_rate, 3));
+      rate.push_back(number(p.request_rate, 3));
       queued.push_back(p.queued);
       for (const auto& [type, size] : p.batch_size)
         sizes[type].push_back(size);
@@ -401,10 +407,10 @@ json::value to_json(const sim_report& rep) {
     oracle["max_in_flight"] = c.max_in_flight;
     oracle["linger_ms"] = c.linger_ms;
     oracle["request_rate"] = c.rate; // 0: unpaced
-    oracle["goodput"] = round_to(rep.oracle->result.goodput, 2);
-    oracle["throttle_rate"] = round_to(rep.oracle->result.throttle_rate, 5);
+    oracle["goodput"] = number(rep.oracle->result.goodput, 2);
+    oracle["throttle_rate"] = number(rep.oracle->result.throttle_rate, 5);
     json::object lat;
-    lat["p99"] = round_to(rep.oracle->result.p99_ms, 1);
+    lat["p99"] = number(rep.oracle->result.p99_ms, 1);
     oracle["latency_ms"] = std::move(lat);
     oracle["slo_met"] = rep.oracle->result.slo_met;
     oracle["candidates"] = rep.oracle->candidates;
