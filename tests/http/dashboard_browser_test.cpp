@@ -60,13 +60,13 @@ double number(const std::string& text) {
 TEST(dashboard_browser, chromium_shows_live_numbers_while_a_load_runs) {
   if (output_of("command -v chromium").empty())
     GTEST_FAIL() << "chromium is not installed (tools/setup.sh installs it)";
-  test::nginx_server nginx{{20, 5, "", false}};
+  test::nginx_server nginx{{5, 5, "", false}};
   ASSERT_TRUE(nginx.running()) << nginx.error_log();
   runtime_config cfg;
   cfg.operation_configs["write"]
     = {100, 500, strategy_kind::adaptive, 1.0, default_backend};
   auto& be = cfg.backends[default_backend];
-  be.initial_requests_per_second = 20;
+  be.initial_requests_per_second = 5;
   be.http.url = nginx.url("/append");
   runtime::options opts;
   opts.sample_resources = false;
@@ -80,8 +80,10 @@ TEST(dashboard_browser, chromium_shows_live_numbers_while_a_load_runs) {
                          std::this_thread::sleep_for(300ms);
                        return api.handle(r);
                      }};
-  // A load that outlasts the page's visit (20 requests/s x 100 items),
-  // submitted through the API, so the page's job list shows it.
+  // A load that outlasts the page's visit by far (60 s at 5 requests/s x
+  // 100 items; at 20/s it lasted ~20 s, and a Chromium that took 24 s to
+  // render once in CI saw it finished: goodput 0), submitted through the
+  // API, so the page's job list shows it.
   constexpr std::size_t n = 30'000;
   http_request submit;
   submit.method = "POST";
@@ -115,9 +117,9 @@ TEST(dashboard_browser, chromium_shows_live_numbers_while_a_load_runs) {
   EXPECT_GE(updates, 3);
   EXPECT_GE(batch, 10);
   EXPECT_LE(batch, 100); // the backend's item cap
-  // Live goodput near the budget (20 x 100), measured by the page.
+  // Live goodput near the budget (5 x 100), measured by the page.
   EXPECT_GT(goodput, 200);
-  EXPECT_LT(goodput, 4000);
+  EXPECT_LT(goodput, 1000);
   EXPECT_GT(latency, 0);
   // The job list shows the running job; the status line says live.
   EXPECT_NE(dom.find("<td>write</td>"), std::string::npos);
