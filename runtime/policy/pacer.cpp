@@ -211,18 +211,19 @@ void pacer::on_throttled(time_point now, duration retry_after,
     // No block before this one: the window's count began with this pacer,
     // maybe mid-window: a resumed pacer measures at least its prior.
     auto prior = prior_ceiling();
+    // The window now spent began when the previous block ended (or the run
+    // began). What was accepted is counted from the last decrease: an
+    // ordinary 429 since the previous block restarted the count, which
+    // then covers part of the span only (a few requests over seconds read
+    // as a budget of ~0, and an outage's long Retry-After after a burst's
+    // 429 set the pace to one request per 20 s). Here and at a block's
+    // end without Retry-After (on_block_end).
+    auto window_start = block_end_.value_or(*first_completion_);
+    bool whole = !last_decrease_ || *last_decrease_ <= window_start;
     if (window_budget && first_completion_) {
-      // The window now spent ends when the block does; the one before it
-      // ended when the previous block did (or the run began): what was
-      // accepted in between was this window's budget.
-      auto window_start = block_end_.value_or(*first_completion_);
+      // The window now spent ends when the block does: what was accepted
+      // since it began was this window's budget.
       auto span = to_seconds(now + retry_after - window_start);
-      // What was accepted is counted from the last decrease: an ordinary
-      // 429 since the previous block restarted the count, which then
-      // covers part of the span only (a few requests over seconds read as
-      // a budget of ~0, and an outage's long Retry-After after a burst's
-      // 429 set the pace to one request per 20 s).
-      bool whole = !last_decrease_ || *last_decrease_ <= window_start;
       if (span > 0 && accepted_since_decrease_ > 0 && whole)
         a = accepted_since_decrease_ / span;
       // Spans between overruns are whole numbers of windows, and probing
@@ -276,11 +277,8 @@ void pacer::on_throttled(time_point now, duration retry_after,
     accepted_before_block_ = accepted_since_decrease_;
     last_rejected_sent_.reset();
     window_from_start_ = !window_budget && !block_end_;
-    window_from_ = window_budget ? now + retry_after
-                                 : block_end_.value_or(*first_completion_);
-    // The count restarted at the previous decrease: it covers the span
-    // from window_from_ only if that decrease came before it.
-    counted_whole_ = !last_decrease_ || *last_decrease_ <= window_from_;
+    window_from_ = window_budget ? now + retry_after : window_start;
+    counted_whole_ = whole;
     block_with_retry_after_ = retry_after > duration{0};
     accepted_since_decrease_ = 0;
     bool same_plateau
