@@ -1,6 +1,5 @@
 #include "actors/optimizer_actor.hpp"
 
-#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -16,6 +15,7 @@
 #include "messages/error.hpp"
 #include "runtime/model/response_model.hpp"
 #include "runtime/policy/ab_test.hpp"
+#include "runtime/policy/training_set.hpp"
 #include "runtime/stats/t_test.hpp"
 
 namespace batching {
@@ -95,11 +95,12 @@ constexpr auto train_timeout = std::chrono::minutes{5};
 constexpr auto predict_timeout = std::chrono::seconds{10};
 
 struct type_entry {
+  explicit type_entry(training_set s) : samples(std::move(s)) {}
+
   model_actor model;
   std::uint32_t lo = 1;
   std::uint32_t hi = 100;
-  std::deque<training_sample> samples;
-  std::uint32_t fresh = 0; // samples since the last training began
+  training_set samples; // and when they are due for a training
   bool training = false;
   std::string last_good; // bytes of the last trained model
   model_report report;   // its scores (bytes not kept twice)
@@ -216,7 +217,13 @@ struct optimizer_state {
     auto it = types.find(type);
     if (it != types.end())
       return it->second;
-    auto& e = types[type];
+    auto& e
+      = types
+          .emplace(type,
+                   type_entry{training_set{settings.optimizer.max_samples,
+                                           settings.optimizer.retrain_every,
+                                           response_model::min_samples}})
+          .first->second;
     if (auto b = settings.bounds.find(type); b != settings.bounds.end()) {
       e.lo = b->second.first;
       e.hi = b->second.second;
@@ -228,25 +235,18 @@ struct optimizer_state {
 
   void on_sample(const training_sample& s) {
     auto& e = entry(s.op_type);
-    e.samples.push_back(s);
-    while (e.samples.size() > settings.optimizer.max_samples)
-      e.samples.pop_front();
-    ++e.fresh;
+    e.samples.add(s);
     maybe_train(s.op_type, e);
   }
 
   void maybe_train(const std::string& type, type_entry& e) {
-    // At least a tenth of what is held must be new: the cost of all
-    // trainings then grows like n log n in the samples, not n^2.
-    auto due = std::max<std::size_t>(settings.optimizer.retrain_every,
-                                     e.samples.size() / 10);
     if (e.training)
       return;
     if (!e.askers.empty()) {
       train(type, e, std::exchange(e.askers, {}));
       return;
     }
-    if (e.fresh < due || e.samples.size() < response_model::min_samples)
+    if (!e.samples.due())
       return;
     train(type, e, {});
   }
@@ -256,8 +256,7 @@ struct optimizer_state {
   void train(const std::string& type, type_entry& e,
              std::vector<caf::typed_response_promise<model_report>> askers) {
     e.training = true;
-    e.fresh = 0;
-    std::vector<training_sample> batch(e.samples.begin(), e.samples.end());
+    auto batch = e.samples.begin();
     auto model = e.model;
     self->request(model, train_timeout, train_atom::value, std::move(batch))
       .then(
@@ -295,7 +294,7 @@ struct optimizer_state {
       return make_error(error_code::unknown_operation_type,
                         "no operation type '" + type + "'");
     auto& e = entry(type);
-    if (e.samples.size() < response_model::min_samples)
+    if (!e.samples.enough())
       return make_error(error_code::no_model,
                         "'" + type + "' holds "
                           + std::to_string(e.samples.size())

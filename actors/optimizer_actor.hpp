@@ -2,19 +2,20 @@
 
 // The optimizer and the model actors it supervises.
 //
-// Optimizer: keeps the most recent optimizer.max_samples training samples
-// per operation type; after optimizer.retrain_every new ones, and at least
-// a tenth of those held (so all trainings together cost O(n log n)), it
-// sends them to the type's model actor to train, one training at a time
-// per type (from response_model::min_samples on). Each successful training's
-// report is the type's last good model: its bytes are kept (and saved to
+// Optimizer: keeps the most recent optimizer.max_samples training samples per
+// operation type; after optimizer.retrain_every new ones, and at least a tenth
+// of those held (so all trainings together cost O(n log n)), it sends them to
+// the type's model actor to train, one training at a time per type (from
+// response_model::min_samples on; the schedule is
+// runtime/policy/training_set.hpp). Each successful training's report is the
+// type's last good model: its bytes are kept (and saved to
 // <model_dir>/<type>.model, written to a temporary file and renamed, when a
-// directory is configured). Predictions are forwarded to the type's model
-// actor and counted for the insights. A model actor that dies (an
-// exception, a kill) is restarted at once with the last good model; the
-// restart is listed among the insights' warnings. At start, each type's
-// saved model is loaded; a missing or unreadable file is a warning and the
-// type starts untrained, never an error.
+// directory is configured). Predictions are forwarded to the type's model actor
+// and counted for the insights. A model actor that dies (an exception, a kill)
+// is restarted at once with the last good model; the restart is listed among
+// the insights' warnings. At start, each type's saved model is loaded; a
+// missing or unreadable file is a warning and the type starts untrained, never
+// an error.
 //
 // A/B tests: ab_start checks both strategy names, tells every registered
 // batcher to alternate the arms per sample window for the test's length,

@@ -3,13 +3,17 @@
 #include <algorithm>
 #include <cmath>
 #include <deque>
+#include <map>
 
+#include "runtime/model/response_model.hpp"
 #include "runtime/policy/batch_engine.hpp"
 #include "runtime/policy/batch_size_strategy.hpp"
 #include "runtime/policy/flow_control.hpp"
 #include "runtime/policy/latency_histogram.hpp"
 #include "runtime/policy/random.hpp"
+#include "runtime/policy/sample_window.hpp"
 #include "runtime/policy/signal_average.hpp"
+#include "runtime/policy/training_set.hpp"
 #include "sim/strategies.hpp"
 
 namespace batching::sim {
@@ -159,6 +163,7 @@ const std::vector<zoo_strategy>& zoo_strategies() {
     std::vector<zoo_strategy> v;
     for (auto [name, kind] :
          {std::pair{"adaptive", strategy_kind::adaptive},
+          std::pair{"ml", strategy_kind::ml},
           std::pair{"balanced", strategy_kind::balanced},
           std::pair{"conservative", strategy_kind::conservative},
           std::pair{"aggressive", strategy_kind::aggressive}})
@@ -204,6 +209,20 @@ zoo_run run_once(const zoo_draw& d, const zoo_strategy& s, double oracle_share,
   if (s.oracle)
     fs.initial_rate = oracle_share * d.budget_requests;
   auto flow = make_flow_controller(fs);
+  // `ml` learns as the runtime's does: the batcher's sample windows, the
+  // optimizer's training schedule and model, trained and asked at once
+  // (as under the simulator's virtual time, where both take no time).
+  std::optional<sample_window> learning;
+  std::optional<training_set> samples;
+  std::optional<response_model> model;
+  if (engine.learn) {
+    learning.emplace(sample_window::config{
+      engine.op_type, engine.sample_period, engine.min_confidence,
+      engine.priority, engine.documented_budget});
+    samples.emplace(cfg.optimizer.max_samples, cfg.optimizer.retrain_every,
+                    response_model::min_samples);
+    model.emplace();
+  }
   auto linger = to_seconds(engine.queue.linger);
   auto timeout = to_seconds(engine.request_timeout);
 
@@ -252,6 +271,8 @@ zoo_run run_once(const zoo_draw& d, const zoo_strategy& s, double oracle_share,
     auto whole = static_cast<std::uint64_t>(acc);
     acc -= static_cast<double>(whole);
     if (whole > 0) {
+      if (learning)
+        learning->enqueued(whole);
       queue.push_back({t, whole, false});
       queued += whole;
       r.submitted += whole;
@@ -275,6 +296,8 @@ zoo_run run_once(const zoo_draw& d, const zoo_strategy& s, double oracle_share,
       if (p.count == 0)
         queue.pop_front();
     }
+    if (learning)
+      learning->sent(sizing->size(), static_cast<double>(answers.size()));
     queued -= q.count;
     in_flight_items += q.count;
     flow->on_sent(at(t));
@@ -302,6 +325,27 @@ zoo_run run_once(const zoo_draw& d, const zoo_strategy& s, double oracle_share,
     }
     answers.emplace(t + delay, std::move(q));
   };
+  // What batch_engine::take_sample and the batcher do after an outcome.
+  auto learn = [&](double t) {
+    if (learning->advice_expired(at(t)))
+      sizing->advise(std::nullopt);
+    auto s
+      = learning->close(at(t), {static_cast<double>(queued), item_latency});
+    if (!s)
+      return;
+    sizing->next_window({s->features.pending_operations >= 2 * sizing->size(),
+                         learning->budget_in_play(at(t))});
+    auto features = s->features;
+    samples->add(std::move(*s));
+    ++r.samples;
+    if (samples->due())
+      model->train(samples->begin());
+    auto p = model->predict(
+      features, learning->target(at(t), lim.target_latency_ms), lim.lo, lim.hi);
+    auto advice = learning->accept(p, at(t));
+    r.advised += advice ? 1 : 0;
+    sizing->advise(advice);
+  };
   auto complete = [&](double t, request q) {
     in_flight_items -= q.count;
     const auto& o = q.outcome;
@@ -320,6 +364,8 @@ zoo_run run_once(const zoo_draw& d, const zoo_strategy& s, double oracle_share,
     sig.last_request_latency_ms = latency_ms;
     sig.batch_items = q.count;
     sig.ok = o.status == batch_status::ok;
+    if (learning)
+      learning->answered(sig.throttled, failed, at(t));
     switch (o.status) {
       case batch_status::ok:
         for (const auto& p : q.items) {
@@ -328,6 +374,8 @@ zoo_run run_once(const zoo_draw& d, const zoo_strategy& s, double oracle_share,
           observe_signal(item_latency, age * 1000,
                          static_cast<double>(p.count));
           r.succeeded += p.count;
+          if (learning)
+            learning->succeeded(p.count, age * 1000);
           if (t < T)
             goodput_at[static_cast<std::size_t>(t)]
               += static_cast<double>(p.count);
@@ -338,7 +386,11 @@ zoo_run run_once(const zoo_draw& d, const zoo_strategy& s, double oracle_share,
           queue.push_front(*it);
         queued += q.count;
         break;
-      case batch_status::permanent_failure: r.failed += q.count; break;
+      case batch_status::permanent_failure:
+        r.failed += q.count;
+        if (learning)
+          learning->failed(q.count);
+        break;
       default: // retryable: to the back (retries are not limited here)
         for (const auto& p : q.items)
           queue.push_back(p);
@@ -348,6 +400,8 @@ zoo_run run_once(const zoo_draw& d, const zoo_strategy& s, double oracle_share,
     sig.item_latency_ms = item_latency;
     sig.queue_depth = queued;
     sizing->update(sig);
+    if (learning)
+      learn(t);
   };
 
   while (true) {
@@ -471,6 +525,51 @@ zoo_run run_zoo(const zoo_draw& d, const zoo_strategy& s,
     }
   }
   return *best;
+}
+
+zoo_draw reseeded(const zoo_draw& d, std::size_t k) {
+  if (k == 0)
+    return d;
+  auto r = d;
+  // A mixed seed: neighbouring draws' replicas must not share streams.
+  r.seed = seeded_random{d.seed ^ (0x9e3779b97f4a7c15ull * k)}.next();
+  r.api.seed = r.seed;
+  return r;
+}
+
+zoo_spread_comparison compare_beyond_spread(const std::vector<zoo_run>& runs,
+                                            const std::string& a,
+                                            const std::string& b) {
+  // draw -> strategy -> goodput per replica
+  std::map<std::size_t, std::map<std::string, std::vector<double>>> by;
+  for (const auto& r : runs)
+    if (r.strategy == a || r.strategy == b)
+      by[r.draw][r.strategy].push_back(r.goodput);
+  zoo_spread_comparison c{a, b, 0, {}, {}};
+  for (const auto& [draw, of] : by) {
+    auto ia = of.find(a), ib = of.find(b);
+    if (ia == of.end() || ib == of.end() || ia->second.size() < 2
+        || ib->second.size() < 2)
+      continue;
+    ++c.draws;
+    auto range = [](const std::vector<double>& xs) {
+      auto [lo, hi] = std::minmax_element(xs.begin(), xs.end());
+      return *hi - *lo;
+    };
+    auto mean = [](const std::vector<double>& xs) {
+      double sum = 0;
+      for (auto x : xs)
+        sum += x;
+      return sum / static_cast<double>(xs.size());
+    };
+    auto spread = std::max(range(ia->second), range(ib->second));
+    auto diff = mean(ia->second) - mean(ib->second);
+    if (diff > spread)
+      c.a_ahead.push_back(draw);
+    else if (-diff > spread)
+      c.b_ahead.push_back(draw);
+  }
+  return c;
 }
 
 bool zoo_acceptable(const zoo_run& r) {

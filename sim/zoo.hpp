@@ -103,6 +103,7 @@ const std::vector<zoo_strategy>& zoo_strategies();
 
 struct zoo_run {
   std::size_t draw = 0;
+  std::size_t replica = 0; // 0: the draw as drawn; k: reseeded(draw, k)
   std::string strategy;
   double goodput = 0;
   std::optional<double> budget_use;
@@ -119,6 +120,10 @@ struct zoo_run {
   std::uint64_t duplicated = 0;
   std::uint64_t requests = 0;
   std::uint64_t throttled = 0;
+  /// Learning strategies (`ml`): training samples closed, and windows
+  /// whose prediction was confident enough to advise sizing.
+  std::uint64_t samples = 0;
+  std::uint64_t advised = 0;
   /// Stopped at 1,000,000 requests (a retry storm): the metrics cover the
   /// time until then, goodput and budget use that time's.
   bool truncated = false;
@@ -159,6 +164,26 @@ struct zoo_summary {
   /// Share of draws on which this one is better than each other strategy.
   std::map<std::string, double> better_than;
 };
+
+/// Draw `d` with its random streams (latency jitter, demand noise, other
+/// tenants' phase, the client's seeds) reseeded for replica `k` (0: `d`
+/// itself): the same backend, workload and client, other luck. The spread
+/// of a strategy's runs over replicas is what luck alone moves it by.
+zoo_draw reseeded(const zoo_draw& d, std::size_t k);
+
+/// Strategies `a` and `b` over the draws both ran in more than one
+/// replica: per draw, each one's goodput range over its replicas is its
+/// seed spread, the larger of the two the draw's; a strategy is ahead
+/// where its mean goodput exceeds the other's by more than that spread,
+/// and the two are within the spread elsewhere.
+struct zoo_spread_comparison {
+  std::string a, b;
+  std::size_t draws = 0;
+  std::vector<std::size_t> a_ahead, b_ahead; // draw numbers
+};
+zoo_spread_comparison compare_beyond_spread(const std::vector<zoo_run>& runs,
+                                            const std::string& a,
+                                            const std::string& b);
 
 /// Per strategy, over `runs` (every draw run by every strategy, the
 /// oracle among them); `filter` keeps the draws counted (all if empty).

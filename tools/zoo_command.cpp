@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstdio>
+#include <iomanip>
 #include <iostream>
 #include <mutex>
 #include <sstream>
@@ -149,13 +150,13 @@ int print_trace(const sim::zoo_draw& d,
 
 int run_zoo_bench(const std::vector<std::string>& args) {
   const std::string cmd = "bench zoo";
-  arguments parsed{
-    args,
-    {},
-    {"--draws", "--seed", "--json", "--strategies", "--threads", "--trace"}};
+  arguments parsed{args,
+                   {},
+                   {"--draws", "--seed", "--json", "--strategies", "--threads",
+                    "--trace", "--replicas"}};
   if (auto bad = reject_bad_arguments(cmd, parsed))
     return *bad;
-  std::size_t n = 200,
+  std::size_t n = 200, replicas = 1,
               threads = std::max(1u, std::thread::hardware_concurrency());
   std::uint64_t seed = 1;
   try {
@@ -165,11 +166,16 @@ int run_zoo_bench(const std::vector<std::string>& args) {
       seed = std::stoull(*v);
     if (auto v = parsed.value("--threads"))
       threads = std::stoull(*v);
+    if (auto v = parsed.value("--replicas"))
+      replicas = std::stoull(*v);
   } catch (const std::exception&) {
-    return usage_error(cmd, "--draws, --seed and --threads take whole numbers");
+    return usage_error(
+      cmd, "--draws, --seed, --threads and --replicas take whole numbers");
   }
-  if (n < 1 || threads < 1)
-    return usage_error(cmd, "--draws and --threads must be >= 1");
+  if (n < 1 || threads < 1 || replicas < 1)
+    return usage_error(cmd, "--draws, --threads and --replicas must be >= 1");
+  if (replicas > 20)
+    return usage_error(cmd, "--replicas is at most 20");
   std::optional<std::size_t> trace;
   if (auto v = parsed.value("--trace")) {
     try {
@@ -206,40 +212,57 @@ int run_zoo_bench(const std::vector<std::string>& args) {
   auto draws = sim::draw_zoo(seed, n);
   if (trace)
     return print_trace(draws[*trace], strategies);
-  std::vector<sim::zoo_run> runs(n * strategies.size());
+  // Run i: draw i / (S R), replica (i / S) mod R, strategy i mod S.
+  const auto S = strategies.size();
+  std::vector<sim::zoo_run> all_runs(n * replicas * S);
   std::atomic<std::size_t> next{0}, done{0};
   std::mutex progress_mutex;
   progress_line line;
   auto worker = [&] {
-    for (std::size_t i; (i = next++) < runs.size();) {
-      runs[i] = sim::run_zoo(draws[i / strategies.size()],
-                             strategies[i % strategies.size()]);
+    for (std::size_t i; (i = next++) < all_runs.size();) {
+      auto replica = (i / S) % replicas;
+      all_runs[i] = sim::run_zoo(
+        sim::reseeded(draws[i / (S * replicas)], replica), strategies[i % S]);
+      all_runs[i].replica = replica;
       auto finished = ++done;
       std::lock_guard<std::mutex> guard{progress_mutex};
-      line.show(
-        std::to_string(finished) + "/" + std::to_string(runs.size()) + " runs",
-        static_cast<double>(finished), static_cast<double>(runs.size()));
+      line.show(std::to_string(finished) + "/" + std::to_string(all_runs.size())
+                  + " runs",
+                static_cast<double>(finished),
+                static_cast<double>(all_runs.size()));
     }
   };
   std::vector<std::thread> pool;
-  for (std::size_t t = 0; t < std::min(threads, runs.size()); ++t)
+  for (std::size_t t = 0; t < std::min(threads, all_runs.size()); ++t)
     pool.emplace_back(worker);
   for (auto& t : pool)
     t.join();
   line.clear();
 
+  // The tables are over the draws as drawn; replicas only measure luck.
+  std::vector<sim::zoo_run> runs;
+  for (const auto& r : all_runs)
+    if (r.replica == 0)
+      runs.push_back(r);
   const std::string reference = strategies.front().name;
+  std::vector<sim::zoo_spread_comparison> spreads;
+  if (replicas > 1)
+    for (const auto& s : strategies)
+      if (s.name != reference && !s.oracle)
+        spreads.push_back(
+          sim::compare_beyond_spread(all_runs, reference, s.name));
   std::uint64_t lost = 0;
-  for (const auto& r : runs)
+  for (const auto& r : all_runs)
     lost += r.lost;
   if (auto path = parsed.value("--json")) {
     boost::json::array out_runs;
-    for (const auto& r : runs) {
+    for (const auto& r : all_runs) {
       const auto& d = draws[r.draw];
       sim::limiter l{sim::rate_limited_api::limiter_config(d.api),
                      time_point{}};
       out_runs.push_back(boost::json::object{
         {"draw", r.draw},
+        {"replica", r.replica},
         {"strategy", r.strategy},
         {"limiter", to_string(d.api.budget)},
         {"window_s", l.window_s()},
@@ -268,6 +291,9 @@ int run_zoo_bench(const std::vector<std::string>& args) {
         {"lost", r.lost},
         {"duplicated", r.duplicated},
         {"truncated", r.truncated}});
+      if (r.samples > 0)
+        out_runs.back().as_object()["learning"]
+          = boost::json::object{{"samples", r.samples}, {"advised", r.advised}};
     }
     boost::json::array summary;
     for (const auto& g : groups())
@@ -290,9 +316,21 @@ int run_zoo_bench(const std::vector<std::string>& args) {
       }
     boost::json::object out{{"seed", seed},
                             {"draws", n},
+                            {"replicas", replicas},
                             {"default_strategy", "adaptive"},
                             {"runs", std::move(out_runs)},
                             {"summary", std::move(summary)}};
+    if (!spreads.empty()) {
+      boost::json::array spread;
+      for (const auto& c : spreads)
+        spread.push_back(
+          boost::json::object{{"a", c.a},
+                              {"b", c.b},
+                              {"draws", c.draws},
+                              {"a_ahead", boost::json::value_from(c.a_ahead)},
+                              {"b_ahead", boost::json::value_from(c.b_ahead)}});
+      out["beyond_seed_spread"] = std::move(spread);
+    }
     if (!write_file(*path, to_json_text(out) + "\n")) {
       std::cerr << "batching bench zoo: cannot write " << *path << '\n';
       return exit_failure;
@@ -308,6 +346,21 @@ int run_zoo_bench(const std::vector<std::string>& args) {
               << g.name << " (" << sums.front().throttle_rate.n << " draws)\n"
               << table(sums, reference);
   }
+  if (!spreads.empty()) {
+    std::cout << "\nbeyond the seed spread (goodput over " << replicas
+              << " replicas of each draw; " << reference
+              << " ahead / within / the other ahead, and where it is)\n";
+    for (const auto& c : spreads) {
+      std::string where;
+      for (std::size_t i = 0; i < c.b_ahead.size() && i < 12; ++i)
+        where += (i ? ", " : " (draws ") + std::to_string(c.b_ahead[i]);
+      if (!c.b_ahead.empty())
+        where += c.b_ahead.size() > 12 ? ", ...)" : ")";
+      std::cout << "  " << std::left << std::setw(26) << c.b << c.a_ahead.size()
+                << " / " << c.draws - c.a_ahead.size() - c.b_ahead.size()
+                << " / " << c.b_ahead.size() << where << '\n';
+    }
+  }
   if (lost > 0) {
     std::cerr << "batching bench zoo: " << lost << " operations lost\n";
     return exit_failure;
@@ -320,7 +373,8 @@ int run_zoo_bench(const std::vector<std::string>& args) {
 command zoo_bench_command() {
   return {"bench zoo", "every strategy on random limiters (the limiter zoo)",
           "Usage: batching bench zoo [--draws N] [--seed S] [--json FILE]\n"
-          "                          [--strategies LIST|all] [--threads N]\n\n"
+          "                          [--strategies LIST|all] [--threads N]\n"
+          "                          [--replicas R] [--trace K]\n\n"
           "Draws N (default 200) random backends from the limiter zoo (token\n"
           "bucket, fixed window, sliding log and counter, a log that counts\n"
           "rejections, nginx's delaying leaky bucket, a concurrency limit, a\n"
@@ -342,6 +396,11 @@ command zoo_bench_command() {
           "  --strategies LIST  comma-separated (the first is the reference;\n"
           "                     the oracle is added); default all\n"
           "  --threads N        worker threads (default: the cores)\n"
+          "  --replicas R       run each draw R times (default 1), replica k\n"
+          "                     with its random streams reseeded; the tables\n"
+          "                     stay over replica 0, and the first strategy\n"
+          "                     is compared with each other beyond the seed\n"
+          "                     spread (goodput; up to 20)\n"
           "  --trace K          run only draw K (0 to N-1) and print it\n"
           "                     second by second per strategy\n",
           run_zoo_bench};

@@ -8,13 +8,6 @@ namespace batching {
 
 namespace {
 
-/// Completed requests a training-sample window needs at least (fewer make
-/// its throughput mostly noise).
-constexpr std::uint64_t min_window_requests = 4;
-
-/// How long a 429 marks the backend as having a request budget.
-constexpr double budget_memory_s = 600;
-
 double to_ms(duration d) { return to_seconds(d) * 1000.0; }
 
 } // namespace
@@ -22,7 +15,9 @@ double to_ms(duration d) { return to_seconds(d) * 1000.0; }
 batch_engine::batch_engine(config cfg)
   : cfg_(std::move(cfg)), queue_(cfg_.queue),
     strategy_(make_strategy(cfg_.strategy, cfg_.sizing)), retry_(cfg_.retry),
-    rng_(cfg_.seed) {
+    rng_(cfg_.seed),
+    window_({cfg_.op_type, cfg_.sample_period, cfg_.min_confidence,
+             cfg_.priority, cfg_.documented_budget}) {
   // nop
 }
 
@@ -80,7 +75,7 @@ batch_engine::config batch_engine::from_settings(const runtime_config& cfg,
 void batch_engine::enqueue(std::uint64_t job_id, priority prio,
                            time_point deadline, std::uint64_t first_index,
                            std::vector<operation> ops, time_point now) {
-  window_.enqueued += ops.size();
+  window_.enqueued(ops.size());
   auto index = first_index;
   for (auto& op : ops) {
     queued_item item{std::move(op), job_id, index++,  prio, now,
@@ -150,9 +145,7 @@ std::optional<batch> batch_engine::take_batch(time_point now) {
     events_.sent.push_back({item.job_id, item.index});
   }
   result.attempt = attempt;
-  ++window_.sends;
-  window_.size_sum += strategy_->size();
-  window_.in_flight_sum += static_cast<double>(in_flight_.size());
+  window_.sent(strategy_->size(), static_cast<double>(in_flight_.size()));
   in_flight_.emplace(result.batch_id, std::move(items));
   return result;
 }
@@ -176,14 +169,8 @@ void batch_engine::on_outcome(const batch_outcome& outcome, time_point now) {
   sig.last_request_latency_ms = to_ms(outcome.latency);
   sig.batch_items = items.size();
   sig.ok = outcome.status == batch_status::ok;
-  ++window_.requests;
+  window_.answered(sig.throttled, request_failed, now);
   ++requests_;
-  if (sig.throttled) {
-    ++window_.throttled;
-    last_throttle_ = now;
-  }
-  if (request_failed)
-    ++window_.failed_requests;
   switch (outcome.status) {
     case batch_status::throttled:
       ++throttled_;
@@ -231,10 +218,8 @@ void batch_engine::on_outcome(const batch_outcome& outcome, time_point now) {
   sig.pressure = pressure_;
   sig.queue_depth = queue_.size();
   strategy_->update(sig);
-  if (advised_ && now > advice_until_) {
-    advised_ = false;
+  if (window_.advice_expired(now))
     strategy_->advise(std::nullopt);
-  }
 }
 
 void batch_engine::retry_or_fail(queued_item item, const std::string& why,
@@ -258,11 +243,10 @@ void batch_engine::finish(const queued_item& item, operation_state state,
       first_success_ = now;
     observe_signal(item_latency_ms_, to_ms(latency));
     latencies_.record(latency);
-    ++window_.succeeded;
-    window_.latency_sum_ms += to_ms(latency);
+    window_.succeeded(1, to_ms(latency));
   } else if (state == operation_state::failed) {
     ++failed_;
-    ++window_.failed;
+    window_.failed(1);
   }
   events_.finished.push_back({item.op.id, item.job_id, item.index, state,
                               item.attempts, latency, std::move(error)});
@@ -275,45 +259,13 @@ std::optional<time_point> batch_engine::next_wakeup(time_point now) {
 std::optional<training_sample> batch_engine::take_sample(time_point now) {
   if (!cfg_.learn && !cfg_.sample && !ab_)
     return std::nullopt;
-  if (!window_open_) {
-    window_ = window{};
-    window_.start = now;
-    window_open_ = true;
+  auto s
+    = window_.close(now, {static_cast<double>(queue_.size()), item_latency_ms_,
+                          cpu_percent_, memory_percent_});
+  if (!s)
     return std::nullopt;
-  }
-  auto& w = window_;
-  double span = to_seconds(now - w.start);
-  if (span < to_seconds(cfg_.sample_period) || w.requests < min_window_requests
-      || w.sends == 0 || w.succeeded == 0)
-    return std::nullopt;
-  arrival_rate_ = static_cast<double>(w.enqueued) / span;
-  throttle_rate_ = w.requests > 0 ? static_cast<double>(w.throttled)
-                                      / static_cast<double>(w.requests)
-                                  : 0;
-  training_sample s;
-  s.op_type = cfg_.op_type;
-  auto& f = s.features;
-  f.batch_size = w.size_sum / static_cast<double>(w.sends);
-  f.in_flight_batches = w.in_flight_sum / static_cast<double>(w.sends);
-  f.pending_operations = static_cast<double>(queue_.size());
-  f.arrival_rate = arrival_rate_;
-  f.recent_latency_ms = w.start_latency_ms;
-  f.throttle_rate = throttle_rate_;
-  f.error_rate = w.requests > 0 ? static_cast<double>(w.failed_requests)
-                                    / static_cast<double>(w.requests)
-                                : 0;
-  f.seconds_since_throttle = seconds_since_throttle(now);
-  f.cpu_percent = cpu_percent_;
-  f.memory_percent = memory_percent_;
-  s.throughput = static_cast<double>(w.succeeded) / span;
-  s.item_latency_ms = w.latency_sum_ms / static_cast<double>(w.succeeded);
-  s.success_rate = static_cast<double>(w.succeeded)
-                   / static_cast<double>(w.succeeded + w.failed);
-  window_ = window{};
-  window_.start = now;
-  window_.start_latency_ms = item_latency_ms_;
   if (ab_) {
-    ab_sample_ = ab_sample{ab_->id, ab_->test_arm, s.throughput};
+    ab_sample_ = ab_sample{ab_->id, ab_->test_arm, s->throughput};
     std::swap(strategy_, ab_->other);
     ab_->test_arm = !ab_->test_arm;
     if (now >= ab_->until) {
@@ -322,28 +274,13 @@ std::optional<training_sample> batch_engine::take_sample(time_point now) {
     }
   }
   strategy_->next_window(
-    {f.pending_operations >= 2 * strategy_->size(), budget_in_play(now)});
+    {s->features.pending_operations >= 2 * strategy_->size(),
+     window_.budget_in_play(now)});
   return s;
 }
 
-double batch_engine::seconds_since_throttle(time_point now) const {
-  return last_throttle_
-           ? std::min(to_seconds(now - *last_throttle_), budget_memory_s)
-           : budget_memory_s;
-}
-
-bool batch_engine::budget_in_play(time_point now) const {
-  return cfg_.documented_budget
-         || seconds_since_throttle(now) < budget_memory_s;
-}
-
 optimization_target batch_engine::target(time_point now) const {
-  // Under a request budget requests are the scarce resource: throughput
-  // (with the fewest requests) comes first whatever the configured
-  // priority.
-  return {arrival_rate_, cfg_.sizing.target_latency_ms,
-          budget_in_play(now) ? target_priority::throughput : cfg_.priority,
-          cfg_.min_confidence};
+  return window_.target(now, cfg_.sizing.target_latency_ms);
 }
 
 void batch_engine::reconfigure(const config& next) {
@@ -373,14 +310,7 @@ std::optional<batch_engine::ab_sample> batch_engine::take_ab_sample() {
 }
 
 void batch_engine::advise(const prediction& p, time_point now) {
-  if (p.confidence >= cfg_.min_confidence && p.batch_size > 0) {
-    advice_until_ = now + 3 * cfg_.sample_period;
-    advised_ = true;
-    strategy_->advise(p.batch_size);
-  } else {
-    advised_ = false;
-    strategy_->advise(std::nullopt);
-  }
+  strategy_->advise(window_.accept(p, now));
 }
 
 void batch_engine::set_resources(double cpu_percent, double memory_percent) {

@@ -23,19 +23,12 @@
 //             cancelled job's operations never go back to the queue.
 //   learning (types whose strategy learns, `ml`; with `sample`, every type
 //             closes the same windows for its model, but takes no advice):
-//             every
-//             sample_period (and at least 4 completed requests), the first
-//             outcome after it closes a window into
-//             a training_sample: features = the strategy's mean size at
-//             sends, mean requests in flight at sends, queue depth at the
-//             close, arrival rate over the window, item latency (EWMA) at
-//             the window's start, share of throttled and failed requests,
-//             seconds since the last 429 (600 if none), cpu and memory;
-//             outcomes = succeeded items per second, their mean latency,
-//             succeeded / finished. A window in which nothing succeeded is
-//             extended. advise() passes a prediction to the strategy only
-//             when its confidence reaches min_confidence and only until
-//             three sample periods pass without a newer one.
+//             a sample_window (runtime/policy/sample_window.hpp) counts
+//             enqueues, sends and outcomes; take_sample closes it into a
+//             training_sample and tells the strategy the closed window's
+//             state; advise() passes a prediction to the strategy only when
+//             the window accepts it (confident enough), and held advice
+//             lapses after three sample periods without a newer one.
 //   A/B test: start_ab swaps in the control arm's strategy and the test
 //             arm's beside it; windows then close for every type, each
 //             window's goodput (succeeded items/s) is one sample of the arm
@@ -63,6 +56,7 @@
 #include "runtime/policy/latency_histogram.hpp"
 #include "runtime/policy/random.hpp"
 #include "runtime/policy/retry.hpp"
+#include "runtime/policy/sample_window.hpp"
 #include "runtime/policy/settings.hpp"
 #include "runtime/policy/types.hpp"
 
@@ -193,11 +187,6 @@ private:
   void finish(const queued_item& item, operation_state state, std::string error,
               time_point now);
   void retry_or_fail(queued_item item, const std::string& why, time_point now);
-  /// Since the last 429, at most 600 (also when none came).
-  double seconds_since_throttle(time_point now) const;
-  /// The configuration declares a request budget, or a 429 came within the
-  /// last 600 s.
-  bool budget_in_play(time_point now) const;
   /// Puts an operation back (front: throttled), unless its job was
   /// cancelled, in which case it finishes as cancelled.
   void requeue(queued_item item, bool front, time_point now);
@@ -225,30 +214,10 @@ private:
   std::uint64_t requests_ = 0;
   time_point first_success_{};
   latency_histogram latencies_;
-  // Learning: the open window and what features() reports between them.
-  struct window {
-    time_point start{};
-    std::uint64_t enqueued = 0;
-    std::uint64_t requests = 0;
-    std::uint64_t throttled = 0;
-    std::uint64_t failed_requests = 0;
-    std::uint64_t sends = 0;
-    double size_sum = 0;
-    double in_flight_sum = 0;
-    std::uint64_t succeeded = 0;
-    std::uint64_t failed = 0;
-    double latency_sum_ms = 0;
-    double start_latency_ms = 0;
-  };
-  window window_;
-  bool window_open_ = false;
-  double arrival_rate_ = 0;
-  double throttle_rate_ = 0;
-  std::optional<time_point> last_throttle_;
+  // Learning: the open window; resource usage for its features.
+  sample_window window_;
   double cpu_percent_ = 0;
   double memory_percent_ = 0;
-  time_point advice_until_{};
-  bool advised_ = false;
   struct ab_run {
     std::string id;
     time_point until{};

@@ -5,6 +5,7 @@
 // have a quota, no 429 at all. Bounds, not traces: docs/benchmarks.md has
 // the measured figures.
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -112,4 +113,75 @@ TEST(zoo_kinds, advertised_quotas_are_spent_without_a_429) {
         EXPECT_GE(*r.budget_use, 0.2);
       }
     }
+}
+
+// `ml` in the zoo learns as in the runtime: sample windows close, the
+// model trains and, once confident, advises sizing; strategies that do not
+// learn close no windows. Nothing is lost either way.
+TEST(zoo_learning, ml_closes_windows_trains_and_takes_advice) {
+  auto d = draw(budget_kind::token_bucket, header_style::none,
+                retry_after_mode::rounded);
+  const auto& all = zoo_strategies();
+  auto ml = std::find_if(all.begin(), all.end(),
+                         [](const auto& s) { return s.name == "ml"; });
+  ASSERT_NE(ml, all.end());
+  auto r = run_zoo(d, *ml);
+  std::printf("zoo_learning: ml %llu samples, %llu advised, budget use "
+              "%.3f\n",
+              static_cast<unsigned long long>(r.samples),
+              static_cast<unsigned long long>(r.advised),
+              r.budget_use.value_or(-1));
+  EXPECT_EQ(r.lost, 0u);
+  // 8 requests/s for 600 s: a window closes every 0.5 s (>= 4 answers).
+  EXPECT_GT(r.samples, 500u);
+  EXPECT_GT(r.advised, 0u);
+  EXPECT_LE(r.advised, r.samples);
+  auto plain = run_zoo(d, all.front()); // adaptive
+  EXPECT_EQ(plain.samples, 0u);
+  EXPECT_EQ(plain.lost, 0u);
+}
+
+// A replica is the same draw with other luck: parameters kept, streams
+// reseeded (distinct per replica and per draw); replica 0 is the draw.
+TEST(zoo_learning, replicas_keep_the_draw_and_change_its_luck) {
+  auto draws = draw_zoo(3, 2);
+  auto r0 = reseeded(draws[0], 0), r1 = reseeded(draws[0], 1),
+       r2 = reseeded(draws[0], 2), other = reseeded(draws[1], 1);
+  EXPECT_EQ(r0.seed, draws[0].seed);
+  EXPECT_NE(r1.seed, draws[0].seed);
+  EXPECT_NE(r1.seed, r2.seed);
+  EXPECT_NE(r1.seed, other.seed);
+  EXPECT_EQ(r1.api.seed, r1.seed);
+  EXPECT_EQ(r1.index, draws[0].index);
+  EXPECT_DOUBLE_EQ(r1.api.rate, draws[0].api.rate);
+  EXPECT_DOUBLE_EQ(r1.demand, draws[0].demand);
+  EXPECT_DOUBLE_EQ(r1.budget_items, draws[0].budget_items);
+  auto s = zoo_strategies().front();
+  auto a = run_zoo(r0, s), b = run_zoo(r1, s);
+  EXPECT_NE(a.goodput, b.goodput);              // other luck, another run
+  EXPECT_EQ(run_zoo(r1, s).goodput, b.goodput); // the same luck, the same
+}
+
+// Ahead means beyond both strategies' seed spread on that draw.
+TEST(zoo_learning, ahead_only_beyond_the_seed_spread) {
+  auto run = [](std::size_t draw, const char* name, double goodput) {
+    zoo_run r;
+    r.draw = draw;
+    r.strategy = name;
+    r.goodput = goodput;
+    return r;
+  };
+  std::vector<zoo_run> runs{
+    // draw 0: a 100/104 (spread 4), b 90/92: a ahead by 11 > 4
+    run(0, "a", 100), run(0, "a", 104), run(0, "b", 90), run(0, "b", 92),
+    // draw 1: a 100/100, b 95/105 (spread 10): the means are equal
+    run(1, "a", 100), run(1, "a", 100), run(1, "b", 95), run(1, "b", 105),
+    // draw 2: b ahead by 20, spreads 2
+    run(2, "a", 80), run(2, "a", 82), run(2, "b", 101), run(2, "b", 101),
+    // draw 3: one replica only: not compared
+    run(3, "a", 1), run(3, "b", 100), run(3, "b", 100)};
+  auto c = compare_beyond_spread(runs, "a", "b");
+  EXPECT_EQ(c.draws, 3u);
+  EXPECT_EQ(c.a_ahead, std::vector<std::size_t>{0});
+  EXPECT_EQ(c.b_ahead, std::vector<std::size_t>{2});
 }

@@ -18,6 +18,33 @@ fail=0
 [[ $? -eq 2 ]] && grep -q "unknown strategy 'nosuch'" "$dir/err" \
   || { echo "FAIL: an unknown strategy must exit 2 with a message"; fail=1; }
 
+"$bin" bench zoo --draws 2 --replicas 0 2>"$dir/err"
+[[ $? -eq 2 ]] && grep -q "replicas must be >= 1" "$dir/err" \
+  || { echo "FAIL: --replicas 0 must exit 2 with a message"; fail=1; }
+# Replicas: every draw twice, the tables over replica 0, the comparison
+# beyond the seed spread printed and in the JSON.
+"$bin" bench zoo --draws 3 --seed 5 --strategies ml,clipper --replicas 2 \
+  --json "$dir/r.json" >"$dir/rout" \
+  || { echo "FAIL: bench zoo --replicas 2 exited $?"; fail=1; }
+grep -q '^beyond the seed spread' "$dir/rout" && grep -Eq '^  clipper +[0-9]+ / [0-9]+ / [0-9]+' "$dir/rout" \
+  || { echo "FAIL: --replicas prints the comparison beyond the seed spread"; fail=1; }
+python3 - "$dir/r.json" <<'PY' || fail=1
+import json, sys
+d = json.load(open(sys.argv[1]))
+runs = d["runs"]
+ok = d["replicas"] == 2 and len(runs) == 3 * 2 * 3  # ml, clipper, oracle
+ok = ok and sorted({r["replica"] for r in runs}) == [0, 1]
+ml = [r for r in runs if r["strategy"] == "ml"]
+ok = ok and all(r["learning"]["samples"] > 0 for r in ml)
+ok = ok and all("learning" not in r for r in runs if r["strategy"] != "ml")
+c = d["beyond_seed_spread"]
+ok = ok and len(c) == 1 and c[0]["a"] == "ml" and c[0]["b"] == "clipper" \
+     and c[0]["draws"] == 3 and len(c[0]["a_ahead"]) + len(c[0]["b_ahead"]) <= 3
+if not ok:
+    print("FAIL: --replicas JSON (replica per run, learning for ml, beyond_seed_spread)")
+sys.exit(0 if ok else 1)
+PY
+
 "$bin" bench zoo --draws 4 --trace 4 2>"$dir/err"
 [[ $? -eq 2 ]] && grep -q "numbered 0 to 3" "$dir/err" \
   || { echo "FAIL: --trace past the draws must exit 2 with a message"; fail=1; }
