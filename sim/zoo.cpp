@@ -562,8 +562,11 @@ zoo_spread_comparison compare_beyond_spread(const std::vector<zoo_run>& runs,
         sum += x;
       return sum / static_cast<double>(xs.size());
     };
-    auto spread = std::max(range(ia->second), range(ib->second));
-    auto diff = mean(ia->second) - mean(ib->second);
+    // Within 1% is a tie, as in zoo_better, however small the spread.
+    auto ma = mean(ia->second), mb = mean(ib->second);
+    auto spread = std::max(
+      {range(ia->second), range(ib->second), 0.01 * std::max(ma, mb)});
+    auto diff = ma - mb;
     if (diff > spread)
       c.a_ahead.push_back(draw);
     else if (-diff > spread)

@@ -173,8 +173,9 @@ zoo_draw reseeded(const zoo_draw& d, std::size_t k);
 
 /// Strategies `a` and `b` over the draws both ran in more than one
 /// replica: per draw, each one's goodput range over its replicas is its
-/// seed spread, the larger of the two the draw's; a strategy is ahead
-/// where its mean goodput exceeds the other's by more than that spread,
+/// seed spread, the larger of the two (and at least 1% of the larger mean
+/// goodput: within 1% is a tie, as in zoo_better) the draw's; a strategy
+/// is ahead where its mean goodput exceeds the other's by more than that,
 /// and the two are within the spread elsewhere.
 struct zoo_spread_comparison {
   std::string a, b;

@@ -179,9 +179,11 @@ TEST(zoo_learning, ahead_only_beyond_the_seed_spread) {
     // draw 2: b ahead by 20, spreads 2
     run(2, "a", 80), run(2, "a", 82), run(2, "b", 101), run(2, "b", 101),
     // draw 3: one replica only: not compared
-    run(3, "a", 1), run(3, "b", 100), run(3, "b", 100)};
+    run(3, "a", 1), run(3, "b", 100), run(3, "b", 100),
+    // draw 4: no spread, but within 1%: a tie
+    run(4, "a", 100), run(4, "a", 100), run(4, "b", 100.9), run(4, "b", 100.9)};
   auto c = compare_beyond_spread(runs, "a", "b");
-  EXPECT_EQ(c.draws, 3u);
+  EXPECT_EQ(c.draws, 4u);
   EXPECT_EQ(c.a_ahead, std::vector<std::size_t>{0});
   EXPECT_EQ(c.b_ahead, std::vector<std::size_t>{2});
 }
