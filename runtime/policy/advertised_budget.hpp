@@ -44,6 +44,13 @@
 //     bucket's reset ("until full") moves with every send: the newest
 //     answer's holds.
 // Spending at x (pace):
+//   only q per w known (no r with t yet; HAProxy's sliding counters
+//     advertise no reset): q/w apart, and the send q after one not before
+//     that one + w + the newest round trip + 1 ms (windows may begin at
+//     any instant; the trip out varies by at most a round trip); when
+//     the newest answer's r (without t) less the sends after its stamp is
+//     below 1, two slots apart (a sliding counter's estimate frees about
+//     one per slot, rounded: at exactly q/w it rejects now and then);
 //   bucket (refill seen, qr known): the level from the stamp on: r,
 //     refilling at qr up to the capacity (>= r_max + 1: each r is counted
 //     after its own request took one), less one at each uncounted send in
@@ -160,7 +167,11 @@ private:
   std::uint64_t total_sent_ = 0;
   time_point reset_at_{};
   duration slack_{0};
-  std::deque<time_point> sends_; // after stamp_
+  std::deque<time_point> sends_;    // after stamp_
+  std::deque<time_point> recent_;   // the last q sends (at most the log's)
+  duration latency_{0};             // the newest usable answer's
+  std::optional<double> untimed_r_; // r of the newest answer without t
+  time_point untimed_stamp_{};      // ... and its stamp
   time_point last_sent_{};
   std::optional<time_point> last_strike_;
   std::optional<time_point> distrusted_until_;

@@ -413,7 +413,14 @@ void pacer::completed(time_point now, const flow_sample& s) {
     ++after_failure_;
   while (!accepted_.empty() && accepted_.front() < now - cfg_.measure_window)
     accepted_.pop_front();
-  ++accepted_since_decrease_; // counted from the start until a decrease
+  // Counted by the window the request was sent in: one sent before the
+  // last decrease counts to the window that decrease closed (a volley's
+  // answers still arrive after its first 429; counting only those before
+  // it took 3 of a window's 18 as its budget), not to the next one's.
+  if (last_decrease_ && now - s.latency < *last_decrease_)
+    ++accepted_before_block_;
+  else
+    ++accepted_since_decrease_; // from the start until a decrease
   // Only a request sent after the last decrease shows the block is over.
   if (!last_decrease_ || now - s.latency >= *last_decrease_) {
     if (last_decrease_ && !accepted_since_throttle_)

@@ -97,7 +97,9 @@
 //     request and >= 3 were accepted before it (fewer measure nothing),
 //     it was a window: as after a long Retry-After, a = the
 //     requests accepted from the previous block's end (or the start) to
-//     this block's start, over the span to its end (estimated midway
+//     this block's start (by send time: an answer of a request sent before
+//     the decrease counts to the window that decrease closed, however late
+//     it comes, and not to the next), over the span to its end (estimated midway
 //     between the send times of the last rejected probe and the accepted
 //     one); c = min(c, a), r = decrease * c, w = min(w, span), h = max(h,
 //     10 x the block); unless an ordinary 429 came within that span (the

@@ -423,3 +423,36 @@ TEST(advertised_budget, an_unmeasured_refill_is_no_faster_than_answers_show) {
   // 1 left, then 4 at <= 4/s.
   EXPECT_GE(spread_of_sends(b, at(1.51), 5), from_seconds(0.9));
 }
+
+TEST(advertised_budget, without_a_reset_q_sends_span_more_than_w) {
+  // HAProxy advertises q=100 per w=10 s and what is left, but no reset:
+  // its windows may begin at any instant. Sent q/w apart, the 101st
+  // request lands on the very end of the first one's window (timer jitter
+  // put it inside: 4-5 429s in 2 of 3 real_limiters_test runs). It waits
+  // for the first + w + the round trip (+1 ms), and an answer saying none
+  // is left spaces the next send two slots after the last.
+  advertised_budget b;
+  auto t = at(0);
+  std::optional<time_point> first;
+  for (int i = 0; i < 100; ++i) {
+    t = b.pace(t);
+    if (!first)
+      first = t;
+    b.on_sent(t);
+    b.on_answer(t + std::chrono::milliseconds{6}, {100, 10, 50, -1},
+                std::chrono::milliseconds{6});
+  }
+  EXPECT_NEAR(to_seconds(t - *first), 9.9, 1e-6); // q/w apart
+  auto next = b.pace(t);
+  EXPECT_GE(next,
+            *first + std::chrono::seconds{10} + std::chrono::milliseconds{7});
+  EXPECT_LE(next,
+            *first + std::chrono::seconds{10} + std::chrono::milliseconds{8});
+  // None left, says the newest answer: two slots after the last send.
+  advertised_budget empty;
+  empty.on_sent(at(0));
+  empty.on_answer(at(0.006), {100, 10, 0, -1}, std::chrono::milliseconds{6});
+  EXPECT_EQ(empty.pace(at(0.006)), at(0.2));
+  empty.on_answer(at(0.007), {100, 10, 3, -1}, std::chrono::milliseconds{6});
+  EXPECT_EQ(empty.pace(at(0.007)), at(0.1));
+}
