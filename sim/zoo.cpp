@@ -333,8 +333,7 @@ zoo_run run_once(const zoo_draw& d, const zoo_strategy& s, double oracle_share,
       = learning->close(at(t), {static_cast<double>(queued), item_latency});
     if (!s)
       return;
-    sizing->next_window({s->features.pending_operations >= 2 * sizing->size(),
-                         learning->budget_in_play(at(t))});
+    sizing->next_window(learning->closed(*s, sizing->size(), at(t)));
     auto features = s->features;
     samples->add(std::move(*s));
     ++r.samples;

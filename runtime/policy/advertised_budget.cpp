@@ -192,12 +192,6 @@ void advertised_budget::on_sent(time_point now) {
   sends_.push_back(now);
   if (sends_.size() > max_logged_sends)
     sends_.pop_front();
-  // The last q sends (pace: q per w); before q is known, the first few.
-  recent_.push_back(now);
-  auto keep
-    = q_ ? std::min(static_cast<double>(max_logged_sends), *q_) : 1024.0;
-  while (static_cast<double>(recent_.size()) > keep)
-    recent_.pop_front();
 }
 
 time_point advertised_budget::pace(time_point t) const {
@@ -216,15 +210,14 @@ time_point advertised_budget::pace(time_point t) const {
     // slot more between sends (a sliding counter's estimate frees about
     // one per q/w, rounded, so at exactly q/w it rejects now and then).
     auto slots = 1.0;
-    if (untimed_r_) {
-      auto since = std::upper_bound(recent_.begin(), recent_.end(),
-                                    untimed_stamp_ - same_instant);
-      if (*untimed_r_ - static_cast<double>(recent_.end() - since) < 1)
-        slots = 2;
-    }
+    if (untimed_r_
+        && *untimed_r_ - sends_after(untimed_stamp_ - same_instant) < 1)
+      slots = 2;
     auto x = std::max(t, last_sent_ + from_seconds(slots / *qr));
-    if (q_ && w_ && *q_ >= 1 && static_cast<double>(recent_.size()) >= *q_)
-      x = std::max(x, recent_[recent_.size() - static_cast<std::size_t>(*q_)]
+    // Untimed, the send log was never cut at a stamp: it holds every send
+    // (up to its cap).
+    if (q_ && w_ && *q_ >= 1 && static_cast<double>(sends_.size()) >= *q_)
+      x = std::max(x, sends_[sends_.size() - static_cast<std::size_t>(*q_)]
                         + from_seconds(*w_) + latency_ + same_instant);
     return std::min(x, t + cfg_.max_block);
   }

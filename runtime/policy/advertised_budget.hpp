@@ -85,7 +85,8 @@
 // pacer's learning takes over.
 // Invariants: never schedules a send while the model says nothing is left
 // before the advertised reset; a wait lasts at most max_block however
-// large t is; the send log holds only sends from the newest stamp on.
+// large t is; the send log holds only sends from the newest stamp on
+// (every send, up to its cap, until an answer with r and t came).
 
 #include <cstdint>
 #include <deque>
@@ -167,8 +168,7 @@ private:
   std::uint64_t total_sent_ = 0;
   time_point reset_at_{};
   duration slack_{0};
-  std::deque<time_point> sends_;    // after stamp_
-  std::deque<time_point> recent_;   // the last q sends (at most the log's)
+  std::deque<time_point> sends_;    // after stamp_ (all until r and t came)
   duration latency_{0};             // the newest usable answer's
   std::optional<double> untimed_r_; // r of the newest answer without t
   time_point untimed_stamp_{};      // ... and its stamp

@@ -273,9 +273,7 @@ std::optional<training_sample> batch_engine::take_sample(time_point now) {
       ab_.reset();
     }
   }
-  strategy_->next_window(
-    {s->features.pending_operations >= 2 * strategy_->size(),
-     window_.budget_in_play(now)});
+  strategy_->next_window(window_.closed(*s, strategy_->size(), now));
   return s;
 }
 

@@ -99,8 +99,8 @@
 //     requests accepted from the previous block's end (or the start) to
 //     this block's start (by send time: an answer of a request sent before
 //     the decrease counts to the window that decrease closed, however late
-//     it comes, and not to the next), over the span to its end (estimated midway
-//     between the send times of the last rejected probe and the accepted
+//     it comes, and not to the next), over the span to its end (estimated
+//     midway between the send times of the last rejected probe and the accepted
 //     one); c = min(c, a), r = decrease * c, w = min(w, span), h = max(h,
 //     10 x the block); unless an ordinary 429 came within that span (the
 //     count restarted there: part of the span's requests over all of it

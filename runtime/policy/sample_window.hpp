@@ -20,6 +20,8 @@
 //       succeeded / (succeeded + failed).
 //   Budget in play: the configuration declares a request budget, or a 429
 //   came within the last 600 s.
+//   Closed window told to the strategy: a backlog when the queue at the
+//   close held at least twice its size; whether a budget is in play.
 //   Target: the last closed window's arrival rate within the latency
 //   target, with the configured priority, or throughput while a budget is
 //   in play (requests are then the scarce resource).
@@ -33,6 +35,7 @@
 #include <optional>
 #include <string>
 
+#include "runtime/policy/batch_size_strategy.hpp"
 #include "runtime/policy/types.hpp"
 
 namespace batching {
@@ -70,12 +73,19 @@ public:
   /// call opens the first window).
   std::optional<training_sample> close(time_point now, const at_close& in);
 
+  /// What a strategy at size `size` is told of the window that closed
+  /// into `s`: a backlog (at least twice its size waited), a budget.
+  window_state closed(const training_sample& s, double size,
+                      time_point now) const {
+    return {s.features.pending_operations >= 2 * size, budget_in_play(now)};
+  }
+
   double seconds_since_throttle(time_point now) const;
   bool budget_in_play(time_point now) const;
   optimization_target target(time_point now, double target_latency_ms) const;
 
   /// The size a prediction advises, if it is confident enough (it then
-  /// holds for three periods); nothing clears held advice.
+  /// holds for three periods); one that is not clears held advice.
   std::optional<std::uint32_t> accept(const prediction& p, time_point now);
   /// Held advice ran out by `now`: true once, then nothing is held.
   bool advice_expired(time_point now);
