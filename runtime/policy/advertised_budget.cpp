@@ -136,6 +136,10 @@ void advertised_budget::on_answer(time_point now, const rate_limit_advice& a,
     // the reset): a sliding log's resets free a slot or a few each.
     auto since_reset = sends_after(reset_at_) - sends_after(stamp);
     bool fresh = !q_ || a.remaining + since_reset >= *q_ - 1;
+    // Past a reset but not all back: the window slides (a log frees its
+    // oldest entries' slots, a counter weighs the last window in).
+    if (timed_ && !refills_ && stamp >= reset_at_)
+      (fresh ? fresh_seen_ : sliding_) = true;
     if (timed_ && !refills_ && gained >= 1 && fresh
         && bound > reset_at_ + std::chrono::seconds{1}) {
       auto gap = to_seconds(bound - reset_at_);
@@ -150,7 +154,10 @@ void advertised_budget::on_answer(time_point now, const rate_limit_advice& a,
   r_ = a.remaining;
   reset_s_ = a.reset_s;
   r_max_ = std::max(r_max_, r_);
-  while (!sends_.empty() && sends_.front() < stamp_ - same_instant)
+  // The newest q sends stay besides (the sliding rule in pace()).
+  auto keep = static_cast<std::size_t>(
+    std::min(q_.value_or(0), static_cast<double>(max_logged_sends)));
+  while (sends_.size() > keep && sends_.front() < stamp_ - same_instant)
     sends_.pop_front();
 }
 
@@ -221,6 +228,22 @@ time_point advertised_budget::pace(time_point t) const {
                         + from_seconds(*w_) + latency_ + same_instant);
     return std::min(x, t + cfg_.max_block);
   }
+  auto x = pace_timed(t);
+  // A sliding window: our own q sends span more than w (one more would
+  // find them all still in a log's span; at the window's very end a tie).
+  // A log freeing its slots one by one looks like a bucket that holds the
+  // whole quota (r_max + 1 >= q - 1). Only an advertised w: one measured
+  // from resets may be a multiple of it.
+  bool slides = sliding_ || (refills_ && q_ && r_max_ + 2 >= *q_);
+  if (slides && q_ && *q_ >= 1 && w_
+      && static_cast<double>(sends_.size()) >= *q_)
+    x = std::max(x, sends_[sends_.size() - static_cast<std::size_t>(*q_)]
+                      + from_seconds(*w_) + same_instant);
+  return std::min(x, t + cfg_.max_block);
+}
+
+time_point advertised_budget::pace_timed(time_point t) const {
+  auto qr = quota_rate();
   auto uncounted = this->uncounted();
   auto cap = [&](time_point x) { return std::min(x, t + cfg_.max_block); };
   if (refills_ && qr) {
@@ -272,8 +295,11 @@ time_point advertised_budget::pace(time_point t) const {
   // clock of coarser grain: those within same_instant count as at it.)
   // What the newest answer left, less the sends it did not count, is
   // there still: a reset never takes away (an answer slower than its
-  // whole-second reset arrives after it).
-  if (!w_ && stamp_ < reset_at_ && sends_after(reset_at_ - same_instant) >= 1)
+  // whole-second reset arrives after it). Likewise past the first reset of
+  // an advertised w, until an answer shows a fresh window: a sliding log's
+  // reset frees one slot.
+  if ((!w_ || !fresh_seen_) && stamp_ < reset_at_
+      && sends_after(reset_at_ - same_instant) >= 1)
     return r_ - uncounted >= 1
              ? t
              : std::max(t, last_sent_ + std::chrono::seconds{1});

@@ -63,19 +63,28 @@
 //     else wait for reset_at (at most max_block away) and go same_instant
 //     (1 ms) after it: a request at the very instant may still count in
 //     the old window (a tie, or clocks of different grain);
-//   window, after reset_at, W not advertised (none, or from resets) and
-//     no answer stamped after reset_at yet: r - uncounted >= 1 are spent
-//     (a reset never takes away; an answer slower than its whole-second
-//     reset arrives after it); then one request and wait for its answer
-//     (a probe a second after the last send at most): a bucket's "reset"
-//     is when it is full, and its q spent as a fresh window is a volley
-//     of 429s;
+//   window, after reset_at, W not advertised (none, or from resets), or
+//     advertised but no answer past a reset has shown the quota back yet,
+//     and no answer stamped after reset_at yet: r - uncounted >= 1 are
+//     spent (a reset never takes away; an answer slower than its
+//     whole-second reset arrives after it); then one request and wait for
+//     its answer (a probe a second after the last send at most): a
+//     bucket's "reset" is when it is full, a sliding log's when its oldest
+//     entry leaves, and either's q spent as a fresh window is a volley of
+//     429s;
 //   window, after reset_at: the window holding x (reset_at + k W when W is
 //     known) allows q (without W at most the most ever seen left, r_max:
 //     q may be a bucket's rate; 1 when q is unknown: a probe) less the
 //     sends since its start, at the quota rate; none left: the next
 //     window's start (without W: a probe a second after the last send,
-//     whose answer tells more; from the time asked it would recede).
+//     whose answer tells more; from the time asked it would recede);
+//   sliding (an answer stamped past a reset showed less than the whole
+//     quota back: r + sends since the reset < q - 1; or refills seen and
+//     r_max >= q - 2, a log freeing its slots one by one), with w
+//     advertised: besides the above, x >= the q-th newest send + w + 1 ms
+//     (a reset frees the oldest entries' slots, not the quota; our own q
+//     sends then never fill a log's span; a w measured from resets may be
+//     a multiple of the true one, so only an advertised w).
 // Usable advice has r and t, or q with w. It steers while usable
 // advice came within the last `stale_after` answers. One 429 while it
 // steers may be a race (another client, a window edge): its Retry-After and
@@ -85,8 +94,9 @@
 // pacer's learning takes over.
 // Invariants: never schedules a send while the model says nothing is left
 // before the advertised reset; a wait lasts at most max_block however
-// large t is; the send log holds only sends from the newest stamp on
-// (every send, up to its cap, until an answer with r and t came).
+// large t is; the send log holds the sends from the newest stamp on and
+// the newest q (every send, up to its cap, until an answer with r and t
+// came).
 
 #include <cstdint>
 #include <deque>
@@ -139,9 +149,12 @@ public:
   std::uint32_t contradictions() const { return contradictions_; }
 
 private:
-  /// Sends after `from` (the log holds only sends after the newest stamp).
+  /// Sends after `from` (the log holds those after the newest stamp and
+  /// the newest q).
   double sends_after(time_point from) const;
   std::optional<double> window() const;
+  /// pace() once r and t are known, before the sliding rule.
+  time_point pace_timed(time_point t) const;
   /// Sends the newest answer's r does not count yet: those after its stamp
   /// (within same_instant of it: either way, so counted as not yet).
   double uncounted() const;
@@ -158,6 +171,8 @@ private:
   std::optional<double> w_;     // advertised
   std::optional<double> w_est_; // from consecutive resets
   bool refills_ = false;
+  bool sliding_ = false;    // a reset passed without the quota back
+  bool fresh_seen_ = false; // ... or with it
   std::uint32_t refill_evidence_ = 0;
   std::optional<double> refill_rate_; // measured, where W is unknown
   double pair_refill_bound_ = 0;      // the newest two answers allow
@@ -168,7 +183,8 @@ private:
   std::uint64_t total_sent_ = 0;
   time_point reset_at_{};
   duration slack_{0};
-  std::deque<time_point> sends_;    // after stamp_ (all until r and t came)
+  std::deque<time_point> sends_;    // after stamp_ and the newest q (all until
+                                    // r and t came)
   duration latency_{0};             // the newest usable answer's
   std::optional<double> untimed_r_; // r of the newest answer without t
   time_point untimed_stamp_{};      // ... and its stamp

@@ -132,6 +132,22 @@ TEST(pacer_limiters, advertised_budgets_are_spent_without_a_single_429) {
       }
 }
 
+TEST(pacer_limiters, a_sliding_log_advertising_its_window_sees_no_429) {
+  // A sliding log's reset is when its oldest entry leaves: one slot, not
+  // the quota. With q per w advertised, q sends spanning more than w never
+  // find the log full.
+  for (auto style : {header_style::ietf, header_style::ietf_draft7,
+                     header_style::ietf_draft6})
+    for (double initial : {0.0, 3.0, 40.0}) {
+      SCOPED_TRACE(to_string(style) + " from " + std::to_string(initial));
+      pacer p{client(initial)};
+      rate_limited_api backend{api(budget_kind::sliding_log, style), at(0s)};
+      auto f = drive(p, backend, 300s);
+      EXPECT_EQ(f.throttled_at.size(), 0u);
+      EXPECT_GE(static_cast<double>(f.accepted), 0.98 * 10 * 300);
+    }
+}
+
 TEST(pacer_limiters, learns_again_when_headers_lie) {
   // The headers advertise twice the real window budget: the second 429
   // within a minute distrusts them and learning takes over.
