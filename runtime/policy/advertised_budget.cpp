@@ -154,6 +154,22 @@ void advertised_budget::on_answer(time_point now, const rate_limit_advice& a,
   r_ = a.remaining;
   reset_s_ = a.reset_s;
   r_max_ = std::max(r_max_, r_);
+  // Without w, a sliding log's span from its oldest entry: it holds
+  // q - r, ours the newest of them, the oldest leaving t after the stamp.
+  // Each estimate is the span (t rounded up: a little more), or less
+  // where others' requests are counted too: the least only weakens the
+  // sliding rule in pace().
+  if (!w_ && q_ && a.remaining < *q_) {
+    auto held = static_cast<std::size_t>(*q_ - a.remaining);
+    auto upto = static_cast<std::size_t>(
+      sends_.end() - std::upper_bound(sends_.begin(), sends_.end(), stamp));
+    if (held >= 1 && sends_.size() >= upto + held) {
+      auto oldest = sends_[sends_.size() - upto - held];
+      auto span = to_seconds(stamp - oldest) + a.reset_s;
+      if (span > 0)
+        log_span_ = log_span_ ? std::min(*log_span_, span) : span;
+    }
+  }
   // The newest q sends stay besides (the sliding rule in pace()).
   auto keep = static_cast<std::size_t>(
     std::min(q_.value_or(0), static_cast<double>(max_logged_sends)));
@@ -232,13 +248,16 @@ time_point advertised_budget::pace(time_point t) const {
   // A sliding window: our own q sends span more than w (one more would
   // find them all still in a log's span; at the window's very end a tie).
   // A log freeing its slots one by one looks like a bucket that holds the
-  // whole quota (r_max + 1 >= q - 1). Only an advertised w: one measured
-  // from resets may be a multiple of it.
+  // whole quota (r_max + 1 >= q - 1). Only an advertised w, or, once seen
+  // sliding, the span measured from a log's oldest entry (a w measured
+  // from resets may be a multiple of the true one; a window taken for a
+  // bucket shows spans shorter than its own).
   bool slides = sliding_ || (refills_ && q_ && r_max_ + 2 >= *q_);
-  if (slides && q_ && *q_ >= 1 && w_
+  double span = w_ ? *w_ : sliding_ && log_span_ ? *log_span_ : 0.0;
+  if (slides && q_ && *q_ >= 1 && span > 0
       && static_cast<double>(sends_.size()) >= *q_)
     x = std::max(x, sends_[sends_.size() - static_cast<std::size_t>(*q_)]
-                      + from_seconds(*w_) + same_instant);
+                      + from_seconds(span) + same_instant);
   return std::min(x, t + cfg_.max_block);
 }
 

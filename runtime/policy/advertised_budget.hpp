@@ -84,7 +84,10 @@
 //     advertised: besides the above, x >= the q-th newest send + w + 1 ms
 //     (a reset frees the oldest entries' slots, not the quota; our own q
 //     sends then never fill a log's span; a w measured from resets may be
-//     a multiple of the true one, so only an advertised w).
+//     a multiple of the true one, so only an advertised w); without w but
+//     seen sliding, the least span any answer showed in its stead: stamp
+//     + t less our send that the log's oldest entry must be (the log holds
+//     q - r, ours the newest of them; others' entries only shorten it).
 // Usable advice has r and t, or q with w. It steers while usable
 // advice came within the last `stale_after` answers. One 429 while it
 // steers may be a race (another client, a window edge): its Retry-After and
@@ -171,8 +174,9 @@ private:
   std::optional<double> w_;     // advertised
   std::optional<double> w_est_; // from consecutive resets
   bool refills_ = false;
-  bool sliding_ = false;    // a reset passed without the quota back
-  bool fresh_seen_ = false; // ... or with it
+  bool sliding_ = false;           // a reset passed without the quota back
+  bool fresh_seen_ = false;        // ... or with it
+  std::optional<double> log_span_; // least span from a log's oldest entry
   std::uint32_t refill_evidence_ = 0;
   std::optional<double> refill_rate_; // measured, where W is unknown
   double pair_refill_bound_ = 0;      // the newest two answers allow

@@ -135,9 +135,11 @@ TEST(pacer_limiters, advertised_budgets_are_spent_without_a_single_429) {
 TEST(pacer_limiters, a_sliding_log_advertising_its_window_sees_no_429) {
   // A sliding log's reset is when its oldest entry leaves: one slot, not
   // the quota. With q per w advertised, q sends spanning more than w never
-  // find the log full.
+  // find the log full; the legacy styles advertise no w, and the span is
+  // measured from the log's oldest entry.
   for (auto style : {header_style::ietf, header_style::ietf_draft7,
-                     header_style::ietf_draft6})
+                     header_style::ietf_draft6, header_style::x_ratelimit,
+                     header_style::x_ratelimit_epoch})
     for (double initial : {0.0, 3.0, 40.0}) {
       SCOPED_TRACE(to_string(style) + " from " + std::to_string(initial));
       pacer p{client(initial)};
