@@ -161,8 +161,7 @@ void advertised_budget::on_answer(time_point now, const rate_limit_advice& a,
   // sliding rule in pace().
   if (!w_ && q_ && a.remaining < *q_) {
     auto held = static_cast<std::size_t>(*q_ - a.remaining);
-    auto upto = static_cast<std::size_t>(
-      sends_.end() - std::upper_bound(sends_.begin(), sends_.end(), stamp));
+    auto upto = static_cast<std::size_t>(sends_after(stamp));
     if (held >= 1 && sends_.size() >= upto + held) {
       auto oldest = sends_[sends_.size() - upto - held];
       auto span = to_seconds(stamp - oldest) + a.reset_s;
@@ -217,9 +216,15 @@ void advertised_budget::on_sent(time_point now) {
     sends_.pop_front();
 }
 
+std::optional<time_point> advertised_budget::qth_newest_send() const {
+  if (!q_ || *q_ < 1 || static_cast<double>(sends_.size()) < *q_)
+    return std::nullopt;
+  return sends_[sends_.size() - static_cast<std::size_t>(*q_)];
+}
+
 time_point advertised_budget::pace(time_point t) const {
-  auto qr = quota_rate();
   if (!timed_) {
+    auto qr = quota_rate();
     // Only q per w is known, no reset to place windows at (a sliding
     // counter, as HAProxy's, advertises none): q/w apart, and never a
     // send q after one less than w + a round trip ago. A window may begin
@@ -239,9 +244,8 @@ time_point advertised_budget::pace(time_point t) const {
     auto x = std::max(t, last_sent_ + from_seconds(slots / *qr));
     // Untimed, the send log was never cut at a stamp: it holds every send
     // (up to its cap).
-    if (q_ && w_ && *q_ >= 1 && static_cast<double>(sends_.size()) >= *q_)
-      x = std::max(x, sends_[sends_.size() - static_cast<std::size_t>(*q_)]
-                        + from_seconds(*w_) + latency_ + same_instant);
+    if (auto first = qth_newest_send(); first && w_)
+      x = std::max(x, *first + from_seconds(*w_) + latency_ + same_instant);
     return std::min(x, t + cfg_.max_block);
   }
   auto x = pace_timed(t);
@@ -254,10 +258,8 @@ time_point advertised_budget::pace(time_point t) const {
   // bucket shows spans shorter than its own).
   bool slides = sliding_ || (refills_ && q_ && r_max_ + 2 >= *q_);
   double span = w_ ? *w_ : sliding_ && log_span_ ? *log_span_ : 0.0;
-  if (slides && q_ && *q_ >= 1 && span > 0
-      && static_cast<double>(sends_.size()) >= *q_)
-    x = std::max(x, sends_[sends_.size() - static_cast<std::size_t>(*q_)]
-                      + from_seconds(span) + same_instant);
+  if (auto first = qth_newest_send(); first && slides && span > 0)
+    x = std::max(x, *first + from_seconds(span) + same_instant);
   return std::min(x, t + cfg_.max_block);
 }
 

@@ -158,6 +158,9 @@ private:
   std::optional<double> window() const;
   /// pace() once r and t are known, before the sliding rule.
   time_point pace_timed(time_point t) const;
+  /// The q-th newest send (a q-th send more waits for its span), if q is
+  /// known and that many were logged.
+  std::optional<time_point> qth_newest_send() const;
   /// Sends the newest answer's r does not count yet: those after its stamp
   /// (within same_instant of it: either way, so counted as not yet).
   double uncounted() const;
