@@ -12,11 +12,14 @@
 # any 10 s, rejected requests/s <= the budget's 10/s), the rejected share
 # and the budget use within the bounds below (regression bounds under what
 # docs/benchmarks.md reports; the issue's goal is >= 90% and <= 1%).
-#   real_limiters_test.sh BATCHING_BINARY [OPS]   (default 40000; the
-#   docs' figures use 120000, a 2-minute drain)
+#   real_limiters_test.sh BATCHING_BINARY [OPS] [CASES]   (OPS default
+#   40000; the docs' figures use 120000, a 2-minute drain; CASES, an
+#   extended regex, runs only the cases whose names match, e.g.
+#   'nginx-503-burst0' alone, without the others' load beside it)
 set -u
 bin=${1:?binary}
 ops=${2:-40000}
+only=${3:-.}
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(mktemp -d)
 # shellcheck source=haproxy_env.sh
@@ -45,6 +48,12 @@ cases=(
   "haproxy-429-retry-after haproxy retry-after 0.80 0.04"
   "haproxy-headers haproxy headers 0.95 0"
 )
+selected=()
+for c in "${cases[@]}"; do
+  [[ ${c%% *} =~ $only ]] && selected+=("$c")
+done
+((${#selected[@]} > 0)) || { echo "no case matches '$only'"; exit 2; }
+cases=("${selected[@]}")
 pids=()
 for c in "${cases[@]}"; do
   read -r name server args _ _ <<<"$c"
