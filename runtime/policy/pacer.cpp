@@ -121,6 +121,16 @@ std::optional<double> pacer::accepted_recently(time_point now,
   return static_cast<double>(accepted) / to_seconds(horizon);
 }
 
+std::optional<double> pacer::accepted_spacing(time_point now,
+                                              duration horizon) const {
+  auto first
+    = std::upper_bound(accepted_.begin(), accepted_.end(), now - horizon);
+  auto n = std::distance(first, accepted_.end());
+  if (n < 3 || accepted_.back() <= *first)
+    return std::nullopt;
+  return static_cast<double>(n - 1) / to_seconds(accepted_.back() - *first);
+}
+
 std::optional<double> pacer::recent_send_rate(time_point now) const {
   constexpr auto horizon = std::chrono::seconds{5};
   std::size_t n = 0;
@@ -243,14 +253,34 @@ void pacer::on_throttled(time_point now, duration retry_after,
       = ramping && !window_budget ? recently_accepted : std::nullopt;
     bool bare_bound = false; // too few accepted to measure a rate
     if (recent_accepted) {
-      c = std::min(c, *recent_accepted);
-      bare_bound = *recent_accepted < min_measure;
+      // A probe step overran: the epoch at the step below passed whole
+      // without a 429, so the budget is at least what it accepted (the
+      // last second mixes it with part of the overrun's).
+      auto spacing = rate_ > 0 ? accepted_spacing(now, horizon) : std::nullopt;
+      auto measured = std::max({recent_accepted.value_or(0),
+                                held_rate_.value_or(0), spacing.value_or(0)});
+      c = std::min(c, measured);
+      bare_bound = measured < min_measure;
     } else if (a && window_budget) {
       c = std::min(c, *a);
     } else if (a && trusted) {
       // Probing up, the window's average spans the climb: at least what
       // the limiter accepted over the whole epoch before the last step.
-      c = std::min(c, std::max(*a, held_rate_.value_or(0)));
+      auto floor = held_rate_.value_or(0);
+      // No probe step since the last decrease: the pace held overran (a
+      // ceiling that a burst inflated). The window's average spans the
+      // climb before it; what was accepted since the decrease, at about
+      // that pace, is the better measure: the budget is a little below.
+      bool probed
+        = last_probe_ && last_decrease_ && *last_probe_ > *last_decrease_;
+      bool at_hold
+        = last_decrease_ && first_sent_since_decrease_ && !probed
+          && now - *first_sent_since_decrease_ >= std::chrono::seconds{2};
+      if (at_hold)
+        floor
+          = std::max(floor, accepted_since_decrease_
+                              / to_seconds(now - *first_sent_since_decrease_));
+      c = std::min(c, std::max(*a, floor));
     } else if (auto recent = recent_send_rate(now)) {
       c = std::min(c, std::max(a.value_or(0), *recent));
     } else if (a) {
@@ -281,8 +311,13 @@ void pacer::on_throttled(time_point now, duration retry_after,
     counted_whole_ = whole;
     block_with_retry_after_ = retry_after > duration{0};
     accepted_since_decrease_ = 0;
+    first_sent_since_decrease_.reset();
+    // Accelerating, the step that overran was half the next one; a step
+    // much wider than a probe's brackets the budget too loosely to confirm
+    // a plateau: between the rate below it and the overrun's.
+    bool wide_step = ramping && probe_step_ > 8 * cfg_.probe;
     bool same_plateau
-      = plateau_ && c >= 0.8 * *plateau_ && c <= 1.25 * *plateau_;
+      = !wide_step && plateau_ && c >= 0.8 * *plateau_ && c <= 1.25 * *plateau_;
     plateau_ = c;
     hold_ = same_plateau
               ? std::min(std::max(2 * hold_, cfg_.initial_hold), cfg_.max_hold)
@@ -419,8 +454,11 @@ void pacer::completed(time_point now, const flow_sample& s) {
   // it took 3 of a window's 18 as its budget), not to the next one's.
   if (last_decrease_ && now - s.latency < *last_decrease_)
     ++accepted_before_block_;
-  else
+  else {
     ++accepted_since_decrease_; // from the start until a decrease
+    if (!first_sent_since_decrease_)
+      first_sent_since_decrease_ = now - s.latency;
+  }
   // Only a request sent after the last decrease shows the block is over.
   if (!last_decrease_ || now - s.latency >= *last_decrease_) {
     if (last_decrease_ && !accepted_since_throttle_)

@@ -22,11 +22,19 @@
 //     while ramping (an unpaced start: r = 0 and c unknown; or probes
 //         accelerating, p > probe) and
 //         not a window overrun (below): c' = the requests accepted per
-//         second over the last H (above; capped by r when paced): the rate
-//         was still rising,
+//         second over the last H (above; capped by r when paced), at least
+//         (paced) their rate by spacing, (n - 1) / (newest - oldest) over
+//         H (a count of 9 in a second at 9.8/s understates by 8%), and
+//         the accepted rate of the whole epoch before the last probe step
+//         (a_e below: it passed without a 429; the last second mixes it
+//         with part of the overrun's): the rate was still rising,
 //         so window averages would understate the budget; unless c' is
 //         the same plateau as before (below), h = 2 s and p = 2 probe
-//         (probe again soon, accelerating: a rough estimate); later
+//         (probe again soon, accelerating: a rough estimate); an
+//         accelerating step wider than 4 probe (half the next step, which
+//         is past 8 probe) confirms no plateau: it brackets the budget
+//         between the rate below it and the overrun's too loosely (32%: a
+//         ceiling of 8.7/s against 10/s held for 20 s); later
 //         measurements of a (below) start no earlier than this 429;
 //     a = requests accepted per second over the last `measure_window`
 //         within the current busy period (no pause over 2 s between
@@ -47,6 +55,12 @@
 //          averages the climb and the hold before it, while the epoch at
 //          the step below the overrun passed without a 429 (nginx
 //          without a burst held at 0.95 x the climb's average, ~79%);
+//          with no probe step since the last decrease (the pace held
+//          overran: a ceiling a burst inflated), a_e is instead the
+//          requests accepted since that decrease per second since the
+//          first of them was sent (>= 2 s): the window's average spans
+//          the climb before it (a bucket of 20/s with a burst of 5 was
+//          held at ~88% by it);
 //          else (demand, not the
 //          pacer, set the pace, so `a` is the demand) min(r_sent,
 //          max(a, s5)) with s5 the requests
@@ -110,7 +124,11 @@
 //     second's worth, in a slow start from a bare lower bound: only the
 //     overrun that ends it measures anything); at the end of an epoch:
 //       c unknown:              r = 2r                      (slow start)
-//       r < recover * c:        r = min(recover * c, 1.25 r) (recovery)
+//       r < recover * c:        r = min(recover * c, 1.25 r) (recovery;
+//                               recover = 0.98: c is what an epoch passed
+//                               at, so the margin covers only timing
+//                               jitter; 0.95 held a limiter without burst
+//                               at ~93%)
 //       now >= probe time:      r = (1 + p) r               (probe),
 //         at most once per window span w once a window overrun was seen
 //         (w = the shortest span an overrun's measure used, from the
@@ -172,7 +190,7 @@ public:
     bool rough_ceiling = false;   // a first measure: probe it, accelerating
     double min_rate = 0.05;       // never slower than one request per 20 s
     double decrease = 0.85;       // r after a 429, as a share of the ceiling
-    double recover = 0.95;        // climb quickly back to this share of c
+    double recover = 0.98;        // climb quickly back to this share of c
     double probe = 0.02;          // then probe upward this much per epoch
     double max_probe = 1.0;       // largest step once past the old ceiling
     std::uint32_t min_epoch = 10; // successes per adaptation epoch
@@ -218,6 +236,12 @@ private:
   /// Requests accepted per second over the last `horizon` (while ramping).
   std::optional<double> accepted_recently(time_point now,
                                           duration horizon) const;
+  /// Accepted requests per second over the last `horizon` from their
+  /// spacing: (n - 1) / (newest - oldest), n >= 3 (a count over the
+  /// horizon is quantised: 9 in a second at 9.8/s). Paced answers only
+  /// (a volley's arrive at once).
+  std::optional<double> accepted_spacing(time_point now,
+                                         duration horizon) const;
   /// Requests sent per second over the last 5 s of the busy period (>= 3
   /// sends over >= 2 s).
   std::optional<double> recent_send_rate(time_point now) const;
@@ -256,6 +280,8 @@ private:
   std::optional<time_point> measure_from_; // the last ramp estimate
   std::optional<time_point> last_accepted_;
   double accepted_since_decrease_ = 0;
+  std::optional<time_point> first_sent_since_decrease_; // ... accepted
+  std::uint32_t held_overruns_ = 0;      // consecutive 429s at the pace held
   std::optional<time_point> block_end_;  // of the last window overrun
   std::optional<duration> window_span_;  // w: probe steps at most this often
   std::optional<time_point> last_probe_; // the last probe step

@@ -409,8 +409,10 @@ TEST(pacer, probes_a_fixed_window_one_step_per_window) {
   auto now = at(0ms);
   drive(p, window, 1800s, now);
   ASSERT_GE(blocks.size(), 2u); // learning, then at least one probe
+  // The first probes after the first (rough) measure accelerate: a step of
+  // 8% past 3/s spends the 180 about 3.4 s before the window's end.
   for (std::size_t i = 1; i < blocks.size(); ++i)
-    EXPECT_LE(blocks[i], 3s) << "overrun " << i;
+    EXPECT_LE(blocks[i], 4s) << "overrun " << i;
   ASSERT_TRUE(p.ceiling().has_value());
   EXPECT_NEAR(*p.ceiling(), 3.0, 0.2);
 }
@@ -433,14 +435,32 @@ TEST(pacer, an_unpaced_start_finds_a_budget_far_above_its_first_estimate) {
   // got through: the estimate is rough, so probing resumes after 2 s and
   // accelerates until an overrun at a higher rate confirms the plateau.
   pacer p{paced(0, 8)};
-  auto bucket = token_bucket(20, 5);
+  int accepted = 0;
+  auto bucket = [&, limit = token_bucket(20, 5)](time_point t) mutable {
+    auto answer = limit(t);
+    accepted += answer.first ? 1 : 0;
+    return answer;
+  };
   auto now = at(0ms);
-  auto learning = drive(p, bucket, 40s, now, 5ms);
-  EXPECT_GE(p.rate(), 0.8 * 20); // was 0.85 r/s before the rough estimate
+  auto learning = drive(p, bucket, 20s, now, 5ms);
+  accepted = 0;
+  learning += drive(p, bucket, 20s, now, 5ms);
+  std::printf("pacer: unpaced into 20/s, burst 5: %d accepted in 20-40 s\n",
+              accepted);
+  // Over the second 20 s, not at one instant: a probe's overrun may have
+  // just decreased the pace (0.85 of the ceiling).
+  // 0.85 r/s before the rough estimate; 333 with a ceiling held at 95%
+  EXPECT_GE(accepted, 0.85 * 20 * 20);
   EXPECT_LE(p.rate(), 1.1 * 20);
   EXPECT_LE(learning, 12);
+  accepted = 0;
   auto steady = drive(p, bucket, 120s, now, 5ms);
+  std::printf("pacer: then %d accepted in 120 s, %d throttled\n", accepted,
+              steady);
   EXPECT_LE(steady, 4);
+  // 2,207 before a 429 at the pace held measured what it had accepted
+  // since the decrease (not the climb's 30 s average: ~88%)
+  EXPECT_GE(accepted, 0.95 * 20 * 120);
   EXPECT_GE(p.rate(), 0.8 * 20);
 }
 
@@ -474,7 +494,12 @@ TEST(pacer, a_resumed_pacer_keeps_its_predecessors_budget_mid_window) {
   // predecessor had spent: resumed from the predecessor's rate and
   // ceiling, the first overrun (counted from its own start) measures no
   // less than them, so it keeps pacing near the budget.
-  auto window = fixed_window(180, 60);
+  int accepted = 0;
+  auto window = [&, limit = fixed_window(180, 60)](time_point t) mutable {
+    auto answer = limit(t);
+    accepted += answer.first ? 1 : 0;
+    return answer;
+  };
   pacer first{paced(3, 1)};
   auto now = at(0ms);
   drive(first, window, 160s, now);
@@ -485,12 +510,19 @@ TEST(pacer, a_resumed_pacer_keeps_its_predecessors_budget_mid_window) {
   pacer resumed{cfg};
   auto fresh_window = window; // the same partly spent window, for contrast
   auto fresh_now = now;
-  drive(resumed, window, 300s, now);
+  accepted = 0;
+  drive(resumed, window, 80s, now);
+  auto resumed_first = accepted;
+  drive(resumed, window, 220s, now);
   EXPECT_GE(resumed.rate(), 2.4); // 0.8 of the budget
   EXPECT_LE(resumed.rate(), 3.6);
-  // Without the predecessor's figures, the same restart paces far below
-  // the budget for minutes (what the supervisor's resume avoids).
+  // Without the predecessor's figures, the same restart paces below the
+  // budget at first (what the supervisor's resume avoids).
   pacer fresh{paced(3, 1)};
-  drive(fresh, fresh_window, 300s, fresh_now);
-  EXPECT_LT(fresh.rate(), resumed.rate());
+  accepted = 0;
+  drive(fresh, fresh_window, 80s, fresh_now);
+  std::printf("pacer: restarted mid-window: %d accepted in 80 s resumed, %d "
+              "fresh\n",
+              resumed_first, accepted);
+  EXPECT_LT(accepted, resumed_first);
 }
