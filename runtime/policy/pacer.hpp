@@ -281,7 +281,6 @@ private:
   std::optional<time_point> last_accepted_;
   double accepted_since_decrease_ = 0;
   std::optional<time_point> first_sent_since_decrease_; // ... accepted
-  std::uint32_t held_overruns_ = 0;      // consecutive 429s at the pace held
   std::optional<time_point> block_end_;  // of the last window overrun
   std::optional<duration> window_span_;  // w: probe steps at most this often
   std::optional<time_point> last_probe_; // the last probe step
