@@ -131,6 +131,10 @@ std::optional<double> pacer::accepted_spacing(time_point now,
   return static_cast<double>(n - 1) / to_seconds(accepted_.back() - *first);
 }
 
+bool pacer::probed_since_decrease() const {
+  return last_probe_ && last_decrease_ && *last_probe_ > *last_decrease_;
+}
+
 std::optional<double> pacer::recent_send_rate(time_point now) const {
   constexpr auto horizon = std::chrono::seconds{5};
   std::size_t n = 0;
@@ -271,10 +275,9 @@ void pacer::on_throttled(time_point now, duration retry_after,
       // ceiling that a burst inflated). The window's average spans the
       // climb before it; what was accepted since the decrease, at about
       // that pace, is the better measure: the budget is a little below.
-      bool probed
-        = last_probe_ && last_decrease_ && *last_probe_ > *last_decrease_;
       bool at_hold
-        = last_decrease_ && first_sent_since_decrease_ && !probed
+        = last_decrease_ && first_sent_since_decrease_
+          && !probed_since_decrease()
           && now - *first_sent_since_decrease_ >= std::chrono::seconds{2};
       if (at_hold)
         floor
@@ -484,8 +487,7 @@ void pacer::completed(time_point now, const flow_sample& s) {
              && (!window_span_ || !last_probe_
                  || now - *last_probe_ >= *window_span_)) {
     // The epoch that just passed at the old rate (since the last step).
-    if (last_probe_ && last_decrease_ && *last_probe_ > *last_decrease_
-        && now - *last_probe_ <= cfg_.measure_window)
+    if (probed_since_decrease() && now - *last_probe_ <= cfg_.measure_window)
       held_rate_ = accepted_recently(now, now - *last_probe_);
     last_probe_ = now;
     rate_ *= 1 + probe_step_;

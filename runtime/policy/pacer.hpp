@@ -242,6 +242,8 @@ private:
   /// (a volley's arrive at once).
   std::optional<double> accepted_spacing(time_point now,
                                          duration horizon) const;
+  /// A probe step came after the last decrease (none before any).
+  bool probed_since_decrease() const;
   /// Requests sent per second over the last 5 s of the busy period (>= 3
   /// sends over >= 2 s).
   std::optional<double> recent_send_rate(time_point now) const;

@@ -371,6 +371,16 @@ auto fixed_window(int limit, std::int64_t seconds,
   };
 }
 
+/// `limit` that also counts the requests it accepted into `accepted`.
+template <class Budget>
+auto counting(Budget limit, int& accepted) {
+  return [&accepted, limit](time_point now) mutable {
+    auto answer = limit(now);
+    accepted += answer.first ? 1 : 0;
+    return answer;
+  };
+}
+
 } // namespace
 
 TEST(pacer, learns_a_token_bucket_and_probes_it_ever_more_rarely) {
@@ -436,11 +446,7 @@ TEST(pacer, an_unpaced_start_finds_a_budget_far_above_its_first_estimate) {
   // accelerates until an overrun at a higher rate confirms the plateau.
   pacer p{paced(0, 8)};
   int accepted = 0;
-  auto bucket = [&, limit = token_bucket(20, 5)](time_point t) mutable {
-    auto answer = limit(t);
-    accepted += answer.first ? 1 : 0;
-    return answer;
-  };
+  auto bucket = counting(token_bucket(20, 5), accepted);
   auto now = at(0ms);
   auto learning = drive(p, bucket, 20s, now, 5ms);
   accepted = 0;
@@ -495,11 +501,7 @@ TEST(pacer, a_resumed_pacer_keeps_its_predecessors_budget_mid_window) {
   // ceiling, the first overrun (counted from its own start) measures no
   // less than them, so it keeps pacing near the budget.
   int accepted = 0;
-  auto window = [&, limit = fixed_window(180, 60)](time_point t) mutable {
-    auto answer = limit(t);
-    accepted += answer.first ? 1 : 0;
-    return answer;
-  };
+  auto window = counting(fixed_window(180, 60), accepted);
   pacer first{paced(3, 1)};
   auto now = at(0ms);
   drive(first, window, 160s, now);
