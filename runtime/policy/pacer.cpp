@@ -201,7 +201,15 @@ void pacer::on_throttled(time_point now, duration retry_after,
   // One decrease per window (max(1 s, 1/r)): the 429s of one overrun are
   // one signal, not many.
   auto window = from_seconds(std::max(1.0, rate_ > 0 ? 1.0 / rate_ : 0.0));
-  if (!last_decrease_ || now - *last_decrease_ >= window) {
+  // Unless a request sent after the decrease overran as well, once another
+  // sent after it was accepted (with none, the block above: a limiter still
+  // shut): the lower pace still overruns, a bucket whose burst inflated the
+  // measure
+  // (a ramp into nginx's burst of 10 measured 18/s for 10/s, and its 15/s
+  // drew six more 503s in the second the window ignored them).
+  bool again = last_decrease_ && now - *last_decrease_ < window && rate_ > 0
+               && retry_after < std::chrono::seconds{2};
+  if (!last_decrease_ || now - *last_decrease_ >= window || again) {
     accepted_since_throttle_ = false;
     backoff_ = std::chrono::seconds{1};
     // Unpaced, the send rate is measured over ~1 s windows; before the
@@ -254,9 +262,19 @@ void pacer::on_throttled(time_point now, duration retry_after,
     if (ramping && !window_budget && rate_ <= 0)
       c = std::numeric_limits<double>::max(); // unpaced: no rate to cap it
     auto recent_accepted
-      = ramping && !window_budget ? recently_accepted : std::nullopt;
+      = ramping && !window_budget && !again ? recently_accepted : std::nullopt;
     bool bare_bound = false; // too few accepted to measure a rate
-    if (recent_accepted) {
+    if (again) {
+      // The pace just set overran: the budget is below it, and (with at
+      // least min_measure accepted since) near what was accepted since.
+      c = rate_;
+      if (accepted_since_decrease_ >= min_measure && first_sent_since_decrease_
+          && now > *first_sent_since_decrease_)
+        c = std::min(
+          c, std::max(cfg_.decrease * rate_,
+                      accepted_since_decrease_
+                        / to_seconds(now - *first_sent_since_decrease_)));
+    } else if (recent_accepted) {
       // A probe step overran: the epoch at the step below passed whole
       // without a 429, so the budget is at least what it accepted (the
       // last second mixes it with part of the overrun's).
@@ -318,9 +336,11 @@ void pacer::on_throttled(time_point now, duration retry_after,
     // Accelerating, the step that overran was half the next one; a step
     // much wider than a probe's brackets the budget too loosely to confirm
     // a plateau: between the rate below it and the overrun's.
+    // A second cut within the window corrects the first measure; it
+    // confirms no plateau (the hold would double on every such pair).
     bool wide_step = ramping && probe_step_ > 8 * cfg_.probe;
-    bool same_plateau
-      = !wide_step && plateau_ && c >= 0.8 * *plateau_ && c <= 1.25 * *plateau_;
+    bool same_plateau = !wide_step && !again && plateau_ && c >= 0.8 * *plateau_
+                        && c <= 1.25 * *plateau_;
     plateau_ = c;
     hold_ = same_plateau
               ? std::min(std::max(2 * hold_, cfg_.initial_hold), cfg_.max_hold)

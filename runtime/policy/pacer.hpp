@@ -18,7 +18,17 @@
 //     of rejecting says "overloaded" only by latency
 //   on_sent(now):  f += 1; s = max(now, s) + 1/r            (pacing)
 //   throttled (429 with Retry-After ra), at most once per window of
-//   max(1 s, 1/r) (the 429s of one overrun are one signal):
+//   max(1 s, 1/r) (the 429s of one overrun are one signal), except that
+//   a request sent after the last decrease, throttled within that window
+//   with Retry-After < 2 s once another sent after it was accepted (with
+//   none accepted, the block rule below), shows the lower pace overrunning too: c' = min(r,
+//   max(decrease * r, accepted since the decrease per second since the
+//   first of them was sent, when >= 3 were)), r = decrease * c',
+//   h = initial_hold, p = probe (a correction of the first measure, no
+//   plateau confirmed): a bucket's burst, drained by the ramp before it
+//   overran, inflates the ramp's measure (10/s with a burst of 50 read as
+//   42/s), and one second at 0.85 of it drew a 429 per slot above the
+//   budget (55 in two minutes; 11 now);
 //     while ramping (an unpaced start: r = 0 and c unknown; or probes
 //         accelerating, p > probe) and
 //         not a window overrun (below): c' = the requests accepted per

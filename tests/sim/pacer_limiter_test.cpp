@@ -246,6 +246,35 @@ TEST(pacer_limiters, learns_a_burstless_limit_from_nothing) {
   EXPECT_LE(f.throttled_at.size(), 20u);
 }
 
+TEST(pacer_limiters, a_burst_that_inflated_the_ramps_measure_costs_few_429s) {
+  // A token bucket of 10/s with a burst of 20-50 (nginx `limit_req burst=N
+  // nodelay`, 503 without Retry-After), the client told nothing, 4 in
+  // flight, 5 ms. The ramp drains the burst before it overruns, so its
+  // last second counts the burst too (~42/s with a burst of 50) and the
+  // pace set from it (0.85 of that) still overran. Its 429s came within
+  // one window of the decrease and were taken for the same overrun: one
+  // rejection per slot above the budget for a second (30 and 55 in two
+  // minutes with bursts of 30 and 50; nginx's burst of 10 answered six
+  // more 503s in that second). A request sent after the decrease that
+  // overruns too cuts again.
+  for (double burst : {20.0, 30.0, 50.0}) {
+    SCOPED_TRACE(testing::Message() << "burst " << burst);
+    auto cfg = api(budget_kind::token_bucket, header_style::none);
+    cfg.burst = burst;
+    cfg.base_latency = 5ms;
+    cfg.jitter_sigma = 0.1;
+    rate_limited_api backend{cfg, at(0s)};
+    pacer p{client(0, 4)};
+    auto f = drive(p, backend, 120s, false);
+    std::printf("pacer_limiters: 10/s with a burst of %.0f from nothing: "
+                "%llu accepted of %.0f, %zu throttled\n",
+                burst, static_cast<unsigned long long>(f.accepted),
+                1200 + burst, f.throttled_at.size());
+    EXPECT_GE(f.accepted, 0.97 * (1200 + burst));
+    EXPECT_LE(f.throttled_at.size(), 16u);
+  }
+}
+
 TEST(pacer_limiters, an_early_outage_is_no_window) {
   // A token bucket of 3/s (burst 3), the client told nothing, 150 ms per
   // request, and an outage from 2.4 s to 15.4 s answered 429 with the rest
