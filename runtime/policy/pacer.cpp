@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <vector>
 
 namespace batching {
 
@@ -10,6 +11,41 @@ namespace {
 constexpr duration ramp_hold = std::chrono::seconds{2};
 // Fewer requests accepted in a second than this measure no rate.
 constexpr double min_measure = 3;
+
+/// The lowest refill rate at which a token bucket holding at most `cap`
+/// (>= 1), empty at t0, could have accepted a request at each of `sends`
+/// (all after t0): each must find a whole token. Feasibility only grows
+/// with the rate, so bisection finds it; none when even 10^4/s is not
+/// enough (more sends at one instant than the cap).
+std::optional<double>
+min_bucket_rate(time_point t0, std::vector<time_point> sends, double cap) {
+  if (sends.empty())
+    return std::nullopt;
+  std::sort(sends.begin(), sends.end());
+  auto feasible = [&](double r) {
+    double level = 0;
+    auto t = t0;
+    for (auto s : sends) {
+      if (s > t) {
+        level = std::min(cap, level + r * to_seconds(s - t));
+        t = s;
+      }
+      if (level < 1 - 1e-9)
+        return false;
+      level -= 1;
+    }
+    return true;
+  };
+  double lo = 0;
+  double hi = 1e4;
+  if (!feasible(hi))
+    return std::nullopt;
+  for (int i = 0; i < 40; ++i) {
+    auto mid = (lo + hi) / 2;
+    (feasible(mid) ? hi : lo) = mid;
+  }
+  return hi;
+}
 
 } // namespace
 
@@ -264,6 +300,7 @@ void pacer::on_throttled(time_point now, duration retry_after,
     auto recent_accepted
       = ramping && !window_budget && !again ? recently_accepted : std::nullopt;
     bool bare_bound = false; // too few accepted to measure a rate
+    bool next_held_overran = false;
     if (again) {
       // The pace just set overran: the budget is below it, and (with at
       // least min_measure accepted since) near what was accepted since.
@@ -297,10 +334,27 @@ void pacer::on_throttled(time_point now, duration retry_after,
         = last_decrease_ && first_sent_since_decrease_
           && !probed_since_decrease()
           && now - *first_sent_since_decrease_ >= std::chrono::seconds{2};
-      if (at_hold)
-        floor
-          = std::max(floor, accepted_since_decrease_
-                              / to_seconds(now - *first_sent_since_decrease_));
+      if (at_hold) {
+        // The 429 behind the decrease emptied the limiter and this one
+        // finds it empty. Per second since the first accepted was sent:
+        // an upper bound (tokens refilled before it, in a Retry-After's
+        // block, are left out); per second since the decrease: a lower
+        // one (short by what overflowed), as is the count less the
+        // burst seen. The upper bound first; once it overran, the
+        // bucket that fits in between (a window fits a bucket too).
+        auto span = to_seconds(now - *first_sent_since_decrease_);
+        auto hi = accepted_since_decrease_ / span;
+        auto cap = std::max(1.0, burst_seen_);
+        auto lo = std::max(accepted_since_decrease_
+                             / to_seconds(now - *last_decrease_),
+                           (accepted_since_decrease_ - cap) / span);
+        auto fit = held_overran_ && !accepted_sends_pruned_ ? min_bucket_rate(
+                     decrease_sent_,
+                     {accepted_sends_.begin(), accepted_sends_.end()}, cap)
+                                                            : std::nullopt;
+        floor = std::max(floor, fit ? std::clamp(*fit, lo, hi) : hi);
+        next_held_overran = true;
+      }
       c = std::min(c, std::max(*a, floor));
     } else if (auto recent = recent_send_rate(now)) {
       c = std::min(c, std::max(a.value_or(0), *recent));
@@ -325,6 +379,12 @@ void pacer::on_throttled(time_point now, duration retry_after,
     // small steps from a ceiling nobody measured.
     if (rate_ <= 0 && bare_bound)
       no_evidence = true;
+    // The first overrun of an unpaced start: what its volley got through
+    // beyond the rate just measured is a burst the limiter holds.
+    if (!last_decrease_ && rate_ <= 0 && first_sent_since_decrease_)
+      burst_seen_
+        = std::max(0.0, accepted_since_decrease_
+                          - c * to_seconds(now - *first_sent_since_decrease_));
     accepted_before_block_ = accepted_since_decrease_;
     last_rejected_sent_.reset();
     window_from_start_ = !window_budget && !block_end_;
@@ -332,6 +392,9 @@ void pacer::on_throttled(time_point now, duration retry_after,
     counted_whole_ = whole;
     block_with_retry_after_ = retry_after > duration{0};
     accepted_since_decrease_ = 0;
+    accepted_sends_.clear();
+    accepted_sends_pruned_ = false;
+    decrease_sent_ = now - latency;
     first_sent_since_decrease_.reset();
     // Accelerating, the step that overran was half the next one; a step
     // much wider than a probe's brackets the budget too loosely to confirm
@@ -347,6 +410,7 @@ void pacer::on_throttled(time_point now, duration retry_after,
               : cfg_.initial_hold;
     probe_step_ = cfg_.probe;
     held_rate_.reset();
+    held_overran_ = next_held_overran;
     // Later measurements start here: the climb before would understate.
     if (recent_accepted)
       measure_from_ = now;
@@ -479,6 +543,12 @@ void pacer::completed(time_point now, const flow_sample& s) {
     ++accepted_before_block_;
   else {
     ++accepted_since_decrease_; // from the start until a decrease
+    accepted_sends_.push_back(now - s.latency);
+    while (!accepted_sends_.empty()
+           && accepted_sends_.front() < now - cfg_.measure_window) {
+      accepted_sends_.pop_front();
+      accepted_sends_pruned_ = true;
+    }
     if (!first_sent_since_decrease_)
       first_sent_since_decrease_ = now - s.latency;
   }

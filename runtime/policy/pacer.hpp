@@ -21,14 +21,14 @@
 //   max(1 s, 1/r) (the 429s of one overrun are one signal), except that
 //   a request sent after the last decrease, throttled within that window
 //   with Retry-After < 2 s once another sent after it was accepted (with
-//   none accepted, the block rule below), shows the lower pace overrunning too: c' = min(r,
-//   max(decrease * r, accepted since the decrease per second since the
-//   first of them was sent, when >= 3 were)), r = decrease * c',
-//   h = initial_hold, p = probe (a correction of the first measure, no
-//   plateau confirmed): a bucket's burst, drained by the ramp before it
-//   overran, inflates the ramp's measure (10/s with a burst of 50 read as
-//   42/s), and one second at 0.85 of it drew a 429 per slot above the
-//   budget (55 in two minutes; 11 now);
+//   none accepted, the block rule below), shows the lower pace overrunning too:
+//   c' = min(r, max(decrease * r, accepted since the decrease per second since
+//   the first of them was sent, when >= 3 were)), r = decrease * c', h =
+//   initial_hold, p = probe (a correction of the first measure, no plateau
+//   confirmed): a bucket's burst, drained by the ramp before it overran,
+//   inflates the ramp's measure (10/s with a burst of 50 read as 42/s), and one
+//   second at 0.85 of it drew a 429 per slot above the budget (55 in two
+//   minutes; 11 now);
 //     while ramping (an unpaced start: r = 0 and c unknown; or probes
 //         accelerating, p > probe) and
 //         not a window overrun (below): c' = the requests accepted per
@@ -66,11 +66,39 @@
 //          the step below the overrun passed without a 429 (nginx
 //          without a burst held at 0.95 x the climb's average, ~79%);
 //          with no probe step since the last decrease (the pace held
-//          overran: a ceiling a burst inflated), a_e is instead the
-//          requests accepted since that decrease per second since the
-//          first of them was sent (>= 2 s): the window's average spans
+//          overran: a ceiling a burst inflated), a_e is instead a rate
+//          measured from the requests accepted since that decrease (the
+//          first of them sent >= 2 s ago): the window's average spans
 //          the climb before it (a bucket of 20/s with a burst of 5 was
-//          held at ~88% by it);
+//          held at ~88% by it). The 429 behind the decrease emptied the
+//          limiter and this one finds it empty, so for a token bucket:
+//            upper bound: their count per second since the first of
+//              them was sent (it leaves out the tokens refilled before);
+//            lower bound: their count per second since the decrease
+//              (short only by tokens that overflowed the cap meanwhile,
+//              e.g. while a Retry-After blocked), and at least (count -
+//              max(1, b)) per second since the first was sent (no more
+//              than the cap refilled before it);
+//            a_e = the upper bound; but when the previous decrease was
+//              such a 429 too (the upper bound overran), the lowest
+//              refill rate at which a bucket of capacity max(1, b),
+//              empty when the 429 behind the decrease was sent, accepts
+//              a request at each of their send times (bisection; send
+//              times are kept over the measure window, none fitted when
+//              older ones were dropped), clamped to the bounds; b = what
+//              the first volley of an unpaced start got through beyond
+//              the rate its overrun measured (count - c' x span), 0
+//              otherwise (capacity 1: each gap must refill a whole
+//              token, which send jitter makes a high rate, so the upper
+//              bound applies);
+//          (the upper bound alone, against nginx with a burst of 10
+//          whose Retry-After: 1 refills it, measured 13/s for 10/s and
+//          converged from above, one 429 every 3-30 s; the lower bound
+//          alone held that bucket of 20/s with a burst of 5, whose
+//          one-second blocks overflow it, at 87%; the fit at the first
+//          such 429 took a fixed window of 40/s, 77 accepted in the 2 s
+//          after a one-second block, for a bucket of 25.8/s with the
+//          volley's burst of 28: the data fit both);
 //          else (demand, not the
 //          pacer, set the pace, so `a` is the demand) min(r_sent,
 //          max(a, s5)) with s5 the requests
@@ -225,7 +253,9 @@ public:
   duration hold() const { return hold_; }
 
   /// Timestamps kept for the rate measurements (bounded by the window).
-  std::size_t measurements() const { return sends_.size() + accepted_.size(); }
+  std::size_t measurements() const {
+    return sends_.size() + accepted_.size() + accepted_sends_.size();
+  }
 
 protected:
   time_point pace(time_point t) override;
@@ -297,6 +327,14 @@ private:
   std::optional<duration> window_span_;  // w: probe steps at most this often
   std::optional<time_point> last_probe_; // the last probe step
   std::optional<double> held_rate_;      // accepted in the epoch before it
+  bool held_overran_ = false; // the last decrease: a 429 at the pace held
+  double burst_seen_ = 0; // accepted beyond its rate by the first volley
+  // Send times of the requests accepted since the last decrease, over the
+  // measure window (pruned: some older ones dropped), and the send time
+  // of the 429 behind that decrease.
+  std::deque<time_point> accepted_sends_;
+  bool accepted_sends_pruned_ = false;
+  time_point decrease_sent_{};
   std::optional<time_point> first_completion_;
   // Send-rate measurement for throttles while unpaced.
   std::optional<time_point> window_start_;

@@ -99,6 +99,16 @@ rate_limited_api::config api(budget_kind kind, header_style style) {
   return c;
 }
 
+/// nginx `limit_req` at 10/s as a bucket of `burst` tokens (burst=N
+/// nodelay holds N + 1; no burst, 1), on a local 5 ms round trip.
+rate_limited_api::config nginx_like(double burst) {
+  auto c = api(budget_kind::token_bucket, header_style::none);
+  c.burst = burst;
+  c.base_latency = 5ms;
+  c.jitter_sigma = 0.1;
+  return c;
+}
+
 pacer::config client(double initial_rate, std::uint32_t in_flight = 4) {
   pacer::config c;
   c.initial_rate = initial_rate;
@@ -227,11 +237,7 @@ TEST(pacer_limiters, learns_a_burstless_limit_from_nothing) {
   // too (its last second's count, 8 at 8.7/s, was taken as the ceiling and
   // held for 20 s), and a step of 32% confirms no plateau; the ceiling is
   // held at 98%, not 95%: 443 -> 499 in the first minute, 1,121 -> 1,164.
-  auto cfg = api(budget_kind::token_bucket, header_style::none);
-  cfg.burst = 1;
-  cfg.base_latency = 5ms;
-  cfg.jitter_sigma = 0.1;
-  rate_limited_api backend{cfg, at(0s)};
+  rate_limited_api backend{nginx_like(1), at(0s)};
   pacer p{client(0, 4)};
   auto f = drive(p, backend, 180s, false);
   auto first_minute = std::count_if(f.accepted_at.begin(), f.accepted_at.end(),
@@ -259,11 +265,7 @@ TEST(pacer_limiters, a_burst_that_inflated_the_ramps_measure_costs_few_429s) {
   // overruns too cuts again.
   for (double burst : {20.0, 30.0, 50.0}) {
     SCOPED_TRACE(testing::Message() << "burst " << burst);
-    auto cfg = api(budget_kind::token_bucket, header_style::none);
-    cfg.burst = burst;
-    cfg.base_latency = 5ms;
-    cfg.jitter_sigma = 0.1;
-    rate_limited_api backend{cfg, at(0s)};
+    rate_limited_api backend{nginx_like(burst), at(0s)};
     pacer p{client(0, 4)};
     auto f = drive(p, backend, 120s, false);
     std::printf("pacer_limiters: 10/s with a burst of %.0f from nothing: "
@@ -273,6 +275,26 @@ TEST(pacer_limiters, a_burst_that_inflated_the_ramps_measure_costs_few_429s) {
     EXPECT_GE(f.accepted, 0.97 * (1200 + burst));
     EXPECT_LE(f.throttled_at.size(), 16u);
   }
+}
+
+TEST(pacer_limiters, a_retry_after_block_refilling_a_burst_is_no_rate) {
+  // nginx `limit_req burst=10 nodelay` answering 429 + Retry-After: 1 at
+  // 10/s, the client told nothing. Each 429 blocks a second, in which the
+  // bucket refills its burst. A 429 at the pace held measured what was
+  // accepted since the decrease per second since the first of them was
+  // sent: the refilled burst read as rate (13/s), and the pace converged
+  // on the budget from above, one 429 every 3-30 s (14 in two minutes).
+  // Once that overran, the bucket that fits the sends since the decrease
+  // (capped by the burst the first volley showed) measures the rate: 10.
+  rate_limited_api backend{nginx_like(11), at(0s)};
+  pacer p{client(0, 4)};
+  auto f = drive(p, backend, 120s, true, 1s);
+  std::printf("pacer_limiters: 10/s with a burst of 10 and Retry-After: 1: "
+              "%llu accepted of 1211, %zu throttled\n",
+              static_cast<unsigned long long>(f.accepted),
+              f.throttled_at.size());
+  EXPECT_GE(f.accepted, 0.98 * 1211);
+  EXPECT_LE(f.throttled_at.size(), 11u);
 }
 
 TEST(pacer_limiters, an_early_outage_is_no_window) {
