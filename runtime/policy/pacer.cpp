@@ -240,9 +240,8 @@ void pacer::on_throttled(time_point now, duration retry_after,
   // Unless a request sent after the decrease overran as well, once another
   // sent after it was accepted (with none, the block above: a limiter still
   // shut): the lower pace still overruns, a bucket whose burst inflated the
-  // measure
-  // (a ramp into nginx's burst of 10 measured 18/s for 10/s, and its 15/s
-  // drew six more 503s in the second the window ignored them).
+  // measure (a ramp into nginx's burst of 10 measured 18/s for 10/s, and
+  // its 15/s drew six more 503s in the second the window ignored them).
   bool again = last_decrease_ && now - *last_decrease_ < window && rate_ > 0
                && retry_after < std::chrono::seconds{2};
   if (!last_decrease_ || now - *last_decrease_ >= window || again) {
