@@ -328,7 +328,7 @@ private:
   std::optional<time_point> last_probe_; // the last probe step
   std::optional<double> held_rate_;      // accepted in the epoch before it
   bool held_overran_ = false; // the last decrease: a 429 at the pace held
-  double burst_seen_ = 0; // accepted beyond its rate by the first volley
+  double burst_seen_ = 0;     // accepted beyond its rate by the first volley
   // Send times of the requests accepted since the last decrease, over the
   // measure window (pruned: some older ones dropped), and the send time
   // of the 429 behind that decrease.
