@@ -12,6 +12,11 @@ constexpr std::size_t max_logged_sends = 100'000;
 /// Sends this close to an answer's stamp may have reached the server
 /// before or after the answered one: counted as not seen yet.
 constexpr duration same_instant = std::chrono::milliseconds{1};
+// The longest span a full bucket's refill floor is measured over.
+constexpr duration full_span = std::chrono::seconds{30};
+// Cuts of a bucket's estimated refill within distrust_for before its 429s
+// count as strikes (a limiter that is no bucket fits no estimate).
+constexpr std::uint32_t max_cuts = 3;
 
 } // namespace
 
@@ -22,6 +27,10 @@ double advertised_budget::sends_after(time_point from) const {
 
 std::optional<double> advertised_budget::window() const {
   return w_ ? w_ : w_est_;
+}
+
+bool advertised_budget::holds_whole_quota() const {
+  return q_ && r_max_ + 2 >= *q_;
 }
 
 std::optional<double> advertised_budget::quota_rate() const {
@@ -110,17 +119,55 @@ void advertised_budget::on_answer(time_point now, const rate_limit_advice& a,
       } else if (auto span = to_seconds(stamp - *anchor_); span >= 1) {
         auto refilled = a.remaining - anchor_r_ + sent_by(stamp) - anchor_sent_;
         // Less one token: r is whole tokens, so either end may hide up
-        // to one (this understates, by less over longer spans).
-        if (refilled > 1)
-          refill_rate_ = (refilled - 1) / span;
+        // to one (this understates, by less over longer spans). A bound
+        // from below like the full bucket's floor: not under that floor
+        // while it is fresh (a capacity of 2 shows r = 0 whenever it is
+        // not quite full: 4 sends in 1.1 s read as 2.6/s for 20/s).
+        if (refilled > 1) {
+          auto measured = (refilled - 1) / span;
+          if (full_floor_ && stamp - full_floor_at_ <= full_span)
+            measured = std::max(measured, *full_floor_);
+          refill_rate_ = measured;
+        }
       }
     } else if (a.remaining >= r_max_) {
       anchor_.reset();
-      // Full although we send at the measured rate: it refills at least
-      // as fast, and a full bucket shows nothing to measure. Grow the
-      // measure until it drains (and is measured again).
-      if (refill_rate_ && sent_at_refill_rate_)
-        *refill_rate_ *= 1.25;
+      // Full at two answers: what the server counted in between was
+      // refilled, less at most a token of the level's difference, so
+      // R >= (sends between - 1) / span; a floor where no drain shows a
+      // refill (a bucket of capacity 2 full at every answer showed none in
+      // 600 s). Over at most full_span: the budget may shrink.
+      if (refills_ && !holds_whole_quota()) {
+        if (!full_anchor_ || stamp - *full_anchor_ > full_span) {
+          full_anchor_ = stamp;
+          full_sent_ = sent_by(stamp);
+        } else if (auto span = to_seconds(stamp - *full_anchor_); span >= 1) {
+          auto floor = (sent_by(stamp) - full_sent_ - 1) / span;
+          full_floor_ = floor;
+          full_floor_at_ = stamp;
+          if (floor > refill_rate_.value_or(0)) {
+            refill_rate_ = floor;
+            if (overran_ && floor >= *overran_)
+              overran_.reset();
+          }
+        }
+      }
+      // Full although we send at the rate we take for its refill (measured,
+      // or the estimate from t before any measure): it refills at least as
+      // fast, and a full bucket shows nothing to measure. Grow the rate
+      // until it drains (and is measured again); an estimate that never
+      // drained it would never be measured (5/s held for a bucket of
+      // 18/s with a capacity of 5, whose "until full" is always 1 s).
+      if (sent_at_rate_ && !holds_whole_quota()
+          && (!grown_at_ || stamp - *grown_at_ >= std::chrono::seconds{1})) {
+        grown_at_ = stamp;
+        auto x = std::max(refill_rate_.value_or(0), *sent_at_rate_);
+        // Full at or past the rate that overran: the budget grew.
+        if (overran_ && x >= *overran_)
+          overran_.reset();
+        refill_rate_
+          = overran_ ? std::min(1.25 * x, (x + *overran_) / 2) : 1.25 * x;
+      }
     }
   }
   // A bucket's reset is "until full" as of that answer: each send moves it,
@@ -181,9 +228,34 @@ double advertised_budget::uncounted() const {
   return std::max(0.0, sends_after(stamp_ - same_instant - duration{1}) - 1);
 }
 
-bool advertised_budget::on_throttled(time_point now) {
+bool advertised_budget::on_throttled(time_point now, duration latency) {
   if (!steering(now))
     return false;
+  // A bucket whose refill rate is our estimate (no window advertised),
+  // and a request sent on the strength of that estimate (the newest r, less
+  // the sends it did not count, had no token for it): the estimate ran
+  // ahead of the refill, the headers did not lie. Back to the rate before
+  // the last growth step, and grow no further than halfway to the rate
+  // that overran; the 429s of requests sent before that cut are the same
+  // overrun. A request the newest r covered and the server rejected is a
+  // strike as below (a lower rate would not mend wrong headers).
+  if (refills_ && !window() && refill_rate_) {
+    auto sent = now - std::max(duration{0}, latency);
+    if (last_cut_ && sent < *last_cut_)
+      return false;
+    auto it = std::lower_bound(refill_sends_.begin(), refill_sends_.end(),
+                               sent - same_instant);
+    if (!last_cut_ || now - *last_cut_ > cfg_.distrust_for)
+      cuts_ = 0;
+    if (it != refill_sends_.end() && *it <= sent + same_instant
+        && cuts_ < max_cuts) {
+      ++cuts_;
+      last_cut_ = now;
+      overran_ = std::min(overran_.value_or(*refill_rate_), *refill_rate_);
+      *refill_rate_ /= 1.25;
+      return false;
+    }
+  }
   // One 429 can be a race (another client spent what was advertised, a
   // window edge); a second within distrust_for says the headers are wrong.
   if (!last_strike_ || now - *last_strike_ > cfg_.distrust_for) {
@@ -207,8 +279,19 @@ bool advertised_budget::steering(time_point now) const {
 }
 
 void advertised_budget::on_sent(time_point now) {
-  sent_at_refill_rate_ = refill_rate_ && total_sent_ > 0
-                         && to_seconds(now - last_sent_) <= 1.1 / *refill_rate_;
+  sent_at_rate_.reset();
+  if (auto qr = quota_rate(); qr && *qr > 0 && refills_ && !window()
+                              && total_sent_ > 0
+                              && to_seconds(now - last_sent_) <= 1.1 / *qr)
+    sent_at_rate_ = qr;
+  // Sent on the estimated refill alone: the newest r, less the sends it did
+  // not count, holds no token for it (kept for on_throttled).
+  if (refills_ && !window() && timed_ && r_ - uncounted() < 1)
+    refill_sends_.push_back(now);
+  while (!refill_sends_.empty()
+         && (refill_sends_.front() < now - cfg_.distrust_for
+             || refill_sends_.size() > max_logged_sends))
+    refill_sends_.pop_front();
   last_sent_ = now;
   ++total_sent_;
   sends_.push_back(now);
@@ -256,7 +339,7 @@ time_point advertised_budget::pace(time_point t) const {
   // sliding, the span measured from a log's oldest entry (a w measured
   // from resets may be a multiple of the true one; a window taken for a
   // bucket shows spans shorter than its own).
-  bool slides = sliding_ || (refills_ && q_ && r_max_ + 2 >= *q_);
+  bool slides = sliding_ || (refills_ && holds_whole_quota());
   double span = w_ ? *w_ : sliding_ && log_span_ ? *log_span_ : 0.0;
   if (auto first = qth_newest_send(); first && slides && span > 0)
     x = std::max(x, *first + from_seconds(span) + same_instant);

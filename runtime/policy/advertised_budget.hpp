@@ -33,16 +33,29 @@
 //     token bucket;
 //   quota rate qr = q / W; for a bucket without W, the measured refill:
 //     (r - r_a + sends counted since - 1) / (stamp - stamp_a) since an
-//     anchor answer a >= 1 s back, restarted when the bucket shows full;
-//     times 1.25 at each answer showing it full while we send at that
-//     rate (the last send within 1.1 / rate of the one before: it
-//     refills at least as fast; a full bucket shows nothing to
-//     measure until it drains); before any measure, (r_max - r) / t (t
-//     rounded up: an understatement of "until full"), but no more than
-//     the newest two answers show, (gained + 1) / (their stamps' gap)
-//     (t may mean until the next token, as a sliding log's does). A
-//     bucket's reset ("until full") moves with every send: the newest
-//     answer's holds.
+//     anchor answer a >= 1 s back, restarted when the bucket shows full
+//     (r >= r_max), and not below the floor while that is fresh (<= 30 s
+//     old; both bound R from below, and a capacity of 2 shows r = 0
+//     whenever it is not quite full);
+//     floor: full at two answers <= 30 s apart, >= 1 s: it refilled what
+//     the server counted in between, less at most a token of the level's
+//     difference: R >= (sends between - 1) / span (where nothing drains,
+//     the only measure: a capacity of 2 refilled within a second shows
+//     full at every answer and "until full" is always 1 s);
+//     times 1.25 at an answer showing it full (at most once a second:
+//     answers come many a second, and the measures need time to catch up)
+//     while we send at the rate taken (measured or, before any measure,
+//     estimated; the last send within 1.1 / rate of the one before: it refills
+//     at least as fast; a full bucket shows nothing to measure until it
+//     drains), but no more than halfway to the least rate a 429 cut (below);
+//     before any measure, (r_max - r) / t (t rounded up: an understatement of
+//     "until full"), but no more than the newest two answers show,
+//     (gained + 1) / (their stamps' gap) (t may mean until the next
+//     token, as a sliding log's does). The floor and the growth leave out
+//     a log that holds the whole quota (r_max + 2 >= q; servers advertise
+//     a bucket's long-run rate as q, far above its capacity). A bucket's
+//     reset ("until full") moves with every send: the newest answer's
+//     holds.
 // Spending at x (pace):
 //   only q per w known (no r with t yet; HAProxy's sliding counters
 //     advertise no reset): q/w apart, and the send q after one not before
@@ -89,11 +102,18 @@
 //     + t less our send that the log's oldest entry must be (the log holds
 //     q - r, ours the newest of them; others' entries only shorten it).
 // Usable advice has r and t, or q with w. It steers while usable
-// advice came within the last `stale_after` answers. One 429 while it
-// steers may be a race (another client, a window edge): its Retry-After and
-// its own advice hold us. A second within `distrust_for` means the headers
-// are wrong (or the limiter counts more than they say): advice is ignored
-// for `distrust_for`, doubling on each repeat up to max_block, and the
+// advice came within the last `stale_after` answers. A 429 of a request
+// sent on a bucket's estimated refill alone (no window known; the newest r
+// less the sends it did not count held no token for it) says the estimate
+// ran ahead: qr' = qr / 1.25, the least such qr is kept as the rate that
+// overran (growth stops halfway to it; a floor or growth at or past it
+// forgets it), later 429s of requests sent before this cut are the same
+// overrun; up to 3 cuts per `distrust_for`, then as below (a limiter that
+// is no bucket fits no estimate). Otherwise, one 429 while it steers may
+// be a race (another client, a window edge): its Retry-After and its own
+// advice hold us. A second within `distrust_for` means the headers are
+// wrong (or the limiter counts more than they say): advice is ignored for
+// `distrust_for`, doubling on each repeat up to max_block, and the
 // pacer's learning takes over.
 // Invariants: never schedules a send while the model says nothing is left
 // before the advertised reset; a wait lasts at most max_block however
@@ -128,9 +148,11 @@ public:
   /// A request left at `now`.
   void on_sent(time_point now);
 
-  /// A 429 arrived at `now`. True when it distrusts the advice from now
-  /// on (the second 429 within distrust_for while it steers).
-  bool on_throttled(time_point now);
+  /// A 429 arrived at `now`, `latency` after its request left. True when
+  /// it distrusts the advice from now on (the second 429 within
+  /// distrust_for while it steers; a request sent on a bucket's estimated
+  /// refill alone cuts the estimate instead).
+  bool on_throttled(time_point now, duration latency);
 
   /// Whether the advice steers sending at `now`.
   bool steering(time_point now) const;
@@ -156,6 +178,10 @@ private:
   /// the newest q).
   double sends_after(time_point from) const;
   std::optional<double> window() const;
+  /// Up to the whole quota was seen left at once: a log freeing its slots
+  /// one by one looks like a bucket that holds it (servers advertise a
+  /// bucket's long-run rate as q, well above its capacity).
+  bool holds_whole_quota() const;
   /// pace() once r and t are known, before the sliding rule.
   time_point pace_timed(time_point t) const;
   /// The q-th newest send (a q-th send more waits for its span), if q is
@@ -181,12 +207,21 @@ private:
   bool fresh_seen_ = false;        // ... or with it
   std::optional<double> log_span_; // least span from a log's oldest entry
   std::uint32_t refill_evidence_ = 0;
-  std::optional<double> refill_rate_; // measured, where W is unknown
-  double pair_refill_bound_ = 0;      // the newest two answers allow
-  std::optional<time_point> anchor_;  // its span's start ...
-  double anchor_r_ = 0;               // ... r then ...
-  double anchor_sent_ = 0;            // ... and sends up to it
-  bool sent_at_refill_rate_ = false;  // the last send, at refill_rate_
+  std::optional<double> refill_rate_;     // measured, where W is unknown
+  double pair_refill_bound_ = 0;          // the newest two answers allow
+  std::optional<time_point> anchor_;      // its span's start ...
+  double anchor_r_ = 0;                   // ... r then ...
+  double anchor_sent_ = 0;                // ... and sends up to it
+  std::optional<time_point> full_anchor_; // an answer showing it full ...
+  double full_sent_ = 0;                  // ... and sends up to it
+  std::optional<double> full_floor_;      // R >= this, measured ...
+  time_point full_floor_at_{};            // ... at this stamp
+  std::optional<double> sent_at_rate_;  // the bucket rate the last send kept to
+  std::optional<time_point> grown_at_;  // the last growth step's stamp
+  std::optional<double> overran_;       // the least estimate a 429 cut
+  std::optional<time_point> last_cut_;  // ... when
+  std::uint32_t cuts_ = 0;              // ... and how often within distrust_for
+  std::deque<time_point> refill_sends_; // sent on the estimated refill alone
   std::uint64_t total_sent_ = 0;
   time_point reset_at_{};
   duration slack_{0};

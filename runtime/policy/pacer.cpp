@@ -413,9 +413,13 @@ void pacer::on_throttled(time_point now, duration retry_after,
     // Later measurements start here: the climb before would understate.
     if (recent_accepted)
       measure_from_ = now;
-    if (recent_accepted && !same_plateau) {
+    if ((recent_accepted || (ramping && rate_ <= 0 && !window_budget))
+        && !same_plateau) {
       // A new level from one second of an overrun is rough: probe again
-      // soon, accelerating, until an overrun confirms the plateau.
+      // soon, accelerating, until an overrun confirms the plateau. So is an
+      // unpaced ramp's measure with nothing accepted in its last second
+      // (the window's average: after headers that paced it without a quota
+      // rate were found wrong, the pace they kept).
       hold_ = ramp_hold;
       probe_step_ = 2 * cfg_.probe;
     }
@@ -496,12 +500,20 @@ void pacer::completed(time_point now, const flow_sample& s) {
   bool steered = advertised_.steering(now);
   advertised_.on_answer(now, s.advice, s.latency);
   if (steered && s.status == batch_status::throttled) {
-    if (!advertised_.on_throttled(now))
+    if (!advertised_.on_throttled(now, s.latency))
       return; // one strike: the 429's own advice and Retry-After hold us
     // The headers were wrong: learning takes over from the pace the advice
-    // kept (the 429 below then sets the ceiling from what was accepted).
-    rate_ = advertised_.quota_rate().value_or(
-      std::max(cfg_.min_rate, recent_send_rate(now).value_or(rate_)));
+    // kept, its quota rate (the 429 below then sets the ceiling from what
+    // was accepted). With none known, as an unpaced start's ramp does: the
+    // last second's accepted requests (or the window's) as a rough
+    // ceiling, probed on accelerating; too few, a bound to slow-start from
+    // (min_rate as the ceiling held one request per 20 s).
+    if (auto q = advertised_.quota_rate()) {
+      rate_ = *q;
+    } else {
+      rate_ = 0;
+      ceiling_.reset();
+    }
   } else if (advertised_.steering(now)) {
     // Keep the learned state where the advice is, so that learning resumes
     // from it when the headers stop.

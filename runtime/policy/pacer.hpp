@@ -38,7 +38,9 @@
 //         the accepted rate of the whole epoch before the last probe step
 //         (a_e below: it passed without a 429; the last second mixes it
 //         with part of the overrun's): the rate was still rising,
-//         so window averages would understate the budget; unless c' is
+//         so window averages would understate the budget (unpaced with
+//         none accepted over H: c' from the window's average a below,
+//         as rough); unless c' is
 //         the same plateau as before (below), h = 2 s and p = 2 probe
 //         (probe again soon, accelerating: a rough estimate); an
 //         accelerating step wider than 4 probe (half the next step, which
@@ -187,7 +189,10 @@
 // Advertised budgets: while rate-limit headers steer (advertised_budget.hpp:
 // fresh, not contradicted) they alone pace, nothing above is learned, and
 // r, c follow the advertised quota rate so that learning resumes from it;
-// the second 429 while they steer hands over to learning at once.
+// the 429 that distrusts them hands over to learning at once, from r = the
+// quota rate (advertised, or a bucket's refill estimated from the answers),
+// or, with none known, as an unpaced start (r = 0, c unknown: its ramp
+// rules; min_rate as the ceiling held one request per 20 s).
 // Why: a budget is found by overrunning it, and each overrun costs 429s;
 // probing again and again into the same ceiling is the only steady source
 // of 429s, so each confirmation of the same ceiling doubles the wait before

@@ -353,7 +353,7 @@ TEST(advertised_budget, a_bucket_full_at_its_measured_rate_is_measured_up) {
   // stays full at every answer while we send at that rate: it refills at
   // least as fast as we spend, and a full bucket gains nothing to measure.
   // The measure grows while it stays full at our pace (until the bucket
-  // drains and is measured again).
+  // drains and is measured again), by a step a second at most.
   advertised_budget b;
   const double sends[] = {0, 0.1, 0.2, 0.3, 1.3};
   const double left[] = {5, 5, 5, 3, 4};
@@ -366,13 +366,78 @@ TEST(advertised_budget, a_bucket_full_at_its_measured_rate_is_measured_up) {
   auto measured = *b.quota_rate();
   EXPECT_NEAR(measured, 1, 1e-6); // (4 - 3 + 1 sent - 1) / 1 s
   auto t = at(1.3);
-  for (int i = 0; i < 6; ++i) { // full at every answer, sent at our pace
+  for (int i = 0; i < 10; ++i) { // full at every answer, sent at our pace
     t += from_seconds(1 / *b.quota_rate());
     b.on_sent(t);
     b.on_answer(t + from_seconds(0.01), {10, -1, 5, 1}, from_seconds(0.01));
     ASSERT_TRUE(b.quota_rate().has_value());
   }
   EXPECT_GT(*b.quota_rate(), 2 * measured);
+}
+
+namespace {
+
+/// A bucket behind X-RateLimit-* (q = 100, no window) that answered 0, then
+/// one token more than counted twice: a bucket, its refill not measured.
+advertised_budget small_bucket() {
+  advertised_budget b;
+  const double sends[] = {0, 0.6, 0.9};
+  const double left[] = {0, 1, 1};
+  for (int i = 0; i < 3; ++i) {
+    b.on_sent(at(sends[i]));
+    b.on_answer(at(sends[i] + 0.01), {100, -1, left[i], 1}, from_seconds(0.01));
+  }
+  return b;
+}
+
+} // namespace
+
+TEST(advertised_budget, a_bucket_full_at_every_answer_is_measured_from_sends) {
+  // A capacity of 2 refilled within a second shows r = 1 ("full") at every
+  // answer and "until full" rounds up to 1 s: no drain to measure a
+  // refill from, and none estimated from t. Full at two answers, it
+  // refilled what we sent in between: sent at 2/s for 5 s, the refill is
+  // at least ~2/s (before, no rate at all: zoo seed 31 draw 163 sent 2
+  // requests/s into a bucket of 2.97/s for ten minutes).
+  auto b = small_bucket();
+  ASSERT_TRUE(b.refills());
+  EXPECT_FALSE(b.quota_rate().has_value());
+  for (double t = 1.4; t < 6.5; t += 0.5) {
+    b.on_sent(at(t));
+    b.on_answer(at(t + 0.01), {100, -1, 1, 1}, from_seconds(0.01));
+  }
+  ASSERT_TRUE(b.quota_rate().has_value());
+  EXPECT_GE(*b.quota_rate(), 1.8);
+}
+
+TEST(advertised_budget, a_429_of_a_send_on_the_estimate_cuts_the_estimate) {
+  // Sent when the newest r held no token for it, on the estimated refill
+  // alone: a 429 says the estimate ran ahead, not that the headers lie.
+  // The estimate is cut and the advice keeps steering. A request the
+  // newest r covered and the server rejected is a strike; two distrust.
+  auto b = small_bucket();
+  for (double t = 1.4; t < 6.5; t += 0.5) {
+    b.on_sent(at(t));
+    b.on_answer(at(t + 0.01), {100, -1, 1, 1}, from_seconds(0.01));
+  }
+  ASSERT_TRUE(b.quota_rate().has_value());
+  b.on_sent(at(7));
+  b.on_answer(at(7.01), {100, -1, 0, 1}, from_seconds(0.01)); // none left
+  auto before = *b.quota_rate();
+  b.on_sent(at(7.02)); // on the estimate alone
+  EXPECT_FALSE(b.on_throttled(at(7.03), from_seconds(0.01)));
+  EXPECT_TRUE(b.steering(at(7.03)));
+  EXPECT_NEAR(*b.quota_rate(), before / 1.25, 1e-9);
+  // Covered by r = 1, rejected anyway: strikes.
+  b.on_sent(at(8));
+  b.on_answer(at(8.01), {100, -1, 1, 1}, from_seconds(0.01));
+  b.on_sent(at(8.02));
+  EXPECT_FALSE(b.on_throttled(at(8.03), from_seconds(0.01)));
+  b.on_sent(at(9));
+  b.on_answer(at(9.01), {100, -1, 1, 1}, from_seconds(0.01));
+  b.on_sent(at(9.02));
+  EXPECT_TRUE(b.on_throttled(at(9.03), from_seconds(0.01)));
+  EXPECT_FALSE(b.steering(at(9.03)));
 }
 
 TEST(advertised_budget, a_window_opens_just_after_its_reset) {
