@@ -99,9 +99,13 @@ void advertised_budget::on_answer(time_point now, const rate_limit_advice& a,
     // Whole tokens: a refill shows as one more now and then; twice (not
     // one ambiguous ordering of requests sent together) makes a bucket.
     // With its window advertised, the whole quota back at once is that
-    // window reset before its bound (t rounded up), not a refill (without
-    // one, it may be a bucket refilled to its capacity).
-    bool whole_quota = w_ && q_ && a.remaining + counted >= *q_ - 1;
+    // window reset before its bound (t rounded up), not a refill. Without
+    // one, it may be a bucket refilled to its capacity, but within a
+    // second of the bound it is no evidence either way (a window of 146
+    // per 4 s behind X-RateLimit-* reset 0.4 s before its rounded-up
+    // bound twice, was taken for a bucket and sent a volley at 145/s).
+    bool whole_quota = q_ && a.remaining + counted >= *q_ - 1
+                       && (w_ || stamp >= reset_at_ - std::chrono::seconds{1});
     if (stamp < reset_at_ && gained >= 1 && !whole_quota
         && ++refill_evidence_ >= 2)
       refills_ = true;

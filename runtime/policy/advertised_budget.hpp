@@ -27,10 +27,11 @@
 //   bucket or window: r above the last answer's r less the requests the
 //     server counted between the two stamps (sends in between, and those
 //     at the previous stamp's instant besides its own request), by at
-//     least one, before the last reset = a refill, unless w is
-//     advertised and the whole quota is back (r + those counted >= q - 1:
-//     that window reset before its rounded-up bound); two refills make it a
-//     token bucket;
+//     least one, before the last reset = a refill, unless the whole quota
+//     is back (r + those counted >= q - 1) and w is advertised (that
+//     window reset before its rounded-up bound) or the stamp is within a
+//     second of that bound (without w a window's reset or a bucket full
+//     again, no evidence either way); two refills make it a token bucket;
 //   quota rate qr = q / W; for a bucket without W, the measured refill:
 //     (r - r_a + sends counted since - 1) / (stamp - stamp_a) since an
 //     anchor answer a >= 1 s back, restarted when the bucket shows full

@@ -469,6 +469,21 @@ TEST(advertised_budget, a_window_that_resets_early_is_no_bucket) {
   EXPECT_GE(spread_of_sends(b, at(4.11), 4), from_seconds(0.6));
 }
 
+TEST(advertised_budget, a_legacy_window_back_near_its_bound_is_no_bucket) {
+  // The same behind X-RateLimit-* (no window advertised): the whole quota
+  // back within a second of the rounded-up bound may be a window's reset or
+  // a bucket full again, so it is no evidence of a refill (twice taken for
+  // one, a window of 146 per 4 s was sent a volley at 145/s).
+  advertised_budget b;
+  b.on_sent(at(1.5));
+  b.on_answer(at(1.51), {10, -1, 0, 1}, from_seconds(0.01)); // bound 2.5
+  b.on_sent(at(2.2));
+  b.on_answer(at(2.21), {10, -1, 9, 2}, from_seconds(0.01)); // bound 4.2
+  b.on_sent(at(4.1));
+  b.on_answer(at(4.11), {10, -1, 9, 2}, from_seconds(0.01)); // reset at 4
+  EXPECT_FALSE(b.refills());
+}
+
 TEST(advertised_budget, an_unmeasured_refill_is_no_faster_than_answers_show) {
   // A sliding log behind X-RateLimit-* (quota 48, no window) frees a slot
   // every half second as old entries age out: answers say 1 left and "reset
