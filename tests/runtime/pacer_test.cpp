@@ -529,3 +529,22 @@ TEST(pacer, a_resumed_pacer_keeps_its_predecessors_budget_mid_window) {
               resumed_first, accepted);
   EXPECT_LT(accepted, resumed_first);
 }
+
+TEST(pacer, headers_found_wrong_without_a_quota_hand_over_as_an_unpaced_start) {
+  // Headers with r and t but no quota (no rate to learn from) steer, then
+  // two 429s of requests they said had room distrust them. Learning takes
+  // over as an unpaced start's ramp does (at least 1/s presumed, slow
+  // start from there), not from min_rate as a ceiling: one request per
+  // 20 s held zoo seed 31 draw 116 at 0.02 of its budget.
+  pacer p{paced(0, 4)};
+  const rate_limit_advice room{-1, -1, 5, 10}; // r = 5 left, reset in 10 s
+  for (auto s : {0s, 3s}) {
+    p.on_sent(at(s));
+    p.on_completed(at(s + 100ms), batch_status::ok, {}, 100ms, room);
+  }
+  for (auto s : {6s, 9s}) {
+    p.on_sent(at(s));
+    p.on_completed(at(s + 100ms), batch_status::throttled, {}, 100ms, room);
+  }
+  EXPECT_GE(p.rate(), 0.5);
+}
