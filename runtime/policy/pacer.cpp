@@ -504,15 +504,20 @@ void pacer::completed(time_point now, const flow_sample& s) {
       return; // one strike: the 429's own advice and Retry-After hold us
     // The headers were wrong: learning takes over from the pace the advice
     // kept, its quota rate (the 429 below then sets the ceiling from what
-    // was accepted). With none known, as an unpaced start's ramp does: the
-    // last second's accepted requests (or the window's) as a rough
-    // ceiling, probed on accelerating; too few, a bound to slow-start from
-    // (min_rate as the ceiling held one request per 20 s).
+    // was accepted). With none known and nothing learned before, as an
+    // unpaced start's ramp does: the last second's accepted requests (or
+    // the window's) as a rough ceiling, probed on accelerating; too few, a
+    // bound to slow-start from (min_rate as the ceiling held one request
+    // per 20 s). After an earlier decrease, from the pace learned then or
+    // sent lately (unpaced, a later 429 with nothing accepted since that
+    // decrease would take the block rule, whose backoff paces only a rate).
     if (auto q = advertised_.quota_rate()) {
       rate_ = *q;
-    } else {
+    } else if (!last_decrease_) {
       rate_ = 0;
       ceiling_.reset();
+    } else {
+      rate_ = std::max(cfg_.min_rate, recent_send_rate(now).value_or(rate_));
     }
   } else if (advertised_.steering(now)) {
     // Keep the learned state where the advice is, so that learning resumes

@@ -548,3 +548,29 @@ TEST(pacer, headers_found_wrong_without_a_quota_hand_over_as_an_unpaced_start) {
   }
   EXPECT_GE(p.rate(), 0.5);
 }
+
+TEST(pacer, headers_found_wrong_after_a_decrease_leave_it_paced) {
+  // A 429 without headers, then 429s whose headers say there is room (r
+  // and t, no quota): they steer, two strikes distrust them. With nothing
+  // accepted since the first decrease, the next 429s take the block rule,
+  // whose backoff paces only a rate: the hand-over keeps one (unpaced, the
+  // rejected requests would go as fast as answers come).
+  pacer p{paced(0, 4)};
+  const rate_limit_advice room{-1, -1, 5, 10};
+  auto now = at(0ms);
+  for (int i = 0; i < 20; ++i) { // 20 accepted in 2 s, then a 429
+    p.on_sent(now);
+    p.on_completed(now + 5ms, batch_status::ok, {}, 5ms);
+    now += 100ms;
+  }
+  p.on_sent(now);
+  p.on_completed(now + 5ms, batch_status::throttled, {}, 5ms);
+  for (int i = 0; i < 4; ++i) { // rejected, with headers saying room
+    now = std::max(now + 5ms, *p.earliest(now + 5ms));
+    p.on_sent(now);
+    p.on_completed(now + 5ms, batch_status::throttled, {}, 5ms, room);
+  }
+  now += 5ms;
+  EXPECT_GT(p.rate(), 0.0);
+  EXPECT_GT(*p.earliest(now), now);
+}
