@@ -504,16 +504,17 @@ void pacer::completed(time_point now, const flow_sample& s) {
       return; // one strike: the 429's own advice and Retry-After hold us
     // The headers were wrong: learning takes over from the pace the advice
     // kept, its quota rate (the 429 below then sets the ceiling from what
-    // was accepted). With none known and nothing learned before, as an
-    // unpaced start's ramp does: the last second's accepted requests (or
-    // the window's) as a rough ceiling, probed on accelerating; too few, a
-    // bound to slow-start from (min_rate as the ceiling held one request
-    // per 20 s). After an earlier decrease, from the pace learned then or
-    // sent lately (unpaced, a later 429 with nothing accepted since that
-    // decrease would take the block rule, whose backoff paces only a rate).
+    // was accepted). With none known, nothing learned before and no rate
+    // declared, as an unpaced start's ramp does: the last second's
+    // accepted requests (or the window's) as a rough ceiling, probed on
+    // accelerating; too few, a bound to slow-start from (min_rate as the
+    // ceiling held one request per 20 s). Else from the pace learned or
+    // declared, or sent lately (unpaced after a decrease, a later 429 with
+    // nothing accepted since would take the block rule, whose backoff
+    // paces only a rate).
     if (auto q = advertised_.quota_rate()) {
       rate_ = *q;
-    } else if (!last_decrease_) {
+    } else if (!last_decrease_ && cfg_.initial_rate <= 0) {
       rate_ = 0;
       ceiling_.reset();
     } else {

@@ -191,10 +191,11 @@
 // r, c follow the advertised quota rate so that learning resumes from it;
 // the 429 that distrusts them hands over to learning at once, from r = the
 // quota rate (advertised, or a bucket's refill estimated from the answers),
-// or, with none known and no decrease before, as an unpaced start (r = 0,
-// c unknown: its ramp rules; min_rate as the ceiling held one request per
-// 20 s); after a decrease, from r then or the send rate of the last 5 s
-// (an unpaced pacer's block rule would not pace its rejected requests).
+// or, with none known, no decrease before and no rate declared, as an
+// unpaced start (r = 0, c unknown: its ramp rules; min_rate as the ceiling
+// held one request per 20 s); else from r then (learned or declared) or
+// the send rate of the last 5 s (unpaced after a decrease, the block rule
+// would not pace its rejected requests).
 // Why: a budget is found by overrunning it, and each overrun costs 429s;
 // probing again and again into the same ceiling is the only steady source
 // of 429s, so each confirmation of the same ceiling doubles the wait before
