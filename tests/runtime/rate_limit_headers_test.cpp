@@ -44,6 +44,19 @@ duration spread_of_sends(advertised_budget& b, time_point t, int n) {
   return t - first;
 }
 
+/// A bucket behind X-RateLimit-* (quota q, no window) that answered 0, then
+/// one token more than counted twice: a bucket, its refill not measured.
+advertised_budget small_bucket(double q = 100) {
+  advertised_budget b;
+  const double sends[] = {0, 0.6, 0.9};
+  const double left[] = {0, 1, 1};
+  for (int i = 0; i < 3; ++i) {
+    b.on_sent(at(sends[i]));
+    b.on_answer(at(sends[i] + 0.01), {q, -1, left[i], 1}, from_seconds(0.01));
+  }
+  return b;
+}
+
 } // namespace
 
 TEST(rate_limit_headers, ietf_structured_fields) {
@@ -321,13 +334,7 @@ TEST(advertised_budget, a_buckets_tokens_are_spent_at_once) {
   // refills showed it is a bucket and its rate is not measured yet, a token
   // left is spent now; spread over t (a second for 0.1 s) the bucket sits
   // full and wastes its refill.
-  advertised_budget b;
-  b.on_sent(at(0));
-  b.on_answer(at(0.01), {101, -1, 0, 1}, from_seconds(0.01));
-  b.on_sent(at(0.6));
-  b.on_answer(at(0.61), {101, -1, 1, 1}, from_seconds(0.01)); // refilled
-  b.on_sent(at(0.9));
-  b.on_answer(at(0.91), {101, -1, 1, 1}, from_seconds(0.01)); // again
+  auto b = small_bucket(101); // refilled twice
   ASSERT_TRUE(b.refills());
   EXPECT_EQ(b.pace(at(0.95)), at(0.95));
   b.on_sent(at(0.95));
@@ -374,23 +381,6 @@ TEST(advertised_budget, a_bucket_full_at_its_measured_rate_is_measured_up) {
   }
   EXPECT_GT(*b.quota_rate(), 2 * measured);
 }
-
-namespace {
-
-/// A bucket behind X-RateLimit-* (q = 100, no window) that answered 0, then
-/// one token more than counted twice: a bucket, its refill not measured.
-advertised_budget small_bucket() {
-  advertised_budget b;
-  const double sends[] = {0, 0.6, 0.9};
-  const double left[] = {0, 1, 1};
-  for (int i = 0; i < 3; ++i) {
-    b.on_sent(at(sends[i]));
-    b.on_answer(at(sends[i] + 0.01), {100, -1, left[i], 1}, from_seconds(0.01));
-  }
-  return b;
-}
-
-} // namespace
 
 TEST(advertised_budget, a_bucket_full_at_every_answer_is_measured_from_sends) {
   // A capacity of 2 refilled within a second shows r = 1 ("full") at every
