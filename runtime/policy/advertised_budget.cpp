@@ -29,6 +29,10 @@ std::optional<double> advertised_budget::window() const {
   return w_ ? w_ : w_est_;
 }
 
+bool advertised_budget::refill_estimated() const {
+  return refills_ && !window();
+}
+
 bool advertised_budget::holds_whole_quota() const {
   return q_ && r_max_ + 2 >= *q_;
 }
@@ -243,7 +247,7 @@ bool advertised_budget::on_throttled(time_point now, duration latency) {
   // that overran; the 429s of requests sent before that cut are the same
   // overrun. A request the newest r covered and the server rejected is a
   // strike as below (a lower rate would not mend wrong headers).
-  if (refills_ && !window() && refill_rate_) {
+  if (refill_estimated() && refill_rate_) {
     auto sent = now - std::max(duration{0}, latency);
     if (last_cut_ && sent < *last_cut_)
       return false;
@@ -284,13 +288,13 @@ bool advertised_budget::steering(time_point now) const {
 
 void advertised_budget::on_sent(time_point now) {
   sent_at_rate_.reset();
-  if (auto qr = quota_rate(); qr && *qr > 0 && refills_ && !window()
+  if (auto qr = quota_rate(); qr && *qr > 0 && refill_estimated()
                               && total_sent_ > 0
                               && to_seconds(now - last_sent_) <= 1.1 / *qr)
     sent_at_rate_ = qr;
   // Sent on the estimated refill alone: the newest r, less the sends it did
   // not count, holds no token for it (kept for on_throttled).
-  if (refills_ && !window() && timed_ && r_ - uncounted() < 1)
+  if (refill_estimated() && timed_ && r_ - uncounted() < 1)
     refill_sends_.push_back(now);
   while (!refill_sends_.empty()
          && (refill_sends_.front() < now - cfg_.distrust_for

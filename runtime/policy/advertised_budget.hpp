@@ -179,6 +179,9 @@ private:
   /// the newest q).
   double sends_after(time_point from) const;
   std::optional<double> window() const;
+  /// The quota rate is a token bucket's refill estimated from the answers
+  /// (refills seen, no window known).
+  bool refill_estimated() const;
   /// Up to the whole quota was seen left at once: a log freeing its slots
   /// one by one looks like a bucket that holds it (servers advertise a
   /// bucket's long-run rate as q, well above its capacity).
