@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -101,6 +102,22 @@ void check_message(caf::actor_system& sys, caf::message& msg) {
     __builtin_trap();
 }
 
+// CAF's own float and double (a message of "@<>+double") load an exponent
+// of all ones as infinity and then hang packing it (pack754 halves it
+// forever): CAF 0.17's bug, outside our types (those refuse one, see
+// inspect_fields). A node only loads what a peer sends (no handler takes a
+// bare double, so it is dropped unread), so such a message is checked for
+// loading only, not saved again (docs/protocol.md).
+bool finite_numbers(const caf::message& msg) {
+  for (std::size_t i = 0; i < msg.size(); ++i) {
+    if (msg.match_element<double>(i) && !std::isfinite(msg.get_as<double>(i)))
+      return false;
+    if (msg.match_element<float>(i) && !std::isfinite(msg.get_as<float>(i)))
+      return false;
+  }
+  return true;
+}
+
 /// Writes the seed corpus: each type's default value, alone and in a message.
 void write_corpus(const std::string& dir) {
   auto& f = the();
@@ -150,7 +167,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
   if (bytes[0] == 'M') {
     caf::message msg;
     caf::binary_deserializer source{f.sys, bytes + 1, size - 1};
-    if (!source(msg))
+    if (!source(msg) && finite_numbers(msg))
       check_message(f.sys, msg);
     return 0;
   }

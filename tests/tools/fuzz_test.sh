@@ -4,6 +4,8 @@
 # corpus (tests/fuzz/corpus; the YAML loader's is the shipped configuration
 # and the test fixtures). Fails on any crash, hang (10 s per input), leak,
 # sanitizer report or memory over 2 GB, printing the input that did it.
+# A fixed -seed makes the mutations the same on every run (how many runs fit
+# in SECONDS still varies with the machine).
 #   fuzz_test.sh SOURCE_DIR BUILD_DIR [SECONDS]
 set -uo pipefail
 src=${1:?usage: fuzz_test.sh SOURCE_DIR BUILD_DIR [SECONDS]}
@@ -27,7 +29,7 @@ for t in "${targets[@]}"; do
   else
     cp "$src/tests/fuzz/corpus/$t"/* "$work/$t/"
   fi
-  "$dir/${t}_fuzz" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+  "$dir/${t}_fuzz" -seed=1 -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
     -artifact_prefix="$work/${t}-" "$work/$t" >"$work/$t.log" 2>&1
   rc=$?
   runs=$(grep -oE 'Done [0-9]+ runs' "$work/$t.log" | tail -1)
