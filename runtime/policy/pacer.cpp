@@ -277,12 +277,15 @@ void pacer::on_throttled(time_point now, duration retry_after,
     // end without Retry-After (on_block_end).
     auto window_start = block_end_.value_or(*first_completion_);
     bool whole = !last_decrease_ || *last_decrease_ <= window_start;
+    std::optional<window_measure> measure;
     if (window_budget && first_completion_) {
       // The window now spent ends when the block does: what was accepted
       // since it began was this window's budget.
       auto span = to_seconds(now + retry_after - window_start);
-      if (span > 0 && accepted_since_decrease_ > 0 && whole)
+      if (span > 0 && accepted_since_decrease_ > 0 && whole) {
         a = accepted_since_decrease_ / span;
+        measure = window_measure{span, sent_rate};
+      }
       // Spans between overruns are whole numbers of windows, and probing
       // makes them long: the shortest is the best estimate of one window.
       if (span > 0)
@@ -385,6 +388,7 @@ void pacer::on_throttled(time_point now, duration retry_after,
         = std::max(0.0, accepted_since_decrease_
                           - c * to_seconds(now - *first_sent_since_decrease_));
     accepted_before_block_ = accepted_since_decrease_;
+    window_measure_ = measure;
     last_rejected_sent_.reset();
     window_from_start_ = !window_budget && !block_end_;
     window_from_ = window_budget ? now + retry_after : window_start;
@@ -450,6 +454,21 @@ void pacer::on_throttled(time_point now, duration retry_after,
   next_slot_ = std::max(
     {next_slot_, blocked_until(), last_sent_ + from_seconds(1.0 / rate_)});
   epoch_successes_ = 0;
+}
+
+void pacer::recount_window() {
+  // A late answer of the window a long Retry-After measured (see the
+  // header): the same measure with one more accepted.
+  if (!window_measure_ || !ceiling_)
+    return;
+  const auto& m = *window_measure_;
+  auto a = accepted_before_block_ / m.span;
+  auto c = std::min(m.sent_rate, a);
+  if (c <= *ceiling_)
+    return;
+  ceiling_ = c;
+  plateau_ = c;
+  rate_ = std::max(rate_, cfg_.decrease * c);
 }
 
 void pacer::on_block_end(time_point now, time_point sent_at) {
@@ -556,9 +575,10 @@ void pacer::completed(time_point now, const flow_sample& s) {
   // last decrease counts to the window that decrease closed (a volley's
   // answers still arrive after its first 429; counting only those before
   // it took 3 of a window's 18 as its budget), not to the next one's.
-  if (last_decrease_ && now - s.latency < *last_decrease_)
+  if (last_decrease_ && now - s.latency < *last_decrease_) {
     ++accepted_before_block_;
-  else {
+    recount_window();
+  } else {
     ++accepted_since_decrease_; // from the start until a decrease
     accepted_sends_.push_back(now - s.latency);
     while (!accepted_sends_.empty()

@@ -59,7 +59,12 @@
 //          the window's budget over its length, provided no decrease came
 //          in between, since the count restarts at each: a few requests
 //          over the whole span would read as a budget of ~0, e.g. an
-//          outage's Retry-After soon after an ordinary 429);
+//          outage's Retry-After soon after an ordinary 429); requests
+//          sent before the 429 and accepted after it (a volley's 429 comes
+//          back before its accepted answers) count too: each raises c to
+//          min(r_sent, a) with the larger count (and r to decrease x c)
+//          until the next decrease (3 sends at once into 2 per 3 s took
+//          the one answer before the 429 as the window's: 0.2/s);
 //          min(r_sent, max(a, a_e)) when a is trusted, with a_e the
 //          requests accepted per second over the last whole epoch before
 //          the last probe step (between the two steps before this 429,
@@ -278,6 +283,8 @@ private:
   void on_throttled(time_point now, duration retry_after, duration latency);
   /// The first request accepted after a block of 429s without Retry-After.
   void on_block_end(time_point now, time_point sent_at);
+  /// A late answer counted to the window a long Retry-After measured.
+  void recount_window();
   /// The restored ceiling while no window overrun of its own was measured
   /// (0 after one, or when none was restored).
   double prior_ceiling() const;
@@ -321,6 +328,13 @@ private:
   time_point window_from_{};             // ... since then
   bool window_from_start_ = false;       // ... which was this pacer's start
   bool counted_whole_ = false;           // ... and counted all the way
+  // A long Retry-After's window measure, until the next decrease: its span
+  // (s) and the rate sent then, for the late answers that count to it.
+  struct window_measure {
+    double span;
+    double sent_rate;
+  };
+  std::optional<window_measure> window_measure_;
   bool block_with_retry_after_ = false;
   std::optional<time_point> last_rejected_sent_; // the block's last probe
   duration backoff_{std::chrono::seconds{1}};

@@ -270,6 +270,28 @@ TEST(pacer, a_volleys_late_answers_count_to_the_window_it_spent) {
   EXPECT_GE(p.rate(), 4.0);
 }
 
+TEST(pacer, a_volleys_late_answers_count_to_a_long_retry_afters_window) {
+  // Unpaced, three requests at once into a window of two per ~5 s: one
+  // accepted answer (30 ms), the 429 with Retry-After: 5 (40 ms, 429s come
+  // back fast), then the other accepted answer (500 ms: it carried the
+  // items). The window held both accepted requests: 2 over the 5 s from
+  // the first answer to the block's end, not the one answered before the
+  // 429 (the old pacer's 0.2/s; zoo seed 28 draw 37, a counter of 2 per
+  // 3 s, held there for a minute).
+  pacer p{paced(0, 8)};
+  for (int i = 0; i < 3; ++i)
+    p.on_sent(at(0ms));
+  p.on_completed(at(30ms), batch_status::ok, {}, 30ms);
+  p.on_completed(at(40ms), batch_status::throttled, 5s, 40ms);
+  ASSERT_TRUE(p.ceiling().has_value());
+  EXPECT_NEAR(*p.ceiling(), 1 / 5.01, 1e-9);
+  p.on_completed(at(500ms), batch_status::ok, {}, 500ms);
+  ASSERT_TRUE(p.ceiling().has_value());
+  EXPECT_NEAR(*p.ceiling(), 2 / 5.01, 1e-9);
+  EXPECT_NEAR(p.rate(), 0.85 * 2 / 5.01, 1e-9);
+  EXPECT_EQ(p.blocked_until(), at(5040ms)); // the block stands
+}
+
 // Drives a pacer the way the gate does, with random outcomes; checks that
 // no request leaves before Retry-After expires or closer than 1/rate to the
 // previous one, and that in-flight stays within the cap.
