@@ -601,8 +601,12 @@ void pacer::completed(time_point now, const flow_sample& s) {
   // successes (at least two): the rate is known only to be at least this,
   // and the overrun that ends the ramp is what measures it. (A declared
   // rate is a guess near the budget: its slow start takes full epochs.)
+  // Below 1/s an epoch is min_epoch seconds' worth, at least three: ten
+  // successes at 0.2/s took 50 s a step.
   bool quick = !ceiling_ && from_lower_bound_;
-  auto epoch = std::max<double>(quick ? 2.0 : cfg_.min_epoch, rate_);
+  auto full
+    = std::max(3.0, std::min<double>(cfg_.min_epoch, cfg_.min_epoch * rate_));
+  auto epoch = std::max<double>(quick ? 2.0 : full, rate_);
   if (++epoch_successes_ < epoch)
     return;
   epoch_successes_ = 0;

@@ -164,8 +164,11 @@
 //     10 x the block); unless an ordinary 429 came within that span (the
 //     count restarted there: part of the span's requests over all of it
 //     is no budget), when the decrease stands and only w, h are updated.
-//   ok: counts towards an epoch of max(min_epoch, r) successes sent while
-//     the pacer was the bottleneck (demand waited for a slot; max(2, r), a
+//   ok: counts towards an epoch of max(r, 3, min(min_epoch, min_epoch x
+//     r)) successes (below 1/s, min_epoch seconds' worth, at least three:
+//     ten successes at 0.2/s took 50 s a step, and a budget of 0.67/s
+//     measured at 0.2 minutes to climb back) sent while the pacer was the
+//     bottleneck (demand waited for a slot; max(2, r), a
 //     second's worth, in a slow start from a bare lower bound: only the
 //     overrun that ends it measures anything); at the end of an epoch:
 //       c unknown:              r = 2r                      (slow start)
@@ -244,7 +247,7 @@ public:
     double recover = 0.98;        // climb quickly back to this share of c
     double probe = 0.02;          // then probe upward this much per epoch
     double max_probe = 1.0;       // largest step once past the old ceiling
-    std::uint32_t min_epoch = 10; // successes per adaptation epoch
+    std::uint32_t min_epoch = 10; // successes per epoch (s below 1/s)
     duration initial_hold = std::chrono::seconds{20};
     duration max_hold = std::chrono::seconds{600};
     duration measure_window = std::chrono::seconds{30};

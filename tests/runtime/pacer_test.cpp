@@ -270,6 +270,22 @@ TEST(pacer, a_volleys_late_answers_count_to_the_window_it_spent) {
   EXPECT_GE(p.rate(), 4.0);
 }
 
+TEST(pacer, a_slow_rates_epoch_lasts_seconds_not_ten_requests) {
+  // Told 0.2/s with no 429 yet: its slow start doubles r per epoch. An
+  // epoch of ten successes took 50 s at 0.2/s (a budget of 0.67/s
+  // measured at 0.2 needed minutes to climb back); one of min_epoch
+  // seconds' worth, at least three, takes 15 s.
+  pacer p{paced(0.2)};
+  auto now = at(0ms);
+  while (now < at(31s)) {
+    now = *p.earliest(now); // demand waits for its slot
+    p.on_sent(now);
+    p.on_completed(now, batch_status::ok, {});
+  }
+  EXPECT_GE(p.rate(), 0.8); // doubled twice within 31 s
+  EXPECT_LE(p.rate(), 1.6);
+}
+
 TEST(pacer, a_volleys_late_answers_count_to_a_long_retry_afters_window) {
   // Unpaced, three requests at once into a window of two per ~5 s: one
   // accepted answer (30 ms), the 429 with Retry-After: 5 (40 ms, 429s come
