@@ -106,6 +106,14 @@ void pacer::sent(time_point now) {
   waited_ = false;
   if (rate_ > 0)
     next_slot_ = std::max(now, next_slot_) + from_seconds(1.0 / rate_);
+  // Blocked without Retry-After (a 429 since the decrease, nothing
+  // accepted since): one probe per backoff, not a volley at r (14 requests
+  // went at 68/s each time a 55 s window's backoff ran out). A Retry-After
+  // says when a request may pass: probes go at r after it (a bucket shared
+  // with tenants refuses a single probe now and then).
+  if (last_decrease_ && !accepted_since_throttle_ && backoff_round_
+      && probe_singly_)
+    next_slot_ = std::max(next_slot_, now + backoff_);
   // Measure the send rate over ~1 s windows (used when unpaced).
   if (!window_start_) {
     window_start_ = now;
@@ -228,7 +236,15 @@ void pacer::on_throttled(time_point now, duration retry_after,
     // its log with each probe. From the second such probe on, probes back
     // off beyond it too.
     bool repeated = backoff_ > std::chrono::seconds{1};
-    backoff_ = std::min(cfg_.max_backoff, (3 * backoff_) / 2);
+    // One step per round of probes: the 429s of requests sent before the
+    // last step's 429 came back are the same round (a volley still in
+    // flight after the decrease: 14 of them took the backoff to its 60 s
+    // cap against a window of 3 s).
+    if (!backoff_round_ || now - latency >= *backoff_round_) {
+      backoff_ = std::min(cfg_.max_backoff, (3 * backoff_) / 2);
+      backoff_round_ = now;
+    }
+    probe_singly_ = retry_after <= duration{0};
     if (retry_after <= duration{0} || repeated)
       next_slot_ = std::max(next_slot_, now + std::max(backoff_, retry_after));
     epoch_successes_ = 0;
@@ -247,6 +263,7 @@ void pacer::on_throttled(time_point now, duration retry_after,
   if (!last_decrease_ || now - *last_decrease_ >= window || again) {
     accepted_since_throttle_ = false;
     backoff_ = std::chrono::seconds{1};
+    backoff_round_.reset();
     // Unpaced, the send rate is measured over ~1 s windows; before the
     // first has closed, the sends of the last second are the rate (a
     // volley in the first second is not 1/s: as the cap of an estimate
@@ -591,8 +608,13 @@ void pacer::completed(time_point now, const flow_sample& s) {
   }
   // Only a request sent after the last decrease shows the block is over.
   if (!last_decrease_ || now - s.latency >= *last_decrease_) {
-    if (last_decrease_ && !accepted_since_throttle_)
+    if (last_decrease_ && !accepted_since_throttle_) {
+      // A single probe got through: the next send follows at r, not a
+      // backoff after it.
+      auto gap = rate_ > 0 ? from_seconds(1.0 / rate_) : duration{0};
+      next_slot_ = std::min(next_slot_, std::max(now, last_sent_ + gap));
       on_block_end(now, now - s.latency);
+    }
     accepted_since_throttle_ = true;
   }
   if (s.status != batch_status::ok || rate_ <= 0 || !slot_bound_)

@@ -1,3 +1,5 @@
+#include <algorithm>
+#include <deque>
 #include <map>
 #include <optional>
 #include <vector>
@@ -306,6 +308,73 @@ TEST(pacer, a_volleys_late_answers_count_to_a_long_retry_afters_window) {
   EXPECT_NEAR(*p.ceiling(), 2 / 5.01, 1e-9);
   EXPECT_NEAR(p.rate(), 0.85 * 2 / 5.01, 1e-9);
   EXPECT_EQ(p.blocked_until(), at(5040ms)); // the block stands
+}
+
+TEST(pacer, a_block_is_probed_singly_not_shut_for_a_minute) {
+  // Told 36/s against a log of 55 per 3 s that counts every request
+  // (rejected too), answers after 0.44 s, 429s without Retry-After. The
+  // overrun's 429s come back while ~14 more requests are in flight: one
+  // round, one backoff step (the old pacer grew it per 429, to its 60 s
+  // cap: zoo seed 31 draw 155 sent nothing for a minute, then took 1.7/s
+  // for 18/s). In the block, one probe per backoff, not a volley at r;
+  // the probe that gets through lets the next request follow at r.
+  pacer p{paced(36, 64)};
+  std::multimap<time_point, std::pair<batch_status, duration>> answers;
+  std::deque<time_point> log; // every request of the last 3 s
+  std::vector<time_point> sends;
+  std::optional<time_point> first_429, block_end;
+  auto now = at(0ms);
+  while (now < at(40s)) {
+    if (!answers.empty() && answers.begin()->first <= now) {
+      auto [status, latency] = answers.begin()->second;
+      answers.erase(answers.begin());
+      p.on_completed(now, status, {}, latency);
+      if (status == batch_status::throttled && !first_429)
+        first_429 = now;
+      if (status == batch_status::ok && first_429 && !block_end)
+        block_end = now;
+      continue;
+    }
+    auto e = p.earliest(now);
+    if (e && *e <= now) {
+      p.on_sent(now);
+      sends.push_back(now);
+      while (!log.empty() && log.front() <= now - 3s)
+        log.pop_front();
+      auto ok = log.size() < 55;
+      log.push_back(now);
+      answers.emplace(
+        now + 440ms,
+        std::pair{ok ? batch_status::ok : batch_status::throttled, 440ms});
+      continue;
+    }
+    auto next = at(40s);
+    if (!answers.empty())
+      next = std::min(next, answers.begin()->first);
+    if (e)
+      next = std::min(next, *e);
+    now = std::max(next, now + 1ns);
+  }
+  ASSERT_TRUE(first_429.has_value());
+  ASSERT_TRUE(block_end.has_value());
+  EXPECT_LE(*block_end - *first_429, 10s);
+  // Probes in the block: sent after the first 429 came back (the round in
+  // flight then aside) and before the block ended, at least 1 s apart.
+  std::optional<time_point> previous;
+  for (auto t : sends) {
+    if (t <= *first_429 + 440ms || t >= *block_end - 440ms)
+      continue;
+    if (previous) {
+      EXPECT_GE(t - *previous, 1s);
+    }
+    previous = t;
+  }
+  // After the block the pace resumes: more than one request in the second
+  // after the probe's answer.
+  auto after = std::count_if(sends.begin(), sends.end(), [&](time_point t) {
+    return t >= *block_end && t < *block_end + 1s;
+  });
+  EXPECT_GE(after, 2);
 }
 
 // Drives a pacer the way the gate does, with random outcomes; checks that
