@@ -23,6 +23,40 @@ pacer::config paced(double rate, std::uint32_t in_flight = 4) {
   return cfg;
 }
 
+/// Drives a pacer with many requests in flight, as the gate does, from 0
+/// to `end` with demand always waiting: `answer(now)` decides each request
+/// as it leaves (its status and latency); `sent(now)` sees each send and
+/// `seen(now, status, latency)` each answer after the pacer did.
+template <class Answer, class Sent, class Seen>
+void drive_in_flight(pacer& p, time_point end, Answer answer, Sent sent,
+                     Seen seen) {
+  std::multimap<time_point, std::pair<batch_status, duration>> answers;
+  auto now = at(0ms);
+  while (now < end) {
+    if (!answers.empty() && answers.begin()->first <= now) {
+      auto [status, latency] = answers.begin()->second;
+      answers.erase(answers.begin());
+      p.on_completed(now, status, {}, latency);
+      seen(now, status, latency);
+      continue;
+    }
+    auto e = p.earliest(now);
+    if (e && *e <= now) {
+      p.on_sent(now);
+      sent(now);
+      auto [status, latency] = answer(now);
+      answers.emplace(now + latency, std::pair{status, latency});
+      continue;
+    }
+    auto next = end;
+    if (!answers.empty())
+      next = std::min(next, answers.begin()->first);
+    if (e)
+      next = std::min(next, *e);
+    now = std::max(next, now + 1ns);
+  }
+}
+
 } // namespace
 
 TEST(pacer, spaces_requests_by_the_rate) {
@@ -224,24 +258,13 @@ TEST(pacer, a_volleys_late_answers_count_to_the_window_it_spent) {
   // (3.5/s, and 3.1/s a minute later; now 5.7/s then; seed 1 draw 173 of
   // the zoo: 0.86/s against 6/s for minutes).
   pacer p{paced(12, 32)};
-  std::multimap<time_point, std::pair<batch_status, duration>> answers;
-  auto now = at(0ms);
   std::int64_t window = 0;
   int used = 0;
   std::optional<double> first_block_measure;
   int throttled = 0;
-  while (now < at(60s)) {
-    if (!answers.empty() && answers.begin()->first <= now) {
-      auto [status, latency] = answers.begin()->second;
-      answers.erase(answers.begin());
-      p.on_completed(now, status, {}, latency);
-      if (status == batch_status::ok && throttled > 0 && !first_block_measure
-          && now - latency > at(3s))
-        first_block_measure = p.ceiling().value_or(0);
-      continue;
-    }
-    auto e = p.earliest(now);
-    if (e && *e <= now) {
+  drive_in_flight(
+    p, at(60s),
+    [&](time_point now) {
       auto w = std::chrono::duration_cast<std::chrono::seconds>(
                  now.time_since_epoch())
                  .count()
@@ -250,23 +273,19 @@ TEST(pacer, a_volleys_late_answers_count_to_the_window_it_spent) {
         window = w;
         used = 0;
       }
-      p.on_sent(now);
       if (used < 18) {
         ++used;
-        answers.emplace(now + 1200ms, std::pair{batch_status::ok, 1200ms});
-      } else {
-        ++throttled;
-        answers.emplace(now, std::pair{batch_status::throttled, 0s});
+        return std::pair{batch_status::ok, duration{1200ms}};
       }
-      continue;
-    }
-    auto next = at(60s);
-    if (!answers.empty())
-      next = std::min(next, answers.begin()->first);
-    if (e)
-      next = std::min(next, *e);
-    now = std::max(next, now + 1ns);
-  }
+      ++throttled;
+      return std::pair{batch_status::throttled, duration{0}};
+    },
+    [](time_point) {},
+    [&](time_point now, batch_status status, duration latency) {
+      if (status == batch_status::ok && throttled > 0 && !first_block_measure
+          && now - latency > at(3s))
+        first_block_measure = p.ceiling().value_or(0);
+    });
   ASSERT_TRUE(first_block_measure.has_value());
   EXPECT_GE(*first_block_measure, 4.0);
   EXPECT_GE(p.rate(), 4.0);
@@ -319,42 +338,26 @@ TEST(pacer, a_block_is_probed_singly_not_shut_for_a_minute) {
   // for 18/s). In the block, one probe per backoff, not a volley at r;
   // the probe that gets through lets the next request follow at r.
   pacer p{paced(36, 64)};
-  std::multimap<time_point, std::pair<batch_status, duration>> answers;
   std::deque<time_point> log; // every request of the last 3 s
   std::vector<time_point> sends;
   std::optional<time_point> first_429, block_end;
-  auto now = at(0ms);
-  while (now < at(40s)) {
-    if (!answers.empty() && answers.begin()->first <= now) {
-      auto [status, latency] = answers.begin()->second;
-      answers.erase(answers.begin());
-      p.on_completed(now, status, {}, latency);
-      if (status == batch_status::throttled && !first_429)
-        first_429 = now;
-      if (status == batch_status::ok && first_429 && !block_end)
-        block_end = now;
-      continue;
-    }
-    auto e = p.earliest(now);
-    if (e && *e <= now) {
-      p.on_sent(now);
-      sends.push_back(now);
+  drive_in_flight(
+    p, at(40s),
+    [&](time_point now) {
       while (!log.empty() && log.front() <= now - 3s)
         log.pop_front();
       auto ok = log.size() < 55;
       log.push_back(now);
-      answers.emplace(
-        now + 440ms,
-        std::pair{ok ? batch_status::ok : batch_status::throttled, 440ms});
-      continue;
-    }
-    auto next = at(40s);
-    if (!answers.empty())
-      next = std::min(next, answers.begin()->first);
-    if (e)
-      next = std::min(next, *e);
-    now = std::max(next, now + 1ns);
-  }
+      return std::pair{ok ? batch_status::ok : batch_status::throttled,
+                       duration{440ms}};
+    },
+    [&](time_point now) { sends.push_back(now); },
+    [&](time_point now, batch_status status, duration) {
+      if (status == batch_status::throttled && !first_429)
+        first_429 = now;
+      if (status == batch_status::ok && first_429 && !block_end)
+        block_end = now;
+    });
   ASSERT_TRUE(first_429.has_value());
   ASSERT_TRUE(block_end.has_value());
   EXPECT_LE(*block_end - *first_429, 10s);
