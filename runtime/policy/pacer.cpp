@@ -236,15 +236,18 @@ void pacer::on_throttled(time_point now, duration retry_after,
     // its log with each probe. From the second such probe on, probes back
     // off beyond it too.
     bool repeated = backoff_ > std::chrono::seconds{1};
-    // One step per round of probes: the 429s of requests sent before the
-    // last step's 429 came back are the same round (a volley still in
-    // flight after the decrease: 14 of them took the backoff to its 60 s
-    // cap against a window of 3 s).
-    if (!backoff_round_ || now - latency >= *backoff_round_) {
+    // Without Retry-After, one step per round of probes: the 429s of
+    // requests sent before the last step's 429 came back are the same
+    // round (a volley still in flight after the decrease: 14 of them took
+    // the backoff to its 60 s cap against a window of 3 s), and the
+    // probes go one at a time (sent()). With it, each 429 is a step, as
+    // the probes go at r after it (a round per step let a bucket of
+    // 1.25/s take 6 429s a second: a storm).
+    probe_singly_ = retry_after <= duration{0};
+    if (!probe_singly_ || !backoff_round_ || now - latency >= *backoff_round_) {
       backoff_ = std::min(cfg_.max_backoff, (3 * backoff_) / 2);
       backoff_round_ = now;
     }
-    probe_singly_ = retry_after <= duration{0};
     if (retry_after <= duration{0} || repeated)
       next_slot_ = std::max(next_slot_, now + std::max(backoff_, retry_after));
     epoch_successes_ = 0;
@@ -264,6 +267,7 @@ void pacer::on_throttled(time_point now, duration retry_after,
     accepted_since_throttle_ = false;
     backoff_ = std::chrono::seconds{1};
     backoff_round_.reset();
+    probe_singly_ = false;
     // Unpaced, the send rate is measured over ~1 s windows; before the
     // first has closed, the sends of the last second are the rate (a
     // volley in the first second is not 1/s: as the cap of an estimate
@@ -609,10 +613,13 @@ void pacer::completed(time_point now, const flow_sample& s) {
   // Only a request sent after the last decrease shows the block is over.
   if (!last_decrease_ || now - s.latency >= *last_decrease_) {
     if (last_decrease_ && !accepted_since_throttle_) {
-      // A single probe got through: the next send follows at r, not a
-      // backoff after it.
-      auto gap = rate_ > 0 ? from_seconds(1.0 / rate_) : duration{0};
-      next_slot_ = std::min(next_slot_, std::max(now, last_sent_ + gap));
+      // A single probe got through: the next send follows at r, not the
+      // backoff sent() put after it. (After a probe at r with Retry-After
+      // the backoff stands: one token back in a bucket is not r.)
+      if (probe_singly_) {
+        auto gap = rate_ > 0 ? from_seconds(1.0 / rate_) : duration{0};
+        next_slot_ = std::min(next_slot_, std::max(now, last_sent_ + gap));
+      }
       on_block_end(now, now - s.latency);
     }
     accepted_since_throttle_ = true;

@@ -149,15 +149,18 @@
 //     window spent by a volley: one request let through is not a budget of
 //     1/s; H spans four slots, as a second is mostly quiet below 4/s): r
 //     and c stay, and the next send waits a backoff that starts at 1 s and
-//     grows 1.5x per round of such 429s up to max_backoff (a round: the
-//     429s of requests sent before the previous step's 429 came back, so
-//     the requests in flight when the block began are one step, not one
-//     each: 14 took it to its 60 s cap against a window of 3 s) (with
-//     Retry-After only from the second such 429 on, and never less than
-//     it: it says when a request could pass, not that it will); without
-//     Retry-After, a probe in the block is one request per backoff, not a
-//     volley at r (14 at 68/s each time a 55 s window's backoff ran out),
-//     and the probe that gets through lets the next request follow at r;
+//     grows 1.5x per such 429 up to max_backoff (with Retry-After only
+//     from the second such 429 on, and never less than it: it says when a
+//     request could pass, not that it will); without Retry-After, per
+//     round of them instead (the 429s of requests sent before the
+//     previous step's 429 came back: the requests in flight when the
+//     block began are one step, not one each, which took it to its 60 s
+//     cap against a window of 3 s), a probe in the block is one request
+//     per backoff, not a volley at r (14 at 68/s each time a 55 s
+//     window's backoff ran out), and the probe that gets through lets the
+//     next request follow at r (with Retry-After, probes go at r after it
+//     and an accepted one is a token, not the limiter reopened: a round
+//     per step and r at once after it stormed a bucket of 1.25/s);
 //     when such a block (>= 2 s, no Retry-After) ends with an accepted
 //     request and >= 3 were accepted before it (fewer measure nothing),
 //     it was a window: as after a long Retry-After, a = the
