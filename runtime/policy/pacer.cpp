@@ -111,8 +111,7 @@ void pacer::sent(time_point now) {
   // went at 68/s each time a 55 s window's backoff ran out). A Retry-After
   // says when a request may pass: probes go at r after it (a bucket shared
   // with tenants refuses a single probe now and then).
-  if (last_decrease_ && !accepted_since_throttle_ && backoff_round_
-      && probe_singly_)
+  if (last_decrease_ && !accepted_since_throttle_ && probe_singly_)
     next_slot_ = std::max(next_slot_, now + backoff_);
   // Measure the send rate over ~1 s windows (used when unpaced).
   if (!window_start_) {

@@ -351,7 +351,8 @@ private:
   std::optional<time_point> last_rejected_sent_; // the block's last probe
   duration backoff_{std::chrono::seconds{1}};
   std::optional<time_point> backoff_round_; // when backoff_ last grew
-  bool probe_singly_ = false;       // the block's last 429 had no Retry-After
+  // The block's last 429 had no Retry-After (backoff_round_ is then set).
+  bool probe_singly_ = false;
   std::deque<time_point> accepted_; // completion times, measure window
   std::deque<std::pair<time_point, bool>> sends_; // and whether bound
   std::optional<time_point> busy_since_;
