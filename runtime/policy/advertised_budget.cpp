@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <deque>
 
 namespace batching {
 
@@ -17,6 +18,68 @@ constexpr duration full_span = std::chrono::seconds{30};
 // Cuts of a bucket's estimated refill within distrust_for before its 429s
 // count as strikes (a limiter that is no bucket fits no estimate).
 constexpr std::uint32_t max_cuts = 3;
+
+/// A sliding counter's windows k = [S_k, S_k + W), S_k = end + k W. A send
+/// s arrived in [s, s + l] (l a round trip), and the true start of window
+/// k lies in (S_k - m, S_k + l] (each end named is stamp + t rounded up,
+/// no earlier than the true end less the trip out; m <= 1 s as below):
+/// surely in window k when S_k + l <= s < S_{k+1} - m - l. P_k, what window k -
+/// 1 surely counted, frees at P_k / W per second in window k (fewer counted
+/// frees less: safe); where x may belong to either window, the lesser rate.
+struct counter_grid {
+  time_point end;
+  double w;
+  duration l;
+  duration margin; // the true end of a window lies in (end - margin, end + l]
+  const std::deque<time_point>& sends;
+
+  double index(time_point x) const {
+    return std::floor(to_seconds(x - end) / w);
+  }
+  time_point start(double k) const { return end + from_seconds(k * w); }
+  double sent_in(time_point from, time_point to) const { // [from, to)
+    if (to <= from)
+      return 0;
+    return static_cast<double>(
+      std::lower_bound(sends.begin(), sends.end(), to)
+      - std::lower_bound(sends.begin(), sends.end(), from));
+  }
+  /// P_{k+1}: surely counted in window k.
+  double counted(double k) const {
+    return sent_in(start(k) + l, start(k + 1) - margin - l);
+  }
+  /// Requests/s freeing at x.
+  double freeing(time_point x) const {
+    auto k = index(x);
+    auto rate = counted(k - 1);
+    if (x >= start(k + 1) - margin)
+      rate = std::min(rate, counted(k));
+    if (x < start(k) + l)
+      rate = std::min(rate, counted(k - 2));
+    return rate / w;
+  }
+  /// The next instant after x where the rate may change: a window's start,
+  /// m before it, l after it.
+  time_point next_break(time_point x) const {
+    auto k = index(x);
+    time_point best = start(k + 2);
+    for (auto b :
+         {start(k) + l, start(k + 1) - margin, start(k + 1), start(k + 1) + l})
+      if (b > x && b < best)
+        best = b;
+    return best;
+  }
+  /// Freed over [a, b).
+  double freed(time_point a, time_point b) const {
+    double sum = 0;
+    while (a < b) {
+      auto e = std::min(b, next_break(a));
+      sum += freeing(a) * to_seconds(e - a);
+      a = e;
+    }
+    return sum;
+  }
+};
 
 } // namespace
 
@@ -63,6 +126,7 @@ void advertised_budget::on_answer(time_point now, const rate_limit_advice& a,
   }
   without_ = 0;
   seen_ = true;
+  auto previous_latency = latency_;
   latency_ = latency;
   if (a.quota > 0)
     q_ = a.quota;
@@ -86,6 +150,70 @@ void advertised_budget::on_answer(time_point now, const rate_limit_advice& a,
     return;
   }
   auto bound = stamp + from_seconds(a.reset_s) + slack_;
+  // The window grid: a counter's answers within a window all name its end
+  // (t rounded up: the tightest is nearest); the next window's end lies a
+  // whole number of windows later (none answered in between). A bucket's
+  // "until full" and a log's oldest entry move with the sends instead.
+  // Below 2 (1 s + a round trip) per window, rounding hides the test.
+  if (auto w = window(); w && *w > 0) {
+    auto end = stamp + from_seconds(a.reset_s);
+    if (!grid_end_ || stamp >= *grid_end_
+        || end > *grid_end_ + std::chrono::seconds{1}) {
+      bool whole = false;
+      if (grid_end_ && grid_answers_ >= 2) {
+        auto gap = to_seconds(end - *grid_end_) / *w;
+        auto k = std::round(gap);
+        auto tolerance = (1 + to_seconds(latency)) / *w;
+        whole = k >= 1 && tolerance < 0.5 && std::abs(gap - k) <= tolerance;
+      }
+      aligned_ = whole ? aligned_ + 1 : 0;
+      grid_end_ = end;
+      grid_latest_ = end;
+      grid_answers_ = 1;
+      grid_anchor_ = stamp;
+      grid_anchor_r_ = a.remaining;
+      grid_gained_ = false;
+    } else {
+      grid_end_ = std::min(*grid_end_, end);
+      grid_latest_ = std::max(grid_latest_, end);
+      // Each end named, stamp + t rounded up to whole seconds, is at most
+      // a second past the true end plus the trip out (t >= 0 after it), and
+      // no earlier than the true end less the trip out: the true end lies
+      // in (latest - 1 s, tightest + round trip]. Ends spread over most of
+      // a second pin it down.
+      grid_margin_
+        = std::clamp(1 - to_seconds(grid_latest_ - *grid_end_), 0.0, 1.0);
+      ++grid_answers_;
+      // More left than at the window's first answer less the sends the
+      // server surely counted since (all but those sent within two round
+      // trips of this one's, which may arrive after it), well inside the
+      // window (a second and a round trip before its end): a counter's
+      // last window weighing less. A fixed window never gains there, and
+      // reordered answers or others' requests only take away.
+      auto late = 2 * std::max(latency, previous_latency);
+      auto surely = sends_after(*grid_anchor_) - sends_after(stamp - late);
+      if (!grid_gained_ && a.remaining - grid_anchor_r_ + surely >= 1
+          && stamp + std::chrono::seconds{1} + latency < *grid_end_) {
+        grid_gained_ = true;
+        ++gain_windows_;
+      }
+    }
+  }
+  // The counter's model checked at each answer against the window's first:
+  // the least it leaves (that one's r, plus what freed since, less every
+  // send since that the server may have counted, those up to two round
+  // trips before besides, and a token of rounding) is more than two over
+  // what this answer shows twice: it is no counter (a fixed window that
+  // others spend, a log), and pace() is as before.
+  if (counter() && grid_anchor_ && stamp > *grid_anchor_) {
+    counter_grid grid{*grid_end_, *window(), latency_ + same_instant,
+                      from_seconds(grid_margin_), sends_};
+    auto late = 2 * std::max(latency, previous_latency);
+    auto least = grid_anchor_r_ + grid.freed(*grid_anchor_, stamp)
+                 - grid.sent_in(*grid_anchor_ - late, stamp + same_instant) - 1;
+    if (a.remaining + 2 < least && ++counter_misses_ >= 2)
+      refuted_ = true;
+  }
   double gained = 0; // more left than counted down to since the last answer
   if (timed_) {
     // A refill: more left than the last answer less what the server
@@ -97,6 +225,7 @@ void advertised_budget::on_answer(time_point now, const rate_limit_advice& a,
     auto counted = std::max(0.0, sends_after(stamp_ - duration{1})
                                    - sends_after(stamp) - 1);
     gained = a.remaining - (r_ - counted);
+
     // At most one more than counted hides in the two whole-token counts.
     if (auto dt = to_seconds(stamp - stamp_); dt > 0)
       pair_refill_bound_ = (std::max(0.0, gained) + 1) / dt;
@@ -195,14 +324,36 @@ void advertised_budget::on_answer(time_point now, const rate_limit_advice& a,
     // oldest entries' slots, a counter weighs the last window in).
     if (timed_ && !refills_ && stamp >= reset_at_)
       (fresh ? fresh_seen_ : sliding_) = true;
+    passed_reset_ = passed_reset_ || (timed_ && stamp >= reset_at_);
+
     if (timed_ && !refills_ && gained >= 1 && fresh
         && bound > reset_at_ + std::chrono::seconds{1}) {
       auto gap = to_seconds(bound - reset_at_);
       w_est_ = w_est_ ? std::min(*w_est_, gap) : gap;
     }
+    if (timed_)
+      reset_before_ = reset_at_;
     reset_at_ = bound;
   } else {
     reset_at_ = std::min(reset_at_, bound);
+  }
+  // Surely past the last reset (the tightest bound may be early by a trip
+  // out), within the window's first quarter, and at least half of what
+  // our own sends of the window before still weigh in a counter
+  // (P (1 - f)) missing: a counter, not a fixed window others spend (what
+  // they spend grows with f, what a counter carries shrinks).
+  if (auto w = window(); w && *w > 0 && q_ && reset_before_
+                         && stamp >= *reset_before_ + 2 * latency
+                         && stamp < reset_at_) {
+    auto since = sends_after(*reset_before_) - sends_after(stamp);
+    auto missing = *q_ - (a.remaining + since);
+    auto ours = static_cast<double>(
+      std::lower_bound(sends_.begin(), sends_.end(), *reset_before_)
+      - std::lower_bound(sends_.begin(), sends_.end(),
+                         *reset_before_ - from_seconds(*w)));
+    auto f = std::min(1.0, to_seconds(stamp - *reset_before_) / *w);
+    if (f <= 0.25 && missing >= std::max(2.0, 0.5 * ours * (1 - f)))
+      slid_ = true;
   }
   timed_ = true;
   stamp_ = stamp;
@@ -224,10 +375,14 @@ void advertised_budget::on_answer(time_point now, const rate_limit_advice& a,
         log_span_ = log_span_ ? std::min(*log_span_, span) : span;
     }
   }
-  // The newest q sends stay besides (the sliding rule in pace()).
+  // The newest q sends stay besides (the sliding rule in pace()), and
+  // those of the two windows before the current one (a counter's weight).
   auto keep = static_cast<std::size_t>(
     std::min(q_.value_or(0), static_cast<double>(max_logged_sends)));
-  while (sends_.size() > keep && sends_.front() < stamp_ - same_instant)
+  auto horizon = stamp_ - same_instant;
+  if (counter())
+    horizon = std::min(horizon, *grid_end_ - from_seconds(3 * *window() + 1));
+  while (sends_.size() > keep && sends_.front() < horizon)
     sends_.pop_front();
 }
 
@@ -313,6 +468,59 @@ std::optional<time_point> advertised_budget::qth_newest_send() const {
   return sends_[sends_.size() - static_cast<std::size_t>(*q_)];
 }
 
+bool advertised_budget::counter() const {
+  return !refuted_ && (slid_ || gain_windows_ >= 2) && aligned_ >= 1 && q_
+         && window() && grid_end_;
+}
+
+std::pair<double, time_point> advertised_budget::level_through_sends(
+  double capacity,
+  const std::function<double(time_point, time_point)>& gain) const {
+  auto level = r_;
+  auto at = stamp_;
+  auto it = std::upper_bound(sends_.begin(), sends_.end(),
+                             stamp_ - same_instant - duration{1});
+  bool answered_skipped = false;
+  for (; it != sends_.end(); ++it) {
+    if (!answered_skipped) { // the answered request itself
+      answered_skipped = true;
+      continue;
+    }
+    level = std::min(capacity, level + gain(at, std::max(at, *it))) - 1;
+    at = std::max(at, *it);
+  }
+  return {level, at};
+}
+
+time_point advertised_budget::pace_counter(time_point t) const {
+  counter_grid grid{*grid_end_, *window(), latency_ + same_instant,
+                    from_seconds(grid_margin_), sends_};
+  auto span = from_seconds(grid.w);
+  auto freed = [&](time_point a, time_point b) { return grid.freed(a, b); };
+  // From the stamp: r, plus what frees, less each send not yet counted,
+  // at most q (a window's own count only grows).
+  auto q = *q_;
+  auto [level, at] = level_through_sends(q, freed);
+  auto x = std::max(t, at);
+  level = std::min(q, level + freed(at, x));
+  // Walk forward until one is free, over at most the next two windows.
+  auto limit = grid.start(grid.index(x) + 3);
+  while (level < 1 && x < limit) {
+    auto e = grid.next_break(x);
+    auto rate = grid.freeing(x);
+    if (rate > 0 && level + rate * to_seconds(e - x) >= 1)
+      return std::min(x + from_seconds((1 - level) / rate), t + cfg_.max_block);
+    level += rate * to_seconds(e - x);
+    x = e;
+  }
+  if (level >= 1)
+    return x;
+  // None frees there (others spent it, or requests sent together were
+  // counted twice, as not yet and in r): a probe a window after our last
+  // send, whose answer tells more (from t it would recede).
+  return std::min(std::max(t, last_sent_ + span), t + cfg_.max_block);
+}
+
 time_point advertised_budget::pace(time_point t) const {
   if (!timed_) {
     auto qr = quota_rate();
@@ -339,7 +547,7 @@ time_point advertised_budget::pace(time_point t) const {
       x = std::max(x, *first + from_seconds(*w_) + latency_ + same_instant);
     return std::min(x, t + cfg_.max_block);
   }
-  auto x = pace_timed(t);
+  auto x = counter() ? pace_counter(t) : pace_timed(t);
   // A sliding window: our own q sends span more than w (one more would
   // find them all still in a log's span; at the window's very end a tie).
   // A log freeing its slots one by one looks like a bucket that holds the
@@ -347,7 +555,7 @@ time_point advertised_budget::pace(time_point t) const {
   // sliding, the span measured from a log's oldest entry (a w measured
   // from resets may be a multiple of the true one; a window taken for a
   // bucket shows spans shorter than its own).
-  bool slides = sliding_ || (refills_ && holds_whole_quota());
+  bool slides = sliding_ || slid_ || (refills_ && holds_whole_quota());
   double span = w_ ? *w_ : sliding_ && log_span_ ? *log_span_ : 0.0;
   if (auto first = qth_newest_send(); first && slides && span > 0)
     x = std::max(x, *first + from_seconds(span) + same_instant);
@@ -363,19 +571,10 @@ time_point advertised_budget::pace_timed(time_point t) const {
     // (at least r_max + 1: each r is counted after its own request took
     // one), less each send not yet counted, in order.
     auto capacity = r_max_ + 1;
-    auto level = r_;
-    auto at = stamp_;
-    auto it = std::upper_bound(sends_.begin(), sends_.end(),
-                               stamp_ - same_instant - duration{1});
-    bool answered_skipped = false;
-    for (; it != sends_.end(); ++it) {
-      if (!answered_skipped) { // the answered request itself
-        answered_skipped = true;
-        continue;
-      }
-      level = std::min(capacity, level + *qr * to_seconds(*it - at)) - 1;
-      at = std::max(at, *it);
-    }
+    auto [level, at]
+      = level_through_sends(capacity, [&](time_point a, time_point b) {
+          return *qr * to_seconds(b - a);
+        });
     auto tokens = std::min(capacity, level + *qr * to_seconds(t - at));
     if (tokens >= 1)
       return t;
@@ -394,12 +593,30 @@ time_point advertised_budget::pace_timed(time_point t) const {
         even = std::min(even, 1 / *qr);
       return std::max(t, last_sent_ + from_seconds(even));
     }
+    // The newest answer came past the last reset without the quota back
+    // (less than q - 1 with the sends since), but too soon to tell a
+    // counter from a fixed window (its request may have arrived before the
+    // window's true end): one request two round trips past it, whose
+    // answer tells (a counter carrying the last window frees some of it
+    // by then; a fixed window gave all back).
+    if (w_ && q_ && !slid_ && reset_before_ && stamp_ >= *reset_before_
+        && r_ + sends_after(*reset_before_) - sends_after(stamp_) < *q_ - 1) {
+      auto sure = *reset_before_ + 2 * latency_ + same_instant;
+      if (stamp_ < sure && sends_after(sure - same_instant) < 1)
+        return std::max(t, sure);
+    }
     // Just after the reset: a request sent at its very instant may still
     // count in the old window (a tie, or clocks of different grain).
     t = cap(reset_at_ + same_instant);
     if (t < reset_at_)
       return t;
   }
+  // The first reset of an advertised w, before any answer past a reset:
+  // a fixed window's whole quota is back, a counter carrying a full window
+  // frees one slot 1 / qr into the next (its r floored): half a slot more
+  // before the first send there.
+  if (w_ && qr && !passed_reset_ && t >= reset_at_)
+    t = std::max(t, cap(reset_at_ + from_seconds(1.5 / *qr)));
   // After a reset nobody advertised the window of (W from resets): one
   // request first, whose answer shows the refill, before the quota is
   // spent (a bucket's "reset" is when it is full, not a fresh window).

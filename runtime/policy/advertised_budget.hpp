@@ -101,7 +101,48 @@
 //     a multiple of the true one, so only an advertised w); without w but
 //     seen sliding, the least span any answer showed in its stead: stamp
 //     + t less our send that the log's oldest entry must be (the log holds
-//     q - r, ours the newest of them; others' entries only shorten it).
+//     q - r, ours the newest of them; others' entries only shorten it);
+//   first reset of an advertised w, before any answer stamped past one:
+//     not before reset_at + 1.5 / qr (a fixed window's quota is all back;
+//     a counter carrying a full window frees its first slot 1 / qr into
+//     the next, r floored); an answer past a reset but within two round
+//     trips of it (its request may have arrived before the true end),
+//     without the quota back: one request two round trips past the
+//     reset, whose answer tells a counter from a fixed window.
+// Sliding counter (Cloudflare's estimate e = P (1 - f) + C of the aligned
+// window before, P, and the current one, C; Kong's sliding window): r =
+// floor(q - e), t until the aligned window ends. Its reset frees nothing
+// at once; P frees at P / W per second over the next window.
+//   The grid: answers whose stamp + t (no slack) lies within a second of
+//     the window's tightest are one window; its end E in (latest - 1 s,
+//     tightest + a round trip] (t rounded up; margin m = 1 s less the
+//     spread of those ends, m <= 1 s). Aligned: the next window's first
+//     end a whole number k >= 1 of windows later, within (1 s + round
+//     trip) / W < 0.5 of it (below W of about 2 (1 s + round trip) the
+//     test cannot tell).
+//   A counter: aligned at least once, and either an answer surely past a
+//     reset (stamp >= it + 2 round trips) within the window's first
+//     quarter missing at least max(2, P_ours (1 - f) / 2) of q (r plus
+//     our sends since; a fixed window that others spend misses what they
+//     spent, growing with f; a counter misses what our own last window
+//     still weighs), or a gain (more left than the window's first answer
+//     less the sends surely counted since, those within two round trips
+//     of the stamp left out) well inside two windows (a second and a round
+//     trip before the end), which a fixed window never shows; and not
+//     refuted: an answer showing more than two less than the model's
+//     least (the window's first answer's r, plus what freed since, less
+//     every send the server may have counted, less one), twice, and pace
+//     is as above for good.
+//   Its pace: from the newest stamp, level = r, plus what frees, less one
+//     at each send not yet counted, at most q; freeing in window k at
+//     P_k / W, P_k our sends surely in window k - 1 (sent in [S + l,
+//     S + W - m - l), l a round trip: fewer counted free less, so others'
+//     requests or edges only make it safe), the lesser of two windows'
+//     rates within m before or l after a window's start; send when level
+//     >= 1, walking at most two windows on, else a probe a window after
+//     the last send (nothing of ours frees there: others spent it, or
+//     requests sent together were counted both in r and as uncounted).
+//     The sliding log rule above still holds besides.
 // Usable advice has r and t, or q with w. It steers while usable
 // advice came within the last `stale_after` answers. A 429 of a request
 // sent on a bucket's estimated refill alone (no window known; the newest r
@@ -124,7 +165,9 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <optional>
+#include <utility>
 
 #include "runtime/policy/types.hpp"
 
@@ -188,6 +231,17 @@ private:
   bool holds_whole_quota() const;
   /// pace() once r and t are known, before the sliding rule.
   time_point pace_timed(time_point t) const;
+  /// A sliding counter: refills or a slide seen, and the ends of the last
+  /// windows a whole number of windows apart.
+  bool counter() const;
+  /// pace() for a sliding counter (the model in the algorithm above).
+  time_point pace_counter(time_point t) const;
+  /// The level from the newest stamp on: r, plus gain(a, b) over each span
+  /// between, less one at each send not yet counted, at most `capacity`;
+  /// and the last such send's time (the stamp if none).
+  std::pair<double, time_point> level_through_sends(
+    double capacity,
+    const std::function<double(time_point, time_point)>& gain) const;
   /// The q-th newest send (a q-th send more waits for its span), if q is
   /// known and that many were logged.
   std::optional<time_point> qth_newest_send() const;
@@ -207,9 +261,25 @@ private:
   std::optional<double> w_;     // advertised
   std::optional<double> w_est_; // from consecutive resets
   bool refills_ = false;
-  bool sliding_ = false;           // a reset passed without the quota back
-  bool fresh_seen_ = false;        // ... or with it
-  std::optional<double> log_span_; // least span from a log's oldest entry
+  bool sliding_ = false;               // a reset passed without the quota back
+  bool fresh_seen_ = false;            // ... or with it
+  bool passed_reset_ = false;          // an answer stamped past a reset
+  std::optional<double> log_span_;     // least span from a log's oldest entry
+  std::optional<time_point> grid_end_; // the tightest stamp + t (no slack)
+                                       // of the window answers fall in ...
+  time_point grid_latest_{};           // ... the latest such end ...
+  double grid_margin_ = 1;         // ... the true end is no earlier than this
+                                   // before the tightest (seconds)
+  std::uint32_t grid_answers_ = 0; // ... how many answers fell in it
+  std::uint32_t aligned_ = 0;      // windows in a row ending a whole number of
+                                   // windows after the one before
+  std::optional<time_point> grid_anchor_; // the window's first answer ...
+  double grid_anchor_r_ = 0;              // ... its r
+  bool grid_gained_ = false;              // a gain seen in the window
+  std::uint32_t gain_windows_ = 0;        // windows with a gain
+  std::uint32_t counter_misses_ = 0;      // answers showing less than it leaves
+  bool refuted_ = false;                  // ... twice: no counter
+  bool slid_ = false; // an answer surely past a reset showed less than q
   std::uint32_t refill_evidence_ = 0;
   std::optional<double> refill_rate_;     // measured, where W is unknown
   double pair_refill_bound_ = 0;          // the newest two answers allow
@@ -228,6 +298,7 @@ private:
   std::deque<time_point> refill_sends_; // sent on the estimated refill alone
   std::uint64_t total_sent_ = 0;
   time_point reset_at_{};
+  std::optional<time_point> reset_before_; // the reset before reset_at_
   duration slack_{0};
   std::deque<time_point> sends_;    // after stamp_ and the newest q (all until
                                     // r and t came)

@@ -433,13 +433,22 @@ TEST(advertised_budget, a_429_of_a_send_on_the_estimate_cuts_the_estimate) {
 TEST(advertised_budget, a_window_opens_just_after_its_reset) {
   // A window advertised to reset at 1 s may still count a request that
   // arrives at that very instant (a tie, or clocks of different grain):
-  // the first request of the next window goes just after it.
+  // the first request of the next window goes just after it. The very
+  // first reset waits 1.5 slots (q / w = 10/s) more: a sliding counter
+  // carrying a full window frees its first slot one slot into the next.
   advertised_budget b;
   b.on_sent(at(0));
   b.on_answer(at(0.1), {10, 1, 0, 1}, from_seconds(0.1));
   auto first = b.pace(at(0.1));
-  EXPECT_GT(first, at(1));
-  EXPECT_LE(first, at(1.01));
+  EXPECT_GT(first, at(1.14));
+  EXPECT_LE(first, at(1.16));
+  b.on_sent(first); // all back (9 left): a fixed window, reset at 2.15
+  b.on_answer(first + from_seconds(0.1), {10, 1, 9, 1}, from_seconds(0.1));
+  for (int i = 0; i < 9; ++i)
+    b.on_sent(b.pace(first + from_seconds(0.1)));
+  auto next = b.pace(first + from_seconds(0.2));
+  EXPECT_GT(next, first + from_seconds(1));
+  EXPECT_LE(next, first + from_seconds(1.01));
 }
 
 TEST(advertised_budget, a_window_that_resets_early_is_no_bucket) {
