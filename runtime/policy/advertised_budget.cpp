@@ -92,6 +92,14 @@ std::optional<double> advertised_budget::window() const {
   return w_ ? w_ : w_est_;
 }
 
+std::optional<double> advertised_budget::grid_window() const {
+  if (w_)
+    return w_;
+  if (t_max_ > 0)
+    return t_max_;
+  return std::nullopt;
+}
+
 bool advertised_budget::refill_estimated() const {
   return refills_ && !window();
 }
@@ -150,12 +158,13 @@ void advertised_budget::on_answer(time_point now, const rate_limit_advice& a,
     return;
   }
   auto bound = stamp + from_seconds(a.reset_s) + slack_;
+  t_max_ = std::max(t_max_, a.reset_s);
   // The window grid: a counter's answers within a window all name its end
   // (t rounded up: the tightest is nearest); the next window's end lies a
   // whole number of windows later (none answered in between). A bucket's
   // "until full" and a log's oldest entry move with the sends instead.
   // Below 2 (1 s + a round trip) per window, rounding hides the test.
-  if (auto w = window(); w && *w > 0) {
+  if (auto w = grid_window(); w && *w > 0) {
     auto end = stamp + from_seconds(a.reset_s);
     if (!grid_end_ || stamp >= *grid_end_
         || end > *grid_end_ + std::chrono::seconds{1}) {
@@ -206,7 +215,7 @@ void advertised_budget::on_answer(time_point now, const rate_limit_advice& a,
   // what this answer shows twice: it is no counter (a fixed window that
   // others spend, a log), and pace() is as before.
   if (counter() && grid_anchor_ && stamp > *grid_anchor_) {
-    counter_grid grid{*grid_end_, *window(), latency_ + same_instant,
+    counter_grid grid{*grid_end_, *grid_window(), latency_ + same_instant,
                       from_seconds(grid_margin_), sends_};
     auto late = 2 * std::max(latency, previous_latency);
     auto least = grid_anchor_r_ + grid.freed(*grid_anchor_, stamp)
@@ -342,9 +351,9 @@ void advertised_budget::on_answer(time_point now, const rate_limit_advice& a,
   // our own sends of the window before still weigh in a counter
   // (P (1 - f)) missing: a counter, not a fixed window others spend (what
   // they spend grows with f, what a counter carries shrinks).
-  if (auto w = window(); w && *w > 0 && q_ && reset_before_
-                         && stamp >= *reset_before_ + 2 * latency
-                         && stamp < reset_at_) {
+  if (auto w = grid_window(); w && *w > 0 && q_ && reset_before_
+                              && stamp >= *reset_before_ + 2 * latency
+                              && stamp < reset_at_) {
     auto since = sends_after(*reset_before_) - sends_after(stamp);
     auto missing = *q_ - (a.remaining + since);
     auto ours = static_cast<double>(
@@ -381,7 +390,8 @@ void advertised_budget::on_answer(time_point now, const rate_limit_advice& a,
     std::min(q_.value_or(0), static_cast<double>(max_logged_sends)));
   auto horizon = stamp_ - same_instant;
   if (counter())
-    horizon = std::min(horizon, *grid_end_ - from_seconds(3 * *window() + 1));
+    horizon
+      = std::min(horizon, *grid_end_ - from_seconds(3 * *grid_window() + 1));
   while (sends_.size() > keep && sends_.front() < horizon)
     sends_.pop_front();
 }
@@ -470,7 +480,7 @@ std::optional<time_point> advertised_budget::qth_newest_send() const {
 
 bool advertised_budget::counter() const {
   return !refuted_ && (slid_ || gain_windows_ >= 2) && aligned_ >= 1 && q_
-         && window() && grid_end_;
+         && grid_window() && grid_end_;
 }
 
 std::pair<double, time_point> advertised_budget::level_through_sends(
@@ -493,7 +503,7 @@ std::pair<double, time_point> advertised_budget::level_through_sends(
 }
 
 time_point advertised_budget::pace_counter(time_point t) const {
-  counter_grid grid{*grid_end_, *window(), latency_ + same_instant,
+  counter_grid grid{*grid_end_, *grid_window(), latency_ + same_instant,
                     from_seconds(grid_margin_), sends_};
   auto span = from_seconds(grid.w);
   auto freed = [&](time_point a, time_point b) { return grid.freed(a, b); };
@@ -598,8 +608,11 @@ time_point advertised_budget::pace_timed(time_point t) const {
     // counter from a fixed window (its request may have arrived before the
     // window's true end): one request two round trips past it, whose
     // answer tells (a counter carrying the last window frees some of it
-    // by then; a fixed window gave all back).
-    if (w_ && q_ && !slid_ && reset_before_ && stamp_ >= *reset_before_
+    // by then; a fixed window gave all back). Only where a counter can be
+    // told at all (the grid's test).
+    auto grid = grid_window();
+    if (grid && *grid > 2 * (1 + to_seconds(latency_)) && q_ && !slid_
+        && reset_before_ && stamp_ >= *reset_before_
         && r_ + sends_after(*reset_before_) - sends_after(stamp_) < *q_ - 1) {
       auto sure = *reset_before_ + 2 * latency_ + same_instant;
       if (stamp_ < sure && sends_after(sure - same_instant) < 1)
@@ -611,12 +624,13 @@ time_point advertised_budget::pace_timed(time_point t) const {
     if (t < reset_at_)
       return t;
   }
-  // The first reset of an advertised w, before any answer past a reset:
-  // a fixed window's whole quota is back, a counter carrying a full window
-  // frees one slot 1 / qr into the next (its r floored): half a slot more
-  // before the first send there.
-  if (w_ && qr && !passed_reset_ && t >= reset_at_)
-    t = std::max(t, cap(reset_at_ + from_seconds(1.5 / *qr)));
+  // The first reset, before any answer past one: a fixed window's whole
+  // quota is back, a counter carrying a full window frees one slot W / q
+  // into the next (its r floored): half a slot more before the first send
+  // there (W advertised, else the longest t seen).
+  if (auto w = grid_window();
+      w && q_ && *q_ > 0 && !passed_reset_ && t >= reset_at_)
+    t = std::max(t, cap(reset_at_ + from_seconds(1.5 * *w / *q_)));
   // After a reset nobody advertised the window of (W from resets): one
   // request first, whose answer shows the refill, before the quota is
   // spent (a bucket's "reset" is when it is full, not a fresh window).

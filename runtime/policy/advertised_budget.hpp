@@ -102,19 +102,22 @@
 //     seen sliding, the least span any answer showed in its stead: stamp
 //     + t less our send that the log's oldest entry must be (the log holds
 //     q - r, ours the newest of them; others' entries only shorten it);
-//   first reset of an advertised w, before any answer stamped past one:
-//     not before reset_at + 1.5 / qr (a fixed window's quota is all back;
-//     a counter carrying a full window frees its first slot 1 / qr into
-//     the next, r floored); an answer past a reset but within two round
-//     trips of it (its request may have arrived before the true end),
-//     without the quota back: one request two round trips past the
-//     reset, whose answer tells a counter from a fixed window.
+//   first reset, before any answer stamped past one: not before
+//     reset_at + 1.5 W / q (W advertised, else the longest t seen; a fixed
+//     window's quota is all back, a counter carrying a full window frees
+//     its first slot W / q into the next, r floored); an answer past a
+//     reset but within two round trips of it (its request may have
+//     arrived before the true end), without the quota back: one request
+//     two round trips past the reset, whose answer tells a counter from a
+//     fixed window (where the grid below can tell them at all).
 // Sliding counter (Cloudflare's estimate e = P (1 - f) + C of the aligned
 // window before, P, and the current one, C; Kong's sliding window): r =
 // floor(q - e), t until the aligned window ends. Its reset frees nothing
 // at once; P frees at P / W per second over the next window.
-//   The grid: answers whose stamp + t (no slack) lies within a second of
-//     the window's tightest are one window; its end E in (latest - 1 s,
+//   The grid (W advertised, else the longest t seen: t rounded up never
+//     exceeds a window and shows it just after a reset): answers whose
+//     stamp + t (no slack) lies within a second of the window's tightest
+//     are one window; its end E in (latest - 1 s,
 //     tightest + a round trip] (t rounded up; margin m = 1 s less the
 //     spread of those ends, m <= 1 s). Aligned: the next window's first
 //     end a whole number k >= 1 of windows later, within (1 s + round
@@ -222,6 +225,9 @@ private:
   /// the newest q).
   double sends_after(time_point from) const;
   std::optional<double> window() const;
+  /// A counter's window: w advertised, else the longest t seen (t rounded
+  /// up never exceeds a window's length, and shows it just after a reset).
+  std::optional<double> grid_window() const;
   /// The quota rate is a token bucket's refill estimated from the answers
   /// (refills seen, no window known).
   bool refill_estimated() const;
@@ -256,6 +262,7 @@ private:
   time_point stamp_{};        // of the newest r and t
   double r_ = 0;
   double reset_s_ = 0; // t of the newest answer
+  double t_max_ = 0;   // the longest t seen
   double r_max_ = 0;
   std::optional<double> q_;
   std::optional<double> w_;     // advertised

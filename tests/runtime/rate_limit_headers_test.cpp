@@ -249,20 +249,21 @@ TEST(advertised_budget,
   // reset, one request goes first and its answer shows the refill before
   // the quota is spent: a token bucket's "reset" (full again) spent as a
   // fresh window of 10 is a volley of 429s.
-  // (Each first send goes a millisecond after the reset: see
+  // (Each first send goes a millisecond after the reset, the very first
+  // 1.5 slots of 10 per 2 s (the longest t seen) after it: see
   // a_window_opens_just_after_its_reset.)
   const auto tie = std::chrono::milliseconds{1};
   advertised_budget b;
   b.on_sent(at(0));
   b.on_answer(at(0.1), {10, -1, 0, 2}, from_seconds(0.1)); // reset at 2
-  EXPECT_EQ(b.pace(at(0.1)), at(2) + tie);
-  b.on_sent(at(2));
-  b.on_answer(at(2.1), {10, -1, 0, 2}, from_seconds(0.1)); // reset at 4
-  EXPECT_EQ(b.pace(at(2.1)), at(4) + tie);
-  b.on_sent(at(4));
-  EXPECT_GE(b.pace(at(4)), at(4.5)); // no second request before its answer
-  b.on_answer(at(4.1), {10, -1, 9, 2}, from_seconds(0.1));
-  EXPECT_LE(b.pace(at(4.1)), at(4.25)); // the refill shown: spent evenly
+  EXPECT_EQ(b.pace(at(0.1)), at(2.3));
+  b.on_sent(at(2.3));
+  b.on_answer(at(2.4), {10, -1, 0, 2}, from_seconds(0.1)); // reset at 4.3
+  EXPECT_EQ(b.pace(at(2.4)), at(4.3) + tie);
+  b.on_sent(at(4.3));
+  EXPECT_GE(b.pace(at(4.3)), at(4.8)); // no second request before its answer
+  b.on_answer(at(4.4), {10, -1, 9, 2}, from_seconds(0.1));
+  EXPECT_LE(b.pace(at(4.4)), at(4.55)); // the refill shown: spent evenly
 }
 
 TEST(advertised_budget, a_reset_due_now_never_recedes) {

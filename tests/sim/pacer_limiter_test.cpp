@@ -150,11 +150,11 @@ pacer::config client(double initial_rate, std::uint32_t in_flight = 4) {
 namespace {
 
 /// The pacer told nothing, too little (3/s) or too much (40/s), demand
-/// always waiting, 300 s into `kind` behind each of `styles` (10/s):
-/// no 429, at least `share` of the budget accepted.
+/// always waiting, 300 s into `kind` behind each of `styles` (10/s): no
+/// more than `throttled` 429s, at least `share` of the budget accepted.
 void expect_spent_without_a_429(budget_kind kind,
                                 std::initializer_list<header_style> styles,
-                                double share) {
+                                double share, std::size_t throttled = 0) {
   for (auto style : styles)
     for (double initial : {0.0, 3.0, 40.0}) {
       SCOPED_TRACE(to_string(kind) + " " + to_string(style) + " from "
@@ -167,7 +167,7 @@ void expect_spent_without_a_429(budget_kind kind,
                   to_string(kind).c_str(), to_string(style).c_str(), initial,
                   static_cast<unsigned long long>(f.accepted),
                   f.throttled_at.size());
-      EXPECT_EQ(f.throttled_at.size(), 0u);
+      EXPECT_LE(f.throttled_at.size(), throttled);
       EXPECT_GE(static_cast<double>(f.accepted), share * 10 * 300);
     }
 }
@@ -199,13 +199,11 @@ TEST(pacer_limiters, a_sliding_counter_advertising_its_window_sees_no_429) {
   // weighs the last aligned window in: its reset frees nothing at once, a
   // slot at a time as that weight fades. Taken for a fixed window it cost
   // a 429 at each reset; for a bucket refilling at q / w, 429s whenever
-  // the last window held fewer than q. Both kinds, every style with w.
+  // the last window held fewer than q. Both kinds, every style (without
+  // w the window is the longest t seen).
   for (auto kind :
        {budget_kind::sliding_counter, budget_kind::counting_counter})
-    expect_spent_without_a_429(kind,
-                               {header_style::ietf, header_style::ietf_draft7,
-                                header_style::ietf_draft6},
-                               0.95);
+    expect_spent_without_a_429(kind, every_style, 0.95);
 }
 
 TEST(pacer_limiters, a_sliding_counter_holds_bursts_late_in_its_windows) {
