@@ -23,9 +23,10 @@ constexpr std::uint32_t max_cuts = 3;
 /// s arrived in [s, s + l] (l a round trip), and the true start of window
 /// k lies in (S_k - m, S_k + l] (each end named is stamp + t rounded up,
 /// no earlier than the true end less the trip out; m <= 1 s as below):
-/// surely in window k when S_k + l <= s < S_{k+1} - m - l. P_k, what window k -
-/// 1 surely counted, frees at P_k / W per second in window k (fewer counted
-/// frees less: safe); where x may belong to either window, the lesser rate.
+/// surely in window k when S_k + l <= s < S_{k+1} - m - l. What window
+/// k - 1 surely counted, P_k, frees at P_k / W per second in window k
+/// (fewer counted free less: safe); where x may belong to either window,
+/// the lesser rate.
 struct counter_grid {
   time_point end;
   double w;
@@ -234,7 +235,6 @@ void advertised_budget::on_answer(time_point now, const rate_limit_advice& a,
     auto counted = std::max(0.0, sends_after(stamp_ - duration{1})
                                    - sends_after(stamp) - 1);
     gained = a.remaining - (r_ - counted);
-
     // At most one more than counted hides in the two whole-token counts.
     if (auto dt = to_seconds(stamp - stamp_); dt > 0)
       pair_refill_bound_ = (std::max(0.0, gained) + 1) / dt;
@@ -334,7 +334,6 @@ void advertised_budget::on_answer(time_point now, const rate_limit_advice& a,
     if (timed_ && !refills_ && stamp >= reset_at_)
       (fresh ? fresh_seen_ : sliding_) = true;
     passed_reset_ = passed_reset_ || (timed_ && stamp >= reset_at_);
-
     if (timed_ && !refills_ && gained >= 1 && fresh
         && bound > reset_at_ + std::chrono::seconds{1}) {
       auto gap = to_seconds(bound - reset_at_);
@@ -610,8 +609,8 @@ time_point advertised_budget::pace_timed(time_point t) const {
     // answer tells (a counter carrying the last window frees some of it
     // by then; a fixed window gave all back). Only where a counter can be
     // told at all (the grid's test).
-    auto grid = grid_window();
-    if (grid && *grid > 2 * (1 + to_seconds(latency_)) && q_ && !slid_
+    auto grid_w = grid_window();
+    if (grid_w && *grid_w > 2 * (1 + to_seconds(latency_)) && q_ && !slid_
         && reset_before_ && stamp_ >= *reset_before_
         && r_ + sends_after(*reset_before_) - sends_after(stamp_) < *q_ - 1) {
       auto sure = *reset_before_ + 2 * latency_ + same_instant;
