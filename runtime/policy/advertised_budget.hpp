@@ -237,8 +237,9 @@ private:
   bool holds_whole_quota() const;
   /// pace() once r and t are known, before the sliding rule.
   time_point pace_timed(time_point t) const;
-  /// A sliding counter: refills or a slide seen, and the ends of the last
-  /// windows a whole number of windows apart.
+  /// A sliding counter: a window's end a whole number of windows after
+  /// the last, a slide surely past a reset or gains inside two windows,
+  /// and not refuted (the algorithm above).
   bool counter() const;
   /// pace() for a sliding counter (the model in the algorithm above).
   time_point pace_counter(time_point t) const;
@@ -286,7 +287,8 @@ private:
   std::uint32_t gain_windows_ = 0;        // windows with a gain
   std::uint32_t counter_misses_ = 0;      // answers showing less than it leaves
   bool refuted_ = false;                  // ... twice: no counter
-  bool slid_ = false; // an answer surely past a reset showed less than q
+  bool slid_ = false; // an answer surely past a reset missed what our own
+                      // last window still weighs in a counter
   std::uint32_t refill_evidence_ = 0;
   std::optional<double> refill_rate_;     // measured, where W is unknown
   double pair_refill_bound_ = 0;          // the newest two answers allow
