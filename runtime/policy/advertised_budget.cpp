@@ -19,6 +19,16 @@ constexpr duration full_span = std::chrono::seconds{30};
 // count as strikes (a limiter that is no bucket fits no estimate).
 constexpr std::uint32_t max_cuts = 3;
 
+/// The sends in [from, to) of a log kept in order.
+double sends_in(const std::deque<time_point>& sends, time_point from,
+                time_point to) {
+  if (to <= from)
+    return 0;
+  return static_cast<double>(
+    std::lower_bound(sends.begin(), sends.end(), to)
+    - std::lower_bound(sends.begin(), sends.end(), from));
+}
+
 /// A sliding counter's windows k = [S_k, S_k + W), S_k = end + k W. A send
 /// s arrived in [s, s + l] (l a round trip), and the true start of window
 /// k lies in (S_k - m, S_k + l] (each end named is stamp + t rounded up,
@@ -39,11 +49,7 @@ struct counter_grid {
   }
   time_point start(double k) const { return end + from_seconds(k * w); }
   double sent_in(time_point from, time_point to) const { // [from, to)
-    if (to <= from)
-      return 0;
-    return static_cast<double>(
-      std::lower_bound(sends.begin(), sends.end(), to)
-      - std::lower_bound(sends.begin(), sends.end(), from));
+    return sends_in(sends, from, to);
   }
   /// P_{k+1}: surely counted in window k.
   double counted(double k) const {
@@ -135,7 +141,9 @@ void advertised_budget::on_answer(time_point now, const rate_limit_advice& a,
   }
   without_ = 0;
   seen_ = true;
-  auto previous_latency = latency_;
+  // Sends within two round trips before a stamp may reach the server
+  // after its request.
+  auto late = 2 * std::max(latency, latency_);
   latency_ = latency;
   if (a.quota > 0)
     q_ = a.quota;
@@ -200,7 +208,6 @@ void advertised_budget::on_answer(time_point now, const rate_limit_advice& a,
       // window (a second and a round trip before its end): a counter's
       // last window weighing less. A fixed window never gains there, and
       // reordered answers or others' requests only take away.
-      auto late = 2 * std::max(latency, previous_latency);
       auto surely = sends_after(*grid_anchor_) - sends_after(stamp - late);
       if (!grid_gained_ && a.remaining - grid_anchor_r_ + surely >= 1
           && stamp + std::chrono::seconds{1} + latency < *grid_end_) {
@@ -218,7 +225,6 @@ void advertised_budget::on_answer(time_point now, const rate_limit_advice& a,
   if (counter() && grid_anchor_ && stamp > *grid_anchor_) {
     counter_grid grid{*grid_end_, *grid_window(), latency_ + same_instant,
                       from_seconds(grid_margin_), sends_};
-    auto late = 2 * std::max(latency, previous_latency);
     auto least = grid_anchor_r_ + grid.freed(*grid_anchor_, stamp)
                  - grid.sent_in(*grid_anchor_ - late, stamp + same_instant) - 1;
     if (a.remaining + 2 < least && ++counter_misses_ >= 2)
@@ -355,10 +361,8 @@ void advertised_budget::on_answer(time_point now, const rate_limit_advice& a,
                               && stamp < reset_at_) {
     auto since = sends_after(*reset_before_) - sends_after(stamp);
     auto missing = *q_ - (a.remaining + since);
-    auto ours = static_cast<double>(
-      std::lower_bound(sends_.begin(), sends_.end(), *reset_before_)
-      - std::lower_bound(sends_.begin(), sends_.end(),
-                         *reset_before_ - from_seconds(*w)));
+    auto ours
+      = sends_in(sends_, *reset_before_ - from_seconds(*w), *reset_before_);
     auto f = std::min(1.0, to_seconds(stamp - *reset_before_) / *w);
     if (f <= 0.25 && missing >= std::max(2.0, 0.5 * ours * (1 - f)))
       slid_ = true;
