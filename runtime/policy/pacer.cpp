@@ -152,6 +152,16 @@ std::optional<double> pacer::accepted_rate(time_point now, bool& trusted) {
   return static_cast<double>(accepted) / to_seconds(span);
 }
 
+bool pacer::answers_pending(time_point sent_at) const {
+  auto in_span
+    = [&](time_point t) { return t >= *last_decrease_ && t < sent_at; };
+  auto sent = std::count_if(sends_.begin(), sends_.end(),
+                            [&](const auto& e) { return in_span(e.first); });
+  auto answered
+    = std::count_if(answered_sends_.begin(), answered_sends_.end(), in_span);
+  return sent > answered;
+}
+
 std::optional<double> pacer::accepted_recently(time_point now,
                                                duration horizon) const {
   if (!first_completion_)
@@ -228,7 +238,26 @@ void pacer::on_throttled(time_point now, duration retry_after,
       && retry_after < std::chrono::seconds{2}
       && recently_accepted.value_or(0) < std::min(min_measure, 0.25 * rate_)
       && now - latency >= last_decrease_.value_or(now);
+  // Requests sent after the decrease but before this one, whose answers
+  // are still out: the limiter may have accepted them (a 429 comes back
+  // sooner than an accepted request, which carries the work). Until they
+  // tell, this is no block: Retry-After and the backoff as it stands (not
+  // grown) hold the next send, and the first of them that is accepted
+  // replays this 429 as an overrun of the lowered pace (completed()). As a
+  // block, each such 429 grew the backoff: five of one volley blocked for
+  // 8 s, and the measure at the next 429 took that idle time for the
+  // pace's. (Without Retry-After, the block's rounds already take a
+  // volley's 429s as one step.)
+  if (last_decrease_ && !accepted_since_throttle_ && !shut
+      && retry_after > duration{0} && answers_pending(now - latency)) {
+    if (!deferred_)
+      deferred_ = deferred_429{now - latency, retry_after};
+    next_slot_ = std::max(next_slot_, now + std::max(backoff_, retry_after));
+    epoch_successes_ = 0;
+    return;
+  }
   if ((last_decrease_ && !accepted_since_throttle_) || shut) {
+    deferred_.reset(); // the limiter stayed shut: no overrun to replay
     last_rejected_sent_ = now - latency;
     // Retry-After is when a request could pass, not that it will: others
     // may take the slot first, and a limiter that counts rejections grows
@@ -264,6 +293,8 @@ void pacer::on_throttled(time_point now, duration retry_after,
                && retry_after < std::chrono::seconds{2};
   if (!last_decrease_ || now - *last_decrease_ >= window || again) {
     accepted_since_throttle_ = false;
+    answered_sends_.clear();
+    deferred_.reset();
     backoff_ = std::chrono::seconds{1};
     backoff_round_.reset();
     probe_singly_ = false;
@@ -536,6 +567,11 @@ void pacer::completed(time_point now, const flow_sample& s) {
   last_event_ = now;
   if (!first_completion_)
     first_completion_ = now;
+  // Until a request sent after the last decrease is accepted: when each
+  // answered one was sent (answers_pending).
+  if (last_decrease_ && !accepted_since_throttle_
+      && now - s.latency >= *last_decrease_)
+    answered_sends_.push_back(now - s.latency);
   bool steered = advertised_.steering(now);
   advertised_.on_answer(now, s.advice, s.latency);
   if (steered && s.status == batch_status::throttled) {
@@ -622,6 +658,15 @@ void pacer::completed(time_point now, const flow_sample& s) {
       on_block_end(now, now - s.latency);
     }
     accepted_since_throttle_ = true;
+    answered_sends_.clear();
+    // Sent before a 429 held while answers were pending, and accepted:
+    // that 429 was the lowered pace overrunning, not a shut limiter.
+    if (deferred_ && now - s.latency < deferred_->sent) {
+      auto d = *deferred_;
+      deferred_.reset();
+      on_throttled(now, d.retry_after, now - d.sent);
+      return;
+    }
   }
   if (s.status != batch_status::ok || rate_ <= 0 || !slot_bound_)
     return;

@@ -142,7 +142,16 @@
 //     overrun that decrease measured: nothing more is learned from it;
 //   a 429 of a request sent after the last decrease, with nothing
 //     accepted since it, is no new measure (a window or a log that counts
-//     rejections stays shut; an accepted rate of 0 is not the budget); nor
+//     rejections stays shut; an accepted rate of 0 is not the budget),
+//     except while requests sent after the decrease and before it have
+//     no answer yet (a 429 comes back sooner than an accepted request,
+//     which carries the work) and it has a Retry-After (without one, the
+//     rounds below count a volley's 429s as one step): then the next
+//     send waits max(Retry-After, the backoff, not grown), and the first
+//     of those requests accepted replays the 429 as an ordinary one (the
+//     lowered pace overran; as a block, a volley's five 429s grew the
+//     backoff to 8 s and the next measure took the idle time for the
+//     pace's: 0.6/s for 5/s); nor
 //     is one while probes accelerate after a rough estimate, without a
 //     long Retry-After, with fewer requests accepted per second over the
 //     last H = max(1 s, 4 / r) than min(3, r / 4) (the limiter is shut, a
@@ -234,6 +243,7 @@
 #include <deque>
 #include <limits>
 #include <optional>
+#include <vector>
 
 #include "runtime/policy/advertised_budget.hpp"
 #include "runtime/policy/flow_control.hpp"
@@ -309,6 +319,9 @@ private:
   /// (a volley's arrive at once).
   std::optional<double> accepted_spacing(time_point now,
                                          duration horizon) const;
+  /// Some request sent after the last decrease and before `sent_at` has
+  /// no answer yet.
+  bool answers_pending(time_point sent_at) const;
   /// A probe step came after the last decrease (none before any).
   bool probed_since_decrease() const;
   /// Requests sent per second over the last 5 s of the busy period (>= 3
@@ -336,10 +349,19 @@ private:
   std::uint32_t slow_start_ = 1;  // in flight allowed while unpaced, unknown
   bool from_lower_bound_ = false; // slow start from an overrun's lower bound
   bool accepted_since_throttle_ = false; // since the last decrease
-  double accepted_before_block_ = 0;     // accepted in the window it ended
-  time_point window_from_{};             // ... since then
-  bool window_from_start_ = false;       // ... which was this pacer's start
-  bool counted_whole_ = false;           // ... and counted all the way
+  // Until one sent after the last decrease is accepted: the send times of
+  // the answers to those sent after it, and a 429 that came while some of
+  // them were still out (answers_pending).
+  std::vector<time_point> answered_sends_;
+  struct deferred_429 {
+    time_point sent;
+    duration retry_after;
+  };
+  std::optional<deferred_429> deferred_;
+  double accepted_before_block_ = 0; // accepted in the window it ended
+  time_point window_from_{};         // ... since then
+  bool window_from_start_ = false;   // ... which was this pacer's start
+  bool counted_whole_ = false;       // ... and counted all the way
   // A long Retry-After's window measure, until the next decrease: its span
   // (s) and the rate sent then, for the late answers that count to it.
   struct window_measure {
