@@ -254,7 +254,16 @@ void advertised_budget::on_answer(time_point now, const rate_limit_advice& a,
     // bound twice, was taken for a bucket and sent a volley at 145/s).
     bool whole_quota = q_ && a.remaining + counted >= *q_ - 1
                        && (w_ || stamp >= reset_at_ - std::chrono::seconds{1});
-    if (stamp < reset_at_ && gained >= 1 && !whole_quota
+    // Past the reset, too, where the quota did not come back and no more
+    // than half of it was ever seen left: a bucket far smaller than its
+    // advertised q, not a window (a window or a log shows its whole quota
+    // when fresh). One of a token refilled at 43/s behind X-RateLimit-*
+    // showed r = 0 at every answer and its "until full", rounded up, a
+    // second away: each answer came past a reset, no refill counted, and
+    // it was probed once a second (0.02 of its budget).
+    bool no_quota_back
+      = q_ && r_max_ + 2 < 0.5 * *q_ && a.remaining + counted < *q_ - 1;
+    if ((stamp < reset_at_ || no_quota_back) && gained >= 1 && !whole_quota
         && ++refill_evidence_ >= 2)
       refills_ = true;
     // Its rate, where no window tells it: over the span since an anchor
@@ -568,8 +577,12 @@ time_point advertised_budget::pace(time_point t) const {
   // sliding, the span measured from a log's oldest entry (a w measured
   // from resets may be a multiple of the true one; a window taken for a
   // bucket shows spans shorter than its own).
+  // A bucket (refills, never the whole quota left) has no oldest entry to
+  // measure a span from: its q-th newest send plus that span held one of
+  // a token refilled at 43/s to 9/s.
   bool slides = sliding_ || slid_ || (refills_ && holds_whole_quota());
-  double span = w_ ? *w_ : sliding_ && log_span_ ? *log_span_ : 0.0;
+  bool bucket = refills_ && !holds_whole_quota();
+  double span = w_ ? *w_ : sliding_ && log_span_ && !bucket ? *log_span_ : 0.0;
   if (auto first = qth_newest_send(); first && slides && span > 0)
     x = std::max(x, *first + from_seconds(span) + same_instant);
   return std::min(x, t + cfg_.max_block);

@@ -27,7 +27,10 @@
 //   bucket or window: r above the last answer's r less the requests the
 //     server counted between the two stamps (sends in between, and those
 //     at the previous stamp's instant besides its own request), by at
-//     least one, before the last reset = a refill, unless the whole quota
+//     least one, before the last reset (or past it without the quota
+//     back where no more than q / 2 was ever seen left: a bucket far
+//     below its advertised q, whose "until full" rounded up puts every
+//     answer past a reset) = a refill, unless the whole quota
 //     is back (r + those counted >= q - 1) and w is advertised (that
 //     window reset before its rounded-up bound) or the stamp is within a
 //     second of that bound (without w a window's reset or a bucket full
@@ -101,7 +104,9 @@
 //     a multiple of the true one, so only an advertised w); without w but
 //     seen sliding, the least span any answer showed in its stead: stamp
 //     + t less our send that the log's oldest entry must be (the log holds
-//     q - r, ours the newest of them; others' entries only shorten it);
+//     q - r, ours the newest of them; others' entries only shorten it),
+//     unless it refills and never showed the whole quota (a bucket: no
+//     oldest entry; that span held one of 43/s to 9/s);
 //   first reset, before any answer stamped past one: not before
 //     reset_at + 1.5 W / q (W advertised, else the longest t seen; a fixed
 //     window's quota is all back, a counter carrying a full window frees

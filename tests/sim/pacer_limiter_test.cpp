@@ -231,10 +231,15 @@ TEST(pacer_limiters, a_small_bucket_behind_legacy_headers_is_measured) {
   // refill is at least what was sent between two answers showing it full,
   // the estimate grows while it shows full, and a 429 of a request sent on
   // the estimate alone cuts it (before: 2,645 and 5,503 of 6,000 accepted
-  // with capacities of 2 and 5; now 5,885 and 5,966).
+  // with capacities of 2 and 5; now 5,885 and 5,966). A capacity of 1
+  // shows r = 0 at every answer and its reset a second away: each answer
+  // past the last reset without the quota back looked like a sliding
+  // window's, no refill counted, one request a second (300); now a gain
+  // there counts as a refill where no more than half the quota was ever
+  // seen left (4,794: arrival jitter of a third of a slot costs 17 429s).
   for (auto style :
        {header_style::x_ratelimit, header_style::x_ratelimit_epoch})
-    for (double burst : {2.0, 5.0})
+    for (double burst : {1.0, 2.0, 5.0})
       for (double initial : {0.0, 3.0}) {
         SCOPED_TRACE(to_string(style) + " burst " + std::to_string(burst)
                      + " from " + std::to_string(initial));
@@ -249,7 +254,8 @@ TEST(pacer_limiters, a_small_bucket_behind_legacy_headers_is_measured) {
                     to_string(style).c_str(), burst, initial,
                     static_cast<unsigned long long>(f.accepted),
                     f.throttled_at.size());
-        EXPECT_GE(static_cast<double>(f.accepted), 0.85 * 20 * 300);
+        EXPECT_GE(static_cast<double>(f.accepted),
+                  (burst < 2 ? 0.75 : 0.85) * 20 * 300);
         EXPECT_LE(f.throttled_at.size(), 30u);
       }
 }
