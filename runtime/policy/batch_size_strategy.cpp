@@ -75,10 +75,17 @@ protected:
     double a = lim_.sensitivity;
     double want;
     if (sig.error_rate > lim_.max_error_rate || sig.pressure >= 1) {
+      backlogged_ = false;
       want = s * (1 - a);
     } else if (static_cast<double>(sig.queue_depth) >= 2 * s) {
-      want = s * (1 + 2 * a); // a backlog: no latency cap (see the header)
+      // A backlog: no latency cap (see the header); no smoothing once it
+      // outlasts a request (one job's arrival is no backlog).
+      want = s * (1 + 2 * a);
+      if (backlogged_ && sig.pressure <= 0)
+        return std::ceil(want);
+      backlogged_ = true;
     } else {
+      backlogged_ = false;
       // One request may use half the latency target.
       double cap = s * 2;
       if (sig.request_latency_ms > 0)
@@ -93,6 +100,9 @@ protected:
     // Round towards `want` so small sensitivities still move.
     return s + (step > 0 ? std::ceil(step) : std::floor(step));
   }
+
+private:
+  bool backlogged_ = false; // the last update saw a backlog too
 };
 
 class ml_sizing final : public batch_size_strategy {

@@ -84,6 +84,28 @@ TEST(batch_size_strategy, adaptive_grows_into_a_backlog_and_shrinks_on_errors) {
   EXPECT_LT(s->size(), 500u);
 }
 
+TEST(batch_size_strategy,
+     adaptive_fills_requests_within_a_few_under_a_lasting_backlog) {
+  // A backlog that outlasts a request grows the size 1 + 2a (1.4x) per
+  // request, unsmoothed: 50 -> 1,000 in 10 requests. Smoothed (a step of
+  // a (want - s), 8%) it took 38, 76 s at 0.5 requests/s behind a
+  // rate limit. One job's arrival (a backlog at one update only) moves it
+  // by the smoothed step alone.
+  auto s = make_strategy(strategy_kind::adaptive, limits(10, 1000, 50));
+  int updates = 0;
+  while (s->size() < 1000u && updates < 100) {
+    s->update(healthy(100'000));
+    ++updates;
+  }
+  EXPECT_LE(updates, 10);
+  auto once = make_strategy(strategy_kind::adaptive, limits(10, 1000, 50));
+  once->update(healthy(100'000));
+  EXPECT_EQ(once->size(), 54u); // 50 + ceil(0.2 * (70 - 50))
+  once->update(healthy(0));
+  once->update(healthy(100'000));
+  EXPECT_LE(once->size(), 60u);
+}
+
 TEST(batch_size_strategy, adaptive_bounds_request_latency_by_the_target) {
   // Each item costs 5 ms of backend time. Without a backlog a request may
   // use half the 500 ms target (50 items); under one requests grow to the
