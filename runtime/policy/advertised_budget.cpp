@@ -414,6 +414,12 @@ double advertised_budget::uncounted() const {
 }
 
 bool advertised_budget::on_throttled(time_point now, duration latency) {
+  auto refused = now - std::max(duration{0}, latency);
+  refused_sent_ = std::max(refused_sent_.value_or(refused), refused);
+  if (auto it = std::lower_bound(early_sends_.begin(), early_sends_.end(),
+                                 refused - same_instant);
+      it != early_sends_.end() && *it <= refused + same_instant)
+    early_refused_ = true;
   if (!steering(now))
     return false;
   // A bucket whose refill rate is our estimate (no window advertised),
@@ -473,6 +479,14 @@ void advertised_budget::on_sent(time_point now) {
   // not count, holds no token for it (kept for on_throttled).
   if (refill_estimated() && timed_ && r_ - uncounted() < 1)
     refill_sends_.push_back(now);
+  // Sent before the reset on a log's freed slot alone (kept for
+  // on_throttled).
+  if (timed_ && now + same_instant < reset_at_ && r_ - uncounted() < 1
+      && log_frees()) {
+    early_sends_.push_back(now);
+    if (early_sends_.size() > max_logged_sends)
+      early_sends_.pop_front();
+  }
   while (!refill_sends_.empty()
          && (refill_sends_.front() < now - cfg_.distrust_for
              || refill_sends_.size() > max_logged_sends))
@@ -488,6 +502,27 @@ std::optional<time_point> advertised_budget::qth_newest_send() const {
   if (!q_ || *q_ < 1 || static_cast<double>(sends_.size()) < *q_)
     return std::nullopt;
   return sends_[sends_.size() - static_cast<std::size_t>(*q_)];
+}
+
+std::optional<time_point> advertised_budget::log_frees() const {
+  // Before the reset t says, with nothing left: a log seen sliding, w
+  // advertised, whose q newest entries are ours (our q-th newest send is
+  // within w of the stamp and none of them was refused: the log holds q,
+  // so it holds exactly those) frees its next slot when our q-th newest
+  // send leaves it, before a t rounded up says (a second lost per q
+  // sends: 3 a second into a log of 3 per 3 s went 3 per 4 s). Others'
+  // entries in the log put that send outside w of the stamp, or make the
+  // slot free earlier than t allows (t - 1 s). A fixed window that others
+  // spend fits both tests when our q span its start: a 429 of a request
+  // sent so early ends this for good.
+  auto first = qth_newest_send();
+  if (!first || !sliding_ || !w_ || early_refused_)
+    return std::nullopt;
+  auto frees = *first + from_seconds(*w_);
+  if (frees <= stamp_ || frees <= stamp_ + from_seconds(reset_s_ - 1)
+      || (refused_sent_ && *refused_sent_ >= *first - same_instant))
+    return std::nullopt;
+  return frees + same_instant;
 }
 
 bool advertised_budget::counter() const {
@@ -634,6 +669,8 @@ time_point advertised_budget::pace_timed(time_point t) const {
       if (stamp_ < sure && sends_after(sure - same_instant) < 1)
         return std::max(t, sure);
     }
+    if (auto frees = log_frees())
+      return cap(std::max(t, std::min(*frees, reset_at_ + same_instant)));
     // Just after the reset: a request sent at its very instant may still
     // count in the old window (a tie, or clocks of different grain).
     t = cap(reset_at_ + same_instant);

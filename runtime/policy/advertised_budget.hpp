@@ -79,7 +79,17 @@
 //     refill and a t rounded up would spread one token over seconds);
 //     else wait for reset_at (at most max_block away) and go same_instant
 //     (1 ms) after it: a request at the very instant may still count in
-//     the old window (a tie, or clocks of different grain);
+//     the old window (a tie, or clocks of different grain); but where
+//     the log is seen sliding (below), w advertised, and our q-th newest
+//     send f is within w of the stamp (the log holds q, so exactly our q
+//     newest, or: a lone fixed window holds them all, f no earlier than
+//     its start), none of those q refused, and f + w past stamp + t - 1 s
+//     (t rounded up allows it), only until f + w + 1 ms: the next slot
+//     frees there, up to a second before t says (3 per 3 s went 3 per 4
+//     s; a fixed window of 1 s, sliding after a 429's second of slack,
+//     half its quota). Others spending a fixed window can fit both tests
+//     with f before its start: a 429 of a request sent so early ends this
+//     for good;
 //   window, after reset_at, W not advertised (none, or from resets), or
 //     advertised but no answer past a reset has shown the quota back yet,
 //     and no answer stamped after reset_at yet: r - uncounted >= 1 are
@@ -257,6 +267,9 @@ private:
   /// The q-th newest send (a q-th send more waits for its span), if q is
   /// known and that many were logged.
   std::optional<time_point> qth_newest_send() const;
+  /// When a log's next slot frees, before the reset t says (the algorithm
+  /// above), if the log holds exactly our q newest sends.
+  std::optional<time_point> log_frees() const;
   /// Sends the newest answer's r does not count yet: those after its stamp
   /// (within same_instant of it: either way, so counted as not yet).
   double uncounted() const;
@@ -320,6 +333,10 @@ private:
   std::optional<double> untimed_r_; // r of the newest answer without t
   time_point untimed_stamp_{};      // ... and its stamp
   time_point last_sent_{};
+  std::optional<time_point> refused_sent_; // the newest 429's request's
+                                           // send time
+  std::deque<time_point> early_sends_;     // sent on log_frees() alone
+  bool early_refused_ = false;             // ... and one of them refused
   std::optional<time_point> last_strike_;
   std::optional<time_point> distrusted_until_;
   duration distrust_{0};

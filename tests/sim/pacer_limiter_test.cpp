@@ -192,6 +192,48 @@ TEST(pacer_limiters, a_sliding_log_advertising_its_window_sees_no_429) {
   expect_spent_without_a_429(budget_kind::sliding_log, every_style, 0.98);
 }
 
+TEST(pacer_limiters, a_small_window_is_spent_before_t_says) {
+  // t counts whole seconds, rounded up. A sliding log of 3 per 3 s (1/s,
+  // no burst) with nothing left: t counts to the moment its oldest entry
+  // leaves, a second late at each wait, 3 requests per 4 s (226 of 300
+  // before). Fixed windows of 1 s: a 429 (the first window, 6 per 1 s)
+  // adds a second of slack to every reset bound for good (961 of 1,800);
+  // at 34 per 1 s, 9,191 of 10,200. With w advertised and our q newest
+  // sends within w of the answer, no log or lone window frees its next
+  // slot before the q-th newest send + w: sent then.
+  struct limit {
+    budget_kind kind;
+    double q, w;
+  };
+  for (auto l : {limit{budget_kind::sliding_log, 3, 3},
+                 limit{budget_kind::fixed_window, 3, 3},
+                 limit{budget_kind::fixed_window, 6, 1},
+                 limit{budget_kind::fixed_window, 34, 1}})
+    for (auto style : {header_style::ietf, header_style::ietf_draft7,
+                       header_style::ietf_draft6})
+      for (double initial : {0.0, 1.0, 100.0}) {
+        SCOPED_TRACE(to_string(l.kind) + " " + std::to_string(l.q) + " per "
+                     + std::to_string(l.w) + " s " + to_string(style) + " from "
+                     + std::to_string(initial));
+        auto cfg = api(l.kind, style);
+        cfg.window_requests = l.q;
+        cfg.window_seconds = l.w;
+        cfg.base_latency = 20ms;
+        rate_limited_api backend{cfg, at(0s)};
+        pacer p{client(initial)};
+        auto f = drive(p, backend, 300s);
+        auto budget = l.q / l.w * 300;
+        std::printf("pacer_limiters: %g per %g s %s %s from %g/s: %llu of %g "
+                    "accepted, %zu throttled\n",
+                    l.q, l.w, to_string(l.kind).c_str(),
+                    to_string(style).c_str(), initial,
+                    static_cast<unsigned long long>(f.accepted), budget,
+                    f.throttled_at.size());
+        EXPECT_GE(static_cast<double>(f.accepted), 0.95 * budget);
+        EXPECT_LE(f.throttled_at.size(), 2u);
+      }
+}
+
 TEST(pacer_limiters, a_sliding_counter_advertising_its_window_sees_no_429) {
   // A sliding counter (Cloudflare's estimate, Kong's sliding window)
   // weighs the last aligned window in: its reset frees nothing at once, a
