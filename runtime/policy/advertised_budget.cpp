@@ -19,6 +19,12 @@ constexpr duration full_span = std::chrono::seconds{30};
 // count as strikes (a limiter that is no bucket fits no estimate).
 constexpr std::uint32_t max_cuts = 3;
 
+/// A send logged (in time order) within same_instant of `sent`.
+bool logged_at(const std::deque<time_point>& log, time_point sent) {
+  auto it = std::lower_bound(log.begin(), log.end(), sent - same_instant);
+  return it != log.end() && *it <= sent + same_instant;
+}
+
 /// The sends in [from, to) of a log kept in order.
 double sends_in(const std::deque<time_point>& sends, time_point from,
                 time_point to) {
@@ -414,11 +420,9 @@ double advertised_budget::uncounted() const {
 }
 
 bool advertised_budget::on_throttled(time_point now, duration latency) {
-  auto refused = now - std::max(duration{0}, latency);
-  refused_sent_ = std::max(refused_sent_.value_or(refused), refused);
-  if (auto it = std::lower_bound(early_sends_.begin(), early_sends_.end(),
-                                 refused - same_instant);
-      it != early_sends_.end() && *it <= refused + same_instant)
+  auto sent = now - std::max(duration{0}, latency);
+  refused_sent_ = std::max(refused_sent_.value_or(sent), sent);
+  if (logged_at(early_sends_, sent))
     early_refused_ = true;
   if (!steering(now))
     return false;
@@ -431,15 +435,11 @@ bool advertised_budget::on_throttled(time_point now, duration latency) {
   // overrun. A request the newest r covered and the server rejected is a
   // strike as below (a lower rate would not mend wrong headers).
   if (refill_estimated() && refill_rate_) {
-    auto sent = now - std::max(duration{0}, latency);
     if (last_cut_ && sent < *last_cut_)
       return false;
-    auto it = std::lower_bound(refill_sends_.begin(), refill_sends_.end(),
-                               sent - same_instant);
     if (!last_cut_ || now - *last_cut_ > cfg_.distrust_for)
       cuts_ = 0;
-    if (it != refill_sends_.end() && *it <= sent + same_instant
-        && cuts_ < max_cuts) {
+    if (logged_at(refill_sends_, sent) && cuts_ < max_cuts) {
       ++cuts_;
       last_cut_ = now;
       overran_ = std::min(overran_.value_or(*refill_rate_), *refill_rate_);
@@ -475,14 +475,14 @@ void advertised_budget::on_sent(time_point now) {
                               && total_sent_ > 0
                               && to_seconds(now - last_sent_) <= 1.1 / *qr)
     sent_at_rate_ = qr;
-  // Sent on the estimated refill alone: the newest r, less the sends it did
-  // not count, holds no token for it (kept for on_throttled).
-  if (refill_estimated() && timed_ && r_ - uncounted() < 1)
+  // The newest r, less the sends it did not count, holds no token for it.
+  bool none_left = timed_ && r_ - uncounted() < 1;
+  // Sent on the estimated refill alone (kept for on_throttled).
+  if (refill_estimated() && none_left)
     refill_sends_.push_back(now);
   // Sent before the reset on a log's freed slot alone (kept for
   // on_throttled).
-  if (timed_ && now + same_instant < reset_at_ && r_ - uncounted() < 1
-      && log_frees()) {
+  if (none_left && now + same_instant < reset_at_ && log_frees()) {
     early_sends_.push_back(now);
     if (early_sends_.size() > max_logged_sends)
       early_sends_.pop_front();
