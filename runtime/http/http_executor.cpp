@@ -27,7 +27,6 @@ namespace http = beast::http;
 namespace net = boost::asio;
 namespace ssl = net::ssl;
 using tcp = net::ip::tcp;
-using error_code = boost::system::error_code;
 
 namespace {
 
@@ -57,7 +56,7 @@ struct connection {
 // A short, single-line message from an error response's body: its JSON
 // "message" or "error" field when it has one, else its first characters.
 std::string body_message(const std::string& body) {
-  error_code ec;
+  beast::error_code ec;
   auto value = boost::json::parse(body, ec);
   if (!ec && value.is_object()) {
     for (auto key : {"message", "error", "detail"}) {
@@ -86,7 +85,7 @@ std::string body_message(const std::string& body) {
 // fail their item (retryably when "retryable" is true).
 void apply_item_results(batch_outcome& out, const batch& b,
                         const std::string& key, const std::string& body) {
-  error_code ec;
+  beast::error_code ec;
   auto value = boost::json::parse(body, ec);
   const boost::json::array* results = nullptr;
   if (!ec && value.is_object())
@@ -126,7 +125,7 @@ std::string seconds_text(duration d) {
                         : std::to_string(ms) + " ms";
 }
 
-bool stale_connection_error(const error_code& ec) {
+bool stale_connection_error(const beast::error_code& ec) {
   return ec == http::error::end_of_stream || ec == net::error::eof
          || ec == net::error::connection_reset || ec == net::error::broken_pipe
          || ec == ssl::error::stream_truncated;
@@ -167,7 +166,7 @@ struct http_executor::impl {
   // Opens a connection; nothing and the reason in `why` on failure.
   std::unique_ptr<connection> open(std::string& why) {
     auto c = std::make_unique<connection>();
-    error_code ec;
+    beast::error_code ec;
     std::optional<tcp::resolver::results_type> eps;
     {
       std::lock_guard<std::mutex> guard{mtx};
@@ -191,7 +190,7 @@ struct http_executor::impl {
     auto timeout = from_seconds(cfg.connect_timeout_seconds);
     c->lowest().expires_after(timeout);
     c->lowest().async_connect(
-      *eps, [&](const error_code& e, const tcp::endpoint&) { ec = e; });
+      *eps, [&](const beast::error_code& e, const tcp::endpoint&) { ec = e; });
     c->run();
     if (ec) {
       why = "cannot connect to " + authority + ": "
@@ -212,7 +211,7 @@ struct http_executor::impl {
       c->secure->set_verify_callback(ssl::host_name_verification{url.host});
       c->lowest().expires_after(timeout);
       c->secure->async_handshake(ssl::stream_base::client,
-                                 [&](const error_code& e) { ec = e; });
+                                 [&](const beast::error_code& e) { ec = e; });
       c->run();
       if (ec) {
         why = "TLS handshake with " + authority + " failed: " + ec.message();
@@ -224,7 +223,7 @@ struct http_executor::impl {
   }
 
   struct exchange_result {
-    error_code ec;
+    beast::error_code ec;
     bool got_bytes = false; // some of the response arrived
     http::response<http::string_body> response;
   };
@@ -254,8 +253,9 @@ struct http_executor::impl {
     exchange_result r;
     c.lowest().expires_after(timeout);
     auto write = [&](auto& stream) {
-      http::async_write(stream, req,
-                        [&](const error_code& e, std::size_t) { r.ec = e; });
+      http::async_write(
+        stream, req,
+        [&](const beast::error_code& e, std::size_t) { r.ec = e; });
     };
     if (c.secure)
       write(*c.secure);
@@ -268,7 +268,7 @@ struct http_executor::impl {
     parser.body_limit(max_response_bytes);
     auto read = [&](auto& stream) {
       http::async_read(stream, c.buffer, parser,
-                       [&](const error_code& e, std::size_t n) {
+                       [&](const beast::error_code& e, std::size_t n) {
                          r.ec = e;
                          r.got_bytes = n > 0;
                        });
@@ -305,7 +305,7 @@ http_executor::http_executor(http_backend_config cfg)
   if (url->tls) {
     auto& ctx = impl_->tls.emplace(ssl::context::tls_client);
     ctx.set_verify_mode(ssl::verify_peer);
-    error_code ec;
+    beast::error_code ec;
     if (cfg.ca_file.empty())
       ctx.set_default_verify_paths(ec);
     else

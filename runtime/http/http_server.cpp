@@ -22,7 +22,6 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
-using error_code = boost::system::error_code;
 
 std::string http_request::header(const std::string& name) const {
   auto i = headers.find(name);
@@ -61,7 +60,7 @@ void configure(request_parser& parser, std::uint64_t max_body) {
 
 /// The reply to a request that could not be read (then the connection
 /// closes).
-http_reply refusal(const error_code& ec, std::uint64_t max_body) {
+http_reply refusal(const beast::error_code& ec, std::uint64_t max_body) {
   http_reply r;
   if (ec == http::error::body_limit) {
     r.status = 413;
@@ -107,12 +106,12 @@ private:
     stream_.expires_after(idle_);
     http::async_read(
       stream_, buffer_, *parser_,
-      [self = shared_from_this()](const error_code& ec, std::size_t) {
+      [self = shared_from_this()](const beast::error_code& ec, std::size_t) {
         self->on_read(ec);
       });
   }
 
-  void on_read(const error_code& ec) {
+  void on_read(const beast::error_code& ec) {
     if (ec == http::error::end_of_stream || ec == beast::error::timeout
         || ec == net::error::operation_aborted)
       return close();
@@ -146,7 +145,7 @@ private:
     stream_.expires_after(idle_);
     http::async_write(stream_, *res,
                       [self = shared_from_this(), res,
-                       keep_alive](const error_code& ec, std::size_t) {
+                       keep_alive](const beast::error_code& ec, std::size_t) {
                         if (ec || !keep_alive)
                           return self->close();
                         self->read();
@@ -154,7 +153,7 @@ private:
   }
 
   void close() {
-    error_code ignored;
+    beast::error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
   }
 
@@ -181,7 +180,7 @@ http_parse_result parse_http_requests(std::string_view bytes,
   for (;;) {
     request_parser parser;
     configure(parser, max_body_bytes);
-    error_code ec;
+    beast::error_code ec;
     bool more = arrived.empty();
     while (!parser.is_done()) {
       if (more) {
@@ -226,21 +225,21 @@ struct http_server::impl {
   bool stopped = false;
 
   void accept() {
-    acceptor.async_accept(net::make_strand(ioc), [self
-                                                  = this](const error_code& ec,
-                                                          tcp::socket socket) {
-      if (ec == net::error::operation_aborted)
-        return;
-      if (!ec) {
-        error_code ignored;
-        socket.set_option(tcp::no_delay{true}, ignored);
-        std::make_shared<session>(std::move(socket), self->handler,
-                                  self->opts.max_body_bytes,
-                                  from_seconds(self->opts.idle_timeout_seconds))
-          ->start();
-      }
-      self->accept();
-    });
+    acceptor.async_accept(
+      net::make_strand(ioc),
+      [self = this](const beast::error_code& ec, tcp::socket socket) {
+        if (ec == net::error::operation_aborted)
+          return;
+        if (!ec) {
+          beast::error_code ignored;
+          socket.set_option(tcp::no_delay{true}, ignored);
+          std::make_shared<session>(
+            std::move(socket), self->handler, self->opts.max_body_bytes,
+            from_seconds(self->opts.idle_timeout_seconds))
+            ->start();
+        }
+        self->accept();
+      });
   }
 };
 
@@ -248,7 +247,7 @@ http_server::http_server(options opts, http_handler handler)
   : impl_(std::make_shared<impl>()) {
   impl_->opts = std::move(opts);
   impl_->handler = std::move(handler);
-  error_code ec;
+  beast::error_code ec;
   auto address = net::ip::make_address(impl_->opts.host, ec);
   if (ec)
     throw std::runtime_error("cannot listen on '" + impl_->opts.host
@@ -274,7 +273,7 @@ http_server::http_server(options opts, http_handler handler)
 http_server::~http_server() { stop(); }
 
 std::uint16_t http_server::port() const {
-  error_code ec;
+  beast::error_code ec;
   return impl_->acceptor.local_endpoint(ec).port();
 }
 
@@ -288,7 +287,7 @@ void http_server::stop() {
   // A raw pointer: a handler left queued by stop() below must not keep
   // impl (which owns the queue) alive.
   net::post(impl_->ioc, [st = impl_.get()] {
-    error_code ignored;
+    beast::error_code ignored;
     st->acceptor.close(ignored);
   });
   impl_->ioc.stop();

@@ -226,19 +226,33 @@ void check_poisoned_fields_refused(caf::actor_system& sys) {
     << typeid(T).name() << " saved a field that cannot cross the wire";
 }
 
+/// One value of T, generated, across the wire both ways.
 template <class T>
-void check_round_trips(caf::actor_system& sys) {
-  check_poisoned_fields_refused<T>(sys);
-  // The generators fill what inspect visits, so first make sure inspect
-  // visits every field (a forgotten one would never be generated).
+void round_trip_one(caf::actor_system& sys) {
+  auto x = *rc::gen::arbitrary<T>();
+  if (!(round_trip(sys, x) == x))
+    RC_FAIL(std::string{"round trip of "} + typeid(T).name());
+  if (!(message_round_trip(sys, x) == x))
+    RC_FAIL(std::string{"message round trip of "} + typeid(T).name());
+}
+
+/// The generators fill what inspect visits, so inspect must visit every
+/// field (a forgotten one would never be generated).
+template <class T>
+void check_fields_inspected() {
   EXPECT_EQ(inspected_fields<T>(), aggregate_fields<T>())
     << typeid(T).name() << ": inspect() misses a field";
-  EXPECT_TRUE(rc::check(std::string{"round trip of "} + typeid(T).name(),
-                        [&sys](const T& x) {
-                          RC_ASSERT(round_trip(sys, x) == x);
-                          RC_ASSERT(message_round_trip(sys, x) == x);
-                        }))
-    << typeid(T).name();
+}
+
+/// One property for all types, each run generating a value of every one: a
+/// property per type instantiated RapidCheck's checking and shrinking 39
+/// times, two fifths of this file's compile time.
+template <class... Ts>
+void check_round_trips(caf::actor_system& sys) {
+  (check_poisoned_fields_refused<Ts>(sys), ...);
+  (check_fields_inspected<Ts>(), ...);
+  EXPECT_TRUE(rc::check("every type round trips",
+                        [&sys] { (round_trip_one<Ts>(sys), ...); }));
 }
 
 } // namespace
@@ -386,43 +400,15 @@ TEST_F(messages, handles_convert_to_listener_interfaces) {
 // -- properties ---------------------------------------------------------------
 
 TEST_F(messages_property, every_type_round_trips) {
-  check_round_trips<operation>(sys);
-  check_round_trips<resource_snapshot>(sys);
-  check_round_trips<resource_alert>(sys);
-  check_round_trips<feature_vector>(sys);
-  check_round_trips<training_sample>(sys);
-  check_round_trips<optimization_target>(sys);
-  check_round_trips<prediction>(sys);
-  check_round_trips<latency_summary>(sys);
-  check_round_trips<job_submission>(sys);
-  check_round_trips<job_status>(sys);
-  check_round_trips<work_items>(sys);
-  check_round_trips<operation_finished>(sys);
-  check_round_trips<batch>(sys);
-  check_round_trips<item_result>(sys);
-  check_round_trips<batch_outcome>(sys);
-  check_round_trips<breaker_state_changed>(sys);
-  check_round_trips<request_completed>(sys);
-  check_round_trips<gate_status>(sys);
-  check_round_trips<op_ref>(sys);
-  check_round_trips<operation_events>(sys);
-  check_round_trips<recommendation>(sys);
-  check_round_trips<resource_trends>(sys);
-  check_round_trips<prediction_request>(sys);
-  check_round_trips<optimizer_insights>(sys);
-  check_round_trips<ab_test_config>(sys);
-  check_round_trips<ab_test_result>(sys);
-  check_round_trips<load_test_config>(sys);
-  check_round_trips<type_breakdown>(sys);
-  check_round_trips<load_test_result>(sys);
-  check_round_trips<play_report>(sys);
-  check_round_trips<coordinator_status>(sys);
-  check_round_trips<batching_metrics>(sys);
-  check_round_trips<performance_metrics>(sys);
-  check_round_trips<dashboard>(sys);
-  check_round_trips<lease_grant>(sys);
-  check_round_trips<lease_request>(sys);
-  check_round_trips<lease_return>(sys);
-  check_round_trips<throttle_report>(sys);
-  check_round_trips<cluster_pause>(sys);
+  check_round_trips<
+    operation, resource_snapshot, resource_alert, feature_vector,
+    training_sample, optimization_target, prediction, latency_summary,
+    job_submission, job_status, work_items, operation_finished, batch,
+    item_result, batch_outcome, breaker_state_changed, request_completed,
+    gate_status, op_ref, operation_events, recommendation, resource_trends,
+    prediction_request, optimizer_insights, ab_test_config, ab_test_result,
+    load_test_config, type_breakdown, load_test_result, play_report,
+    coordinator_status, batching_metrics, performance_metrics, dashboard,
+    lease_grant, lease_request, lease_return, throttle_report, cluster_pause>(
+    sys);
 }

@@ -3,12 +3,13 @@
 
 #include "runtime/policy/alert_dispatch.hpp"
 
+#include "tests/support/virtual_time.hpp"
+
 using namespace batching;
+using batching::testing_support::at;
 using namespace std::chrono_literals;
 
 namespace {
-
-time_point at(duration d) { return time_point{} + d; }
 
 resource_alert alert(alert_level level, resource_kind r = resource_kind::cpu) {
   resource_alert a;

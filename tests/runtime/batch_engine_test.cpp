@@ -6,12 +6,13 @@
 
 #include "runtime/policy/batch_engine.hpp"
 
+#include "tests/support/virtual_time.hpp"
+
 using namespace batching;
+using batching::testing_support::at;
 using namespace std::chrono_literals;
 
 namespace {
-
-time_point at(duration d) { return time_point{} + d; }
 
 batch_engine::config engine_config(std::size_t max_items = 3,
                                    std::uint32_t attempts = 2) {

@@ -3,12 +3,13 @@
 
 #include "runtime/policy/batch_queue.hpp"
 
+#include "tests/support/virtual_time.hpp"
+
 using namespace batching;
+using batching::testing_support::at;
 using namespace std::chrono_literals;
 
 namespace {
-
-time_point at(duration d) { return time_point{} + d; }
 
 queued_item item(std::uint64_t id, priority prio, std::size_t bytes = 10,
                  std::uint64_t job = 1) {

@@ -3,12 +3,13 @@
 
 #include "runtime/policy/circuit_breaker.hpp"
 
+#include "tests/support/virtual_time.hpp"
+
 using namespace batching;
+using batching::testing_support::at;
 using namespace std::chrono_literals;
 
 namespace {
-
-time_point at(duration d) { return time_point{} + d; }
 
 circuit_breaker_config cfg(std::uint32_t threshold = 3, double timeout = 10,
                            std::uint32_t recovery = 2) {

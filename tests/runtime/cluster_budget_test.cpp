@@ -5,12 +5,13 @@
 
 #include "runtime/policy/cluster_budget.hpp"
 
+#include "tests/support/virtual_time.hpp"
+
 using namespace batching;
+using batching::testing_support::at;
 using namespace std::chrono_literals;
 
 namespace {
-
-time_point at(duration d) { return time_point{} + d; }
 
 budget_authority::config per_second(double rate) {
   budget_authority::config cfg;

@@ -7,12 +7,13 @@
 
 #include "runtime/policy/flow_peers.hpp"
 
+#include "tests/support/virtual_time.hpp"
+
 using namespace batching;
+using batching::testing_support::at;
 using namespace std::chrono_literals;
 
 namespace {
-
-time_point at(duration d) { return time_point{} + d; }
 
 flow_settings settings(flow_kind kind) {
   flow_settings s;

@@ -5,12 +5,13 @@
 
 #include "runtime/policy/job_ledger.hpp"
 
+#include "tests/support/virtual_time.hpp"
+
 using namespace batching;
+using batching::testing_support::at;
 using namespace std::chrono_literals;
 
 namespace {
-
-time_point at(duration d) { return time_point{} + d; }
 
 job_ledger ledger(std::uint32_t jobs = 2, std::uint64_t ops = 100) {
   return job_ledger{{jobs, ops}, {"read", "write"}};

@@ -9,12 +9,13 @@
 
 #include "runtime/policy/pacer.hpp"
 
+#include "tests/support/virtual_time.hpp"
+
 using namespace batching;
+using batching::testing_support::at;
 using namespace std::chrono_literals;
 
 namespace {
-
-time_point at(duration d) { return time_point{} + d; }
 
 pacer::config paced(double rate, std::uint32_t in_flight = 4) {
   pacer::config cfg;

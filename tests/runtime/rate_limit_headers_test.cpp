@@ -7,7 +7,10 @@
 #include "runtime/policy/advertised_budget.hpp"
 #include "runtime/policy/rate_limit_headers.hpp"
 
+#include "tests/support/virtual_time.hpp"
+
 using namespace batching;
+using batching::testing_support::at;
 
 namespace batching {
 
@@ -29,9 +32,6 @@ rate_limit_reading read(std::vector<header_field> fields) {
 rate_limit_advice advice(double q, double w, double r, double t) {
   return {q, w, r, t};
 }
-
-/// Virtual time, s seconds from the start.
-time_point at(double s) { return time_point{} + from_seconds(s); }
 
 /// Sends `n` requests from `t` on, each as soon as the advice allows;
 /// returns the time from the first to the last.

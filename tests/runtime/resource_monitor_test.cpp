@@ -2,12 +2,13 @@
 
 #include "runtime/policy/resource_monitor.hpp"
 
+#include "tests/support/virtual_time.hpp"
+
 using namespace batching;
+using batching::testing_support::at;
 using namespace std::chrono_literals;
 
 namespace {
-
-time_point at(duration d) { return time_point{} + d; }
 
 resource_snapshot snap(duration t, double cpu, double mem = 10) {
   resource_snapshot s;

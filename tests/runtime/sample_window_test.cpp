@@ -8,12 +8,13 @@
 #include "runtime/policy/sample_window.hpp"
 #include "runtime/policy/training_set.hpp"
 
+#include "tests/support/virtual_time.hpp"
+
 using namespace batching;
+using batching::testing_support::at;
 using namespace std::chrono_literals;
 
 namespace {
-
-time_point at(duration d) { return time_point{} + d; }
 
 sample_window one_second_window() {
   return sample_window{{"write", 1s, 0.6, target_priority::latency, false}};

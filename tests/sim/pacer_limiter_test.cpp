@@ -15,13 +15,14 @@
 #include "runtime/policy/random.hpp"
 #include "sim/rate_limited_api.hpp"
 
+#include "tests/support/virtual_time.hpp"
+
 using namespace batching;
+using batching::testing_support::at;
 using namespace batching::sim;
 using namespace std::chrono_literals;
 
 namespace {
-
-time_point at(duration d) { return time_point{} + d; }
 
 struct run_figures {
   std::uint64_t sent = 0;

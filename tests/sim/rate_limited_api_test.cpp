@@ -10,15 +10,15 @@
 #include "sim/rate_limited_api.hpp"
 
 #include "tests/actors/actor_fixture.hpp"
+#include "tests/support/virtual_time.hpp"
 
 using namespace batching;
+using batching::testing_support::at;
 using namespace batching::sim;
 using namespace batching::testing_support;
 using namespace std::chrono_literals;
 
 namespace {
-
-time_point at(duration d) { return time_point{} + d; }
 
 batch request(std::size_t items, std::size_t bytes = 10) {
   batch b;

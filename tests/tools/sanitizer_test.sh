@@ -24,11 +24,33 @@ cmake --build "$dir" -j "$(nproc)" \
 export UBSAN_OPTIONS="suppressions=$src/tools/ubsan.supp:halt_on_error=1:print_stacktrace=1"
 # RapidCheck's fixed seed, as CTest gives the other tests (reproducible).
 export RC_PARAMS=${RC_PARAMS:-seed=20261129}
-for t in policy_test config_test storage_test messages_test model_test \
-         actors_test topology_property_test \
-         "runtime_test --gtest_filter=journal_runtime.*" \
-         "http_test --gtest_filter=http_reading.*"; do
+runs=(policy_test config_test storage_test messages_test model_test
+      actors_test topology_property_test
+      "runtime_test --gtest_filter=journal_runtime.*"
+      "http_test --gtest_filter=http_reading.*")
+# As many suites at once as there are cores (actors_test, the longest,
+# first), each into its own log, shown when it fails.
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
+run() {
+  local rc=0
   # shellcheck disable=SC2086
-  (cd "$dir/tests" && ./$t --gtest_brief=1) || { echo "sanitizer_test: $t FAILED"; exit 1; }
+  (cd "$dir/tests" && ./$1 --gtest_brief=1) >"$logs/$2.log" 2>&1 || rc=$?
+  echo "$rc" >"$logs/$2.rc"
+}
+order=(5 4 0 1 2 3 6 7 8)
+for i in "${order[@]}"; do
+  while (($(jobs -rp | wc -l) >= $(nproc))); do wait -n; done
+  run "${runs[$i]}" "$i" &
 done
-echo "sanitizer_test: ok"
+wait
+status=0
+for i in "${order[@]}"; do
+  if [[ $(cat "$logs/$i.rc" 2>/dev/null) != 0 ]]; then
+    echo "sanitizer_test: ${runs[$i]} FAILED"
+    cat "$logs/$i.log"
+    status=1
+  fi
+done
+((status == 0)) && echo "sanitizer_test: ok"
+exit $status
