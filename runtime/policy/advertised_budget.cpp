@@ -471,10 +471,26 @@ bool advertised_budget::steering(time_point now) const {
 
 void advertised_budget::on_sent(time_point now) {
   sent_at_rate_.reset();
-  if (auto qr = quota_rate(); qr && *qr > 0 && refill_estimated()
-                              && total_sent_ > 0
-                              && to_seconds(now - last_sent_) <= 1.1 / *qr)
-    sent_at_rate_ = qr;
+  // Kept to the rate taken over a span (at least a second and three
+  // sends' worth), not in one close pair: a demand below the refill sends
+  // in bursts and leaves the bucket full whatever its rate, and growing on
+  // those bursts ran the estimate past the refill, a 429 each cycle (a
+  // bucket of 89/s, holding 9, fed 70/s: 19 429s in 600 s).
+  while (!recent_sends_.empty()
+         && (recent_sends_.front() < now - std::chrono::seconds{60}
+             || recent_sends_.size() > max_logged_sends))
+    recent_sends_.pop_front();
+  if (auto qr = quota_rate();
+      qr && *qr > 0 && refill_estimated() && total_sent_ > 0) {
+    auto span = std::max(1.0, 3 / *qr);
+    auto from = now - from_seconds(span);
+    auto in_span = static_cast<double>(
+      recent_sends_.end()
+      - std::upper_bound(recent_sends_.begin(), recent_sends_.end(), from));
+    if (in_span + 1 >= 0.9 * *qr * span)
+      sent_at_rate_ = qr;
+  }
+  recent_sends_.push_back(now);
   // The newest r, less the sends it did not count, holds no token for it.
   bool none_left = timed_ && r_ - uncounted() < 1;
   // Sent on the estimated refill alone (kept for on_throttled).

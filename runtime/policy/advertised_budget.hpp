@@ -49,7 +49,8 @@
 //     times 1.25 at an answer showing it full (at most once a second:
 //     answers come many a second, and the measures need time to catch up)
 //     while we send at the rate taken (measured or, before any measure,
-//     estimated; the last send within 1.1 / rate of the one before: it refills
+//     estimated; over the last max(1 s, 3 / rate), at least 0.9 of that
+//     rate's sends, this one included: it refills
 //     at least as fast; a full bucket shows nothing to measure until it
 //     drains), but no more than halfway to the least rate a 429 cut (below);
 //     before any measure, (r_max - r) / t (t rounded up: an understatement of
@@ -318,6 +319,7 @@ private:
   std::optional<double> full_floor_;      // R >= this, measured ...
   time_point full_floor_at_{};            // ... at this stamp
   std::optional<double> sent_at_rate_;  // the bucket rate the last send kept to
+  std::deque<time_point> recent_sends_; // the last minute's sends
   std::optional<time_point> grown_at_;  // the last growth step's stamp
   std::optional<double> overran_;       // the least estimate a 429 cut
   std::optional<time_point> last_cut_;  // ... when
