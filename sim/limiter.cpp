@@ -225,6 +225,21 @@ std::optional<limiter::quota_state> limiter::quota(time_point now) const {
 }
 
 double limiter::sustainable_rate() const {
+  auto n = static_cast<double>(cfg_.window_requests);
+  switch (cfg_.kind) {
+    case budget_kind::sliding_counter:
+    case budget_kind::counting_counter:
+      // Admitted iff prev (1 - f) + cur <= N - 1: after a window that
+      // admitted any, the N-th request of the next needs f = 1, so at most
+      // N - 1 there (N - 1 evenly spaced all pass); a window of N needs an
+      // empty one before it. The most over many windows: max(N - 1, N / 2)
+      // per W (N = 1: one request every other window; 10 per 10 s: 0.9/s).
+      return std::max(n - 1, n / 2) / cfg_.window_seconds;
+    default: return documented_rate();
+  }
+}
+
+double limiter::documented_rate() const {
   switch (cfg_.kind) {
     case budget_kind::token_bucket:
     case budget_kind::nginx_delay: return cfg_.rate;

@@ -17,7 +17,8 @@
 //   sliding_counter  Cloudflare's estimate: e = prev (1 - f) + cur, f the
 //                    share of the current aligned window gone; admit iff
 //                    e + 1 <= N. Truth: the f (or the next window's) at
-//                    which that holds again.
+//                    which that holds again. Sustains max(N - 1, N / 2)
+//                    per W, not N (sustainable_rate()).
 //   counting_log     as sliding_log, but every request is logged, rejected
 //                    or not: admit iff fewer than N requests of any outcome
 //                    in the last W (hammering keeps it shut).
@@ -88,9 +89,13 @@ public:
 
   std::optional<quota_state> quota(time_point now) const;
 
-  /// Requests/s it admits in the long run; 0 where that depends on the
-  /// service time (concurrency, unlimited).
+  /// Requests/s it admits in the long run, at most (the budget); 0 where
+  /// that depends on the service time (concurrency, unlimited). Below the
+  /// documented rate for the counters: max(N - 1, N / 2) / W.
   double sustainable_rate() const;
+
+  /// Requests/s its operator documents: N / W or r (what a client is told).
+  double documented_rate() const;
 
   /// The counting span in seconds: the window, or the bucket's refill
   /// horizon (burst / rate); 0 where none applies.

@@ -145,7 +145,7 @@ std::vector<zoo_draw> draw_zoo(std::uint64_t seed, std::size_t n) {
     d.demand = d.budget_items * log_uniform(rng, 0.3, 3);
     d.burst_every_s = rng.uniform(10, 60);
     d.knowledge = pick(rng, knowledge);
-    auto documented = quota ? probe.sustainable_rate() : requests;
+    auto documented = quota ? probe.documented_rate() : requests;
     switch (d.knowledge) {
       case client_knowledge::none: d.declared_rate = 0; break;
       case client_knowledge::right: d.declared_rate = documented; break;

@@ -157,6 +157,39 @@ TEST(limiter, counting_log_stays_shut_while_hammered) {
   EXPECT_EQ(admitted, 100);
 }
 
+TEST(limiter, a_sliding_counter_sustains_one_less_than_its_quota) {
+  // The budget a counter allows (sustainable_rate): N - 1 evenly spaced
+  // per window all pass, for ever; a sender that takes every slot the
+  // instant it opens (polled each millisecond) gets no more than
+  // max(N - 1, N / 2) per window over 100 windows, plus one window's N.
+  for (auto kind :
+       {budget_kind::sliding_counter, budget_kind::counting_counter})
+    for (std::uint32_t n : {1u, 2u, 3u, 5u, 10u}) {
+      limiter::config c{kind, 1, 1, n, 2, 1};
+      limiter probe{c, at_s(0)};
+      auto per_window = std::max(n - 1.0, n / 2.0);
+      EXPECT_DOUBLE_EQ(probe.sustainable_rate(), per_window / 2) << n;
+      EXPECT_DOUBLE_EQ(probe.documented_rate(), n / 2.0) << n;
+      if (n >= 2) {
+        limiter even{c, at_s(0)};
+        int admitted = 0;
+        for (int k = 0; k < 100; ++k)
+          for (std::uint32_t j = 0; j + 1 < n; ++j)
+            admitted += even.admit(at_s(2 * (k + (j + 0.5) / (n - 1)))).admitted
+                          ? 1
+                          : 0;
+        EXPECT_EQ(admitted, 100 * static_cast<int>(n - 1)) << n;
+      }
+      limiter greedy{c, at_s(0)};
+      int admitted = 0;
+      for (int ms = 0; ms < 200'000; ++ms)
+        if (greedy.has_room(at_s(ms / 1000.0)))
+          admitted += greedy.admit(at_s(ms / 1000.0)).admitted ? 1 : 0;
+      EXPECT_LE(admitted, 100 * per_window + n) << n;
+      EXPECT_GE(admitted, 100 * per_window - n) << n;
+    }
+}
+
 TEST(limiter, nginx_delays_within_its_burst_and_rejects_beyond) {
   // rate 2/s, burst 4: a volley of 10 at t = 0 -> 5 admitted (held 0, 0.5,
   // ..., 2 s), 5 rejected.
