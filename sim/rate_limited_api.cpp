@@ -48,6 +48,15 @@ rate_limited_api::rate_limited_api(config cfg, time_point start)
   // nop
 }
 
+double rate_limited_api::tenants_weight(time_point t) const {
+  auto phase = to_seconds(t - start_) / std::max(1.0, cfg_.tenant_period_s);
+  return (1 - std::cos(2 * M_PI * phase)) / 2;
+}
+
+double rate_limited_api::tenants_rate(time_point t) const {
+  return cfg_.tenant_share * limiter_.sustainable_rate() * tenants_weight(t);
+}
+
 void rate_limited_api::run_tenants(time_point now) {
   auto peak = cfg_.tenant_share * limiter_.sustainable_rate();
   if (peak <= 0)
@@ -70,8 +79,7 @@ void rate_limited_api::run_tenants(time_point now) {
     auto t = next_tenant_;
     next_tenant_
       += from_seconds(-std::log(std::max(tenant_rng_.uniform(), 1e-12)) / peak);
-    auto phase = to_seconds(t - start_) / std::max(1.0, cfg_.tenant_period_s);
-    if (tenant_rng_.uniform() < (1 - std::cos(2 * M_PI * phase)) / 2)
+    if (tenant_rng_.uniform() < tenants_weight(t))
       tenant_backlog_ = std::min(tenant_backlog_ + 1, 100.0);
     serve_backlog(t);
   }

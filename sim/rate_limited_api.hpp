@@ -102,6 +102,10 @@ public:
   /// Requests of other tenants admitted so far.
   std::uint64_t tenant_accepted() const { return tenant_accepted_; }
 
+  /// Other tenants' mean requests/s at `t` (the truth: only a reference
+  /// that knows it, oracle_tenants in the zoo, may read it).
+  double tenants_rate(time_point t) const;
+
   std::uint64_t requests() const { return requests_; }
   std::uint64_t throttled() const { return throttled_; }
   std::uint64_t accepted() const { return accepted_; }
@@ -113,6 +117,8 @@ private:
   duration latency_for(std::size_t items);
   /// Other tenants' requests up to `now`.
   void run_tenants(time_point now);
+  /// The share of their peak rate other tenants spend at `t`.
+  double tenants_weight(time_point t) const;
 
   config cfg_;
   time_point start_;

@@ -181,6 +181,8 @@ const std::vector<zoo_strategy>& zoo_strategies() {
     v.push_back({"netflix_aimd_1", strategy_kind::fixed,
                  flow_kind::netflix_aimd, true, false, 1});
     v.push_back({"clipper", strategy_kind::clipper, flow_kind::pacer});
+    v.push_back({"oracle_tenants", strategy_kind::fixed, flow_kind::fixed, true,
+                 false, 0, true, true});
     v.push_back(
       {"oracle", strategy_kind::fixed, flow_kind::fixed, true, false, 0, true});
     return v;
@@ -189,6 +191,39 @@ const std::vector<zoo_strategy>& zoo_strategies() {
 }
 
 namespace {
+
+/// oracle_tenants' pacing: share x (L - the tenants' mean rate at t), L
+/// the limiter's sustainable rate; what a client would need to see the
+/// others' traffic to do.
+class tenant_aware_pace final : public flow_controller {
+public:
+  tenant_aware_pace(std::uint32_t max_in_flight, const rate_limited_api& api,
+                    double share)
+    : flow_controller(max_in_flight), api_(api), share_(share) {
+    // nop
+  }
+  flow_kind kind() const override { return flow_kind::fixed; }
+  double rate() const override { return at(last_sent_.value_or(time_point{})); }
+
+protected:
+  time_point pace(time_point t) override {
+    return last_sent_ ? std::max(t, *last_sent_ + from_seconds(1 / at(t))) : t;
+  }
+  void sent(time_point now) override { last_sent_ = now; }
+  void completed(time_point, const flow_sample&) override {
+    // nop
+  }
+
+private:
+  double at(time_point t) const {
+    auto left = api_.budget().sustainable_rate() - api_.tenants_rate(t);
+    return std::max(1e-3, share_ * left);
+  }
+
+  const rate_limited_api& api_;
+  double share_;
+  std::optional<time_point> last_sent_;
+};
 
 zoo_run run_once(const zoo_draw& d, const zoo_strategy& s, double oracle_share,
                  std::vector<zoo_second>* series) {
@@ -208,7 +243,12 @@ zoo_run run_once(const zoo_draw& d, const zoo_strategy& s, double oracle_share,
                    d.seed, s.initial_limit};
   if (s.oracle)
     fs.initial_rate = oracle_share * d.budget_requests;
+  rate_limited_api api{d.api, time_point{}};
   auto flow = make_flow_controller(fs);
+  // Where the budget is a rate (not concurrency) and others share it.
+  if (s.knows_tenants && api.budget().sustainable_rate() > 0)
+    flow
+      = std::make_unique<tenant_aware_pace>(d.max_in_flight, api, oracle_share);
   // `ml` learns as the runtime's does: the batcher's sample windows, the
   // optimizer's training schedule and model, trained and asked at once
   // (as under the simulator's virtual time, where both take no time).
@@ -226,7 +266,6 @@ zoo_run run_once(const zoo_draw& d, const zoo_strategy& s, double oracle_share,
   auto linger = to_seconds(engine.queue.linger);
   auto timeout = to_seconds(engine.request_timeout);
 
-  rate_limited_api api{d.api, time_point{}};
   seeded_random demand_rng{d.seed ^ 0xdeadbeefull};
   auto at = [](double t) { return time_point{} + from_seconds(t); };
   auto T = d.duration_s;
@@ -512,10 +551,14 @@ zoo_run run_zoo(const zoo_draw& d, const zoo_strategy& s,
                 std::vector<zoo_second>* series) {
   if (!s.oracle)
     return run_once(d, s, 1, series);
-  // The best of a few static rates around the budget, with hindsight.
+  // The best of a few static rates around the budget, with hindsight
+  // (oracle_tenants: of a wider range, the budget moving with the others).
   std::optional<zoo_run> best;
   std::vector<zoo_second> trial;
-  for (double share : {0.8, 0.9, 0.95, 1.0}) {
+  auto shares = s.knows_tenants ? std::vector<double>{0.3, 0.4, 0.5,  0.6, 0.7,
+                                                      0.8, 0.9, 0.95, 1.0}
+                                : std::vector<double>{0.8, 0.9, 0.95, 1.0};
+  for (double share : shares) {
     auto r = run_once(d, s, share, series ? &trial : nullptr);
     if (!best || zoo_better(r, *best)) {
       best = r;

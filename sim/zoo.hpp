@@ -93,12 +93,16 @@ struct zoo_strategy {
   double initial_limit = 0; // netflix_aimd's starting limit (0: 20)
   bool oracle = false;      // knows the budget: the best of static rates at
                             // 80, 90, 95 and 100% of it, cap-sized
+  // A reference beyond any client (opt-in: `--strategies oracle_tenants`):
+  // also knows the other tenants' mean rate at each instant, paces at a
+  // share of the budget it leaves, the best of shares 0.3-1.0.
+  bool knows_tenants = false;
 };
 
 /// Ours (adaptive first: the default), the seed's static baseline, each
 /// flow peer at the item cap and behind our sizing (`+sizing`), the
 /// netflix_aimd variant starting at 1, Clipper's sizing behind our pacer,
-/// and the oracle.
+/// oracle_tenants (opt-in, not in `all`) and the oracle (last).
 const std::vector<zoo_strategy>& zoo_strategies();
 
 struct zoo_run {

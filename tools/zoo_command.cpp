@@ -204,10 +204,12 @@ int run_zoo_bench(const std::vector<std::string>& args) {
     }
     // p99 against the oracle's needs the oracle.
     if (std::none_of(strategies.begin(), strategies.end(),
-                     [](const auto& s) { return s.oracle; }))
+                     [](const auto& s) { return s.name == "oracle"; }))
       strategies.push_back(sim::zoo_strategies().back());
   } else {
-    strategies = sim::zoo_strategies();
+    for (const auto& s : sim::zoo_strategies())
+      if (!s.knows_tenants) // a bound no client reaches: only when named
+        strategies.push_back(s);
   }
   auto draws = sim::draw_zoo(seed, n);
   if (trace)
@@ -394,7 +396,9 @@ command zoo_bench_command() {
           "  --json FILE        write {seed, draws, default_strategy, runs,\n"
           "                     summary} (one run per draw and strategy)\n"
           "  --strategies LIST  comma-separated (the first is the reference;\n"
-          "                     the oracle is added); default all\n"
+          "                     the oracle is added); default all (but\n"
+          "                     oracle_tenants, a bound that also knows\n"
+          "                     the other tenants' rate: name it)\n"
           "  --threads N        worker threads (default: the cores)\n"
           "  --replicas R       run each draw R times (default 1), replica k\n"
           "                     with its random streams reseeded; the tables\n"
