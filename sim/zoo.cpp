@@ -245,7 +245,8 @@ zoo_run run_once(const zoo_draw& d, const zoo_strategy& s, double oracle_share,
     fs.initial_rate = oracle_share * d.budget_requests;
   rate_limited_api api{d.api, time_point{}};
   auto flow = make_flow_controller(fs);
-  // Where the budget is a rate (not concurrency) and others share it.
+  // Where the budget is a rate (not concurrency); without other tenants
+  // that is a static rate.
   if (s.knows_tenants && api.budget().sustainable_rate() > 0)
     flow
       = std::make_unique<tenant_aware_pace>(d.max_in_flight, api, oracle_share);
