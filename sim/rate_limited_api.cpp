@@ -53,12 +53,16 @@ double rate_limited_api::tenants_weight(time_point t) const {
   return (1 - std::cos(2 * M_PI * phase)) / 2;
 }
 
+double rate_limited_api::tenants_peak() const {
+  return cfg_.tenant_share * limiter_.sustainable_rate();
+}
+
 double rate_limited_api::tenants_rate(time_point t) const {
-  return cfg_.tenant_share * limiter_.sustainable_rate() * tenants_weight(t);
+  return tenants_peak() * tenants_weight(t);
 }
 
 void rate_limited_api::run_tenants(time_point now) {
-  auto peak = cfg_.tenant_share * limiter_.sustainable_rate();
+  auto peak = tenants_peak();
   if (peak <= 0)
     return;
   // Thinning: candidates at the peak rate, each kept with the share of

@@ -117,6 +117,8 @@ private:
   duration latency_for(std::size_t items);
   /// Other tenants' requests up to `now`.
   void run_tenants(time_point now);
+  /// Other tenants' requests/s at the peak of their period.
+  double tenants_peak() const;
   /// The share of their peak rate other tenants spend at `t`.
   double tenants_weight(time_point t) const;
 

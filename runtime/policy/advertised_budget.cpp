@@ -25,6 +25,12 @@ bool logged_at(const std::deque<time_point>& log, time_point sent) {
   return it != log.end() && *it <= sent + same_instant;
 }
 
+/// The sends after `from` of a log kept in order.
+double logged_after(const std::deque<time_point>& log, time_point from) {
+  return static_cast<double>(log.end()
+                             - std::upper_bound(log.begin(), log.end(), from));
+}
+
 /// The sends in [from, to) of a log kept in order.
 double sends_in(const std::deque<time_point>& sends, time_point from,
                 time_point to) {
@@ -97,8 +103,7 @@ struct counter_grid {
 } // namespace
 
 double advertised_budget::sends_after(time_point from) const {
-  auto it = std::upper_bound(sends_.begin(), sends_.end(), from);
-  return static_cast<double>(sends_.end() - it);
+  return logged_after(sends_, from);
 }
 
 std::optional<double> advertised_budget::window() const {
@@ -483,10 +488,7 @@ void advertised_budget::on_sent(time_point now) {
   if (auto qr = quota_rate();
       qr && *qr > 0 && refill_estimated() && total_sent_ > 0) {
     auto span = std::max(1.0, 3 / *qr);
-    auto from = now - from_seconds(span);
-    auto in_span = static_cast<double>(
-      recent_sends_.end()
-      - std::upper_bound(recent_sends_.begin(), recent_sends_.end(), from));
+    auto in_span = logged_after(recent_sends_, now - from_seconds(span));
     if (in_span + 1 >= 0.9 * *qr * span)
       sent_at_rate_ = qr;
   }
