@@ -374,7 +374,9 @@ void pacer::on_throttled(time_point now, duration retry_after,
       c = std::min(c, measured);
       bare_bound = measured < min_measure;
     } else if (a && window_budget) {
-      c = std::min(c, *a);
+      // Probes accelerating, each step a window span or more: the epoch
+      // at the step below passed a whole window without a 429.
+      c = std::min(c, ramping ? std::max(*a, held_rate_.value_or(0)) : *a);
     } else if (a && trusted) {
       // Probing up, the window's average spans the climb: at least what
       // the limiter accepted over the whole epoch before the last step.
@@ -462,6 +464,23 @@ void pacer::on_throttled(time_point now, duration retry_after,
     hold_ = same_plateau
               ? std::min(std::max(2 * hold_, cfg_.initial_hold), cfg_.max_hold)
               : cfg_.initial_hold;
+    // A probe step that overran the same plateau again, with c' near the
+    // pace that overran (within a probe step and the recover margin: the
+    // step below passed), brackets the budget: each probe into it costs
+    // about one 429, so the next waits for 1 / probe_cost requests' worth
+    // at c (apart from h, which doubles as before: grown from this wait, a
+    // c that then fell to 1.29/s for 1.5/s was held 252 s). A c' further
+    // below (a window's average over the climb, a pace held below c that
+    // overran) may be under the budget, which only probes find: that ends
+    // the wait. A held pace that overran with c' near it keeps it.
+    bool bracketed
+      = same_plateau && c >= cfg_.recover * rate_ / (1 + cfg_.probe);
+    if (bracketed && probed_since_decrease()) {
+      auto worth = from_seconds(1 / (cfg_.probe_cost * std::max(c, 1e-3)));
+      quiet_until_ = now + std::min(cfg_.max_hold, worth);
+    } else if (!bracketed) {
+      quiet_until_ = now;
+    }
     probe_step_ = cfg_.probe;
     held_rate_.reset();
     held_overran_ = next_held_overran;
@@ -687,7 +706,7 @@ void pacer::completed(time_point now, const flow_sample& s) {
     rate_ *= 2;
   } else if (rate_ < cfg_.recover * *ceiling_) {
     rate_ = std::min(cfg_.recover * *ceiling_, rate_ * 1.25);
-  } else if (now >= probe_after_
+  } else if (now >= std::max(probe_after_, quiet_until_)
              && (!window_span_ || !last_probe_
                  || now - *last_probe_ >= *window_span_)) {
     // The epoch that just passed at the old rate (since the last step).

@@ -64,7 +64,11 @@
 //          back before its accepted answers) count too: each raises c to
 //          min(r_sent, a) with the larger count (and r to decrease x c)
 //          until the next decrease (3 sends at once into 2 per 3 s took
-//          the one answer before the 429 as the window's: 0.2/s);
+//          the one answer before the 429 as the window's: 0.2/s); while
+//          probes accelerate (each step waits a window span), at least
+//          a_e (below): the step under the overrun passed a whole window,
+//          and the average spans the climb (a counter of 0.5/s read as
+//          0.36-0.41/s was probed up again each minute, 11 429s);
 //          min(r_sent, max(a, a_e)) when a is trusted, with a_e the
 //          requests accepted per second over the last whole epoch before
 //          the last probe step (between the two steps before this 429,
@@ -118,7 +122,16 @@
 //          volley is not 1/s);
 //     h = min(max(2h, initial_hold), max_hold) when c' is within
 //         -20%/+25% of the c' of the previous 429 (the same plateau
-//         again), else initial_hold; p = probe;
+//         again), else initial_hold; p = probe; and when a probe step
+//         overran that plateau again with c' >= recover x r / (1 +
+//         probe) (the step below passed: the budget is bracketed), no
+//         probe for min(max_hold, 1 / (probe_cost x c')) either: each
+//         probe into it costs about one 429, and below 10/s the doubling
+//         from 20 s alone let probing cost 1-3% of the requests; a c'
+//         further below (a window's average over the climb, a held pace
+//         that overran) may be under the budget, which only probes find:
+//         it ends that wait (a held pace's overrun with c' near it keeps
+//         it);
 //     after a long Retry-After on the same plateau h = min(max_hold,
 //     max(h, 10 ra)) (a window overrun blocks for up to a window: probe it
 //     rarely); on a new one (a first measure, one observation: an outage's
@@ -269,6 +282,10 @@ public:
     std::uint32_t min_epoch = 10; // successes per epoch (s below 1/s)
     duration initial_hold = std::chrono::seconds{20};
     duration max_hold = std::chrono::seconds{600};
+    /// Share of the requests a confirmed plateau's probes may cost: each
+    /// finds the ceiling with about one 429, so at least 1 / (share x c)
+    /// seconds pass between them (the goal: at most 1% throttled).
+    double probe_cost = 0.005;
     duration measure_window = std::chrono::seconds{30};
     duration max_backoff = std::chrono::seconds{60};
   };
@@ -338,6 +355,7 @@ private:
   duration hold_;
   double probe_step_ = 0;
   time_point probe_after_{};
+  time_point quiet_until_{}; // no probe before (probe_cost)
   std::optional<time_point> last_decrease_;
   time_point next_slot_{};
   time_point last_sent_{};

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <map>
 #include <optional>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -127,6 +128,17 @@ rate_limited_api::config api(budget_kind kind, header_style style) {
   return c;
 }
 
+/// A window kind without headers: n per w seconds, answering 429s with
+/// Retry-After as `ra`.
+rate_limited_api::config window(budget_kind kind, std::uint32_t n, double w,
+                                retry_after_mode ra) {
+  auto c = api(kind, header_style::none);
+  c.window_requests = n;
+  c.window_seconds = w;
+  c.retry_after = ra;
+  return c;
+}
+
 /// nginx `limit_req` at 10/s as a bucket of `burst` tokens (burst=N
 /// nodelay holds N + 1; no burst, 1), on a local 5 ms round trip.
 rate_limited_api::config nginx_like(double burst) {
@@ -142,6 +154,20 @@ pacer::config client(double initial_rate, std::uint32_t in_flight = 4) {
   c.initial_rate = initial_rate;
   c.max_in_flight = in_flight;
   return c;
+}
+
+/// A fresh pacer with `who` into `cfg` for `run`, once per latency seed
+/// 1-3 (the limiter is the same; only the round trips vary).
+std::vector<run_figures> drive_seeds(rate_limited_api::config cfg,
+                                     pacer::config who, duration run) {
+  std::vector<run_figures> out;
+  for (std::uint64_t seed : {1u, 2u, 3u}) {
+    cfg.seed = seed;
+    rate_limited_api backend{cfg, at(0s)};
+    pacer p{who};
+    out.push_back(drive(p, backend, run));
+  }
+  return out;
 }
 
 } // namespace
@@ -529,10 +555,7 @@ TEST(pacer_limiters, a_429_faster_than_the_accepted_answers_is_no_block) {
   // of five blocked for 8 s), and the next decrease measured that idle
   // time as the pace's. 443 of the 3,000 the budget allows in 10 minutes
   // were accepted; 2,505 now.
-  auto cfg = api(budget_kind::counting_log, header_style::none);
-  cfg.window_requests = 5;
-  cfg.window_seconds = 1;
-  cfg.retry_after = retry_after_mode::rounded;
+  auto cfg = window(budget_kind::counting_log, 5, 1, retry_after_mode::rounded);
   cfg.base_latency = 1s;
   cfg.per_item_latency = 1500ms;
   cfg.jitter_sigma = 0.1;
@@ -604,5 +627,50 @@ TEST(pacer_limiters, random_advertised_budgets) {
     EXPECT_GE(clean, draws * 8 / 10);
     EXPECT_GE(median, 0.97);
     EXPECT_GE(p10, 0.85);
+  }
+}
+
+TEST(pacer_limiters, a_confirmed_plateau_is_probed_rarely_at_a_low_rate) {
+  // A sliding log of 8 per 16 s (0.5/s), Retry-After exact, the client
+  // told the rate, one request in flight, 50 ms, 600 s (~300 requests).
+  // Each probe into a plateau it already confirmed costs about one 429;
+  // with the hold doubling from 20 s alone, 4 came after the first minute
+  // (6 in all, 2% of the requests). A probe step that overran the same
+  // plateau again now waits for 1 / probe_cost (200) requests' worth too:
+  // 2 (4), and 290 accepted instead of 288-289.
+  auto cfg = window(budget_kind::sliding_log, 8, 16, retry_after_mode::exact);
+  cfg.base_latency = 50ms;
+  cfg.jitter_sigma = 0.1;
+  for (const auto& f : drive_seeds(cfg, client(0.5, 1), 600s)) {
+    auto late = std::count_if(f.throttled_at.begin(), f.throttled_at.end(),
+                              [](time_point t) { return t >= at(60s); });
+    std::printf("pacer_limiters: a log of 0.5/s told right: %llu accepted "
+                "of 300, %zu throttled, %ld after the first minute\n",
+                static_cast<unsigned long long>(f.accepted),
+                f.throttled_at.size(), static_cast<long>(late));
+    EXPECT_LE(late, 2);
+    EXPECT_GE(f.accepted, 0.93 * 300);
+  }
+}
+
+TEST(pacer_limiters, a_windows_accelerating_probes_keep_the_step_below) {
+  // A counter that counts rejections, one request per 1 s window (it
+  // sustains 0.5/s), its Retry-After rounded up to 2 s, the client told
+  // 2/s. Each overrun blocks 2 s: a window budget, measured as what was
+  // accepted over the span since the last block, which includes the
+  // climb (0.36-0.41/s). Probes then accelerate from there, a step per
+  // window span, and overrun again a minute later: 10-11 429s in 600 s
+  // and 237-241 accepted, never confirming a plateau. The step below the
+  // overrun passed a whole window: the ceiling is at least what it
+  // accepted (6-7 429s, 267-270 accepted).
+  auto cfg
+    = window(budget_kind::counting_counter, 1, 1, retry_after_mode::rounded);
+  for (const auto& f : drive_seeds(cfg, client(2, 1), 600s)) {
+    std::printf("pacer_limiters: a counter of 0.5/s told 2/s: %llu "
+                "accepted of 300, %zu throttled\n",
+                static_cast<unsigned long long>(f.accepted),
+                f.throttled_at.size());
+    EXPECT_LE(f.throttled_at.size(), 7u);
+    EXPECT_GE(f.accepted, 0.8 * 300);
   }
 }
