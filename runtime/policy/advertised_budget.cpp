@@ -31,6 +31,12 @@ double logged_after(const std::deque<time_point>& log, time_point from) {
                              - std::upper_bound(log.begin(), log.end(), from));
 }
 
+/// Drops a log's sends before `from`, and its oldest beyond the cap.
+void forget_before(std::deque<time_point>& log, time_point from) {
+  while (!log.empty() && (log.front() < from || log.size() > max_logged_sends))
+    log.pop_front();
+}
+
 /// The sends in [from, to) of a log kept in order.
 double sends_in(const std::deque<time_point>& sends, time_point from,
                 time_point to) {
@@ -481,10 +487,7 @@ void advertised_budget::on_sent(time_point now) {
   // in bursts and leaves the bucket full whatever its rate, and growing on
   // those bursts ran the estimate past the refill, a 429 each cycle (a
   // bucket of 89/s, holding 9, fed 70/s: 19 429s in 600 s).
-  while (!recent_sends_.empty()
-         && (recent_sends_.front() < now - std::chrono::seconds{60}
-             || recent_sends_.size() > max_logged_sends))
-    recent_sends_.pop_front();
+  forget_before(recent_sends_, now - std::chrono::seconds{60});
   if (auto qr = quota_rate();
       qr && *qr > 0 && refill_estimated() && total_sent_ > 0) {
     auto span = std::max(1.0, 3 / *qr);
@@ -505,10 +508,7 @@ void advertised_budget::on_sent(time_point now) {
     if (early_sends_.size() > max_logged_sends)
       early_sends_.pop_front();
   }
-  while (!refill_sends_.empty()
-         && (refill_sends_.front() < now - cfg_.distrust_for
-             || refill_sends_.size() > max_logged_sends))
-    refill_sends_.pop_front();
+  forget_before(refill_sends_, now - cfg_.distrust_for);
   last_sent_ = now;
   ++total_sent_;
   sends_.push_back(now);
