@@ -497,6 +497,15 @@ void pacer::on_throttled(time_point now, duration retry_after,
       hold_ = ramp_hold;
       probe_step_ = 2 * cfg_.probe;
     }
+    // A declared rate's slow start that overran: the window's average
+    // spans the seconds at the declared rate, below the budget (told 5/s,
+    // a limit of 10/s measured 6.9/s). Below the rate before the last
+    // doubling, which passed a whole epoch, it understates: probe from it
+    // soon. (At or above it, as when the declared rate is right, the
+    // measure stands and the hold too: each probe into it costs a 429.)
+    if (!ceiling_ && !from_lower_bound_ && cfg_.initial_rate > 0
+        && rate_ > cfg_.initial_rate && !window_budget && c < 0.5 * rate_)
+      hold_ = ramp_hold;
     // Overrunning a window budget blocks for up to a whole window: probe
     // it far more rarely, once the same budget was measured twice. The
     // first measure is one observation, as rough as a ramp's: an outage's

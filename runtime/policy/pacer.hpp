@@ -122,9 +122,14 @@
 //          volley is not 1/s);
 //     h = min(max(2h, initial_hold), max_hold) when c' is within
 //         -20%/+25% of the c' of the previous 429 (the same plateau
-//         again), else initial_hold; p = probe; and when a probe step
-//         overran that plateau again with c' >= recover x r / (1 +
-//         probe) (the step below passed: the budget is bracketed), no
+//         again), else initial_hold, but 2 s at the first overrun of a
+//         declared rate's slow start that doubled it (no window budget)
+//         with c' below r / 2, the rate before the last doubling, which
+//         passed a whole epoch: the window's average spans the seconds at
+//         the declared rate, an understatement (told 5/s, a limit of
+//         10/s read 6.9/s and was held 20 s); p = probe; and when a
+//         probe step overran that plateau again with c' >= recover x r /
+//         (1 + probe) (the step below passed: the budget is bracketed), no
 //         probe for min(max_hold, 1 / (probe_cost x c')) either: each
 //         probe into it costs about one 429, and below 10/s the doubling
 //         from 20 s alone let probing cost 1-3% of the requests; a c'

@@ -674,3 +674,30 @@ TEST(pacer_limiters, a_windows_accelerating_probes_keep_the_step_below) {
     EXPECT_GE(f.accepted, 0.8 * 300);
   }
 }
+
+TEST(pacer_limiters, a_declared_rate_too_low_reaches_the_budget_soon) {
+  // nginx at 10/s without a burst (a bucket of 1) and with burst=1 (2),
+  // the client told 5/s. Slow start doubles the declared rate to 20/s
+  // and overruns; the window's average then spans the seconds at 5/s and
+  // understates the budget (6.9/s), below the 10/s that passed an epoch
+  // before the last doubling. Held 20 s before the first 2% probe,
+  // 138-146 of 200 were accepted over 10-30 s; probing 2 s after that
+  // overrun, 166-177, with no more 429s (4-5).
+  for (double burst : {1.0, 2.0}) {
+    auto cfg = nginx_like(burst);
+    for (const auto& f : drive_seeds(cfg, client(5), 120s)) {
+      auto in = [&](duration from, duration to) {
+        return std::count_if(
+          f.accepted_at.begin(), f.accepted_at.end(),
+          [&](time_point t) { return t >= at(from) && t < at(to); });
+      };
+      std::printf("pacer_limiters: 10/s (burst %g) told 5/s: %ld accepted "
+                  "in 10-30 s of 200, %ld in 30-120 s, %zu throttled\n",
+                  burst, static_cast<long>(in(10s, 30s)),
+                  static_cast<long>(in(30s, 120s)), f.throttled_at.size());
+      EXPECT_GE(in(10s, 30s), 160);
+      EXPECT_GE(in(30s, 120s), 0.9 * 900);
+      EXPECT_LE(f.throttled_at.size(), 5u);
+    }
+  }
+}
