@@ -102,6 +102,14 @@ run_figures drive(pacer& p, rate_limited_api& api, duration run,
   return f;
 }
 
+/// How many of `times` lie in [from, to).
+long count_in(const std::vector<time_point>& times, time_point from,
+              time_point to = time_point::max()) {
+  return static_cast<long>(
+    std::count_if(times.begin(), times.end(),
+                  [&](time_point t) { return t >= from && t < to; }));
+}
+
 /// The most 429s in any `span` (sliding), per second.
 double peak_throttled_rate(const std::vector<time_point>& at, duration span) {
   std::size_t best = 0, from = 0;
@@ -436,8 +444,7 @@ TEST(pacer_limiters, learns_a_burstless_limit_from_nothing) {
   rate_limited_api backend{nginx_like(1), at(0s)};
   pacer p{client(0, 4)};
   auto f = drive(p, backend, 180s, false);
-  auto first_minute = std::count_if(f.accepted_at.begin(), f.accepted_at.end(),
-                                    [](time_point t) { return t < at(60s); });
+  auto first_minute = count_in(f.accepted_at, at(0s), at(60s));
   auto then = static_cast<long>(f.accepted) - first_minute;
   std::printf("pacer_limiters: burstless 10/s from nothing: %ld accepted "
               "in the first minute, %ld of 1200 in the next two, %zu "
@@ -512,8 +519,7 @@ TEST(pacer_limiters, an_early_outage_is_no_window) {
   rate_limited_api backend{cfg, at(0s)};
   pacer p{client(0, 4)};
   auto f = drive(p, backend, 300s);
-  auto late = std::count_if(f.accepted_at.begin(), f.accepted_at.end(),
-                            [](time_point t) { return t >= at(180s); });
+  auto late = count_in(f.accepted_at, at(180s));
   std::printf("pacer_limiters: early outage: %ld of 360 accepted in the "
               "last two minutes, %zu throttled\n",
               static_cast<long>(late), f.throttled_at.size());
@@ -642,8 +648,7 @@ TEST(pacer_limiters, a_confirmed_plateau_is_probed_rarely_at_a_low_rate) {
   cfg.base_latency = 50ms;
   cfg.jitter_sigma = 0.1;
   for (const auto& f : drive_seeds(cfg, client(0.5, 1), 600s)) {
-    auto late = std::count_if(f.throttled_at.begin(), f.throttled_at.end(),
-                              [](time_point t) { return t >= at(60s); });
+    auto late = count_in(f.throttled_at, at(60s));
     std::printf("pacer_limiters: a log of 0.5/s told right: %llu accepted "
                 "of 300, %zu throttled, %ld after the first minute\n",
                 static_cast<unsigned long long>(f.accepted),
@@ -687,9 +692,7 @@ TEST(pacer_limiters, a_declared_rate_too_low_reaches_the_budget_soon) {
     auto cfg = nginx_like(burst);
     for (const auto& f : drive_seeds(cfg, client(5), 120s)) {
       auto in = [&](duration from, duration to) {
-        return std::count_if(
-          f.accepted_at.begin(), f.accepted_at.end(),
-          [&](time_point t) { return t >= at(from) && t < at(to); });
+        return count_in(f.accepted_at, at(from), at(to));
       };
       std::printf("pacer_limiters: 10/s (burst %g) told 5/s: %ld accepted "
                   "in 10-30 s of 200, %ld in 30-120 s, %zu throttled\n",
