@@ -46,7 +46,12 @@
 //         accelerating step wider than 4 probe (half the next step, which
 //         is past 8 probe) confirms no plateau: it brackets the budget
 //         between the rate below it and the overrun's too loosely (32%: a
-//         ceiling of 8.7/s against 10/s held for 20 s); later
+//         ceiling of 8.7/s against 10/s held for 20 s), but when its c'
+//         is near the last plateau (the same bounds) the next climb's
+//         steps stop at 8 probe, so that its overrun can confirm it (a
+//         delaying bucket overruns only once its queue is full, steps
+//         later: nginx at 2.8/s, overrun at a wide step every ~18 s,
+//         never confirmed the same ceiling for ten minutes); later
 //         measurements of a (below) start no earlier than this 429;
 //     a = requests accepted per second over the last `measure_window`
 //         within the current busy period (no pause over 2 s between
@@ -223,7 +228,8 @@
 //         far past the budget before the first 429, and the block lasts
 //         to the window's end; later overruns then come at a window's end
 //         with a short Retry-After, count as ordinary 429s and leave w);
-//         and if accelerating (p > probe): c = r, p = min(max_probe, 2p);
+//         and if accelerating (p > probe): c = r, p = min(p_max, 2p)
+//         (p_max = max_probe, or 8 probe after a wide step as above);
 //         else if r > 1.1 max(c, the rate that overran last) without a
 //         429, the budget may have grown: c = r (the same-plateau test
 //         compares with the c measured at the last 429, so a burst
@@ -359,6 +365,7 @@ private:
   std::optional<double> plateau_; // c as measured at the last 429
   duration hold_;
   double probe_step_ = 0;
+  double widest_step_; // accelerating steps stop here (max_probe or 8 probe)
   time_point probe_after_{};
   time_point quiet_until_{}; // no probe before (probe_cost)
   std::optional<time_point> last_decrease_;
