@@ -655,6 +655,16 @@ time_point advertised_budget::pace_timed(time_point t) const {
           return *qr * to_seconds(b - a);
         });
     auto tokens = std::min(capacity, level + *qr * to_seconds(t - at));
+    // Once a 429 showed the estimated refill can run ahead (overran_),
+    // tokens it alone accrued (the newest r, less the sends it did not
+    // count, holds none) go at most at qr, evenly: as a volley each send
+    // of one that ran ahead costs a 429 (a sliding counter, whose r rises
+    // as its last window's weight decays, taken for a bucket refilling at
+    // 27/s: volleys of 20 every ~35 s). Before any such 429 they go at
+    // once: a window or log taken for a bucket, whose own sends are all
+    // the refill it shows, measures no more than the pace it is fed.
+    if (tokens >= 1 && refill_estimated() && overran_ && r_ - uncounted < 1)
+      return cap(std::max(t, last_sent_ + from_seconds(1 / *qr)));
     if (tokens >= 1)
       return t;
     return cap(t + from_seconds((1 - tokens) / *qr));

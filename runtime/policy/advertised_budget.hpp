@@ -73,7 +73,10 @@
 //     refilling at qr up to the capacity (>= r_max + 1: each r is counted
 //     after its own request took one), less one at each uncounted send in
 //     order; send at x if the level there is >= 1, else when the refill
-//     brings one;
+//     brings one; but once a 429 cut an estimated refill (below), not
+//     sooner than 1 / qr after the last send where the newest r, less
+//     the sends it did not count, holds none (a volley on an estimate
+//     that ran ahead is a 429 per send);
 //   window, before reset_at: left = r - uncounted; left >= 1: evenly,
 //     last send + min((reset_at - x) / left, 1 / qr) (a bucket whose
 //     refill is not measured yet: at once, since a full bucket wastes its
