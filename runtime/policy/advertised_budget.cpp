@@ -636,6 +636,14 @@ time_point advertised_budget::pace(time_point t) const {
   bool slides = sliding_ || slid_ || (refills_ && holds_whole_quota());
   bool bucket = refills_ && !holds_whole_quota();
   double span = w_ ? *w_ : sliding_ && log_span_ && !bucket ? *log_span_ : 0.0;
+  // Refills seen where the whole quota was once left at once, no span
+  // measured and no w advertised: the longest t seen (a window's or a
+  // log's t is at most w, rounded up; a bucket's "until full" is at most
+  // its capacity's worth). Fixed windows behind X-RateLimit-* read as
+  // buckets sent q and more within one window (5-26 429s a run); q per
+  // that span never overruns them.
+  if (span <= 0 && refills_ && holds_whole_quota())
+    span = t_max_;
   if (auto first = qth_newest_send(); first && slides && span > 0)
     x = std::max(x, *first + from_seconds(span) + same_instant);
   return std::min(x, t + cfg_.max_block);

@@ -120,7 +120,10 @@
 //     + t less our send that the log's oldest entry must be (the log holds
 //     q - r, ours the newest of them; others' entries only shorten it),
 //     unless it refills and never showed the whole quota (a bucket: no
-//     oldest entry; that span held one of 43/s to 9/s);
+//     oldest entry; that span held one of 43/s to 9/s); refilling, the
+//     whole quota once seen left and no such span: the longest t seen
+//     (fixed windows behind X-RateLimit-* taken for buckets sent q and
+//     more within one window);
 //   first reset, before any answer stamped past one: not before
 //     reset_at + 1.5 W / q (W advertised, else the longest t seen; a fixed
 //     window's quota is all back, a counter carrying a full window frees
