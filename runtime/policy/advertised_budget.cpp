@@ -340,11 +340,16 @@ void advertised_budget::on_answer(time_point now, const rate_limit_advice& a,
           && (!grown_at_ || stamp - *grown_at_ >= std::chrono::seconds{1})) {
         grown_at_ = stamp;
         auto x = std::max(refill_rate_.value_or(0), *sent_at_rate_);
-        // Full at or past the rate that overran: the budget grew.
-        if (overran_ && x >= *overran_)
+        // A refill measured past the rate that overran: the budget grew.
+        // (Growth alone only halves the way to it; in floating point it
+        // reached it after ~50 steps, took that for growth and overran
+        // again, a 429 a minute: a bucket of 3 shows full at its very
+        // refill rate.) Within 1% of it the refill is bracketed: no step.
+        if (overran_ && refill_rate_.value_or(0) > 1.01 * *overran_)
           overran_.reset();
-        refill_rate_
-          = overran_ ? std::min(1.25 * x, (x + *overran_) / 2) : 1.25 * x;
+        if (!overran_ || x < 0.99 * *overran_)
+          refill_rate_
+            = overran_ ? std::min(1.25 * x, (x + *overran_) / 2) : 1.25 * x;
       }
     }
   }

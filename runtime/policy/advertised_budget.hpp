@@ -52,7 +52,11 @@
 //     estimated; over the last max(1 s, 3 / rate), at least 0.9 of that
 //     rate's sends, this one included: it refills
 //     at least as fast; a full bucket shows nothing to measure until it
-//     drains), but no more than halfway to the least rate a 429 cut (below);
+//     drains), but no more than halfway to the least rate a 429 cut
+//     (below), and not at all within 1% of it (a bucket of a few tokens
+//     shows full at its very refill rate: halving the way reached that
+//     rate in floating point, read as a budget that grew, and overran it
+//     again each minute); a refill measured past it clears it;
 //     before any measure, (r_max - r) / t (t rounded up: an understatement of
 //     "until full"), but no more than the newest two answers show,
 //     (gained + 1) / (their stamps' gap) (t may mean until the next
