@@ -47,6 +47,22 @@ zoo_draw draw(budget_kind kind, header_style headers, retry_after_mode ra) {
   return d;
 }
 
+/// A draw rebuilt from bench zoo's: `kind` behind `headers`, its item
+/// cap, latency and seed, the budget `requests_per_s` full requests.
+zoo_draw rebuilt(budget_kind kind, header_style headers, retry_after_mode ra,
+                 std::uint32_t cap, duration base, duration per_item,
+                 double requests_per_s, std::uint64_t seed) {
+  auto d = draw(kind, headers, ra);
+  d.api.max_items_per_request = cap;
+  d.api.base_latency = base;
+  d.api.per_item_latency = per_item;
+  d.api.seed = seed;
+  d.seed = seed;
+  d.budget_requests = requests_per_s;
+  d.budget_items = requests_per_s * cap;
+  return d;
+}
+
 const zoo_strategy pacer_at_cap{"pacer@cap", strategy_kind::fixed,
                                 flow_kind::pacer, true};
 
@@ -239,19 +255,11 @@ TEST(zoo_kinds, a_refill_estimate_is_not_spent_in_volleys) {
   // Once a 429 cut the estimate, what it alone accrues goes at most at
   // the estimated rate, evenly: 24-28 429s (158, 28 and 192 before).
   for (std::uint64_t seed : {53000311u, 1u, 2u}) {
-    auto d = draw(budget_kind::sliding_counter, header_style::x_ratelimit,
-                  retry_after_mode::rounded);
-    auto& c = d.api;
-    c.window_requests = 263;
-    c.window_seconds = 4;
-    c.max_items_per_request = 476;
-    c.base_latency = std::chrono::microseconds{20802};
-    c.per_item_latency = std::chrono::nanoseconds{17173};
-    c.jitter_sigma = 0.2;
-    c.seed = seed;
-    d.seed = seed;
-    d.budget_requests = 65.5;
-    d.budget_items = 65.5 * 476;
+    auto d
+      = rebuilt(budget_kind::sliding_counter, header_style::x_ratelimit,
+                retry_after_mode::rounded, 476, 20802us, 17173ns, 65.5, seed);
+    d.api.window_requests = 263;
+    d.api.window_seconds = 4;
     d.shape = demand_shape::bursty;
     d.demand = 12879.2;
     d.burst_every_s = 34.3827;
@@ -290,17 +298,11 @@ TEST(zoo_kinds, a_fixed_window_taken_for_a_bucket_keeps_its_quota) {
         window_case{202, 8, 25.25, header_style::x_ratelimit_epoch,
                     retry_after_mode::absent, 423, 0.0636, 0.000244, 6691.6,
                     24.0, 28000104}}) {
-    auto d = draw(budget_kind::fixed_window, k.style, k.ra);
-    auto& c = d.api;
-    c.window_requests = k.n;
-    c.window_seconds = k.w;
-    c.max_items_per_request = k.cap;
-    c.base_latency = from_seconds(k.base_s);
-    c.per_item_latency = from_seconds(k.per_item_s);
-    c.seed = k.seed;
-    d.seed = k.seed;
-    d.budget_requests = k.rate;
-    d.budget_items = k.rate * k.cap;
+    auto d = rebuilt(budget_kind::fixed_window, k.style, k.ra, k.cap,
+                     from_seconds(k.base_s), from_seconds(k.per_item_s), k.rate,
+                     k.seed);
+    d.api.window_requests = k.n;
+    d.api.window_seconds = k.w;
     d.shape = demand_shape::bursty;
     d.demand = k.demand;
     d.burst_every_s = k.every_s;
@@ -330,21 +332,14 @@ TEST(zoo_kinds, a_small_buckets_refill_estimate_stays_bracketed) {
   // now (6); other overruns remain (19-35 on four seeds).
   std::uint64_t throttled = 0;
   for (std::uint64_t seed : {56000204u, 1u, 2u, 3u, 4u, 5u}) {
-    auto d = draw(budget_kind::token_bucket, header_style::x_ratelimit_epoch,
-                  retry_after_mode::exact);
-    auto& c = d.api;
-    c.rate = 9.39155;
-    c.burst = 3;
-    c.max_items_per_request = 28;
-    c.base_latency = 1252ms;
-    c.per_item_latency = std::chrono::microseconds{69098};
-    c.seed = seed;
-    d.seed = seed;
-    d.budget_requests = c.rate;
-    d.budget_items = c.rate * 28;
+    auto d
+      = rebuilt(budget_kind::token_bucket, header_style::x_ratelimit_epoch,
+                retry_after_mode::exact, 28, 1252ms, 69098us, 9.39155, seed);
+    d.api.rate = 9.39155;
+    d.api.burst = 3;
     d.demand = 653.675;
     d.knowledge = client_knowledge::right;
-    d.declared_rate = c.rate;
+    d.declared_rate = d.api.rate;
     auto r = run_zoo(d, zoo_strategies()[0]);
     std::printf("zoo_kinds: a bucket of 3 at 9.4/s behind X-RateLimit, seed "
                 "%llu: %llu throttled, budget use %.3f\n",
