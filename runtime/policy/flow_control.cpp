@@ -8,8 +8,10 @@
 namespace batching {
 
 std::optional<time_point> flow_controller::earliest(time_point now) {
-  if (in_flight_ >= allowed_in_flight())
+  if (in_flight_ >= allowed_in_flight()) {
+    held_in_flight(std::max(now, blocked_until_));
     return std::nullopt;
+  }
   return pace(std::max(now, blocked_until_));
 }
 

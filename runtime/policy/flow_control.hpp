@@ -103,6 +103,12 @@ protected:
     // nop
   }
 
+  /// Asked for a send at `t` (b honoured) while every allowed request was
+  /// out.
+  virtual void held_in_flight(time_point) {
+    // nop
+  }
+
   virtual void completed(time_point now, const flow_sample& s) = 0;
 
   std::uint32_t max_in_flight_;

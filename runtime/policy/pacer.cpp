@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <utility>
 #include <vector>
 
 namespace batching {
@@ -74,11 +75,20 @@ double pacer::prior_ceiling() const {
   return std::max(cfg_.initial_ceiling, cfg_.initial_rate);
 }
 
+void pacer::held_in_flight(time_point) { held_full_ = true; }
+
 time_point pacer::pace(time_point t) {
   if (advertised_.steering(t)) {
     slot_bound_ = false; // the server's numbers pace: nothing to learn
     return advertised_.pace(t);
   }
+  // Held by the in-flight limit while the slot opened: that limit, not
+  // the pace, held the sends back, so the epoch does not test r (nginx's
+  // delaying bucket at 46/s, its queue holding the answers, passed epochs
+  // at 46/s sent while r doubled to 188/s; the next burst's volley then
+  // overran it).
+  if (std::exchange(held_full_, false) && rate_ > 0 && next_slot_ < t)
+    in_flight_bound_ = true;
   slot_bound_ = rate_ > 0 && next_slot_ > t;
   waited_ = waited_ || slot_bound_;
   return rate_ > 0 ? std::max(t, next_slot_) : t;
@@ -541,6 +551,7 @@ void pacer::on_throttled(time_point now, duration retry_after,
   next_slot_ = std::max(
     {next_slot_, blocked_until(), last_sent_ + from_seconds(1.0 / rate_)});
   epoch_successes_ = 0;
+  in_flight_bound_ = false;
 }
 
 void pacer::recount_window() {
@@ -719,6 +730,9 @@ void pacer::completed(time_point now, const flow_sample& s) {
   if (++epoch_successes_ < epoch)
     return;
   epoch_successes_ = 0;
+  bool untested = std::exchange(in_flight_bound_, false);
+  if (untested && (!ceiling_ || rate_ >= cfg_.recover * *ceiling_))
+    return;
   if (!ceiling_) {
     rate_ *= 2;
   } else if (rate_ < cfg_.recover * *ceiling_) {

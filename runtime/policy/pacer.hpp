@@ -211,7 +211,16 @@
 //     measured at 0.2 minutes to climb back) sent while the pacer was the
 //     bottleneck (demand waited for a slot; max(2, r), a
 //     second's worth, in a slow start from a bare lower bound: only the
-//     overrun that ends it measures anything); at the end of an epoch:
+//     overrun that ends it measures anything); at the end of an epoch
+//     during which a send waited for one of the n in flight to come back
+//     past its open slot (the in-flight limit, not r, held the sends back:
+//     a step above r is not tested by it), only recovery (r < recover x
+//     c) goes on: no
+//     slow-start doubling, no probe (nginx's delaying bucket, answering
+//     late, passed epochs at 46/s sent while r doubled to 188/s; a burst's
+//     32 requests after an idle spell then drew 12 429s at once, each
+//     taken for a shut limiter, the backoff at its 60 s cap each time);
+//     otherwise:
 //       c unknown:              r = 2r                      (slow start)
 //       r < recover * c:        r = min(recover * c, 1.25 r) (recovery;
 //                               recover = 0.98: c is what an epoch passed
@@ -322,6 +331,7 @@ public:
 
 protected:
   time_point pace(time_point t) override;
+  void held_in_flight(time_point t) override;
   void sent(time_point now) override;
   void completed(time_point now, const flow_sample& s) override;
 
@@ -374,6 +384,8 @@ private:
   bool slot_bound_ = false; // the last earliest() waited for the slot
   bool waited_ = false;     // the next send's demand waited for its slot
   std::uint32_t epoch_successes_ = 0;
+  bool in_flight_bound_ = false; // the in-flight limit held sends this epoch
+  bool held_full_ = false;       // asked while all allowed were out
   // In flight allowed while paced: halved per failure, +1 per success.
   std::uint32_t after_failure_ = std::numeric_limits<std::uint32_t>::max();
   std::uint32_t slow_start_ = 1;  // in flight allowed while unpaced, unknown

@@ -356,3 +356,19 @@ TEST(zoo_kinds, a_small_buckets_refill_estimate_stays_bracketed) {
   }
   EXPECT_LE(throttled, 140u);
 }
+
+TEST(zoo_kinds, a_step_the_in_flight_limit_held_back_is_not_taken) {
+  // nginx's delaying bucket at 85.5/s (burst 5) behind 32 requests in
+  // flight of 0.68 s each (bench zoo seed 36 draw 140): the in-flight
+  // limit holds the sends at ~46/s, so epochs passed while r doubled to
+  // 188/s. After an idle spell a burst's 32 requests went at once, 12
+  // came back 429 in 0.1 s, and each grew the backoff to its 60 s cap:
+  // a volley and a minute's silence, again and again (122 of 1,308
+  // requests throttled, 597 items/s served of 6,964 asked). A step is
+  // taken only after an epoch the in-flight limit never held back.
+  auto d = draw_zoo(36, 141)[140];
+  ASSERT_EQ(d.api.budget, budget_kind::nginx_delay);
+  expect_bursts_served(d, d.demand, d.burst_every_s,
+                       "nginx's delaying bucket behind the in-flight limit",
+                       10);
+}
