@@ -9,7 +9,7 @@ namespace batching {
 
 std::optional<time_point> flow_controller::earliest(time_point now) {
   if (in_flight_ >= allowed_in_flight()) {
-    held_in_flight(std::max(now, blocked_until_));
+    held_in_flight();
     return std::nullopt;
   }
   return pace(std::max(now, blocked_until_));

@@ -103,9 +103,8 @@ protected:
     // nop
   }
 
-  /// Asked for a send at `t` (b honoured) while every allowed request was
-  /// out.
-  virtual void held_in_flight(time_point) {
+  /// Asked for a send while every allowed request was out.
+  virtual void held_in_flight() {
     // nop
   }
 

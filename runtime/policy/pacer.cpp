@@ -75,7 +75,7 @@ double pacer::prior_ceiling() const {
   return std::max(cfg_.initial_ceiling, cfg_.initial_rate);
 }
 
-void pacer::held_in_flight(time_point) { held_full_ = true; }
+void pacer::held_in_flight() { held_full_ = true; }
 
 time_point pacer::pace(time_point t) {
   if (advertised_.steering(t)) {

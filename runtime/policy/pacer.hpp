@@ -331,7 +331,7 @@ public:
 
 protected:
   time_point pace(time_point t) override;
-  void held_in_flight(time_point t) override;
+  void held_in_flight() override;
   void sent(time_point now) override;
   void completed(time_point now, const flow_sample& s) override;
 
