@@ -192,16 +192,34 @@ void advertised_budget::on_answer(time_point now, const rate_limit_advice& a,
   // Below 2 (1 s + a round trip) per window, rounding hides the test.
   if (auto w = grid_window(); w && *w > 0) {
     auto end = stamp + from_seconds(a.reset_s);
+    // This answer's window ends in (stamp + t - 1 s, now + t]: t rounded
+    // up, the request arrived between its send and its answer. Moved by
+    // whole windows onto the phase kept so far and intersected; none left
+    // (a grid that is no grid, or a window that changed): this one alone.
+    auto lo = end - std::chrono::seconds{1};
+    auto hi = now + from_seconds(a.reset_s);
+    if (phase_lo_ && phase_w_ == *w) {
+      auto k = std::round(to_seconds(hi - phase_hi_) / *w);
+      auto plo = *phase_lo_ + from_seconds(k * *w);
+      auto phi = phase_hi_ + from_seconds(k * *w);
+      if (std::max(lo, plo) < std::min(hi, phi)) {
+        lo = std::max(lo, plo);
+        hi = std::min(hi, phi);
+      }
+    }
+    phase_lo_ = lo;
+    phase_hi_ = hi;
+    phase_w_ = *w;
     if (!grid_end_ || stamp >= *grid_end_
         || end > *grid_end_ + std::chrono::seconds{1}) {
-      bool whole = false;
       if (grid_end_ && grid_answers_ >= 2) {
         auto gap = to_seconds(end - *grid_end_) / *w;
         auto k = std::round(gap);
         auto tolerance = (1 + to_seconds(latency)) / *w;
-        whole = k >= 1 && tolerance < 0.5 && std::abs(gap - k) <= tolerance;
+        bool whole
+          = k >= 1 && tolerance < 0.5 && std::abs(gap - k) <= tolerance;
+        aligned_ = whole ? aligned_ + 1 : 0;
       }
-      aligned_ = whole ? aligned_ + 1 : 0;
       grid_end_ = end;
       grid_latest_ = end;
       grid_answers_ = 1;
@@ -240,8 +258,9 @@ void advertised_budget::on_answer(time_point now, const rate_limit_advice& a,
   // what this answer shows twice: it is no counter (a fixed window that
   // others spend, a log), and pace() is as before.
   if (counter() && grid_anchor_ && stamp > *grid_anchor_) {
-    counter_grid grid{*grid_end_, *grid_window(), latency_ + same_instant,
-                      from_seconds(grid_margin_), sends_};
+    auto place = grid_place_now();
+    counter_grid grid{place.end, *grid_window(), latency_ + same_instant,
+                      place.margin, sends_};
     auto least = grid_anchor_r_ + grid.freed(*grid_anchor_, stamp)
                  - grid.sent_in(*grid_anchor_ - late, stamp + same_instant) - 1;
     if (a.remaining + 2 < least && ++counter_misses_ >= 2)
@@ -572,9 +591,27 @@ std::pair<double, time_point> advertised_budget::level_through_sends(
   return {level, at};
 }
 
+advertised_budget::grid_place advertised_budget::grid_place_now() const {
+  auto l = latency_ + same_instant;
+  grid_place own{*grid_end_, from_seconds(grid_margin_)};
+  auto w = *grid_window();
+  if (!phase_lo_ || phase_w_ != w)
+    return own;
+  // The phase moved onto the current window: its end in (lo, hi], so
+  // end = hi - l, margin = end - lo (at least 0), where that is tighter.
+  auto k = std::round(to_seconds(*grid_end_ - phase_hi_) / w);
+  auto lo = *phase_lo_ + from_seconds(k * w);
+  auto hi = phase_hi_ + from_seconds(k * w);
+  grid_place phase{hi - l, std::max(duration{0}, hi - l - lo)};
+  if (hi - lo >= own.margin + l)
+    return own;
+  return phase;
+}
+
 time_point advertised_budget::pace_counter(time_point t) const {
-  counter_grid grid{*grid_end_, *grid_window(), latency_ + same_instant,
-                    from_seconds(grid_margin_), sends_};
+  auto place = grid_place_now();
+  counter_grid grid{place.end, *grid_window(), latency_ + same_instant,
+                    place.margin, sends_};
   auto span = from_seconds(grid.w);
   auto freed = [&](time_point a, time_point b) { return grid.freed(a, b); };
   // From the stamp: r, plus what frees, less each send not yet counted,

@@ -148,7 +148,14 @@
 //     spread of those ends, m <= 1 s). Aligned: the next window's first
 //     end a whole number k >= 1 of windows later, within (1 s + round
 //     trip) / W < 0.5 of it (below W of about 2 (1 s + round trip) the
-//     test cannot tell).
+//     test cannot tell); a window with one answer (its end one rounded t)
+//     tells nothing either way: the count stands.
+//   The phase: each answer's end lies in (stamp + t - 1 s, now + t] (the
+//     request arrived between its send and its answer); moved by whole
+//     windows onto those before and intersected (empty: this one alone),
+//     it places E where that is tighter than the window's own answers (a
+//     window's few answers left m near 1 s: a third of a 3 s window's
+//     sends left out of what frees in the next, 0.73 of the budget).
 //   A counter: aligned at least once, and either an answer surely past a
 //     reset (stamp >= it + 2 round trips) within the window's first
 //     quarter missing at least max(2, P_ours (1 - f) / 2) of q (r plus
@@ -267,6 +274,13 @@ private:
   /// the last, a slide surely past a reset or gains inside two windows,
   /// and not refuted (the algorithm above).
   bool counter() const;
+  /// The counter's grid at the current window: its end and margin from
+  /// the phase where that is tighter than the window's own answers.
+  struct grid_place {
+    time_point end;
+    duration margin;
+  };
+  grid_place grid_place_now() const;
   /// pace() for a sliding counter (the model in the algorithm above).
   time_point pace_counter(time_point t) const;
   /// The level from the newest stamp on: r, plus gain(a, b) over each span
@@ -308,8 +322,14 @@ private:
   double grid_margin_ = 1;         // ... the true end is no earlier than this
                                    // before the tightest (seconds)
   std::uint32_t grid_answers_ = 0; // ... how many answers fell in it
-  std::uint32_t aligned_ = 0;      // windows in a row ending a whole number of
-                                   // windows after the one before
+  // Every answer's window end, (stamp + t - 1 s, now + t] with t rounded
+  // up, kept modulo the grid's window: the intersection over all answers
+  // (shifted a whole number of windows) pins the grid's phase.
+  std::optional<time_point> phase_lo_;
+  time_point phase_hi_{};
+  double phase_w_ = 0;        // the window it was kept for
+  std::uint32_t aligned_ = 0; // windows in a row ending a whole number of
+                              // windows after the one before
   std::optional<time_point> grid_anchor_; // the window's first answer ...
   double grid_anchor_r_ = 0;              // ... its r
   bool grid_gained_ = false;              // a gain seen in the window
