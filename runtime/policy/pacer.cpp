@@ -77,9 +77,15 @@ double pacer::prior_ceiling() const {
 
 void pacer::held_in_flight() { held_full_ = true; }
 
+void pacer::restart_epoch() {
+  epoch_successes_ = 0;
+  in_flight_bound_ = false;
+}
+
 time_point pacer::pace(time_point t) {
   if (advertised_.steering(t)) {
     slot_bound_ = false; // the server's numbers pace: nothing to learn
+    held_full_ = false;
     return advertised_.pace(t);
   }
   // Held by the in-flight limit while the slot opened: that limit, not
@@ -222,7 +228,7 @@ void pacer::on_throttled(time_point now, duration retry_after,
   // A request sent before the last decrease belongs to the overrun that
   // decrease measured: nothing new.
   if (last_decrease_ && now - latency < *last_decrease_) {
-    epoch_successes_ = 0;
+    restart_epoch();
     return;
   }
   // Still blocked: a request sent after the last decrease is throttled
@@ -264,7 +270,7 @@ void pacer::on_throttled(time_point now, duration retry_after,
     if (!deferred_)
       deferred_ = deferred_429{now - latency, retry_after};
     next_slot_ = std::max(next_slot_, now + std::max(backoff_, retry_after));
-    epoch_successes_ = 0;
+    restart_epoch();
     return;
   }
   if ((last_decrease_ && !accepted_since_throttle_) || shut) {
@@ -289,7 +295,7 @@ void pacer::on_throttled(time_point now, duration retry_after,
     }
     if (retry_after <= duration{0} || repeated)
       next_slot_ = std::max(next_slot_, now + std::max(backoff_, retry_after));
-    epoch_successes_ = 0;
+    restart_epoch();
     return;
   }
   // One decrease per window (max(1 s, 1/r)): the 429s of one overrun are
@@ -550,8 +556,7 @@ void pacer::on_throttled(time_point now, duration retry_after,
   // Slow down at once: the next slot follows the new, lower rate.
   next_slot_ = std::max(
     {next_slot_, blocked_until(), last_sent_ + from_seconds(1.0 / rate_)});
-  epoch_successes_ = 0;
-  in_flight_bound_ = false;
+  restart_epoch();
 }
 
 void pacer::recount_window() {
@@ -729,8 +734,8 @@ void pacer::completed(time_point now, const flow_sample& s) {
   auto epoch = std::max<double>(quick ? 2.0 : full, rate_);
   if (++epoch_successes_ < epoch)
     return;
-  epoch_successes_ = 0;
-  bool untested = std::exchange(in_flight_bound_, false);
+  bool untested = in_flight_bound_;
+  restart_epoch();
   if (untested && (!ceiling_ || rate_ >= cfg_.recover * *ceiling_))
     return;
   if (!ceiling_) {

@@ -341,6 +341,9 @@ private:
   /// `trusted`: most sends in that time waited for their slot.
   std::optional<double> accepted_rate(time_point now, bool& trusted);
   void on_throttled(time_point now, duration retry_after, duration latency);
+  /// A new epoch: its successes counted from none, and the in-flight limit
+  /// not seen holding its sends back yet.
+  void restart_epoch();
   /// The first request accepted after a block of 429s without Retry-After.
   void on_block_end(time_point now, time_point sent_at);
   /// A late answer counted to the window a long Retry-After measured.
