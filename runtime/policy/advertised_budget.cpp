@@ -61,6 +61,7 @@ struct counter_grid {
   duration l;
   duration margin; // the true end of a window lies in (end - margin, end + l]
   const std::deque<time_point>& sends;
+  const std::deque<time_point>& refused; // never counted by a counter
 
   double index(time_point x) const {
     return std::floor(to_seconds(x - end) / w);
@@ -69,9 +70,11 @@ struct counter_grid {
   double sent_in(time_point from, time_point to) const { // [from, to)
     return sends_in(sends, from, to);
   }
-  /// P_{k+1}: surely counted in window k.
+  /// P_{k+1}: surely counted in window k (a refused request is not).
   double counted(double k) const {
-    return sent_in(start(k) + l, start(k + 1) - margin - l);
+    auto from = start(k) + l;
+    auto to = start(k + 1) - margin - l;
+    return sent_in(from, to) - sends_in(refused, from, to);
   }
   /// Requests/s freeing at x.
   double freeing(time_point x) const {
@@ -193,31 +196,21 @@ void advertised_budget::on_answer(time_point now, const rate_limit_advice& a,
   if (auto w = grid_window(); w && *w > 0) {
     auto end = stamp + from_seconds(a.reset_s);
     // This answer's window ends in (stamp + t - 1 s, now + t]: t rounded
-    // up, the request arrived between its send and its answer. Moved by
-    // whole windows onto the phase kept so far and intersected; none left
-    // (a grid that is no grid, or a window that changed): this one alone.
-    auto lo = end - std::chrono::seconds{1};
-    auto hi = now + from_seconds(a.reset_s);
-    if (phase_lo_ && phase_w_ == *w) {
-      auto k = std::round(to_seconds(hi - phase_hi_) / *w);
-      auto plo = *phase_lo_ + from_seconds(k * *w);
-      auto phi = phase_hi_ + from_seconds(k * *w);
-      if (std::max(lo, plo) < std::min(hi, phi)) {
-        lo = std::max(lo, plo);
-        hi = std::min(hi, phi);
-      }
-    }
-    phase_lo_ = lo;
-    phase_hi_ = hi;
-    phase_w_ = *w;
+    // up, the request arrived between its send and its answer. In send
+    // time, where a request that arrives a fixed trip after its send is
+    // counted: (stamp + t - 1 s, stamp + t].
+    phase_.narrow(end - std::chrono::seconds{1}, now + from_seconds(a.reset_s),
+                  *w);
+    send_phase_.narrow(end - std::chrono::seconds{1}, end, *w);
     if (!grid_end_ || stamp >= *grid_end_
         || end > *grid_end_ + std::chrono::seconds{1}) {
-      if (grid_end_ && grid_answers_ >= 2) {
+      // A window of one answer, or answers too slow for the rounding to
+      // tell, says nothing either way: the count stands.
+      auto tolerance = (1 + to_seconds(latency)) / *w;
+      if (grid_end_ && grid_answers_ >= 2 && tolerance < 0.5) {
         auto gap = to_seconds(end - *grid_end_) / *w;
         auto k = std::round(gap);
-        auto tolerance = (1 + to_seconds(latency)) / *w;
-        bool whole
-          = k >= 1 && tolerance < 0.5 && std::abs(gap - k) <= tolerance;
+        bool whole = k >= 1 && std::abs(gap - k) <= tolerance;
         aligned_ = whole ? aligned_ + 1 : 0;
       }
       grid_end_ = end;
@@ -259,8 +252,8 @@ void advertised_budget::on_answer(time_point now, const rate_limit_advice& a,
   // others spend, a log), and pace() is as before.
   if (counter() && grid_anchor_ && stamp > *grid_anchor_) {
     auto place = grid_place_now();
-    counter_grid grid{place.end, *grid_window(), latency_ + same_instant,
-                      place.margin, sends_};
+    counter_grid grid{place.end,    *grid_window(), place.l,
+                      place.margin, sends_,         refused_};
     auto least = grid_anchor_r_ + grid.freed(*grid_anchor_, stamp)
                  - grid.sent_in(*grid_anchor_ - late, stamp + same_instant) - 1;
     if (a.remaining + 2 < least && ++counter_misses_ >= 2)
@@ -447,11 +440,20 @@ void advertised_budget::on_answer(time_point now, const rate_limit_advice& a,
       = std::min(horizon, *grid_end_ - from_seconds(3 * *grid_window() + 1));
   while (sends_.size() > keep && sends_.front() < horizon)
     sends_.pop_front();
+  while (!refused_.empty()
+         && (sends_.empty() || refused_.front() < sends_.front()))
+    refused_.pop_front();
 }
 
 double advertised_budget::uncounted() const {
   // The answered request itself is among the sends at its stamp.
   return std::max(0.0, sends_after(stamp_ - same_instant - duration{1}) - 1);
+}
+
+void advertised_budget::on_refused(time_point now, duration latency) {
+  refused_.push_back(now - std::max(duration{0}, latency));
+  if (refused_.size() > max_logged_sends)
+    refused_.pop_front();
 }
 
 bool advertised_budget::on_throttled(time_point now, duration latency) {
@@ -568,8 +570,14 @@ std::optional<time_point> advertised_budget::log_frees() const {
 }
 
 bool advertised_budget::counter() const {
-  return !refuted_ && (slid_ || gain_windows_ >= 2) && aligned_ >= 1 && q_
-         && grid_window() && grid_end_;
+  // Refills on a grid that held in send time for three windows (every
+  // answer fits one fixed trip out; a log's or a bucket's reset moves with
+  // the sends, so its send phase breaks): where the round trip is a third
+  // of the window, no gain is surely counted, no slide surely seen, and
+  // rounding hides the alignment of the answers' ends.
+  bool steady = send_grid_steady();
+  return !refuted_ && (slid_ || gain_windows_ >= 2 || (refills_ && steady))
+         && (aligned_ >= 1 || steady) && q_ && grid_window() && grid_end_;
 }
 
 std::pair<double, time_point> advertised_budget::level_through_sends(
@@ -591,27 +599,64 @@ std::pair<double, time_point> advertised_budget::level_through_sends(
   return {level, at};
 }
 
+void advertised_budget::phase::narrow(time_point a, time_point b,
+                                      double window) {
+  if (lo && w == window) {
+    auto [plo, phi] = near(b);
+    if (std::max(a, plo) < std::min(b, phi)) {
+      lo = std::max(a, plo);
+      hi = std::min(b, phi);
+      return;
+    }
+    broken = true;
+  }
+  if (w != window)
+    broken = false; // another window: a new grid
+  since = b;
+  lo = a;
+  hi = b;
+  w = window;
+}
+
+std::pair<time_point, time_point>
+advertised_budget::phase::near(time_point x) const {
+  auto k = from_seconds(std::round(to_seconds(x - hi) / w) * w);
+  return {*lo + k, hi + k};
+}
+
+bool advertised_budget::send_grid_steady() const {
+  auto w = grid_window();
+  return w && *w > 2 && send_phase_.lo && send_phase_.w == *w
+         && !send_phase_.broken
+         && stamp_ - send_phase_.since >= from_seconds(3 * *w);
+}
+
 advertised_budget::grid_place advertised_budget::grid_place_now() const {
   auto l = latency_ + same_instant;
-  grid_place own{*grid_end_, from_seconds(grid_margin_)};
+  grid_place own{*grid_end_, from_seconds(grid_margin_), l};
   auto w = *grid_window();
-  if (!phase_lo_ || phase_w_ != w)
+  // Every answer so far fits one fixed trip out (the send phase never
+  // broke): sends are placed against the grid in send time, with no
+  // round trip of doubt (a third of a 3 s window's sends, 1 s away, were
+  // left out of what frees: 0.53 of the budget).
+  if (send_phase_.lo && send_phase_.w == w && !send_phase_.broken) {
+    auto [lo, hi] = send_phase_.near(*grid_end_);
+    return {hi, hi - lo, same_instant};
+  }
+  if (!phase_.lo || phase_.w != w)
     return own;
   // The phase moved onto the current window: its end in (lo, hi], so
   // end = hi - l, margin = end - lo (at least 0), where that is tighter.
-  auto k = std::round(to_seconds(*grid_end_ - phase_hi_) / w);
-  auto lo = *phase_lo_ + from_seconds(k * w);
-  auto hi = phase_hi_ + from_seconds(k * w);
-  grid_place phase{hi - l, std::max(duration{0}, hi - l - lo)};
+  auto [lo, hi] = phase_.near(*grid_end_);
   if (hi - lo >= own.margin + l)
     return own;
-  return phase;
+  return {hi - l, std::max(duration{0}, hi - l - lo), l};
 }
 
 time_point advertised_budget::pace_counter(time_point t) const {
   auto place = grid_place_now();
-  counter_grid grid{place.end, *grid_window(), latency_ + same_instant,
-                    place.margin, sends_};
+  counter_grid grid{place.end,    *grid_window(), place.l,
+                    place.margin, sends_,         refused_};
   auto span = from_seconds(grid.w);
   auto freed = [&](time_point a, time_point b) { return grid.freed(a, b); };
   // From the stamp: r, plus what frees, less each send not yet counted,

@@ -148,16 +148,29 @@
 //     spread of those ends, m <= 1 s). Aligned: the next window's first
 //     end a whole number k >= 1 of windows later, within (1 s + round
 //     trip) / W < 0.5 of it (below W of about 2 (1 s + round trip) the
-//     test cannot tell); a window with one answer (its end one rounded t)
-//     tells nothing either way: the count stands.
+//     test cannot tell); a window with one answer (its end one rounded t),
+//     or whose answers are too slow for that test, tells nothing either
+//     way: the count stands.
 //   The phase: each answer's end lies in (stamp + t - 1 s, now + t] (the
 //     request arrived between its send and its answer); moved by whole
 //     windows onto those before and intersected (empty: this one alone),
 //     it places E where that is tighter than the window's own answers (a
 //     window's few answers left m near 1 s: a third of a 3 s window's
 //     sends left out of what frees in the next, 0.73 of the budget).
-//   A counter: aligned at least once, and either an answer surely past a
-//     reset (stamp >= it + 2 round trips) within the window's first
+//   The send phase: the same in send time, (stamp + t - 1 s, stamp + t]:
+//     where each request reaches the limiter a fixed trip after its send,
+//     the ends there all hold one point (E less that trip). While no
+//     answer ever fell outside it, sends are placed against it (l = 1 ms,
+//     m its width): the round trip's doubt is gone. One answer outside
+//     (the trip out varies) and the phase above holds for good. Steady:
+//     unbroken over three windows and more, W > 2 s (a whole second of
+//     rounding against W: below 2 s any phase fits).
+//   A counter: aligned at least once (or the send phase steady), and
+//     either refills on a steady send phase (a bucket's or a log's reset
+//     moves with the sends: its send phase breaks; with the round trip a
+//     third of the window the tests below never pass: 11 per 3 s, a second
+//     away, was taken for a bucket at q / W, 8 429s), or an answer surely
+//     past a reset (stamp >= it + 2 round trips) within the window's first
 //     quarter missing at least max(2, P_ours (1 - f) / 2) of q (r plus
 //     our sends since; a fixed window that others spend misses what they
 //     spent, growing with f; a counter misses what our own last window
@@ -173,8 +186,9 @@
 //     at each send not yet counted, at most q; freeing in window k at
 //     P_k / W, P_k our sends surely in window k - 1 (sent in [S + l,
 //     S + W - m - l), l a round trip: fewer counted free less, so others'
-//     requests or edges only make it safe), the lesser of two windows'
-//     rates within m before or l after a window's start; send when level
+//     requests or edges only make it safe; those answered 429 left out:
+//     the limiter counted none), the lesser of two windows' rates
+//     within m before or l after a window's start; send when level
 //     >= 1, walking at most two windows on, else a probe a window after
 //     the last send (nothing of ours frees there: others spent it, or
 //     requests sent together were counted both in r and as uncounted).
@@ -234,6 +248,11 @@ public:
   /// refill alone cuts the estimate instead).
   bool on_throttled(time_point now, duration latency);
 
+  /// A 429 arrived at `now`, `latency` after its request left, steering or
+  /// not: a counter frees only what it admitted, so that request is left
+  /// out of what frees.
+  void on_refused(time_point now, duration latency);
+
   /// Whether the advice steers sending at `now`.
   bool steering(time_point now) const;
 
@@ -279,8 +298,12 @@ private:
   struct grid_place {
     time_point end;
     duration margin;
+    duration l; // how long after its send a request may arrive
   };
   grid_place grid_place_now() const;
+  /// The send phase held for three windows and more on the grid's window:
+  /// every answer fits one fixed trip out.
+  bool send_grid_steady() const;
   /// pace() for a sliding counter (the model in the algorithm above).
   time_point pace_counter(time_point t) const;
   /// The level from the newest stamp on: r, plus gain(a, b) over each span
@@ -322,12 +345,21 @@ private:
   double grid_margin_ = 1;         // ... the true end is no earlier than this
                                    // before the tightest (seconds)
   std::uint32_t grid_answers_ = 0; // ... how many answers fell in it
-  // Every answer's window end, (stamp + t - 1 s, now + t] with t rounded
-  // up, kept modulo the grid's window: the intersection over all answers
-  // (shifted a whole number of windows) pins the grid's phase.
-  std::optional<time_point> phase_lo_;
-  time_point phase_hi_{};
-  double phase_w_ = 0;        // the window it was kept for
+  /// Where windows end, modulo a window w: the intersection of every
+  /// answer's (lo, hi], each moved by whole windows onto the others.
+  struct phase {
+    std::optional<time_point> lo;
+    time_point hi{};
+    double w = 0;
+    bool broken = false; // an answer fell outside the intersection
+    time_point since{};  // the first answer since it last started
+    /// Narrows by (a, b]; none left: (a, b] alone, and broken.
+    void narrow(time_point a, time_point b, double window);
+    /// The intersection moved by whole windows nearest to `x`.
+    std::pair<time_point, time_point> near(time_point x) const;
+  };
+  phase phase_;               // the true ends: (stamp + t - 1 s, now + t]
+  phase send_phase_;          // in send time: (stamp + t - 1 s, stamp + t]
   std::uint32_t aligned_ = 0; // windows in a row ending a whole number of
                               // windows after the one before
   std::optional<time_point> grid_anchor_; // the window's first answer ...
@@ -361,6 +393,8 @@ private:
   duration slack_{0};
   std::deque<time_point> sends_;    // after stamp_ and the newest q (all until
                                     // r and t came)
+  std::deque<time_point> refused_;  // sends answered 429, back to sends_'s
+                                    // oldest
   duration latency_{0};             // the newest usable answer's
   std::optional<double> untimed_r_; // r of the newest answer without t
   time_point untimed_stamp_{};      // ... and its stamp

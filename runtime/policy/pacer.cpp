@@ -625,6 +625,8 @@ void pacer::completed(time_point now, const flow_sample& s) {
       && now - s.latency >= *last_decrease_)
     answered_sends_.push_back(now - s.latency);
   bool steered = advertised_.steering(now);
+  if (s.status == batch_status::throttled)
+    advertised_.on_refused(now, s.latency);
   advertised_.on_answer(now, s.advice, s.latency);
   if (steered && s.status == batch_status::throttled) {
     if (!advertised_.on_throttled(now, s.latency))
