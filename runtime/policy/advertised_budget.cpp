@@ -451,7 +451,10 @@ double advertised_budget::uncounted() const {
 }
 
 void advertised_budget::on_refused(time_point now, duration latency) {
-  refused_.push_back(now - std::max(duration{0}, latency));
+  // In send order (a later send's 429 may come back first).
+  auto sent = now - std::max(duration{0}, latency);
+  refused_.insert(std::upper_bound(refused_.begin(), refused_.end(), sent),
+                  sent);
   if (refused_.size() > max_logged_sends)
     refused_.pop_front();
 }

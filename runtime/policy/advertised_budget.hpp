@@ -290,11 +290,13 @@ private:
   /// pace() once r and t are known, before the sliding rule.
   time_point pace_timed(time_point t) const;
   /// A sliding counter: a window's end a whole number of windows after
-  /// the last, a slide surely past a reset or gains inside two windows,
-  /// and not refuted (the algorithm above).
+  /// the last (or a steady send phase), a slide surely past a reset, gains
+  /// inside two windows or refills on a steady send phase, and not refuted
+  /// (the algorithm above).
   bool counter() const;
-  /// The counter's grid at the current window: its end and margin from
-  /// the phase where that is tighter than the window's own answers.
+  /// The counter's grid at the current window: in send time while the
+  /// send phase never broke, else its end and margin from the phase where
+  /// that is tighter than the window's own answers.
   struct grid_place {
     time_point end;
     duration margin;
