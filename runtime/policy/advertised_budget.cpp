@@ -440,9 +440,7 @@ void advertised_budget::on_answer(time_point now, const rate_limit_advice& a,
       = std::min(horizon, *grid_end_ - from_seconds(3 * *grid_window() + 1));
   while (sends_.size() > keep && sends_.front() < horizon)
     sends_.pop_front();
-  while (!refused_.empty()
-         && (sends_.empty() || refused_.front() < sends_.front()))
-    refused_.pop_front();
+  forget_before(refused_, sends_.empty() ? time_point::max() : sends_.front());
 }
 
 double advertised_budget::uncounted() const {
@@ -604,7 +602,7 @@ std::pair<double, time_point> advertised_budget::level_through_sends(
 
 void advertised_budget::phase::narrow(time_point a, time_point b,
                                       double window) {
-  if (lo && w == window) {
+  if (fits(window)) {
     auto [plo, phi] = near(b);
     if (std::max(a, plo) < std::min(b, phi)) {
       lo = std::max(a, plo);
@@ -629,8 +627,7 @@ advertised_budget::phase::near(time_point x) const {
 
 bool advertised_budget::send_grid_steady() const {
   auto w = grid_window();
-  return w && *w > 2 && send_phase_.lo && send_phase_.w == *w
-         && !send_phase_.broken
+  return w && *w > 2 && send_phase_.fits(*w) && !send_phase_.broken
          && stamp_ - send_phase_.since >= from_seconds(3 * *w);
 }
 
@@ -642,11 +639,11 @@ advertised_budget::grid_place advertised_budget::grid_place_now() const {
   // broke): sends are placed against the grid in send time, with no
   // round trip of doubt (a third of a 3 s window's sends, 1 s away, were
   // left out of what frees: 0.53 of the budget).
-  if (send_phase_.lo && send_phase_.w == w && !send_phase_.broken) {
+  if (send_phase_.fits(w) && !send_phase_.broken) {
     auto [lo, hi] = send_phase_.near(*grid_end_);
     return {hi, hi - lo, same_instant};
   }
-  if (!phase_.lo || phase_.w != w)
+  if (!phase_.fits(w))
     return own;
   // The phase moved onto the current window: its end in (lo, hi], so
   // end = hi - l, margin = end - lo (at least 0), where that is tighter.

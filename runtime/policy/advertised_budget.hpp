@@ -355,6 +355,8 @@ private:
     double w = 0;
     bool broken = false; // an answer fell outside the intersection
     time_point since{};  // the first answer since it last started
+    /// Kept for `window` (any answer yet).
+    bool fits(double window) const { return lo && w == window; }
     /// Narrows by (a, b]; none left: (a, b] alone, and broken.
     void narrow(time_point a, time_point b, double window);
     /// The intersection moved by whole windows nearest to `x`.
