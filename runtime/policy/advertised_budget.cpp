@@ -15,6 +15,11 @@ constexpr std::size_t max_logged_sends = 100'000;
 constexpr duration same_instant = std::chrono::milliseconds{1};
 // The longest span a full bucket's refill floor is measured over.
 constexpr duration full_span = std::chrono::seconds{30};
+// A bucket's refill is bounded over pairs of answers up to this far apart
+// (longer spans bound it closer; the budget may change), ...
+constexpr duration refill_span = std::chrono::seconds{60};
+// ... marked this far apart at least (the work per answer is bounded).
+constexpr duration mark_every = std::chrono::milliseconds{250};
 // Cuts of a bucket's estimated refill within distrust_for before its 429s
 // count as strikes (a limiter that is no bucket fits no estimate).
 constexpr std::uint32_t max_cuts = 3;
@@ -113,6 +118,10 @@ struct counter_grid {
 
 double advertised_budget::sends_after(time_point from) const {
   return logged_after(sends_, from);
+}
+
+double advertised_budget::counted_after(time_point from) const {
+  return sends_after(from) - logged_after(refused_, from);
 }
 
 std::optional<double> advertised_budget::window() const {
@@ -295,73 +304,140 @@ void advertised_budget::on_answer(time_point now, const rate_limit_advice& a,
     if ((stamp < reset_at_ || no_quota_back) && gained >= 1 && !whole_quota
         && ++refill_evidence_ >= 2)
       refills_ = true;
-    // Its rate, where no window tells it: over the span since an anchor
-    // answer (whole tokens are noisy over short spans), restarted whenever
-    // the bucket was full (a full one gains nothing).
-    auto sent_by = [&](time_point x) {
-      return static_cast<double>(total_sent_) - sends_after(x);
-    };
-    if (refills_ && a.remaining < r_max_) {
-      if (!anchor_) {
-        anchor_ = stamp;
-        anchor_r_ = a.remaining;
-        anchor_sent_ = sent_by(stamp);
-      } else if (auto span = to_seconds(stamp - *anchor_); span >= 1) {
-        auto refilled = a.remaining - anchor_r_ + sent_by(stamp) - anchor_sent_;
-        // Less one token: r is whole tokens, so either end may hide up
-        // to one (this understates, by less over longer spans). A bound
-        // from below like the full bucket's floor: not under that floor
-        // while it is fresh (a capacity of 2 shows r = 0 whenever it is
-        // not quite full: 4 sends in 1.1 s read as 2.6/s for 20/s).
-        if (refilled > 1) {
-          auto measured = (refilled - 1) / span;
-          if (full_floor_ && stamp - full_floor_at_ <= full_span)
-            measured = std::max(measured, *full_floor_);
-          refill_rate_ = measured;
-        }
-      }
-    } else if (a.remaining >= r_max_) {
-      anchor_.reset();
-      // Full at two answers: what the server counted in between was
-      // refilled, less at most a token of the level's difference, so
-      // R >= (sends between - 1) / span; a floor where no drain shows a
-      // refill (a bucket of capacity 2 full at every answer showed none in
-      // 600 s). Over at most full_span: the budget may shrink.
-      if (refills_ && !holds_whole_quota()) {
-        if (!full_anchor_ || stamp - *full_anchor_ > full_span) {
-          full_anchor_ = stamp;
-          full_sent_ = sent_by(stamp);
-        } else if (auto span = to_seconds(stamp - *full_anchor_); span >= 1) {
-          auto floor = (sent_by(stamp) - full_sent_ - 1) / span;
-          full_floor_ = floor;
-          full_floor_at_ = stamp;
-          if (floor > refill_rate_.value_or(0)) {
-            refill_rate_ = floor;
-            if (overran_ && floor >= *overran_)
-              overran_.reset();
-          }
-        }
-      }
-      // Full although we send at the rate we take for its refill (measured,
-      // or the estimate from t before any measure): it refills at least as
-      // fast, and a full bucket shows nothing to measure. Grow the rate
-      // until it drains (and is measured again); an estimate that never
-      // drained it would never be measured (5/s held for a bucket of
-      // 18/s with a capacity of 5, whose "until full" is always 1 s).
-      if (sent_at_rate_ && !holds_whole_quota()
+    // Its rate, where no window tells it: between any two answers a and
+    // b, the bucket refilled at least what the server counted in between
+    // plus the level's rise, less a token of the two whole counts, and
+    // more where it was full and wasted refill: R > (r_b - r_a - 1 +
+    // counted) / span. Every pair is a bound from below; the best over
+    // the marks of the last refill_span, a second apart or more, is the
+    // rate taken (pacing at it, the level model spends what each answer
+    // shows on top, so the bound rises to the refill as it is spent).
+    // Since a 429 cut it, only marks after the cut (the bound failed:
+    // the budget shrank or others spend it).
+    // A log or a window shows the whole quota less what it holds of our
+    // sends within its span (t is at most that span): one that ever did
+    // is no bucket, whatever r it showed at most.
+    if (q_
+        && a.remaining + counted_after(stamp - from_seconds(t_max_))
+               - counted_after(stamp + same_instant)
+             >= *q_ - 2)
+      quota_accounted_ = true;
+    if (refills_ && !holds_whole_quota() && !quota_accounted_) {
+      // The server's count of our sends up to x (what it refused it did
+      // not). Sends within same_instant of a stamp may have arrived either
+      // side of it: at a mark all counted, at this answer none but its own.
+      auto through = [&](time_point x) {
+        return static_cast<double>(total_sent_ - total_refused_)
+               - counted_after(x);
+      };
+      auto own = logged_at(refused_, stamp) ? 0.0 : 1.0;
+      auto by_now = through(stamp - same_instant) + own;
+      while (!refill_marks_.empty()
+             && refill_marks_.front().stamp < stamp - refill_span)
+        refill_marks_.pop_front();
+      double best = 0;
+      for (auto& m : refill_marks_)
+        if (auto span = to_seconds(stamp - m.stamp); span >= 1)
+          best = std::max(best,
+                          (a.remaining - m.r - 1 + by_now - m.counted) / span);
+      // A bound past the rate that overran: the budget grew.
+      if (overran_ && best > 1.01 * *overran_)
+        overran_.reset();
+      // A bucket of fewer than two tokens shows r = 0 at every answer,
+      // full or not: its pairs bound no more than our own rate. Where we
+      // send at the rate taken, a step up (1.25 x, or halfway to the rate
+      // that overran; within 1% of it the refill is bracketed) probes it;
+      // a 429 cuts it back (on_throttled). At most once a second.
+      if (r_max_ < 1 && sent_at_rate_ && !holds_whole_quota()
           && (!grown_at_ || stamp - *grown_at_ >= std::chrono::seconds{1})) {
         grown_at_ = stamp;
-        auto x = std::max(refill_rate_.value_or(0), *sent_at_rate_);
-        // A refill measured past the rate that overran: the budget grew.
-        // (Growth alone only halves the way to it; in floating point it
-        // reached it after ~50 steps, took that for growth and overran
-        // again, a 429 a minute: a bucket of 3 shows full at its very
-        // refill rate.) Within 1% of it the refill is bracketed: no step.
-        if (overran_ && refill_rate_.value_or(0) > 1.01 * *overran_)
-          overran_.reset();
+        auto x = std::max({best, held_rate_.value_or(0), *sent_at_rate_});
         if (!overran_ || x < 0.99 * *overran_)
-          refill_rate_
+          held_rate_
             = overran_ ? std::min(1.25 * x, (x + *overran_) / 2) : 1.25 * x;
+      }
+      if (refill_marks_.empty()
+          || stamp - refill_marks_.back().stamp >= mark_every)
+        refill_marks_.push_back(
+          {stamp, a.remaining, through(stamp + same_instant), best});
+      else
+        refill_marks_.back().bound = std::max(refill_marks_.back().bound, best);
+      // The best bound of any pair ending within refill_span (one ending
+      // at an idle, full bucket bounds little).
+      for (auto& m : refill_marks_)
+        best = std::max(best, m.bound);
+      if (best > 0 || held_rate_)
+        refill_rate_ = std::max(best, held_rate_.value_or(0));
+    } else {
+      // Its rate, where no window tells it: over the span since an anchor
+      // answer (whole tokens are noisy over short spans), restarted whenever
+      // the bucket was full (a full one gains nothing).
+      auto sent_by = [&](time_point x) {
+        return static_cast<double>(total_sent_) - sends_after(x);
+      };
+      if (refills_ && a.remaining < r_max_) {
+        if (!anchor_) {
+          anchor_ = stamp;
+          anchor_r_ = a.remaining;
+          anchor_sent_ = sent_by(stamp);
+        } else if (auto span = to_seconds(stamp - *anchor_); span >= 1) {
+          auto refilled
+            = a.remaining - anchor_r_ + sent_by(stamp) - anchor_sent_;
+          // Less one token: r is whole tokens, so either end may hide up
+          // to one (this understates, by less over longer spans). A bound
+          // from below like the full bucket's floor: not under that floor
+          // while it is fresh (a capacity of 2 shows r = 0 whenever it is
+          // not quite full: 4 sends in 1.1 s read as 2.6/s for 20/s).
+          if (refilled > 1) {
+            auto measured = (refilled - 1) / span;
+            if (full_floor_ && stamp - full_floor_at_ <= full_span)
+              measured = std::max(measured, *full_floor_);
+            refill_rate_ = measured;
+          }
+        }
+      } else if (a.remaining >= r_max_) {
+        anchor_.reset();
+        // Full at two answers: what the server counted in between was
+        // refilled, less at most a token of the level's difference, so
+        // R >= (sends between - 1) / span; a floor where no drain shows a
+        // refill (a bucket of capacity 2 full at every answer showed none in
+        // 600 s). Over at most full_span: the budget may shrink.
+        if (refills_ && !holds_whole_quota()) {
+          if (!full_anchor_ || stamp - *full_anchor_ > full_span) {
+            full_anchor_ = stamp;
+            full_sent_ = sent_by(stamp);
+          } else if (auto span = to_seconds(stamp - *full_anchor_); span >= 1) {
+            auto floor = (sent_by(stamp) - full_sent_ - 1) / span;
+            full_floor_ = floor;
+            full_floor_at_ = stamp;
+            if (floor > refill_rate_.value_or(0)) {
+              refill_rate_ = floor;
+              if (overran_ && floor >= *overran_)
+                overran_.reset();
+            }
+          }
+        }
+        // Full although we send at the rate we take for its refill (measured,
+        // or the estimate from t before any measure): it refills at least as
+        // fast, and a full bucket shows nothing to measure. Grow the rate
+        // until it drains (and is measured again); an estimate that never
+        // drained it would never be measured (5/s held for a bucket of
+        // 18/s with a capacity of 5, whose "until full" is always 1 s).
+        if (sent_at_rate_ && !holds_whole_quota()
+            && (!grown_at_ || stamp - *grown_at_ >= std::chrono::seconds{1})) {
+          grown_at_ = stamp;
+          auto x = std::max(refill_rate_.value_or(0), *sent_at_rate_);
+          // A refill measured past the rate that overran: the budget grew.
+          // (Growth alone only halves the way to it; in floating point it
+          // reached it after ~50 steps, took that for growth and overran
+          // again, a 429 a minute: a bucket of 3 shows full at its very
+          // refill rate.) Within 1% of it the refill is bracketed: no step.
+          if (overran_ && refill_rate_.value_or(0) > 1.01 * *overran_)
+            overran_.reset();
+          if (!overran_ || x < 0.99 * *overran_)
+            refill_rate_
+              = overran_ ? std::min(1.25 * x, (x + *overran_) / 2) : 1.25 * x;
+        }
       }
     }
   }
@@ -453,6 +529,7 @@ void advertised_budget::on_refused(time_point now, duration latency) {
   auto sent = now - std::max(duration{0}, latency);
   refused_.insert(std::upper_bound(refused_.begin(), refused_.end(), sent),
                   sent);
+  ++total_refused_;
   if (refused_.size() > max_logged_sends)
     refused_.pop_front();
 }
@@ -482,6 +559,8 @@ bool advertised_budget::on_throttled(time_point now, duration latency) {
       last_cut_ = now;
       overran_ = std::min(overran_.value_or(*refill_rate_), *refill_rate_);
       *refill_rate_ /= 1.25;
+      held_rate_ = *refill_rate_;
+      refill_marks_.clear();
       return false;
     }
   }

@@ -35,28 +35,36 @@
 //     window reset before its rounded-up bound) or the stamp is within a
 //     second of that bound (without w a window's reset or a bucket full
 //     again, no evidence either way); two refills make it a token bucket;
-//   quota rate qr = q / W; for a bucket without W, the measured refill:
-//     (r - r_a + sends counted since - 1) / (stamp - stamp_a) since an
-//     anchor answer a >= 1 s back, restarted when the bucket shows full
-//     (r >= r_max), and not below the floor while that is fresh (<= 30 s
-//     old; both bound R from below, and a capacity of 2 shows r = 0
-//     whenever it is not quite full);
-//     floor: full at two answers <= 30 s apart, >= 1 s: it refilled what
-//     the server counted in between, less at most a token of the level's
-//     difference: R >= (sends between - 1) / span (where nothing drains,
-//     the only measure: a capacity of 2 refilled within a second shows
-//     full at every answer and "until full" is always 1 s);
-//     times 1.25 at an answer showing it full (at most once a second:
-//     answers come many a second, and the measures need time to catch up)
-//     while we send at the rate taken (measured or, before any measure,
-//     estimated; over the last max(1 s, 3 / rate), at least 0.9 of that
-//     rate's sends, this one included: it refills
-//     at least as fast; a full bucket shows nothing to measure until it
-//     drains), but no more than halfway to the least rate a 429 cut
-//     (below), and not at all within 1% of it (a bucket of a few tokens
-//     shows full at its very refill rate: halving the way reached that
-//     rate in floating point, read as a budget that grew, and overran it
-//     again each minute); a refill measured past it clears it;
+//   quota rate qr = q / W; for a bucket without W, the measured refill.
+//     A bucket (refills, r_max + 2 < q, and no answer whose r plus our
+//     sends the server counted within the last t_max made up q - 2: a
+//     log or a window holds the whole quota less our sends within its
+//     span, a bucket only its capacity): every pair of answers a, b up
+//     to 60 s apart and >= 1 s bounds it from below,
+//       R > (r_b - r_a - 1 + counted in between) / (stamp_b - stamp_a)
+//     (the level rose by r_b - r_a within a token of the two whole
+//     counts; a full bucket wasted refill, so the bound holds there too);
+//     counted = our sends less those answered 429, all sends within 1 ms
+//     of a's stamp counted before a, none of b's but its own; answers
+//     marked 250 ms apart at least, each with the best bound ending at
+//     it; qr = the best bound of the last 60 s (pacing at it, the level
+//     model below spends what each answer shows on top, so the bound
+//     rises to the refill as it is spent), or the rate a 429 cut it to
+//     (below; the marks before that cut are dropped) where higher. A
+//     bucket of fewer than two tokens (r_max < 1) shows r = 0 full or
+//     not: while we send at the rate taken (over the last max(1 s, 3 /
+//     rate), at least 0.9 of that rate's sends), once a second a step to
+//     1.25 x (x the most of the bound, the rate held and the rate sent),
+//     but no more than halfway to the least rate a 429 cut, and not at all
+//     within 1% of it; a bound past that rate clears it.
+//     Otherwise (a log or window taken for a refilling limiter): over the
+//     span since an anchor answer >= 1 s back, (r - r_a + sends since - 1)
+//     / span, restarted when it shows full (r >= r_max), not below the
+//     floor while that is fresh (<= 30 s old): full at two answers <= 30 s
+//     apart, >= 1 s, R >= (sends between - 1) / span; times 1.25 at an
+//     answer showing it full (at most once a second) while we send at the
+//     rate taken, no more than halfway to the least rate a 429 cut and
+//     not within 1% of it;
 //     before any measure, (r_max - r) / t (t rounded up: an understatement of
 //     "until full"), but no more than the newest two answers show,
 //     (gained + 1) / (their stamps' gap) (t may mean until the next
@@ -197,8 +205,9 @@
 // advice came within the last `stale_after` answers. A 429 of a request
 // sent on a bucket's estimated refill alone (no window known; the newest r
 // less the sends it did not count held no token for it) says the estimate
-// ran ahead: qr' = qr / 1.25, the least such qr is kept as the rate that
-// overran (growth stops halfway to it; a floor or growth at or past it
+// ran ahead: qr' = qr / 1.25 (held until a bound passes it; a bucket's
+// pair marks are dropped), the least such qr is kept as the rate that
+// overran (growth stops halfway to it; a floor or bound past it
 // forgets it), later 429s of requests sent before this cut are the same
 // overrun; up to 3 cuts per `distrust_for`, then as below (a limiter that
 // is no bucket fits no estimate). Otherwise, one 429 while it steers may
@@ -276,6 +285,9 @@ private:
   /// Sends after `from` (the log holds those after the newest stamp and
   /// the newest q).
   double sends_after(time_point from) const;
+  /// Of those, the ones the server counted: all but the 429'd (as far
+  /// as their answers came back).
+  double counted_after(time_point from) const;
   std::optional<double> window() const;
   /// A counter's window: w advertised, else the longest t seen (t rounded
   /// up never exceeds a window's length, and shows it just after a reset).
@@ -384,6 +396,16 @@ private:
   double full_sent_ = 0;                  // ... and sends up to it
   std::optional<double> full_floor_;      // R >= this, measured ...
   time_point full_floor_at_{};            // ... at this stamp
+  bool quota_accounted_ = false;          // r and our sends within t made up q
+  struct refill_mark {
+    time_point stamp;
+    double r = 0;       // what it showed left
+    double counted = 0; // the server's count of our sends up to it
+    double bound = 0;   // the best bound of the pairs ending at it
+  };
+  std::deque<refill_mark> refill_marks_; // answers bounding the refill
+  std::optional<double> held_rate_;      // the refill since a 429 cut or a
+                                         // growth step, bound or not
   std::optional<double> sent_at_rate_;  // the bucket rate the last send kept to
   std::deque<time_point> recent_sends_; // the last minute's sends
   std::optional<time_point> grown_at_;  // the last growth step's stamp
@@ -392,6 +414,7 @@ private:
   std::uint32_t cuts_ = 0;              // ... and how often within distrust_for
   std::deque<time_point> refill_sends_; // sent on the estimated refill alone
   std::uint64_t total_sent_ = 0;
+  std::uint64_t total_refused_ = 0;
   time_point reset_at_{};
   std::optional<time_point> reset_before_; // the reset before reset_at_
   duration slack_{0};
