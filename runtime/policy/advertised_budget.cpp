@@ -168,6 +168,8 @@ void advertised_budget::on_answer(time_point now, const rate_limit_advice& a,
     ++without_;
     return;
   }
+  if (!steering(now))
+    steering_since_ = now;
   without_ = 0;
   seen_ = true;
   // Sends within two round trips before a stamp may reach the server
@@ -347,8 +349,9 @@ void advertised_budget::on_answer(time_point now, const rate_limit_advice& a,
       // full or not: its pairs bound no more than our own rate. Where we
       // send at the rate taken, a step up (1.25 x, or halfway to the rate
       // that overran; within 1% of it the refill is bracketed) probes it;
-      // a 429 cuts it back (on_throttled). At most once a second.
-      if (r_max_ < 1 && sent_at_rate_ && !holds_whole_quota()
+      // a 429 cuts it back (on_throttled). At most once a second, and not
+      // on a 429's own answer (its cut follows).
+      if (r_max_ < 1 && sent_at_rate_ && own > 0 && !holds_whole_quota()
           && (!grown_at_ || stamp - *grown_at_ >= std::chrono::seconds{1})) {
         grown_at_ = stamp;
         auto x = std::max({best, held_rate_.value_or(0), *sent_at_rate_});
@@ -366,6 +369,7 @@ void advertised_budget::on_answer(time_point now, const rate_limit_advice& a,
       // at an idle, full bucket bounds little).
       for (auto& m : refill_marks_)
         best = std::max(best, m.bound);
+      bound_rate_ = best;
       if (best > 0 || held_rate_)
         refill_rate_ = std::max(best, held_rate_.value_or(0));
     } else {
@@ -541,6 +545,10 @@ bool advertised_budget::on_throttled(time_point now, duration latency) {
     early_refused_ = true;
   if (!steering(now))
     return false;
+  // Sent before the advice steered (at a declared or learned pace): its
+  // 429 says nothing of the advice.
+  if (sent < steering_since_)
+    return false;
   // A bucket whose refill rate is our estimate (no window advertised),
   // and a request sent on the strength of that estimate (the newest r, less
   // the sends it did not count, had no token for it): the estimate ran
@@ -558,9 +566,16 @@ bool advertised_budget::on_throttled(time_point now, duration latency) {
       ++cuts_;
       last_cut_ = now;
       overran_ = std::min(overran_.value_or(*refill_rate_), *refill_rate_);
+      // A step above the pairs' bound overran: the bound stands. The
+      // bound itself overran (the budget shrank, others spend it): its
+      // marks go.
+      bool stepped = *refill_rate_ > bound_rate_;
       *refill_rate_ /= 1.25;
       held_rate_ = *refill_rate_;
-      refill_marks_.clear();
+      if (stepped)
+        refill_rate_ = std::max(*refill_rate_, bound_rate_);
+      else
+        refill_marks_.clear();
       return false;
     }
   }

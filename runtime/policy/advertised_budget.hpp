@@ -50,13 +50,14 @@
 //     it; qr = the best bound of the last 60 s (pacing at it, the level
 //     model below spends what each answer shows on top, so the bound
 //     rises to the refill as it is spent), or the rate a 429 cut it to
-//     (below; the marks before that cut are dropped) where higher. A
+//     (below) where higher. A
 //     bucket of fewer than two tokens (r_max < 1) shows r = 0 full or
 //     not: while we send at the rate taken (over the last max(1 s, 3 /
 //     rate), at least 0.9 of that rate's sends), once a second a step to
 //     1.25 x (x the most of the bound, the rate held and the rate sent),
 //     but no more than halfway to the least rate a 429 cut, and not at all
-//     within 1% of it; a bound past that rate clears it.
+//     within 1% of it, nor at a 429's own answer (its cut follows); a
+//     bound past that rate clears it.
 //     Otherwise (a log or window taken for a refilling limiter): over the
 //     span since an anchor answer >= 1 s back, (r - r_a + sends since - 1)
 //     / span, restarted when it shows full (r >= r_max), not below the
@@ -205,12 +206,17 @@
 // advice came within the last `stale_after` answers. A 429 of a request
 // sent on a bucket's estimated refill alone (no window known; the newest r
 // less the sends it did not count held no token for it) says the estimate
-// ran ahead: qr' = qr / 1.25 (held until a bound passes it; a bucket's
-// pair marks are dropped), the least such qr is kept as the rate that
+// ran ahead: qr' = qr / 1.25, held until a bound passes it (a step above
+// a bucket's pair bound overran: the bound stands, qr' no less than it;
+// the bound itself overran, the budget shrank or others spend it: its
+// marks are dropped), the least such qr is kept as the rate that
 // overran (growth stops halfway to it; a floor or bound past it
 // forgets it), later 429s of requests sent before this cut are the same
 // overrun; up to 3 cuts per `distrust_for`, then as below (a limiter that
-// is no bucket fits no estimate). Otherwise, one 429 while it steers may
+// is no bucket fits no estimate). A 429 of a request sent before the
+// advice last began to steer (a declared pace's volley before the first
+// answer, or while distrusted) says nothing of it. Otherwise, one 429
+// while it steers may
 // be a race (another client, a window edge): its Retry-After and its own
 // advice hold us. A second within `distrust_for` means the headers are
 // wrong (or the limiter counts more than they say): advice is ignored for
@@ -396,7 +402,10 @@ private:
   double full_sent_ = 0;                  // ... and sends up to it
   std::optional<double> full_floor_;      // R >= this, measured ...
   time_point full_floor_at_{};            // ... at this stamp
-  bool quota_accounted_ = false;          // r and our sends within t made up q
+  bool quota_accounted_ = false;
+  double bound_rate_ = 0;       // the best bound of the marks
+  time_point steering_since_{}; // the answer the advice last began to steer at
+                                // // r and our sends within t made up q
   struct refill_mark {
     time_point stamp;
     double r = 0;       // what it showed left

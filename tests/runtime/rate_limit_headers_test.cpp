@@ -431,6 +431,28 @@ TEST(advertised_budget, a_429_of_a_send_on_the_estimate_cuts_the_estimate) {
   EXPECT_FALSE(b.steering(at(9.03)));
 }
 
+TEST(advertised_budget,
+     a_429_of_a_request_sent_before_the_advice_is_no_strike) {
+  // A volley at a declared pace went before any answer came back; its
+  // 429s say nothing of the advice that came after (a bucket told 2.5x
+  // its rate: 30 429s, 17 of them the volley's, headers distrusted at
+  // the second). Those sent while it steers still strike.
+  advertised_budget b;
+  for (double t : {0.0, 0.01, 0.02})
+    b.on_sent(at(t));
+  b.on_answer(at(0.3), {10, -1, 0, 1}, from_seconds(0.3));
+  EXPECT_FALSE(b.on_throttled(at(0.31), from_seconds(0.3)));
+  EXPECT_FALSE(b.on_throttled(at(0.32), from_seconds(0.3)));
+  EXPECT_TRUE(b.steering(at(0.32)));
+  b.on_sent(at(1.3));
+  b.on_answer(at(1.31), {10, -1, 5, 1}, from_seconds(0.01));
+  b.on_sent(at(1.32));
+  EXPECT_FALSE(b.on_throttled(at(1.33), from_seconds(0.01)));
+  b.on_sent(at(1.34));
+  EXPECT_TRUE(b.on_throttled(at(1.35), from_seconds(0.01)));
+  EXPECT_FALSE(b.steering(at(1.35)));
+}
+
 TEST(advertised_budget, a_window_opens_just_after_its_reset) {
   // A window advertised to reset at 1 s may still count a request that
   // arrives at that very instant (a tie, or clocks of different grain):
