@@ -314,8 +314,8 @@ void advertised_budget::on_answer(time_point now, const rate_limit_advice& a,
     // the marks of the last refill_span, a second apart or more, is the
     // rate taken (pacing at it, the level model spends what each answer
     // shows on top, so the bound rises to the refill as it is spent).
-    // Since a 429 cut it, only marks after the cut (the bound failed:
-    // the budget shrank or others spend it).
+    // A 429 of a send on the bound alone drops the marks (the bound
+    // failed: the budget shrank or others spend it; on_throttled).
     // A log or a window shows the whole quota less what it holds of our
     // sends within its span (t is at most that span): one that ever did
     // is no bucket, whatever r it showed at most.
@@ -351,7 +351,7 @@ void advertised_budget::on_answer(time_point now, const rate_limit_advice& a,
       // that overran; within 1% of it the refill is bracketed) probes it;
       // a 429 cuts it back (on_throttled). At most once a second, and not
       // on a 429's own answer (its cut follows).
-      if (r_max_ < 1 && sent_at_rate_ && own > 0 && !holds_whole_quota()
+      if (r_max_ < 1 && sent_at_rate_ && own > 0
           && (!grown_at_ || stamp - *grown_at_ >= std::chrono::seconds{1})) {
         grown_at_ = stamp;
         auto x = std::max({best, held_rate_.value_or(0), *sent_at_rate_});
