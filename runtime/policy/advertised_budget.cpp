@@ -120,6 +120,20 @@ double advertised_budget::sends_after(time_point from) const {
   return logged_after(sends_, from);
 }
 
+double advertised_budget::pair_bound() const {
+  double best = 0;
+  for (const auto& m : refill_marks_)
+    best = std::max(best, m.bound);
+  return best;
+}
+
+std::optional<double> advertised_budget::step_up(double x) const {
+  // Within 1% of the rate that overran the refill is bracketed: no step.
+  if (overran_ && x >= 0.99 * *overran_)
+    return std::nullopt;
+  return overran_ ? std::min(1.25 * x, (x + *overran_) / 2) : 1.25 * x;
+}
+
 double advertised_budget::counted_after(time_point from) const {
   return sends_after(from) - logged_after(refused_, from);
 }
@@ -319,7 +333,7 @@ void advertised_budget::on_answer(time_point now, const rate_limit_advice& a,
     // A log or a window shows the whole quota less what it holds of our
     // sends within its span (t is at most that span): one that ever did
     // is no bucket, whatever r it showed at most.
-    if (q_
+    if (!quota_accounted_ && q_
         && a.remaining + counted_after(stamp - from_seconds(t_max_))
                - counted_after(stamp + same_instant)
              >= *q_ - 2)
@@ -354,10 +368,9 @@ void advertised_budget::on_answer(time_point now, const rate_limit_advice& a,
       if (r_max_ < 1 && sent_at_rate_ && own > 0
           && (!grown_at_ || stamp - *grown_at_ >= std::chrono::seconds{1})) {
         grown_at_ = stamp;
-        auto x = std::max({best, held_rate_.value_or(0), *sent_at_rate_});
-        if (!overran_ || x < 0.99 * *overran_)
-          held_rate_
-            = overran_ ? std::min(1.25 * x, (x + *overran_) / 2) : 1.25 * x;
+        if (auto step
+            = step_up(std::max({best, held_rate_.value_or(0), *sent_at_rate_})))
+          held_rate_ = step;
       }
       if (refill_marks_.empty()
           || stamp - refill_marks_.back().stamp >= mark_every)
@@ -367,11 +380,9 @@ void advertised_budget::on_answer(time_point now, const rate_limit_advice& a,
         refill_marks_.back().bound = std::max(refill_marks_.back().bound, best);
       // The best bound of any pair ending within refill_span (one ending
       // at an idle, full bucket bounds little).
-      for (auto& m : refill_marks_)
-        best = std::max(best, m.bound);
-      bound_rate_ = best;
-      if (best > 0 || held_rate_)
-        refill_rate_ = std::max(best, held_rate_.value_or(0));
+      auto bound = pair_bound();
+      if (bound > 0 || held_rate_)
+        refill_rate_ = std::max(bound, held_rate_.value_or(0));
     } else {
       // Its rate, where no window tells it: over the span since an anchor
       // answer (whole tokens are noisy over short spans), restarted whenever
@@ -438,9 +449,8 @@ void advertised_budget::on_answer(time_point now, const rate_limit_advice& a,
           // refill rate.) Within 1% of it the refill is bracketed: no step.
           if (overran_ && refill_rate_.value_or(0) > 1.01 * *overran_)
             overran_.reset();
-          if (!overran_ || x < 0.99 * *overran_)
-            refill_rate_
-              = overran_ ? std::min(1.25 * x, (x + *overran_) / 2) : 1.25 * x;
+          if (auto step = step_up(x))
+            refill_rate_ = step;
         }
       }
     }
@@ -569,11 +579,12 @@ bool advertised_budget::on_throttled(time_point now, duration latency) {
       // A step above the pairs' bound overran: the bound stands. The
       // bound itself overran (the budget shrank, others spend it): its
       // marks go.
-      bool stepped = *refill_rate_ > bound_rate_;
+      auto bound = pair_bound();
+      bool stepped = *refill_rate_ > bound;
       *refill_rate_ /= 1.25;
       held_rate_ = *refill_rate_;
       if (stepped)
-        refill_rate_ = std::max(*refill_rate_, bound_rate_);
+        refill_rate_ = std::max(*refill_rate_, bound);
       else
         refill_marks_.clear();
       return false;

@@ -50,14 +50,13 @@
 //     it; qr = the best bound of the last 60 s (pacing at it, the level
 //     model below spends what each answer shows on top, so the bound
 //     rises to the refill as it is spent), or the rate a 429 cut it to
-//     (below) where higher. A
-//     bucket of fewer than two tokens (r_max < 1) shows r = 0 full or
-//     not: while we send at the rate taken (over the last max(1 s, 3 /
-//     rate), at least 0.9 of that rate's sends), once a second a step to
-//     1.25 x (x the most of the bound, the rate held and the rate sent),
-//     but no more than halfway to the least rate a 429 cut, and not at all
-//     within 1% of it, nor at a 429's own answer (its cut follows); a
-//     bound past that rate clears it.
+//     (below) where higher. A bucket under two tokens (r_max < 1) shows
+//     r = 0 full or not: while we send at the rate taken (over the last
+//     max(1 s, 3 / rate), at least 0.9 of that rate's sends), once a
+//     second a step to 1.25 x (x the most of the bound, the rate held and
+//     the rate sent), but no more than halfway to the least rate a 429
+//     cut, and not at all within 1% of it, nor at a 429's own answer (its
+//     cut follows); a bound past that rate clears it.
 //     Otherwise (a log or window taken for a refilling limiter): over the
 //     span since an anchor answer >= 1 s back, (r - r_a + sends since - 1)
 //     / span, restarted when it shows full (r >= r_max), not below the
@@ -294,6 +293,11 @@ private:
   /// Of those, the ones the server counted: all but the 429'd (as far
   /// as their answers came back).
   double counted_after(time_point from) const;
+  /// The best bound on a bucket's refill of the pairs of answers marked.
+  double pair_bound() const;
+  /// A growth step from x: 1.25 x, but no more than halfway to the least
+  /// rate a 429 cut; none within 1% of it.
+  std::optional<double> step_up(double x) const;
   std::optional<double> window() const;
   /// A counter's window: w advertised, else the longest t seen (t rounded
   /// up never exceeds a window's length, and shows it just after a reset).
@@ -402,10 +406,9 @@ private:
   double full_sent_ = 0;                  // ... and sends up to it
   std::optional<double> full_floor_;      // R >= this, measured ...
   time_point full_floor_at_{};            // ... at this stamp
-  bool quota_accounted_ = false;
-  double bound_rate_ = 0;       // the best bound of the marks
-  time_point steering_since_{}; // the answer the advice last began to steer at
-                                // // r and our sends within t made up q
+  bool quota_accounted_ = false;          // r and our sends within t made up q
+  time_point steering_since_{};           // the answer the advice last began to
+                                          // steer at
   struct refill_mark {
     time_point stamp;
     double r = 0;       // what it showed left
