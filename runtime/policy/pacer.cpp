@@ -129,7 +129,8 @@ void pacer::sent(time_point now) {
   // says when a request may pass: probes go at r after it (a bucket shared
   // with tenants refuses a single probe now and then).
   if (last_decrease_ && !accepted_since_throttle_ && probe_singly_)
-    next_slot_ = std::max(next_slot_, now + backoff_);
+    next_slot_ = std::max(
+      {next_slot_, now + backoff_, refusals_.next_probe(now, in_flight() - 1)});
   // Measure the send rate over ~1 s windows (used when unpaced).
   if (!window_start_) {
     window_start_ = now;
@@ -294,7 +295,8 @@ void pacer::on_throttled(time_point now, duration retry_after,
       backoff_round_ = now;
     }
     if (retry_after <= duration{0} || repeated)
-      next_slot_ = std::max(next_slot_, now + std::max(backoff_, retry_after));
+      next_slot_ = std::max({next_slot_, now + std::max(backoff_, retry_after),
+                             refusals_.next_probe(now, in_flight())});
     restart_epoch();
     return;
   }
@@ -624,6 +626,8 @@ void pacer::completed(time_point now, const flow_sample& s) {
   if (last_decrease_ && !accepted_since_throttle_
       && now - s.latency >= *last_decrease_)
     answered_sends_.push_back(now - s.latency);
+  if (s.status == batch_status::ok || s.status == batch_status::throttled)
+    refusals_.on_answer(now - s.latency, s.status == batch_status::throttled);
   bool steered = advertised_.steering(now);
   if (s.status == batch_status::throttled)
     advertised_.on_refused(now, s.latency);

@@ -189,8 +189,13 @@
 //     block began are one step, not one each, which took it to its 60 s
 //     cap against a window of 3 s), a probe in the block is one request
 //     per backoff, not a volley at r (14 at 68/s each time a 55 s
-//     window's backoff ran out), and the probe that gets through lets the
-//     next request follow at r (with Retry-After, probes go at r after it
+//     window's backoff ran out), nor before the rejection cap allows it
+//     (rejection_cap.hpp; with Retry-After, as the backoff, from the
+//     second such 429 on): the refusals of the last 10 s stay within what
+//     the accepted rate allows (backoffs of 1-2.25 s sent four 429s in
+//     ten seconds into a counter of 0.25/s, 1.6x its budget's rate); the
+//     probe that gets through lets the next request follow at r (with
+//     Retry-After, probes go at r after it
 //     and an accepted one is a token, not the limiter reopened: a round
 //     per step and r at once after it stormed a bucket of 1.25/s);
 //     when such a block (>= 2 s, no Retry-After) ends with an accepted
@@ -280,6 +285,7 @@
 
 #include "runtime/policy/advertised_budget.hpp"
 #include "runtime/policy/flow_control.hpp"
+#include "runtime/policy/rejection_cap.hpp"
 
 namespace batching {
 
@@ -371,6 +377,7 @@ private:
 
   config cfg_;
   advertised_budget advertised_;
+  rejection_cap refusals_; // paces a block's probes
   time_point last_event_{};
   double rate_;
   std::optional<double> ceiling_;

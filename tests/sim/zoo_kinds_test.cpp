@@ -429,3 +429,21 @@ TEST(zoo_kinds, a_429s_own_answer_takes_no_growth_step) {
   expect_draw_within(67, 129, budget_kind::token_bucket,
                      "a bucket of 1 at 0.93/s", 0, 4);
 }
+
+TEST(zoo_kinds, a_blocks_probes_never_outrun_what_was_accepted) {
+  // A counter of one per 4 s that counts its refusals (0.25/s), no
+  // Retry-After, told 1/s (bench zoo seed 68 draw 182). Each block's
+  // probes went 1-2.25 s apart, the backoff's start: four and more 429s
+  // in ten seconds against a budget of 2.5 (storm ratio 1.6, 25 429s).
+  // A block's probe now also waits until the refusals of the last 10 s
+  // are fewer than the accepted rate allows (rejection_cap.hpp).
+  auto d = draw_zoo(68, 183)[182];
+  ASSERT_EQ(d.api.budget, budget_kind::counting_counter);
+  auto r = run_zoo(d, zoo_strategies()[0]);
+  std::printf("zoo_kinds: a counter of 1 per 4 s: %llu throttled, storm "
+              "ratio %.2f\n",
+              static_cast<unsigned long long>(r.throttled), r.storm_ratio);
+  EXPECT_EQ(r.lost, 0u);
+  EXPECT_LE(r.storm_ratio, 1.0);
+  EXPECT_LE(r.throttled, 18u);
+}
