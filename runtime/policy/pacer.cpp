@@ -502,7 +502,11 @@ void pacer::on_throttled(time_point now, duration retry_after,
     bool bracketed
       = same_plateau && c >= cfg_.recover * rate_ / (1 + cfg_.probe);
     if (bracketed && probed_since_decrease()) {
-      auto worth = from_seconds(1 / (cfg_.probe_cost * std::max(c, 1e-3)));
+      // A probe's cost: its 429, and the requests the budget allowed
+      // while its Retry-After held every send (nginx answering
+      // "Retry-After: 1" at 10/s: eleven requests' worth, not one).
+      auto cost = 1 + c * to_seconds(retry_after);
+      auto worth = from_seconds(cost / (cfg_.probe_cost * std::max(c, 1e-3)));
       quiet_until_ = now + std::min(cfg_.max_hold, worth);
     } else if (!bracketed) {
       quiet_until_ = now;

@@ -135,9 +135,12 @@
 //         10/s read 6.9/s and was held 20 s); p = probe; and when a
 //         probe step overran that plateau again with c' >= recover x r /
 //         (1 + probe) (the step below passed: the budget is bracketed), no
-//         probe for min(max_hold, 1 / (probe_cost x c')) either: each
-//         probe into it costs about one 429, and below 10/s the doubling
-//         from 20 s alone let probing cost 1-3% of the requests; a c'
+//         probe for min(max_hold, (1 + c' ra) / (probe_cost x c'))
+//         either: each probe into it costs about one 429, and the c' ra
+//         requests its Retry-After ra keeps from going (nginx with
+//         "Retry-After: 1" at 10/s: eleven requests' worth), and below
+//         10/s the doubling from 20 s alone let probing cost 1-3% of the
+//         requests; a c'
 //         further below (a window's average over the climb, a held pace
 //         that overran) may be under the budget, which only probes find:
 //         it ends that wait (a held pace's overrun with c' near it keeps
@@ -309,8 +312,9 @@ public:
     duration initial_hold = std::chrono::seconds{20};
     duration max_hold = std::chrono::seconds{600};
     /// Share of the requests a confirmed plateau's probes may cost: each
-    /// finds the ceiling with about one 429, so at least 1 / (share x c)
-    /// seconds pass between them (the goal: at most 1% throttled).
+    /// finds the ceiling with about one 429 and holds every send for its
+    /// Retry-After ra, so at least (1 + c ra) / (share x c) seconds pass
+    /// between them (the goal: at most 1% throttled).
     double probe_cost = 0.005;
     duration measure_window = std::chrono::seconds{30};
     duration max_backoff = std::chrono::seconds{60};

@@ -766,3 +766,29 @@ TEST(pacer_limiters, a_delaying_buckets_plateau_is_confirmed) {
   expect_each_seed_within("a delaying bucket of 3/s told nothing", cfg,
                           client(0, 32), 600s, 1800, 7, 0.95);
 }
+
+TEST(pacer_limiters, a_probes_retry_after_counts_in_its_cost) {
+  // nginx at 10/s without a burst, answering 429 with Retry-After rounded
+  // up to 1 s (as nginx configured with a fixed "Retry-After: 1" does),
+  // the client told the rate, 600 s. A probe into the plateau it confirmed
+  // costs its 429 and the second every send then waits: eleven requests'
+  // worth at 10/s, not one. Counted as one, the probes after the first
+  // minute came 42-161 s apart (5 of them); now, once the plateau is
+  // bracketed (from the second), 220 s (4).
+  auto cfg = nginx_like(1);
+  cfg.retry_after = retry_after_mode::rounded;
+  for (const auto& f : drive_seeds(cfg, client(10), 600s)) {
+    auto late = count_in(f.throttled_at, at(60s));
+    std::printf("pacer_limiters: 10/s with Retry-After 1 s told right: "
+                "%llu accepted of 6000, %zu throttled, %ld after the first "
+                "minute\n",
+                static_cast<unsigned long long>(f.accepted),
+                f.throttled_at.size(), static_cast<long>(late));
+    EXPECT_LE(late, 4);
+    for (std::size_t i = 1; i < f.throttled_at.size(); ++i)
+      if (f.throttled_at[i - 1] >= at(100s)) {
+        EXPECT_GE(f.throttled_at[i] - f.throttled_at[i - 1], 200s);
+      }
+    EXPECT_GE(f.accepted, 0.9 * 6000);
+  }
+}
