@@ -20,10 +20,12 @@
 //   k(t') + 1 <= A(t) (should it be refused too). Nothing accepted yet:
 //   no bound (no rate to hold it to).
 // Only the pacer's block probes wait for it (a 429, nothing accepted
-// since): those requests are known to meet a shut limiter. Held at every
+// since; with Retry-After, as the block's backoff, from its second 429
+// on): those requests are known to meet a shut limiter. Held at every
 // send instead, the pacer took the pause for the limiter's pace (a
-// counter of 0.5/s measured at 0.09/s after one); held in blocks with
-// Retry-After too, concurrency limits fell to 0.01-0.05x their goodput
+// counter of 0.5/s measured at 0.09/s after one); held at every send of
+// a block with Retry-After too (where probes go at r after it),
+// concurrency limits fell to 0.01-0.05x their goodput
 // (docs/benchmarks.md).
 // Inputs: answers with their send time and status; `now` and the
 // requests in flight on queries. Pure: no clock.
