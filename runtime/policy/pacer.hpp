@@ -140,11 +140,10 @@
 //         requests its Retry-After ra keeps from going (nginx with
 //         "Retry-After: 1" at 10/s: eleven requests' worth), and below
 //         10/s the doubling from 20 s alone let probing cost 1-3% of the
-//         requests; a c'
-//         further below (a window's average over the climb, a held pace
-//         that overran) may be under the budget, which only probes find:
-//         it ends that wait (a held pace's overrun with c' near it keeps
-//         it);
+//         requests; a c' further below (a window's average over the
+//         climb, a held pace that overran) may be under the budget, which
+//         only probes find: it ends that wait (a held pace's overrun with
+//         c' near it keeps it);
 //     after a long Retry-After on the same plateau h = min(max_hold,
 //     max(h, 10 ra)) (a window overrun blocks for up to a window: probe it
 //     rarely); on a new one (a first measure, one observation: an outage's
@@ -198,9 +197,9 @@
 //     the accepted rate allows (backoffs of 1-2.25 s sent four 429s in
 //     ten seconds into a counter of 0.25/s, 1.6x its budget's rate); the
 //     probe that gets through lets the next request follow at r (with
-//     Retry-After, probes go at r after it
-//     and an accepted one is a token, not the limiter reopened: a round
-//     per step and r at once after it stormed a bucket of 1.25/s);
+//     Retry-After, probes go at r after it and an accepted one is a
+//     token, not the limiter reopened: a round per step and r at once
+//     after it stormed a bucket of 1.25/s);
 //     when such a block (>= 2 s, no Retry-After) ends with an accepted
 //     request and >= 3 were accepted before it (fewer measure nothing),
 //     it was a window: as after a long Retry-After, a = the
@@ -336,7 +335,8 @@ public:
 
   /// Timestamps kept for the rate measurements (bounded by the window).
   std::size_t measurements() const {
-    return sends_.size() + accepted_.size() + accepted_sends_.size();
+    return sends_.size() + accepted_.size() + accepted_sends_.size()
+           + refusals_.kept();
   }
 
 protected:

@@ -18,6 +18,8 @@ void insert_sorted(std::deque<time_point>& log, time_point t) {
 } // namespace
 
 void rejection_cap::on_answer(time_point sent, bool throttled) {
+  // Pruned here too: a run that never blocks never asks next_probe().
+  forget(sent);
   if (throttled) {
     insert_sorted(refused_, sent);
     return;

@@ -31,6 +31,7 @@
 // requests in flight on queries. Pure: no clock.
 // Invariant: next_probe(now, p) is within [now, now + S].
 
+#include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <optional>
@@ -47,6 +48,9 @@ public:
   /// The earliest time from `now` the block's next probe may leave, with
   /// `pending` requests still in flight.
   time_point next_probe(time_point now, std::uint32_t pending);
+
+  /// Send times kept (bounded by the span and the horizon).
+  std::size_t kept() const { return refused_.size() + accepted_.size(); }
 
 private:
   void forget(time_point now);
