@@ -773,7 +773,7 @@ TEST(pacer_limiters, a_probes_retry_after_counts_in_its_cost) {
   // the client told the rate, 600 s. A probe into the plateau it confirmed
   // costs its 429 and the second every send then waits: eleven requests'
   // worth at 10/s, not one. Counted as one, the probes after the first
-  // minute came 42-161 s apart (5 of them); now, once the plateau is
+  // minute came 22-161 s apart (5 of them); now, once the plateau is
   // bracketed (from the second), 220 s (4).
   auto cfg = nginx_like(1);
   cfg.retry_after = retry_after_mode::rounded;
