@@ -4,6 +4,8 @@
 #include <cmath>
 #include <deque>
 
+#include "runtime/policy/time_log.hpp"
+
 namespace batching {
 
 namespace {
@@ -541,8 +543,7 @@ double advertised_budget::uncounted() const {
 void advertised_budget::on_refused(time_point now, duration latency) {
   // In send order (a later send's 429 may come back first).
   auto sent = now - std::max(duration{0}, latency);
-  refused_.insert(std::upper_bound(refused_.begin(), refused_.end(), sent),
-                  sent);
+  insert_in_order(refused_, sent);
   ++total_refused_;
   if (refused_.size() > max_logged_sends)
     refused_.pop_front();

@@ -215,11 +215,10 @@
 // is no bucket fits no estimate). A 429 of a request sent before the
 // advice last began to steer (a declared pace's volley before the first
 // answer, or while distrusted) says nothing of it. Otherwise, one 429
-// while it steers may
-// be a race (another client, a window edge): its Retry-After and its own
-// advice hold us. A second within `distrust_for` means the headers are
-// wrong (or the limiter counts more than they say): advice is ignored for
-// `distrust_for`, doubling on each repeat up to max_block, and the
+// while it steers may be a race (another client, a window edge): its
+// Retry-After and its own advice hold us. A second within `distrust_for` means
+// the headers are wrong (or the limiter counts more than they say): advice is
+// ignored for `distrust_for`, doubling on each repeat up to max_block, and the
 // pacer's learning takes over.
 // Invariants: never schedules a send while the model says nothing is left
 // before the advertised reset; a wait lasts at most max_block however

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "runtime/policy/time_log.hpp"
+
 namespace batching {
 
 namespace {
@@ -10,21 +12,16 @@ namespace {
 constexpr auto span = std::chrono::seconds{10};
 constexpr auto horizon = std::chrono::seconds{30};
 
-/// Inserts keeping the log sorted (answers come back out of send order).
-void insert_sorted(std::deque<time_point>& log, time_point t) {
-  log.insert(std::upper_bound(log.begin(), log.end(), t), t);
-}
-
 } // namespace
 
 void rejection_cap::on_answer(time_point sent, bool throttled) {
   // Pruned here too: a run that never blocks never asks next_probe().
   forget(sent);
   if (throttled) {
-    insert_sorted(refused_, sent);
+    insert_in_order(refused_, sent);
     return;
   }
-  insert_sorted(accepted_, sent);
+  insert_in_order(accepted_, sent);
   first_accepted_ = first_accepted_ ? std::min(*first_accepted_, sent) : sent;
 }
 
