@@ -502,6 +502,25 @@ void advertised_budget::on_answer(time_point now, const rate_limit_advice& a,
     if (f <= 0.25 && missing >= std::max(2.0, 0.5 * ours * (1 - f)))
       slid_ = true;
   }
+  // A log of our requests alone leaves at least q less every send of ours
+  // it may hold: those within w before the stamp, or two round trips
+  // either side of that span (a varying trip out reorders arrivals),
+  // refused ones too (some logs count them). Where the window slides and
+  // never came back whole after a reset (a fixed window does, unless
+  // others spend it), less left by no more than our sends of the window
+  // before still weigh in a counter (P (1 - f), and one of rounding): a
+  // counter, whose last window a log's slot-by-slot freeing would overrun
+  // (seed 28 draw 143, 4 per 3 s: a send a third of a window early).
+  if (sliding_ && !fresh_seen_ && !refills_ && w_ && q_ && timed_
+      && reset_before_ && stamp >= *reset_before_ && stamp < reset_at_) {
+    auto w = from_seconds(*w_);
+    auto held = sends_in(sends_, stamp - w - late, stamp + late + same_instant);
+    auto miss = *q_ - (a.remaining + held);
+    auto before = sends_in(sends_, *reset_before_ - w, *reset_before_);
+    auto f = std::min(1.0, to_seconds(stamp - *reset_before_) / *w_);
+    if (miss > 0 && miss <= before * (1 - f) + 1)
+      log_refuted_ = true;
+  }
   timed_ = true;
   stamp_ = stamp;
   r_ = a.remaining;
@@ -683,7 +702,9 @@ bool advertised_budget::counter() const {
   // of the window, no gain is surely counted, no slide surely seen, and
   // rounding hides the alignment of the answers' ends.
   bool steady = send_grid_steady();
-  return !refuted_ && (slid_ || gain_windows_ >= 2 || (refills_ && steady))
+  return !refuted_
+         && (slid_ || log_refuted_ || gain_windows_ >= 2
+             || (refills_ && steady))
          && (aligned_ >= 1 || steady) && q_ && grid_window() && grid_end_;
 }
 

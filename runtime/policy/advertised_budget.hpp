@@ -185,7 +185,13 @@
 //     still weighs), or a gain (more left than the window's first answer
 //     less the sends surely counted since, those within two round trips
 //     of the stamp left out) well inside two windows (a second and a round
-//     trip before the end), which a fixed window never shows; and not
+//     trip before the end), which a fixed window never shows, or, seen
+//     sliding and never whole after a reset, an answer within the window
+//     that left less than a log of our sends alone would (q less our
+//     sends within w before the stamp, two round trips either side
+//     included), by no more than our sends of the window before weigh in
+//     a counter (P (1 - f), plus one of rounding: others' spending is
+//     not bounded so); and not
 //     refuted: an answer showing more than two less than the model's
 //     least (the window's first answer's r, plus what freed since, less
 //     every send the server may have counted, less one), twice, and pace
@@ -395,6 +401,7 @@ private:
   bool refuted_ = false;                  // ... twice: no counter
   bool slid_ = false; // an answer surely past a reset missed what our own
                       // last window still weighs in a counter
+  bool log_refuted_ = false; // an answer left less than a log of ours would
   std::uint32_t refill_evidence_ = 0;
   std::optional<double> refill_rate_;     // measured, where W is unknown
   double pair_refill_bound_ = 0;          // the newest two answers allow
