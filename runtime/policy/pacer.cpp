@@ -616,8 +616,16 @@ void pacer::on_block_end(time_point now, time_point sent_at) {
     next_slot_ = std::max(next_slot_, last_sent_ + from_seconds(1.0 / rate_));
   }
   probe_step_ = cfg_.probe;
-  hold_
-    = std::min(cfg_.max_hold, std::max(hold_, 10 * (now - *last_decrease_)));
+  // The first window counted from this pacer's own start spans its ramp
+  // too: the span is a bound of the window, the count a rough measure of
+  // its budget. Probe after one such span, as after a first long
+  // Retry-After, not ten blocks' worth (a fixed window of 16 per 5 s, its
+  // ramp's block 7 s long, was held 70 s below 0.85 of 3.3/s: 90% of its
+  // budget after 83 s).
+  hold_ = window_from_start_ && counted_whole_
+            ? *window_span_
+            : std::min(cfg_.max_hold,
+                       std::max(hold_, 10 * (now - *last_decrease_)));
   probe_after_ = now + hold_;
 }
 

@@ -209,7 +209,10 @@
 //     it comes, and not to the next), over the span to its end (estimated
 //     midway between the send times of the last rejected probe and the accepted
 //     one); c = min(c, a), r = decrease * c, w = min(w, span), h = max(h,
-//     10 x the block); unless an ordinary 429 came within that span (the
+//     10 x the block), but h = span for the first, counted from this
+//     pacer's own start (its ramp within the span: a bound of the window,
+//     a rough count; held 70 s, a window of 16 per 5 s reached 90% of its
+//     budget after 83 s); unless an ordinary 429 came within that span (the
 //     count restarted there: part of the span's requests over all of it
 //     is no budget), when the decrease stands and only w, h are updated.
 //   ok: counts towards an epoch of max(r, 3, min(min_epoch, min_epoch x
