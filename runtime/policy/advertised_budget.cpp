@@ -510,7 +510,7 @@ void advertised_budget::on_answer(time_point now, const rate_limit_advice& a,
   // others spend it), less left by no more than our sends of the window
   // before still weigh in a counter (P (1 - f), and one of rounding): a
   // counter, whose last window a log's slot-by-slot freeing would overrun
-  // (seed 28 draw 143, 4 per 3 s: a send a third of a window early).
+  // (seed 28 draw 143, 4 per 3 s: a send 0.7 s early).
   if (sliding_ && !fresh_seen_ && !refills_ && w_ && q_ && timed_
       && reset_before_ && stamp >= *reset_before_ && stamp < reset_at_) {
     auto w = from_seconds(*w_);

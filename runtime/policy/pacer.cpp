@@ -619,9 +619,9 @@ void pacer::on_block_end(time_point now, time_point sent_at) {
   // The first window counted from this pacer's own start spans its ramp
   // too: the span is a bound of the window, the count a rough measure of
   // its budget. Probe after one such span, as after a first long
-  // Retry-After, not ten blocks' worth (a fixed window of 16 per 5 s, its
-  // ramp's block 7 s long, was held 70 s below 0.85 of 3.3/s: 90% of its
-  // budget after 83 s).
+  // Retry-After, not ten blocks' worth (a fixed window of 16 per 5 s read
+  // as 2.85/s, 16 over 5.6 s, after a block of 7 s: held 70 s at 0.98 of
+  // that, 90% of its budget after 83 s).
   hold_ = window_from_start_ && counted_whole_
             ? *window_span_
             : std::min(cfg_.max_hold,

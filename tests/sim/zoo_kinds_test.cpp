@@ -374,11 +374,10 @@ TEST(zoo_kinds, a_step_the_in_flight_limit_held_back_is_not_taken) {
                        10);
 }
 
-/// `bench zoo --seed seed` draw k, run by the default strategy: nothing
-/// lost, at least min_use of the budget (where demand exceeds it; 0: a
-/// draw whose demand stays below it), at most max_throttled 429s.
-/// The draw's run (its kind checked first), within bounds: nothing lost,
-/// at least `min_use` of the budget (where > 0), at most `max_throttled`.
+/// `bench zoo --seed seed` draw k (its kind checked first), run by the
+/// default strategy: nothing lost, at least min_use of the budget (where
+/// demand exceeds it; 0: a draw whose demand stays below it), at most
+/// max_throttled 429s. Returns the run for further checks.
 std::optional<zoo_run> expect_draw_within(std::uint64_t seed, std::size_t k,
                                           budget_kind kind, const char* what,
                                           double min_use,
@@ -456,10 +455,10 @@ TEST(zoo_kinds, a_first_window_counted_from_the_start_is_probed_after_a_span) {
   // A fixed window of 16 per 5 s, no Retry-After, told nothing (bench zoo
   // seed 62 draw 170). The ramp's volley spent the first window; the block
   // (7 s) ended with a measure over the span from the pacer's start, its
-  // ramp included: 3.3/s, held ten blocks' worth (70 s) at 0.85 of it
-  // before the first 2% step: 90% of the budget after 83 s. That span is
-  // a bound of the window and the count rough: the first probe now comes
-  // one span later.
+  // ramp included: 16 over 5.6 s, 2.85/s, held ten blocks' worth (70 s) at
+  // 0.98 of it before the first 2% step: 90% of the budget after 83 s.
+  // That span is a bound of the window and the count rough: the first
+  // probe now comes one span later.
   auto r = expect_draw_within(62, 170, budget_kind::fixed_window,
                               "a fixed window of 16 per 5 s", 0, 15);
   ASSERT_TRUE(r.has_value());
@@ -472,7 +471,7 @@ TEST(zoo_kinds, a_counter_taken_for_a_log_is_found_out_by_what_it_leaves) {
   // its budget, told nothing (bench zoo seed 28 draw 143). Seen sliding
   // (its first reset gave little back), it was paced as a log: a slot
   // frees 3 s after each send. Three sends in one window then weigh in the
-  // next, and the second send there went a third of a window early: one
+  // next, and the second send there went 0.7 s before one freed: one
   // 429, at 9 s. An answer at 7.8 s left none where a log of our sends
   // would have left one: now the counter's model paces it.
   expect_draw_within(28, 143, budget_kind::sliding_counter,
