@@ -122,6 +122,12 @@ double advertised_budget::sends_after(time_point from) const {
   return logged_after(sends_, from);
 }
 
+advertised_budget::carried advertised_budget::window_before(time_point stamp,
+                                                            double w) const {
+  return {sends_in(sends_, *reset_before_ - from_seconds(w), *reset_before_),
+          std::min(1.0, to_seconds(stamp - *reset_before_) / w)};
+}
+
 double advertised_budget::pair_bound() const {
   double best = 0;
   for (const auto& m : refill_marks_)
@@ -496,9 +502,7 @@ void advertised_budget::on_answer(time_point now, const rate_limit_advice& a,
                               && stamp < reset_at_) {
     auto since = sends_after(*reset_before_) - sends_after(stamp);
     auto missing = *q_ - (a.remaining + since);
-    auto ours
-      = sends_in(sends_, *reset_before_ - from_seconds(*w), *reset_before_);
-    auto f = std::min(1.0, to_seconds(stamp - *reset_before_) / *w);
+    auto [ours, f] = window_before(stamp, *w);
     if (f <= 0.25 && missing >= std::max(2.0, 0.5 * ours * (1 - f)))
       slid_ = true;
   }
@@ -513,11 +517,10 @@ void advertised_budget::on_answer(time_point now, const rate_limit_advice& a,
   // (seed 28 draw 143, 4 per 3 s: a send 0.7 s early).
   if (sliding_ && !fresh_seen_ && !refills_ && w_ && q_ && timed_
       && reset_before_ && stamp >= *reset_before_ && stamp < reset_at_) {
-    auto w = from_seconds(*w_);
-    auto held = sends_in(sends_, stamp - w - late, stamp + late + same_instant);
+    auto held = sends_in(sends_, stamp - from_seconds(*w_) - late,
+                         stamp + late + same_instant);
     auto miss = *q_ - (a.remaining + held);
-    auto before = sends_in(sends_, *reset_before_ - w, *reset_before_);
-    auto f = std::min(1.0, to_seconds(stamp - *reset_before_) / *w_);
+    auto [before, f] = window_before(stamp, *w_);
     if (miss > 0 && miss <= before * (1 - f) + 1)
       log_refuted_ = true;
   }

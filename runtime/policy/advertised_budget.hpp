@@ -295,6 +295,14 @@ private:
   /// Sends after `from` (the log holds those after the newest stamp and
   /// the newest q).
   double sends_after(time_point from) const;
+  /// A counter's weight from the window before the last reset (set): our
+  /// sends in [reset - w, reset), and the share f of a window of w gone
+  /// at `stamp` (at most 1); they weigh ours (1 - f).
+  struct carried {
+    double ours;
+    double f;
+  };
+  carried window_before(time_point stamp, double w) const;
   /// Of those, the ones the server counted: all but the 429'd (as far
   /// as their answers came back).
   double counted_after(time_point from) const;
