@@ -536,6 +536,16 @@ void pacer::on_throttled(time_point now, duration retry_after,
     if (!ceiling_ && !from_lower_bound_ && cfg_.initial_rate > 0
         && rate_ > cfg_.initial_rate && !window_budget && c < 0.5 * rate_)
       hold_ = ramp_hold;
+    // Likewise a slow start from a bare lower bound, whose doubling is
+    // quicker still: under the rate before the last doubling, its measure
+    // is rough (a log of 3 per 1 s that counts refusals, overrun at 3.4/s
+    // after 1.7/s passed, read 0.91/s and climbed 2% an epoch, some ten
+    // seconds: 90% of its budget after 386 s). Probe soon, accelerating.
+    if (!ceiling_ && from_lower_bound_ && rate_ > 0 && !window_budget
+        && c < 0.5 * rate_ && !same_plateau) {
+      hold_ = ramp_hold;
+      probe_step_ = 2 * cfg_.probe;
+    }
     // Overrunning a window budget blocks for up to a whole window: probe
     // it far more rarely, once the same budget was measured twice. The
     // first measure is one observation, as rough as a ramp's: an outage's
@@ -549,10 +559,13 @@ void pacer::on_throttled(time_point now, duration retry_after,
       probe_step_ = 2 * cfg_.probe;
     }
     ceiling_ = c;
-    // Nothing accepted yet: 1/s is a floor, not a ceiling; slow start
-    // doubles from it until an overrun measures the budget.
-    if (no_evidence)
+    // Nothing accepted yet (or too few to measure): 1/s is a floor, not a
+    // ceiling, nor a plateau that a later measure near it would repeat;
+    // slow start doubles from it until an overrun measures the budget.
+    if (no_evidence) {
       ceiling_.reset();
+      plateau_.reset();
+    }
     from_lower_bound_ = no_evidence;
     overran_at_ = sent_rate;
     rate_ = std::max(cfg_.min_rate, cfg_.decrease * c);

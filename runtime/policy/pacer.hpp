@@ -132,10 +132,14 @@
 //         with c' below r / 2, the rate before the last doubling, which
 //         passed a whole epoch: the window's average spans the seconds at
 //         the declared rate, an understatement (told 5/s, a limit of
-//         10/s read 6.9/s and was held 20 s); p = probe; and when a
-//         probe step overran that plateau again with c' >= recover x r /
-//         (1 + probe) (the step below passed: the budget is bracketed), no
-//         probe for min(max_hold, (1 + c' ra) / (probe_cost x c'))
+//         10/s read 6.9/s and was held 20 s), and 2 s with p = 2 probe at
+//         the first overrun of a slow start from a bare lower bound with
+//         c' below r / 2 (not the same plateau: a log of 3 per 1 s read
+//         0.91/s after 1.7/s passed, and climbing 2% an epoch took 386 s
+//         to 90% of it); p = probe; and when a probe step overran that
+//         plateau again with c' >= recover x r / (1 + probe) (the step
+//         below passed: the budget is bracketed), no probe for
+//         min(max_hold, (1 + c' ra) / (probe_cost x c'))
 //         either: each probe into it costs about one 429, and the c' ra
 //         requests its Retry-After ra keeps from going (nginx with
 //         "Retry-After: 1" at 10/s: eleven requests' worth), and below
@@ -156,11 +160,12 @@
 //     Retry-After);
 //     c = c'; r = max(min_rate, decrease * c); probing resumes at now + h;
 //     if nothing was ever accepted, c stays unknown (1/s is a floor to
-//     slow-start from, not a ceiling); likewise unpaced with fewer than 3
-//     requests accepted in the last second: an overrun that early
-//     measured a lower bound, not a rate (a limiter without burst rejects
-//     the second of two requests sent at once, whatever its rate), so
-//     slow start doubles from it instead of probing up from it in steps;
+//     slow-start from, not a ceiling, and no plateau); likewise unpaced
+//     with fewer than 3 requests accepted in the last second: an overrun
+//     that early measured a lower bound, not a rate (a limiter without
+//     burst rejects the second of two requests sent at once, whatever its
+//     rate), so slow start doubles from it instead of probing up from it
+//     in steps;
 //   and on every 429: b = max(b, now + ra); s = max(s, b, last send + 1/r)
 //     -> no request before b, ever (Retry-After honoured);
 //   a 429 of a request sent before the last decrease belongs to the
