@@ -55,8 +55,9 @@
 //         measurements of a (below) start no earlier than this 429;
 //     a = requests accepted per second over the last `measure_window`
 //         within the current busy period (no pause over 2 s between
-//         accepted requests), when that spans >= 2 s; trusted when >= 60%
-//         of its sends waited for their slot (the pacer was the
+//         accepted requests), when that spans >= 2 s (>= 1 s once the
+//         pacer's own holds, below, are taken out of it); trusted when
+//         >= 60% of its sends waited for their slot (the pacer was the
 //         bottleneck, so the budget is what got accepted);
 //     c' = min(r_sent, a) after a long Retry-After (>= 2 s: a window
 //          budget ran out; then a = accepted since the previous block
@@ -181,7 +182,10 @@
 //     of those requests accepted replays the 429 as an ordinary one (the
 //     lowered pace overran; as a block, a volley's five 429s grew the
 //     backoff to 8 s and the next measure took the idle time for the
-//     pace's: 0.6/s for 5/s); nor
+//     pace's: 0.6/s for 5/s); the wait beyond Retry-After (and beyond the
+//     slot already set) is the pacer's own caution, left out of the spans
+//     of a and s5 (an exact Retry-After of 4 ms held 1 s twice, and a
+//     read 23/s for nginx's delaying bucket of 83/s); nor
 //     is one while probes accelerate after a rough estimate, without a
 //     long Retry-After, with fewer requests accepted per second over the
 //     last H = max(1 s, 4 / r) than min(3, r / 4) (the limiter is shut, a
@@ -344,7 +348,7 @@ public:
   /// Timestamps kept for the rate measurements (bounded by the window).
   std::size_t measurements() const {
     return sends_.size() + accepted_.size() + accepted_sends_.size()
-           + refusals_.kept();
+           + self_held_.size() + refusals_.kept();
   }
 
 protected:
@@ -384,8 +388,12 @@ private:
   /// A probe step came after the last decrease (none before any).
   bool probed_since_decrease() const;
   /// Requests sent per second over the last 5 s of the busy period (>= 3
-  /// sends over >= 2 s).
+  /// sends over >= 2 s), the pacer's own holds left out (>= 1 s left).
   std::optional<double> recent_send_rate(time_point now) const;
+  /// How long within [from, to] the pacer held itself back (self_held_).
+  duration held_within(time_point from, time_point to) const;
+  /// Records [from, to) as held by the pacer's own backoff.
+  void hold_self(time_point from, time_point to);
 
   config cfg_;
   advertised_budget advertised_;
@@ -441,6 +449,9 @@ private:
   bool probe_singly_ = false;
   std::deque<time_point> accepted_; // completion times, measure window
   std::deque<std::pair<time_point, bool>> sends_; // and whether bound
+  // Spans the pacer held sends beyond what Retry-After asked (its backoff
+  // while a volley's answers were pending), merged, measure window only.
+  std::deque<std::pair<time_point, time_point>> self_held_;
   std::optional<time_point> busy_since_;
   std::optional<time_point> measure_from_; // the last ramp estimate
   std::optional<time_point> last_accepted_;
