@@ -471,6 +471,18 @@ void pacer::on_throttled(time_point now, duration retry_after,
     } else if (a) {
       c = std::max(std::min(c, *a), cfg_.decrease * sent_rate);
     }
+    // An overrun above the rate a slow start's last doubling left, which
+    // passed a whole epoch: the budget is at least that rate, whatever the
+    // window's average says (a 1 s Retry-After block inside its span:
+    // told 78/s, right, it read 41/s; a window's long Retry-After is its
+    // own answer, measured above). Until a pace at or below it overruns:
+    // then it says nothing more.
+    if (passed_) {
+      if (!window_budget && sent_rate > *passed_)
+        c = std::max(c, *passed_);
+      else
+        passed_.reset();
+    }
     if (window_budget)
       c = std::max(c, std::min(sent_rate, prior));
     // Unpaced, the send rate says nothing about the budget (an overrun
@@ -806,6 +818,7 @@ void pacer::completed(time_point now, const flow_sample& s) {
   if (untested && (!ceiling_ || rate_ >= cfg_.recover * *ceiling_))
     return;
   if (!ceiling_) {
+    passed_ = rate_;
     rate_ *= 2;
   } else if (rate_ < cfg_.recover * *ceiling_) {
     rate_ = std::min(cfg_.recover * *ceiling_, rate_ * 1.25);

@@ -496,6 +496,19 @@ TEST(zoo_kinds, the_pacers_own_backoff_is_no_part_of_a_measure) {
                      10);
 }
 
+TEST(zoo_kinds, a_rate_a_slow_start_passed_floors_its_next_measure) {
+  // nginx's delaying bucket of 78/s, Retry-After rounded up (1 s), told
+  // the right rate (bench zoo seed 64 draw 0). The slow start passed an
+  // epoch at 78/s and overran at 156/s; the next overrun, at 133/s, took
+  // the window's average, which spanned the first overrun's 1 s block:
+  // 41/s, a 20 s hold, then 2% an epoch: 90% of the budget after 48 s,
+  // 0.94 of it over the run. The rate that passed is now the measure's
+  // floor until a pace at or below it overruns.
+  expect_draw_within(64, 0, budget_kind::nginx_delay,
+                     "nginx's delaying bucket of 78/s told right", 0.96, 10,
+                     10);
+}
+
 TEST(zoo_kinds, a_counter_taken_for_a_log_is_found_out_by_what_it_leaves) {
   // A sliding counter of 4 per 3 s behind IETF headers, fed in steps below
   // its budget, told nothing (bench zoo seed 28 draw 143). Seen sliding
