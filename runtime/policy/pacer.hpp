@@ -126,11 +126,12 @@
 //          unpaced, the measured send rate (before its first ~1 s
 //          measure, the sends of the last second: a first second's
 //          volley is not 1/s); and without a long Retry-After, with r_sent
-//          above the rate p a slow start's last doubling left (an epoch
-//          passed at it), c' = max(c', p): the budget is at least p,
-//          whatever the window's average says (told 78/s, right, a second
-//          overrun read 41/s, its span holding the first one's 1 s
-//          block); once a pace at or below p overruns, p is dropped;
+//          above the rate r_pass a slow start's last doubling left (an
+//          epoch passed at it), c' = max(c', r_pass): the budget is at
+//          least r_pass, whatever the window's average says (told 78/s,
+//          right, a second overrun read 41/s, its span holding the first
+//          one's 1 s block); once a pace at or below r_pass overruns,
+//          r_pass is dropped;
 //     h = min(max(2h, initial_hold), max_hold) when c' is within
 //         -20%/+25% of the c' of the previous 429 (the same plateau
 //         again), else initial_hold, but 2 s at the first overrun of a
@@ -245,7 +246,7 @@
 //     32 requests after an idle spell then drew 12 429s at once, each
 //     taken for a shut limiter, the backoff at its 60 s cap each time);
 //     otherwise:
-//       c unknown:              p = r, r = 2r               (slow start)
+//       c unknown:              r_pass = r, r = 2r          (slow start)
 //       r < recover * c:        r = min(recover * c, 1.25 r) (recovery;
 //                               recover = 0.98: c is what an epoch passed
 //                               at, so the margin covers only timing
@@ -466,7 +467,7 @@ private:
   std::optional<duration> window_span_;  // w: probe steps at most this often
   std::optional<time_point> last_probe_; // the last probe step
   std::optional<double> held_rate_;      // accepted in the epoch before it
-  std::optional<double> passed_;         // a slow start's epoch before doubling
+  std::optional<double> passed_;         // r_pass: a slow start's, passed
   bool held_overran_ = false; // the last decrease: a 429 at the pace held
   double burst_seen_ = 0;     // accepted beyond its rate by the first volley
   // Send times of the requests accepted since the last decrease, over the
