@@ -575,24 +575,24 @@ void pacer::on_throttled(time_point now, duration retry_after,
       hold_ = ramp_hold;
       probe_step_ = 2 * cfg_.probe;
     }
-    // A declared rate's slow start that overran: the window's average
-    // spans the seconds at the declared rate, below the budget (told 5/s,
-    // a limit of 10/s measured 6.9/s). Below the rate before the last
-    // doubling, which passed a whole epoch, it understates: probe from it
-    // soon. (At or above it, as when the declared rate is right, the
-    // measure stands and the hold too: each probe into it costs a 429.)
-    if (!ceiling_ && !from_lower_bound_ && cfg_.initial_rate > 0
-        && rate_ > cfg_.initial_rate && !window_budget && c < 0.5 * rate_)
-      hold_ = ramp_hold;
-    // Likewise a slow start from a bare lower bound, whose doubling is
-    // quicker still: under the rate before the last doubling, its measure
-    // is rough (a log of 3 per 1 s that counts refusals, overrun at 3.4/s
-    // after 1.7/s passed, read 0.91/s and climbed 2% an epoch, some ten
-    // seconds: 90% of its budget after 386 s). Probe soon, accelerating.
-    if (!ceiling_ && from_lower_bound_ && rate_ > 0 && !window_budget
-        && c < 0.5 * rate_ && !same_plateau) {
-      hold_ = ramp_hold;
-      probe_step_ = 2 * cfg_.probe;
+    // A slow start that overran under the rate before its last doubling,
+    // which passed a whole epoch: the window's average understates. A
+    // declared rate's spans the seconds at that rate, below the budget
+    // (told 5/s, a limit of 10/s measured 6.9/s): probe from it soon. (At
+    // or above it, as when the declared rate is right, the measure stands
+    // and the hold too: each probe into it costs a 429.) A bare lower
+    // bound's doubles quicker still, and its measure is rough (a log of 3
+    // per 1 s that counts refusals, overrun at 3.4/s after 1.7/s passed,
+    // read 0.91/s and climbed 2% an epoch, some ten seconds: 90% of its
+    // budget after 386 s): probe soon, accelerating.
+    if (!ceiling_ && rate_ > 0 && !window_budget && c < 0.5 * rate_) {
+      if (!from_lower_bound_ && cfg_.initial_rate > 0
+          && rate_ > cfg_.initial_rate) {
+        hold_ = ramp_hold;
+      } else if (from_lower_bound_ && !same_plateau) {
+        hold_ = ramp_hold;
+        probe_step_ = 2 * cfg_.probe;
+      }
     }
     // Overrunning a window budget blocks for up to a whole window: probe
     // it far more rarely, once the same budget was measured twice. The

@@ -467,7 +467,7 @@ private:
   std::optional<duration> window_span_;  // w: probe steps at most this often
   std::optional<time_point> last_probe_; // the last probe step
   std::optional<double> held_rate_;      // accepted in the epoch before it
-  std::optional<double> passed_;         // r_pass: a slow start's, passed
+  std::optional<double> passed_;         // r_pass: a slow start's epoch passed
   bool held_overran_ = false; // the last decrease: a 429 at the pace held
   double burst_seen_ = 0;     // accepted beyond its rate by the first volley
   // Send times of the requests accepted since the last decrease, over the
