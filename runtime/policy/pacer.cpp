@@ -185,6 +185,14 @@ bool pacer::answers_pending(time_point sent_at) const {
   return sent > answered;
 }
 
+bool pacer::earlier_in_flight(time_point sent_at) const {
+  // The sends after sent_at, answered or not, bound those in flight after
+  // it: the rest in flight were sent before it (or with it).
+  auto after = std::count_if(sends_.begin(), sends_.end(),
+                             [&](const auto& e) { return e.first > sent_at; });
+  return static_cast<std::ptrdiff_t>(in_flight()) > after;
+}
+
 std::optional<double> pacer::accepted_recently(time_point now,
                                                duration horizon) const {
   if (!first_completion_)
@@ -276,7 +284,12 @@ void pacer::on_throttled(time_point now, duration retry_after,
   // (measured below). H spans at least four slots: below 4/s a single
   // second holds too few requests to tell a shut limiter from a slow one.
   // The same measure is the ramp's estimate below (nothing between
-  // changes it).
+  // changes it). Not shut while a request sent before this one is still
+  // out once a probe step's epoch passed: its answer, which carries the
+  // work, may be an acceptance that comes after the 429, and the cut
+  // measures at least that epoch (a log of 3/s probed at 4.7/s let three
+  // of each six through, their answers 2 s after the 429s: each 429 taken
+  // for a shut limiter, the pace stayed and a tenth of the budget went).
   auto horizon
     = std::min(cfg_.measure_window,
                from_seconds(std::max(1.0, rate_ > 0 ? 4.0 / rate_ : 1.0)));
@@ -285,7 +298,8 @@ void pacer::on_throttled(time_point now, duration retry_after,
     = rate_ > 0 && ceiling_ && probe_step_ > cfg_.probe
       && retry_after < std::chrono::seconds{2}
       && recently_accepted.value_or(0) < std::min(min_measure, 0.25 * rate_)
-      && now - latency >= last_decrease_.value_or(now);
+      && now - latency >= last_decrease_.value_or(now)
+      && !(held_rate_ && earlier_in_flight(now - latency));
   // Requests sent after the decrease but before this one, whose answers
   // are still out: the limiter may have accepted them (a 429 comes back
   // sooner than an accepted request, which carries the work). Until they
@@ -471,6 +485,9 @@ void pacer::on_throttled(time_point now, duration retry_after,
     } else if (a) {
       c = std::max(std::min(c, *a), cfg_.decrease * sent_rate);
     }
+    // As measured: under half the rate, a slow start's measure is rough
+    // (below), which the floor that follows, r / 2 exactly, would hide.
+    auto measured = c;
     // An overrun above the rate a slow start's last doubling left, which
     // passed a whole epoch: the budget is at least that rate, whatever the
     // window's average says (a 1 s Retry-After block inside its span:
@@ -585,7 +602,7 @@ void pacer::on_throttled(time_point now, duration retry_after,
     // per 1 s that counts refusals, overrun at 3.4/s after 1.7/s passed,
     // read 0.91/s and climbed 2% an epoch, some ten seconds: 90% of its
     // budget after 386 s): probe soon, accelerating.
-    if (!ceiling_ && rate_ > 0 && !window_budget && c < 0.5 * rate_) {
+    if (!ceiling_ && rate_ > 0 && !window_budget && measured < 0.5 * rate_) {
       if (!from_lower_bound_ && cfg_.initial_rate > 0
           && rate_ > cfg_.initial_rate) {
         hold_ = ramp_hold;

@@ -143,8 +143,10 @@
 //         the first overrun of a slow start from a bare lower bound with
 //         c' below r / 2 (not the same plateau: a log of 3 per 1 s read
 //         0.91/s after 1.7/s passed, and climbing 2% an epoch took 386 s
-//         to 90% of it); p = probe; and when a probe step overran that
-//         plateau again with c' >= recover x r / (1 + probe) (the step
+//         to 90% of it); c' in both tests as measured, before the r_pass
+//         floor below (floored, it is r / 2 exactly, and neither held:
+//         that log took 118 s to 90%); p = probe; and when a probe step overran
+//         that plateau again with c' >= recover x r / (1 + probe) (the step
 //         below passed: the budget is bracketed), no probe for
 //         min(max_hold, (1 + c' ra) / (probe_cost x c'))
 //         either: each probe into it costs about one 429, and the c' ra
@@ -196,7 +198,12 @@
 //     long Retry-After, with fewer requests accepted per second over the
 //     last H = max(1 s, 4 / r) than min(3, r / 4) (the limiter is shut, a
 //     window spent by a volley: one request let through is not a budget of
-//     1/s; H spans four slots, as a second is mostly quiet below 4/s): r
+//     1/s; H spans four slots, as a second is mostly quiet below 4/s),
+//     unless the epoch before the last probe step passed (a_e known: the
+//     cut measures at least that) and a request sent before this one is
+//     still out (an accepted answer carries the work and comes back after
+//     a 429: a log of 3/s probed at 4.7/s took three of each six, their
+//     answers 2 s after the 429s, and the pace stayed above it): r
 //     and c stay, and the next send waits a backoff that starts at 1 s and
 //     grows 1.5x per such 429 up to max_backoff (with Retry-After only
 //     from the second such 429 on, and never less than it: it says when a
@@ -391,6 +398,8 @@ private:
   /// Some request sent after the last decrease and before `sent_at` has
   /// no answer yet.
   bool answers_pending(time_point sent_at) const;
+  /// Some request sent no later than `sent_at` is still in flight.
+  bool earlier_in_flight(time_point sent_at) const;
   /// A probe step came after the last decrease (none before any).
   bool probed_since_decrease() const;
   /// Requests sent per second over the last 5 s of the busy period (>= 3
