@@ -145,9 +145,9 @@
 //         0.91/s after 1.7/s passed, and climbing 2% an epoch took 386 s
 //         to 90% of it); c' in both tests as measured, before the r_pass
 //         floor below (floored, it is r / 2 exactly, and neither held:
-//         that log took 118 s to 90%); p = probe; and when a probe step overran
-//         that plateau again with c' >= recover x r / (1 + probe) (the step
-//         below passed: the budget is bracketed), no probe for
+//         that log took 118 s to 90%); p = probe; and when a probe step
+//         overran that plateau again with c' >= recover x r / (1 + probe)
+//         (the step below passed: the budget is bracketed), no probe for
 //         min(max_hold, (1 + c' ra) / (probe_cost x c'))
 //         either: each probe into it costs about one 429, and the c' ra
 //         requests its Retry-After ra keeps from going (nginx with

@@ -800,11 +800,10 @@ TEST(pacer_limiters,
   // over [0, J)) a pace of 1 / (1/r + J) never overruns (no gap shrinks by
   // more than J); faster, more gaps fall under 1/r, each refusal costing a
   // slot, and how much faster pays is found by 429s alone. The real
-  // limiter tests run seven drains side by
-  // side on two cores, where the jitter is largest (docs/benchmarks.md:
-  // 88% of nginx's budget there, 90.4% alone). Ten minutes from nothing,
-  // per J: the accepted requests reach 0.93 of that pace's and the 429s
-  // stay under 1%.
+  // limiter tests run seven drains side by side on two cores, where the
+  // jitter is largest (docs/benchmarks.md: 88% of nginx's budget there,
+  // 90.4% alone). Ten minutes from nothing, per J: the accepted requests
+  // reach 0.93 of that pace's and the 429s stay under 1%.
   for (int ms : {0, 5, 10, 20, 30}) {
     rate_limited_api backend{nginx_like(1), at(0s)};
     pacer p{client(0, 4)};
