@@ -338,10 +338,11 @@ public:
     /// Share of the requests a confirmed plateau's probes may cost: each
     /// finds the ceiling with about one 429 and holds every send for its
     /// Retry-After ra, so at least (1 + c ra) / (share x c) seconds pass
-    /// between them. Under the goal's median of 0.3% throttled: the steady
-    /// cost of probing a plateau found is what most runs pay (at 0.005,
-    /// half the 1% bound, Retry-After only sat at a median of 0.34%).
-    double probe_cost = 0.0025;
+    /// between them. A third of the goal's median of 0.3% throttled: the
+    /// start's 429s come on top, about two thirds of a median draw's on
+    /// the zoo (at 0.005, Retry-After only sat at a median of 0.34%; at
+    /// 0.0025, 0.32%).
+    double probe_cost = 0.001;
     duration measure_window = std::chrono::seconds{30};
     duration max_backoff = std::chrono::seconds{60};
   };
