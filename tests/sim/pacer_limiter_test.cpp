@@ -829,8 +829,9 @@ TEST(pacer_limiters, a_plateau_found_costs_a_tenth_of_a_percent_in_probes) {
   // Each probe of a plateau found costs a 429 (no Retry-After), and the
   // 429s of the start (about two thirds of a median draw's on the zoo)
   // come on top: probing at 0.25% of the requests, 2 429s came after the
-  // first two minutes at 10/s and 40/s (1 at 2/s, where the 600 s cap on
-  // the hold binds); at 0.1%, 1 at each rate.
+  // first two minutes at 10/s and 40/s (1 at 2/s); at 0.1%, 1 at each
+  // rate. Accepted: 0.956-0.958 of the budget at 2/s, 0.958-0.964 at
+  // 10/s, 0.957-0.966 at 40/s.
   for (double rate : {2.0, 10.0, 40.0}) {
     auto cfg = nginx_like(1);
     cfg.rate = rate;
@@ -841,7 +842,7 @@ TEST(pacer_limiters, a_plateau_found_costs_a_tenth_of_a_percent_in_probes) {
                   rate, static_cast<unsigned long long>(f.accepted),
                   f.throttled_at.size(), static_cast<long>(late));
       EXPECT_LE(late, 1) << rate << "/s";
-      EXPECT_GE(static_cast<double>(f.accepted), 0.95 * rate * 1200);
+      EXPECT_GE(static_cast<double>(f.accepted), 0.94 * rate * 1200);
     }
   }
 }
