@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# tools/zoo_goals.py, the goals table of docs/benchmarks.md from `bench zoo
+# --json` files: exact rows for a hand-made file (which draws count, the
+# groups, nearest-rank percentiles, seconds to 90% over windows <= 10 s,
+# the split by budget), exit 2 with a message on bad input, and a real
+# `bench zoo` JSON read whole.
+#   zoo_goals_test.sh BATCHING_BINARY
+set -u
+bin=${1:?binary}
+goals="$(dirname "$0")/../../tools/zoo_goals.py"
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+fail=0
+
+python3 "$goals" --help | grep -q -- '--split-budget X' \
+  || { echo "FAIL: --help"; fail=1; }
+python3 "$goals" "$dir/none.json" 2>"$dir/err"
+[[ $? -eq 2 ]] && grep -q 'not a bench zoo JSON' "$dir/err" \
+  || { echo "FAIL: a missing file must exit 2 with a message"; fail=1; }
+echo '{"runs": 3}' >"$dir/bad.json"
+python3 "$goals" "$dir/bad.json" 2>"$dir/err"
+[[ $? -eq 2 ]] && grep -q 'not a bench zoo JSON' "$dir/err" \
+  || { echo "FAIL: a file without runs must exit 2 with a message"; fail=1; }
+
+# Five runs that count and four that do not (other tenants, a concurrency
+# limit, a second replica, another strategy).
+python3 - "$dir/a.json" <<'PY'
+import json, sys
+def run(headers, knowledge, use, share, t90, window, throttled, storm,
+        budget, **over):
+    r = dict(strategy="adaptive", replica=0, tenant_share=0,
+             limiter="token_bucket", headers=headers, knowledge=knowledge,
+             budget_use=use, throttle_rate=share, time_to_90pct_s=t90,
+             window_s=window, throttled=throttled, storm_ratio=storm,
+             budget_requests_per_s=budget)
+    r.update(over)
+    return r
+runs = [
+    run("ietf", "none", 0.99, 0, 2, 1, 0, 0, 5),
+    run("none", "none", 0.90, 0.01, 30, 5, 3, 1.5, 0.5),
+    run("none", "none", None, 0.002, None, 20, 1, 0, 3),
+    run("none", "high", 0.95, 0.004, 4, 30, 2, 0, 2),
+    run("none", "right", 0.97, 0, 1, 2, 0, 0, 10),
+    run("none", "none", 0.10, 0.5, 99, 1, 9, 9, 1, tenant_share=0.3),
+    run("none", "none", 0.10, 0.5, 99, 1, 9, 9, 1, limiter="concurrency"),
+    run("none", "none", 0.10, 0.5, 99, 1, 9, 9, 1, replica=1),
+    run("none", "none", 0.10, 0.5, 99, 1, 9, 9, 1, strategy="oracle"),
+]
+json.dump({"seed": 1, "draws": 5, "runs": runs}, open(sys.argv[1], "w"))
+PY
+cat >"$dir/want" <<'EOF2'
+| group (draws) | budget use median / p10 | no 429 | 429 share median / p90 | s to 90% median / p90 | storms |
+|---|---|---|---|---|---|
+| headers advertised (1) | 0.990 / 0.990 | 100.0% | 0.000% / 0.000% | 2 / 2 | 0 |
+| Retry-After only, no declared rate (2) | 0.900 / 0.900 | 0.0% | 1.000% / 1.000% | 30 / 30 | 1 |
+| declared rate 2x off (1) | 0.950 / 0.950 | 0.0% | 0.400% / 0.400% | - / - | 0 |
+| declared right (1) | 0.970 / 0.970 | 100.0% | 0.000% / 0.000% | 1 / 1 | 0 |
+
+| group | budget < 1/s: draws, 429 median / p90 | budget >= 1/s: draws, 429 median / p90 |
+|---|---|---|
+| headers advertised | 0: - / - | 1: 0.000% / 0.000% |
+| Retry-After only, no declared rate | 1: 1.000% / 1.000% | 1: 0.200% / 0.200% |
+| declared rate 2x off | 0: - / - | 1: 0.400% / 0.400% |
+| declared right | 0: - / - | 1: 0.000% / 0.000% |
+EOF2
+python3 "$goals" --split-budget 1 "$dir/a.json" >"$dir/got" \
+  || { echo "FAIL: zoo_goals.py exited $?"; fail=1; }
+diff "$dir/want" "$dir/got" || { echo "FAIL: the hand-made file's table"; fail=1; }
+
+# A real run: the header and every group's row, whatever its figures.
+"$bin" bench zoo --draws 12 --seed 5 --strategies adaptive \
+  --json "$dir/z.json" >/dev/null || { echo "FAIL: bench zoo exited $?"; fail=1; }
+python3 "$goals" "$dir/z.json" "$dir/z.json" >"$dir/real" \
+  || { echo "FAIL: zoo_goals.py on a bench zoo JSON exited $?"; fail=1; }
+[[ $(grep -c '^| ' "$dir/real") -eq 5 ]] \
+  || { echo "FAIL: a bench zoo JSON's table"; cat "$dir/real"; fail=1; }
+
+[[ $fail -eq 0 ]] && echo "zoo_goals: ok"
+exit $fail
