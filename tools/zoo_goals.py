@@ -14,8 +14,9 @@ queueing server (`unlimited`), which a request rate cannot hold. Seconds
 to 90% count where reached and the limiter's window is 10 s or less.
 Groups: headers advertised; no headers and no declared rate (Retry-After
 only); no headers, declared 2x too high or too low; no headers, declared
-right. Percentiles are nearest-rank: the value at index floor(p n) of
-the sorted n values.
+right. Percentiles are nearest-rank, as `bench zoo` prints them
+(sim/zoo.cpp, distribution_of): the ceil(p n)-th smallest of the n
+values (at least the first).
 
 --split-budget X adds each group's 429 shares split at a budget of X
 requests/s (below it a 10-minute run holds few requests, and each 429
@@ -26,6 +27,7 @@ Exit status: 0, or 2 on a bad argument or a file that is not a zoo JSON.
 
 import argparse
 import json
+import math
 import sys
 
 GROUPS = [
@@ -44,11 +46,11 @@ FIELDS = ("headers", "knowledge", "budget_use", "throttle_rate",
 
 
 def quantile(values, p):
-    """Nearest rank: the sorted values' element at floor(p n)."""
+    """Nearest rank: the ceil(p n)-th smallest (bench zoo's own rule)."""
     if not values:
         return None
     v = sorted(values)
-    return v[min(len(v) - 1, int(p * len(v)))]
+    return v[min(max(math.ceil(p * len(v)), 1), len(v)) - 1]
 
 
 def fmt(x, spec, suffix=""):
@@ -70,13 +72,14 @@ def load(paths, strategy):
         try:
             with open(path, encoding="utf-8") as f:
                 doc = json.load(f)
-            runs += [r for r in doc["runs"]
-                     if r["strategy"] == strategy and r.get("replica", 0) == 0
-                     and r["tenant_share"] == 0 and r["limiter"] not in APART]
-            for r in runs:
+            kept = [r for r in doc["runs"]
+                    if r["strategy"] == strategy and r.get("replica", 0) == 0
+                    and r["tenant_share"] == 0 and r["limiter"] not in APART]
+            for r in kept:
                 missing = [k for k in FIELDS if k not in r]
                 if missing:
                     raise KeyError(", ".join(missing))
+            runs += kept
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
             fail(f"{path}: not a bench zoo JSON ({type(e).__name__}: {e})")
     return runs
