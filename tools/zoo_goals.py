@@ -22,6 +22,13 @@ values (at least the first).
 requests/s (below it a 10-minute run holds few requests, and each 429
 weighs more in the share).
 
+--against OLD (once per file of the tree before, any order) compares the
+strategy's runs draw by draw, matched by (seed, draw, replica), over
+every draw (tenants and all kinds included), without tenants, with them
+and in all: the 429s (the sum of `throttled`), goodput's geometric mean
+change (exp of the mean of ln(new / old goodput), draws where both are
+above 0) and the draws whose goodput moved by more than 2% up or down.
+
 Exit status: 0, or 2 on a bad argument or a file that is not a zoo JSON.
 """
 
@@ -100,6 +107,50 @@ def row(name, rs):
         fmt(quantile(t90, 0.5), "g"), fmt(quantile(t90, 0.9), "g"), storms)
 
 
+def paired(old_paths, new_paths, strategy):
+    """(old, new) runs of `strategy` with the same (seed, draw, replica)."""
+    def by_key(paths):
+        out = {}
+        for path in paths:
+            try:
+                with open(path, encoding="utf-8") as f:
+                    doc = json.load(f)
+                for r in doc["runs"]:
+                    if r["strategy"] == strategy:
+                        key = (doc["seed"], r["draw"], r.get("replica", 0))
+                        out[key] = (r["tenant_share"], r["throttled"],
+                                    r["goodput"])
+            except (OSError, ValueError, KeyError, TypeError,
+                    AttributeError) as e:
+                fail(f"{path}: not a bench zoo JSON ({type(e).__name__}: {e})")
+        return out
+    old, new = by_key(old_paths), by_key(new_paths)
+    return [(old[k], new[k]) for k in sorted(old.keys() & new.keys())]
+
+
+def compare(pairs):
+    sides = [("without tenants", lambda t: t == 0),
+             ("with tenants", lambda t: t > 0), ("all", lambda t: True)]
+    cells = {"429s": [], "goodput geometric mean": [],
+             "draws up / down by more than 2%": []}
+    for _, member in sides:
+        ps = [(o, n) for o, n in pairs if member(o[0])]
+        cells["429s"].append("{:,} → {:,}".format(sum(o[1] for o, _ in ps),
+                                                   sum(n[1] for _, n in ps)))
+        logs = [math.log(n[2] / o[2]) for o, n in ps if o[2] > 0 and n[2] > 0]
+        cells["goodput geometric mean"].append(
+            fmt(100 * (math.exp(sum(logs) / len(logs)) - 1) if logs else None,
+                "+.2f", "%"))
+        ratios = [n[2] / o[2] for o, n in ps if o[2] > 0]
+        cells["draws up / down by more than 2%"].append("{} / {}".format(
+            sum(1 for x in ratios if x > 1.02),
+            sum(1 for x in ratios if x < 0.98)))
+    print(f"| {len(pairs)} draws | " + " | ".join(n for n, _ in sides) + " |")
+    print("|---|---|---|---|")
+    for name, values in cells.items():
+        print(f"| {name} | " + " | ".join(values) + " |")
+
+
 def main():
     ap = argparse.ArgumentParser(
         description="Issue #15's goals table from `batching bench zoo "
@@ -111,7 +162,16 @@ def main():
     ap.add_argument("--split-budget", type=float, metavar="X",
                     help="also split each group's 429 shares at a budget "
                     "of X requests/s")
+    ap.add_argument("--against", action="append", metavar="OLD",
+                    help="a file of the tree before (repeat per seed): "
+                    "compare draw by draw instead")
     args = ap.parse_args()
+    if args.against:
+        pairs = paired(args.against, args.files, args.strategy)
+        if not pairs:
+            fail(f"no draw of '{args.strategy}' is in both sets of files")
+        compare(pairs)
+        return 0
     if args.split_budget is not None and args.split_budget <= 0:
         ap.error("--split-budget must be above 0")
     runs = load(args.files, args.strategy)

@@ -3,8 +3,8 @@
 # --json` files: exact rows for a hand-made file (which draws count, the
 # groups, nearest-rank percentiles as bench zoo's: of two shares the median
 # is the lower; seconds to 90% over windows <= 10 s, the split by budget),
-# exit 2 with a message on bad input, and a real `bench zoo` JSON read
-# whole.
+# exit 2 with a message on bad input, --against's rows for a hand-made
+# pair, and a real `bench zoo` JSON read whole.
 #   zoo_goals_test.sh BATCHING_BINARY
 set -u
 bin=${1:?binary}
@@ -67,6 +67,30 @@ EOF2
 python3 "$goals" --split-budget 1 "$dir/a.json" >"$dir/got" \
   || { echo "FAIL: zoo_goals.py exited $?"; fail=1; }
 diff "$dir/want" "$dir/got" || { echo "FAIL: the hand-made file's table"; fail=1; }
+
+# --against: draws matched by (seed, draw, replica) across the two sets,
+# whatever the files' order; one draw only in the new set is left out.
+python3 - "$dir/old.json" "$dir/new.json" <<'PY'
+import json, sys
+def run(draw, tenants, throttled, goodput):
+    return dict(strategy="adaptive", draw=draw, replica=0,
+                tenant_share=tenants, throttled=throttled, goodput=goodput)
+old = [run(0, 0, 10, 100), run(1, 0, 4, 50), run(2, 0.3, 7, 80)]
+new = [run(2, 0.3, 5, 80), run(1, 0, 4, 49.5), run(0, 0, 6, 121),
+       run(3, 0, 99, 1)]
+json.dump({"seed": 9, "runs": old}, open(sys.argv[1], "w"))
+json.dump({"seed": 9, "runs": new}, open(sys.argv[2], "w"))
+PY
+cat >"$dir/want" <<'EOF2'
+| 3 draws | without tenants | with tenants | all |
+|---|---|---|---|
+| 429s | 14 → 10 | 7 → 5 | 21 → 15 |
+| goodput geometric mean | +9.45% | +0.00% | +6.20% |
+| draws up / down by more than 2% | 1 / 0 | 0 / 0 | 1 / 0 |
+EOF2
+python3 "$goals" "$dir/new.json" --against "$dir/old.json" >"$dir/got" \
+  || { echo "FAIL: --against exited $?"; fail=1; }
+diff "$dir/want" "$dir/got" || { echo "FAIL: --against's table"; fail=1; }
 
 # A real run: the header and every group's row, whatever its figures.
 "$bin" bench zoo --draws 12 --seed 5 --strategies adaptive \
