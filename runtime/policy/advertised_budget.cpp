@@ -549,6 +549,12 @@ void advertised_budget::on_answer(time_point now, const rate_limit_advice& a,
   auto keep = static_cast<std::size_t>(
     std::min(q_.value_or(0), static_cast<double>(max_logged_sends)));
   auto horizon = stamp_ - same_instant;
+  // Without w, a log's pace counts our sends leaving it after its span
+  // (at most the longest t seen, rounded up): those of that span before
+  // the stamp stay (the newest q alone left out those its r counted:
+  // 10.5 of a log's 14 per 1 s).
+  if (!w_)
+    horizon = std::min(horizon, stamp_ - from_seconds(t_max_ + 1));
   if (counter())
     horizon
       = std::min(horizon, *grid_end_ - from_seconds(3 * *grid_window() + 1));
@@ -576,6 +582,27 @@ bool advertised_budget::on_throttled(time_point now, duration latency) {
   refused_sent_ = std::max(refused_sent_.value_or(sent), sent);
   if (logged_at(early_sends_, sent))
     early_refused_ = true;
+  // A log's span (no w advertised): the limiter still held our q-th newest
+  // send before this one, g earlier, so the span in send time exceeds g.
+  // The floor goes halfway from g to M = t_max + the newest round trip
+  // (t is at most the span, rounded up; trips out vary by up to a round
+  // trip), at most M: the least span measured ran short, and a floor of
+  // g alone crept up a 429 at a time. Once the floor is M, a 429 is no
+  // short span: the limiter holds more than our sends of the span (a
+  // sliding counter sustains q - 1 per window): one slot more kept
+  // unused, up to q / 2.
+  if (!w_ && q_ && t_max_ > 0) {
+    auto most = t_max_ + to_seconds(latency_);
+    if (span_floor_ >= most && slots_kept_ + 1 <= *q_ / 2)
+      slots_kept_ += 1;
+    auto it = std::lower_bound(
+      qth_at_send_.begin(), qth_at_send_.end(), sent,
+      [](const auto& e, time_point x) { return e.first < x; });
+    if (it != qth_at_send_.end() && it->first == sent) {
+      auto g = to_seconds(sent - it->second);
+      span_floor_ = std::max(span_floor_, std::min(most, (g + most) / 2));
+    }
+  }
   if (!steering(now))
     return false;
   // Sent before the advice steered (at a declared or learned pace): its
@@ -664,6 +691,12 @@ void advertised_budget::on_sent(time_point now) {
       early_sends_.pop_front();
   }
   forget_before(refill_sends_, now - cfg_.distrust_for);
+  if (auto qth = qth_newest_send()) {
+    qth_at_send_.emplace_back(now, *qth);
+    // A 429 comes back well within distrust_for of its send.
+    while (qth_at_send_.front().first < now - cfg_.distrust_for)
+      qth_at_send_.pop_front();
+  }
   last_sent_ = now;
   ++total_sent_;
   sends_.push_back(now);
@@ -852,7 +885,7 @@ time_point advertised_budget::pace(time_point t) const {
   // a token refilled at 43/s to 9/s.
   bool slides = sliding_ || slid_ || (refills_ && holds_whole_quota());
   bool bucket = refills_ && !holds_whole_quota();
-  double span = w_ ? *w_ : sliding_ && log_span_ && !bucket ? *log_span_ : 0.0;
+  double span = w_ ? *w_ : sliding_ && log_span_ && !bucket ? *log_span() : 0.0;
   // Refills seen where the whole quota was once left at once, no span
   // measured and no w advertised: the longest t seen (a window's or a
   // log's t is at most w, rounded up; a bucket's "until full" is at most
@@ -866,10 +899,49 @@ time_point advertised_budget::pace(time_point t) const {
   return std::min(x, t + cfg_.max_block);
 }
 
+std::optional<double> advertised_budget::log_span() const {
+  if (!log_span_)
+    return std::nullopt;
+  return std::max(*log_span_, span_floor_);
+}
+
+std::optional<time_point> advertised_budget::pace_log(time_point t) const {
+  auto span = log_span();
+  if (w_ || !q_ || !refills_ || !holds_whole_quota() || !(sliding_ || slid_)
+      || !span || *span <= 0)
+    return std::nullopt;
+  // q - k per span, evenly: a volley spent at once carries into the next
+  // span (a counter's weight; a varying trip out reorders it at the edge).
+  auto room = std::max(1.0, *q_ - slots_kept_);
+  t = std::max(t, last_sent_ + from_seconds(*span / room));
+  auto level = r_ - uncounted() - slots_kept_;
+  if (level >= 1)
+    return t;
+  // Ours leaving after the stamp: sent in (stamp - span, x - span], less
+  // those answered 429 (a sliding log never held them).
+  auto s = from_seconds(*span);
+  auto from = stamp_ - s + duration{1};
+  auto left = [&](time_point x) {
+    auto to = x - s + duration{1};
+    return sends_in(sends_, from, to) - sends_in(refused_, from, to);
+  };
+  if (level + left(t) >= 1)
+    return t;
+  for (auto it = std::lower_bound(sends_.begin(), sends_.end(), from);
+       it != sends_.end(); ++it) {
+    auto x = *it + s + same_instant;
+    if (x > t && level + left(x) >= 1)
+      return x;
+  }
+  return std::nullopt; // too few logged: as a bucket below
+}
+
 time_point advertised_budget::pace_timed(time_point t) const {
   auto qr = quota_rate();
   auto uncounted = this->uncounted();
   auto cap = [&](time_point x) { return std::min(x, t + cfg_.max_block); };
+  if (auto x = pace_log(t))
+    return cap(*x);
   if (refills_ && qr) {
     // The bucket from the stamp on: r, refilling at qr up to its capacity
     // (at least r_max + 1: each r is counted after its own request took

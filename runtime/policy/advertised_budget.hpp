@@ -81,6 +81,30 @@
 //     the newest answer's r (without t) less the sends after its stamp is
 //     below 1, two slots apart (a sliding counter's estimate frees about
 //     one per slot, rounded: at exactly q/w it rejects now and then);
+//   a log behind legacy headers (no w advertised, seen sliding, refills
+//     seen with the whole quota once left at once: a log freeing its
+//     slots one by one), with its span S (below): level = r - uncounted
+//     - k, plus one for each of our sends leaving it, S after it was sent
+//     (sent in (stamp - S, x - S], those answered 429 left out: a sliding
+//     log never held them); send at x if the level there is >= 1, else
+//     when the next of ours leaves; never more than q - k per S, evenly
+//     (a volley spent at once carries into the next span: a counter's
+//     weight; a trip out varying reorders the edge). Taken for a bucket
+//     refilling at its measured rate (the span rule below on top), such a
+//     log was overrun: 10 per 2 s, 20 429s in 600 s and 0.76 of its
+//     budget; 9 per 6 s, answers 2.8 s away, 8 and 0.69 (now 0 and 0.997,
+//     0 and 0.965; `bench zoo` seed 36 draw 109, seed 67 draw 117).
+//     S = the least span measured from its oldest entry (below), at least
+//     the floor its 429s set: a 429 of a send made g after our q-th newest
+//     send before it (the limiter still held that one: S in send time
+//     exceeds g) raises the floor to (g + M) / 2, M = t_max + the newest
+//     round trip (t is at most the span, rounded up; trips out vary by up
+//     to a round trip), at most M. The least of every answer's span is
+//     pulled low by the trip out's variation (1.53 s for 2 s); a floor
+//     that went only to g crept up a 429 at a time. Once the floor is M,
+//     a 429 is no short span: the limiter held more than our sends of it
+//     (a sliding counter sustains q - 1 per window; others' requests):
+//     k += 1, k <= q / 2 (k = 0 at first);
 //   bucket (refill seen, qr known): the level from the stamp on: r,
 //     refilling at qr up to the capacity (>= r_max + 1: each r is counted
 //     after its own request took one), less one at each uncounted send in
@@ -131,6 +155,7 @@
 //     seen sliding, the least span any answer showed in its stead: stamp
 //     + t less our send that the log's oldest entry must be (the log holds
 //     q - r, ours the newest of them; others' entries only shorten it),
+//     at least the floor its 429s set (above),
 //     unless it refills and never showed the whole quota (a bucket: no
 //     oldest entry; that span held one of 43/s to 9/s); refilling, the
 //     whole quota once seen left and no such span: the longest t seen
@@ -229,8 +254,9 @@
 // Invariants: never schedules a send while the model says nothing is left
 // before the advertised reset; a wait lasts at most max_block however
 // large t is; the send log holds the sends from the newest stamp on and
-// the newest q (every send, up to its cap, until an answer with r and t
-// came).
+// the newest q, and without w advertised those within t_max + 1 s before
+// the stamp, whose leaving a log's pace counts (every send, up to its
+// cap, until an answer with r and t came).
 
 #include <cstdint>
 #include <deque>
@@ -324,6 +350,12 @@ private:
   bool holds_whole_quota() const;
   /// pace() once r and t are known, before the sliding rule.
   time_point pace_timed(time_point t) const;
+  /// A log's span without w advertised: the least measured from its
+  /// oldest entry, at least the floor its 429s set.
+  std::optional<double> log_span() const;
+  /// pace_timed() for a log behind legacy headers (the algorithm above),
+  /// if it applies.
+  std::optional<time_point> pace_log(time_point t) const;
   /// A sliding counter: a window's end a whole number of windows after
   /// the last (or a steady send phase), a slide surely past a reset, gains
   /// inside two windows or refills on a steady send phase, and not refuted
@@ -372,10 +404,14 @@ private:
   std::optional<double> w_;     // advertised
   std::optional<double> w_est_; // from consecutive resets
   bool refills_ = false;
-  bool sliding_ = false;               // a reset passed without the quota back
-  bool fresh_seen_ = false;            // ... or with it
-  bool passed_reset_ = false;          // an answer stamped past a reset
-  std::optional<double> log_span_;     // least span from a log's oldest entry
+  bool sliding_ = false;           // a reset passed without the quota back
+  bool fresh_seen_ = false;        // ... or with it
+  bool passed_reset_ = false;      // an answer stamped past a reset
+  std::optional<double> log_span_; // least span from a log's oldest entry
+  double span_floor_ = 0;          // a log's span exceeds this (its 429s)
+  double slots_kept_ = 0;          // k: slots a log's pace leaves unused
+  /// Each recent send and our q-th newest send before it (for a 429's gap).
+  std::deque<std::pair<time_point, time_point>> qth_at_send_;
   std::optional<time_point> grid_end_; // the tightest stamp + t (no slack)
                                        // of the window answers fall in ...
   time_point grid_latest_{};           // ... the latest such end ...
