@@ -549,12 +549,11 @@ void advertised_budget::on_answer(time_point now, const rate_limit_advice& a,
   auto keep = static_cast<std::size_t>(
     std::min(q_.value_or(0), static_cast<double>(max_logged_sends)));
   auto horizon = stamp_ - same_instant;
-  // Without w, a log's pace counts our sends leaving it after its span
-  // (at most the longest t seen, rounded up): those of that span before
-  // the stamp stay (the newest q alone left out those its r counted:
-  // 10.5 of a log's 14 per 1 s).
-  if (!w_)
-    horizon = std::min(horizon, stamp_ - from_seconds(t_max_ + 1));
+  // A log's pace counts our sends leaving it after its span (w, or at
+  // most the longest t seen, rounded up): those of that span before the
+  // stamp stay (the newest q alone left out those its r counted: 10.5 of
+  // a log's 14 per 1 s).
+  horizon = std::min(horizon, stamp_ - from_seconds(w_.value_or(t_max_) + 1));
   if (counter())
     horizon
       = std::min(horizon, *grid_end_ - from_seconds(3 * *grid_window() + 1));
@@ -582,17 +581,18 @@ bool advertised_budget::on_throttled(time_point now, duration latency) {
   refused_sent_ = std::max(refused_sent_.value_or(sent), sent);
   if (logged_at(early_sends_, sent))
     early_refused_ = true;
-  // A log's span (no w advertised): the limiter still held our q-th newest
-  // send before this one, g earlier, so the span in send time exceeds g.
-  // The floor goes halfway from g to M = t_max + the newest round trip
-  // (t is at most the span, rounded up; trips out vary by up to a round
-  // trip), at most M: the least span measured ran short, and a floor of
-  // g alone crept up a 429 at a time. Once the floor is M, a 429 is no
-  // short span: the limiter holds more than our sends of the span (a
-  // sliding counter sustains q - 1 per window): one slot more kept
-  // unused, up to q / 2.
-  if (!w_ && q_ && t_max_ > 0) {
-    auto most = t_max_ + to_seconds(latency_);
+  // A log's span: the limiter still held our q-th newest send before this
+  // one, g earlier, so the span in send time exceeds g. The floor goes
+  // halfway from g to M = w (else t_max) + the newest round trip (t is at
+  // most the span, rounded up; trips out vary by up to a round trip), at
+  // most M: the least span measured ran short, and a floor of g alone
+  // crept up a 429 at a time. Once the floor is M, a 429 is no short
+  // span: the limiter holds more than our sends of the span (a sliding
+  // counter sustains q - 1 per window): one slot more kept unused, up to
+  // q / 2. Without w at every 429 (the floor holds the sliding rule in
+  // pace() too); with w while the log's pace steers.
+  if (q_ && (w_ ? log_paced() : t_max_ > 0)) {
+    auto most = w_.value_or(t_max_) + to_seconds(latency_);
     if (span_floor_ >= most && slots_kept_ + 1 <= *q_ / 2)
       slots_kept_ += 1;
     auto it = std::lower_bound(
@@ -900,15 +900,21 @@ time_point advertised_budget::pace(time_point t) const {
 }
 
 std::optional<double> advertised_budget::log_span() const {
+  if (w_)
+    return std::max(*w_, span_floor_);
   if (!log_span_)
     return std::nullopt;
   return std::max(*log_span_, span_floor_);
 }
 
+bool advertised_budget::log_paced() const {
+  return q_ && refills_ && holds_whole_quota() && (sliding_ || slid_)
+         && !counter();
+}
+
 std::optional<time_point> advertised_budget::pace_log(time_point t) const {
   auto span = log_span();
-  if (w_ || !q_ || !refills_ || !holds_whole_quota() || !(sliding_ || slid_)
-      || !span || *span <= 0)
+  if (!log_paced() || !span || *span <= 0)
     return std::nullopt;
   // q - k per span, evenly: a volley spent at once carries into the next
   // span (a counter's weight; a varying trip out reorders it at the edge).

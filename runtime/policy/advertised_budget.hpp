@@ -81,9 +81,9 @@
 //     the newest answer's r (without t) less the sends after its stamp is
 //     below 1, two slots apart (a sliding counter's estimate frees about
 //     one per slot, rounded: at exactly q/w it rejects now and then);
-//   a log behind legacy headers (no w advertised, seen sliding, refills
-//     seen with the whole quota once left at once: a log freeing its
-//     slots one by one), with its span S (below): level = r - uncounted
+//   a log (seen sliding, refills seen with the whole quota once left at
+//     once: a log freeing its slots one by one; no counter as below),
+//     with its span S (below): level = r - uncounted
 //     - k, plus one for each of our sends leaving it, S after it was sent
 //     (sent in (stamp - S, x - S], those answered 429 left out: a sliding
 //     log never held them); send at x if the level there is >= 1, else
@@ -94,17 +94,20 @@
 //     log was overrun: 10 per 2 s, 20 429s in 600 s and 0.76 of its
 //     budget; 9 per 6 s, answers 2.8 s away, 8 and 0.69 (now 0 and 0.997,
 //     0 and 0.965; `bench zoo` seed 36 draw 109, seed 67 draw 117).
-//     S = the least span measured from its oldest entry (below), at least
-//     the floor its 429s set: a 429 of a send made g after our q-th newest
-//     send before it (the limiter still held that one: S in send time
-//     exceeds g) raises the floor to (g + M) / 2, M = t_max + the newest
-//     round trip (t is at most the span, rounded up; trips out vary by up
-//     to a round trip), at most M. The least of every answer's span is
-//     pulled low by the trip out's variation (1.53 s for 2 s); a floor
-//     that went only to g crept up a 429 at a time. Once the floor is M,
-//     a 429 is no short span: the limiter held more than our sends of it
-//     (a sliding counter sustains q - 1 per window; others' requests):
-//     k += 1, k <= q / 2 (k = 0 at first);
+//     Behind IETF headers, counters not yet told from logs took 429s
+//     there too (w advertised: 545 -> 412 429s on the zoo's header draws).
+//     S = w advertised, else the least span measured from its oldest
+//     entry (below); at least the floor its 429s set: a 429 of a send
+//     made g after our q-th newest send before it (the limiter still held
+//     that one: S in send time exceeds g) raises the floor to (g + M) / 2,
+//     M = w (else t_max) + the newest round trip (t is at most the span,
+//     rounded up; trips out vary by up to a round trip), at most M;
+//     without w at every 429, with w while this pace steers. The least of
+//     every answer's span is pulled low by the trip out's variation (1.53
+//     s for 2 s); a floor that went only to g crept up a 429 at a time.
+//     Once the floor is M, a 429 is no short span: the limiter held more
+//     than our sends of it (a sliding counter sustains q - 1 per window;
+//     others' requests): k += 1, k <= q / 2 (k = 0 at first);
 //   bucket (refill seen, qr known): the level from the stamp on: r,
 //     refilling at qr up to the capacity (>= r_max + 1: each r is counted
 //     after its own request took one), less one at each uncounted send in
@@ -254,9 +257,9 @@
 // Invariants: never schedules a send while the model says nothing is left
 // before the advertised reset; a wait lasts at most max_block however
 // large t is; the send log holds the sends from the newest stamp on and
-// the newest q, and without w advertised those within t_max + 1 s before
-// the stamp, whose leaving a log's pace counts (every send, up to its
-// cap, until an answer with r and t came).
+// the newest q, and those within w (else t_max) + 1 s before the stamp,
+// whose leaving a log's pace counts (every send, up to its cap, until an
+// answer with r and t came).
 
 #include <cstdint>
 #include <deque>
@@ -350,9 +353,11 @@ private:
   bool holds_whole_quota() const;
   /// pace() once r and t are known, before the sliding rule.
   time_point pace_timed(time_point t) const;
-  /// A log's span without w advertised: the least measured from its
-  /// oldest entry, at least the floor its 429s set.
+  /// A log's span: w, else the least measured from its oldest entry; at
+  /// least the floor its 429s set.
   std::optional<double> log_span() const;
+  /// A log freeing its slots one by one paces (the algorithm above).
+  bool log_paced() const;
   /// pace_timed() for a log behind legacy headers (the algorithm above),
   /// if it applies.
   std::optional<time_point> pace_log(time_point t) const;
