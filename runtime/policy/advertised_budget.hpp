@@ -83,19 +83,20 @@
 //     one per slot, rounded: at exactly q/w it rejects now and then);
 //   a log (seen sliding, refills seen with the whole quota once left at
 //     once: a log freeing its slots one by one; no counter as below),
-//     with its span S (below): level = r - uncounted
-//     - k, plus one for each of our sends leaving it, S after it was sent
-//     (sent in (stamp - S, x - S], those answered 429 left out: a sliding
-//     log never held them); send at x if the level there is >= 1, else
-//     when the next of ours leaves; never more than q - k per S, evenly
-//     (a volley spent at once carries into the next span: a counter's
+//     with its span S (below): level = r - uncounted - k, plus one for
+//     each of our sends leaving it, S after it was sent (sent in
+//     (stamp - S, x - S], those answered 429 left out: a sliding log
+//     never held them); send at x if the level there is >= 1, else when
+//     the next of ours leaves; never more than q - k per S, evenly (a
+//     volley spent at once carries into the next span: a counter's
 //     weight; a trip out varying reorders the edge). Taken for a bucket
-//     refilling at its measured rate (the span rule below on top), such a
-//     log was overrun: 10 per 2 s, 20 429s in 600 s and 0.76 of its
-//     budget; 9 per 6 s, answers 2.8 s away, 8 and 0.69 (now 0 and 0.997,
-//     0 and 0.965; `bench zoo` seed 36 draw 109, seed 67 draw 117).
-//     Behind IETF headers, counters not yet told from logs took 429s
-//     there too (w advertised: 545 -> 412 429s on the zoo's header draws).
+//     (the span rule below on top), such a log was overrun: 10 per 2 s
+//     behind X-RateLimit-*, 20 429s in 600 s and 0.76 of its budget; 9
+//     per 6 s, answers 2.8 s away, 8 and 0.69 (now 0 and 0.997, 0 and
+//     0.965; `bench zoo` seed 36 draw 109, seed 67 draw 117). Behind IETF
+//     headers (w advertised), counters not yet told from logs overran
+//     the same way (the zoo's header draws without tenants, 14 seeds:
+//     545 -> 412 429s).
 //     S = w advertised, else the least span measured from its oldest
 //     entry (below); at least the floor its 429s set: a 429 of a send
 //     made g after our q-th newest send before it (the limiter still held
@@ -358,8 +359,8 @@ private:
   std::optional<double> log_span() const;
   /// A log freeing its slots one by one paces (the algorithm above).
   bool log_paced() const;
-  /// pace_timed() for a log behind legacy headers (the algorithm above),
-  /// if it applies.
+  /// pace_timed() for a log freeing its slots one by one (the algorithm
+  /// above), if it applies.
   std::optional<time_point> pace_log(time_point t) const;
   /// A sliding counter: a window's end a whole number of windows after
   /// the last (or a steady send phase), a slide surely past a reset, gains
