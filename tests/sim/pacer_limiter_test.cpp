@@ -293,11 +293,11 @@ TEST(pacer_limiters, a_log_behind_legacy_headers_is_spent_slot_by_slot) {
   // X-RateLimit-* advertise no window: a log's span is measured from its
   // oldest entry (stamp + t less our send that must be it). With the trip
   // out varying, the least of those ran short (1.53 s for 2 s), and the
-  // log, taken for a bucket refilling at its measured rate, overran it or
-  // was spent in volleys and pauses: 2,519 of 3,000, 1,477 of 1,600 and
-  // 701 of 900 accepted, 22, 0 and 16 429s. Its 429s now set a floor under
-  // the span, and its pace counts our sends leaving it, q per span evenly:
-  // 2,846, 1,527 and 783, 3, 0 and 1 429s.
+  // log, taken for a bucket refilling at its measured rate, was overrun:
+  // 2,519 of 3,000, 1,477 of 1,600 and 701 of 900 accepted, 22, 0 and 16
+  // 429s. Its 429s now set a floor under the span, and its pace counts
+  // our sends leaving it, q per span evenly: 2,846, 1,527 and 783, 3, 0
+  // and 1 429s.
   struct limit {
     budget_kind kind;
     std::uint32_t q;
@@ -342,7 +342,8 @@ TEST(pacer_limiters, a_counter_taken_for_a_log_keeps_a_slot_unused) {
   for (auto kind :
        {budget_kind::sliding_counter, budget_kind::counting_counter})
     for (auto latency : {500ms, 1000ms}) {
-      SCOPED_TRACE(to_string(kind) + " " + std::to_string(latency.count()));
+      SCOPED_TRACE(to_string(kind) + " " + std::to_string(to_seconds(latency))
+                   + " s");
       auto cfg = api(kind, header_style::ietf);
       cfg.window_requests = 26;
       cfg.window_seconds = 2;
