@@ -170,6 +170,23 @@ pacer::config client(double initial_rate, std::uint32_t in_flight = 4) {
   return c;
 }
 
+/// A window `kind` of q per w s behind `style`, answers `latency` away
+/// (each trip out varying over half of it), for 600 s: a pacer told
+/// `initial` requests/s with 32 in flight, demand always waiting (or in
+/// `demand`'s bursts).
+run_figures drive_window_with_headers(budget_kind kind, header_style style,
+                                      std::uint32_t q, double w,
+                                      duration latency, double initial,
+                                      std::optional<bursts> demand) {
+  auto cfg = api(kind, style);
+  cfg.window_requests = q;
+  cfg.window_seconds = w;
+  cfg.base_latency = latency;
+  rate_limited_api backend{cfg, at(0s)};
+  pacer p{client(initial, 32)};
+  return drive(p, backend, 600s, true, duration{-1}, demand, latency / 2);
+}
+
 /// A fresh pacer with `who` into `cfg` for `run`, once per latency seed
 /// 1-3 (the limiter is the same; only the round trips vary).
 std::vector<run_figures> drive_seeds(rate_limited_api::config cfg,
@@ -311,14 +328,8 @@ TEST(pacer_limiters, a_log_behind_legacy_headers_is_spent_slot_by_slot) {
          {header_style::x_ratelimit, header_style::x_ratelimit_epoch}) {
       SCOPED_TRACE(to_string(l.kind) + " " + std::to_string(l.q) + " per "
                    + std::to_string(l.w) + " s " + to_string(style));
-      auto cfg = api(l.kind, style);
-      cfg.window_requests = l.q;
-      cfg.window_seconds = l.w;
-      cfg.base_latency = l.latency;
-      rate_limited_api backend{cfg, at(0s)};
-      pacer p{client(l.q / l.w, 32)};
-      auto f = drive(p, backend, 600s, true, duration{-1}, std::nullopt,
-                     l.latency / 2);
+      auto f = drive_window_with_headers(l.kind, style, l.q, l.w, l.latency,
+                                         l.q / l.w, std::nullopt);
       auto budget = l.q / l.w * 600;
       std::printf("pacer_limiters: %u per %g s %s %s, trips %g s: %llu of "
                   "%g accepted, %zu throttled\n",
@@ -344,14 +355,8 @@ TEST(pacer_limiters, a_counter_taken_for_a_log_keeps_a_slot_unused) {
     for (auto latency : {500ms, 1000ms}) {
       SCOPED_TRACE(to_string(kind) + " " + std::to_string(to_seconds(latency))
                    + " s");
-      auto cfg = api(kind, header_style::ietf);
-      cfg.window_requests = 26;
-      cfg.window_seconds = 2;
-      cfg.base_latency = latency;
-      rate_limited_api backend{cfg, at(0s)};
-      pacer p{client(13, 32)};
-      auto f = drive(p, backend, 600s, true, duration{-1}, bursts{1s, 14},
-                     latency / 2);
+      auto f = drive_window_with_headers(kind, header_style::ietf, 26, 2,
+                                         latency, 13, bursts{1s, 14});
       auto budget = 12.5 * 600;
       std::printf("pacer_limiters: %s of 26 per 2 s behind IETF headers, "
                   "trips %g s: %llu of %g accepted, %zu throttled\n",
