@@ -73,23 +73,27 @@ def fail(message):
     sys.exit(2)
 
 
+def read(path, take):
+    """take(doc) of a zoo JSON file; exit 2 where it is none or lacks what
+    take reads."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return take(json.load(f))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+        fail(f"{path}: not a bench zoo JSON ({type(e).__name__}: {e})")
+
+
 def load(paths, strategy):
-    runs = []
-    for path in paths:
-        try:
-            with open(path, encoding="utf-8") as f:
-                doc = json.load(f)
-            kept = [r for r in doc["runs"]
-                    if r["strategy"] == strategy and r.get("replica", 0) == 0
-                    and r["tenant_share"] == 0 and r["limiter"] not in APART]
-            for r in kept:
-                missing = [k for k in FIELDS if k not in r]
-                if missing:
-                    raise KeyError(", ".join(missing))
-            runs += kept
-        except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
-            fail(f"{path}: not a bench zoo JSON ({type(e).__name__}: {e})")
-    return runs
+    def counted(doc):
+        kept = [r for r in doc["runs"]
+                if r["strategy"] == strategy and r.get("replica", 0) == 0
+                and r["tenant_share"] == 0 and r["limiter"] not in APART]
+        for r in kept:
+            missing = [k for k in FIELDS if k not in r]
+            if missing:
+                raise KeyError(", ".join(missing))
+        return kept
+    return [r for path in paths for r in read(path, counted)]
 
 
 def row(name, rs):
@@ -109,20 +113,15 @@ def row(name, rs):
 
 def paired(old_paths, new_paths, strategy):
     """(old, new) runs of `strategy` with the same (seed, draw, replica)."""
+    def keyed(doc):
+        return {(doc["seed"], r["draw"], r.get("replica", 0)):
+                (r["tenant_share"], r["throttled"], r["goodput"])
+                for r in doc["runs"] if r["strategy"] == strategy}
+
     def by_key(paths):
         out = {}
         for path in paths:
-            try:
-                with open(path, encoding="utf-8") as f:
-                    doc = json.load(f)
-                for r in doc["runs"]:
-                    if r["strategy"] == strategy:
-                        key = (doc["seed"], r["draw"], r.get("replica", 0))
-                        out[key] = (r["tenant_share"], r["throttled"],
-                                    r["goodput"])
-            except (OSError, ValueError, KeyError, TypeError,
-                    AttributeError) as e:
-                fail(f"{path}: not a bench zoo JSON ({type(e).__name__}: {e})")
+            out.update(read(path, keyed))
         return out
     old, new = by_key(old_paths), by_key(new_paths)
     return [(old[k], new[k]) for k in sorted(old.keys() & new.keys())]
