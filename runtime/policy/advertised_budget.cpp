@@ -529,6 +529,7 @@ void advertised_budget::on_answer(time_point now, const rate_limit_advice& a,
   r_ = a.remaining;
   reset_s_ = a.reset_s;
   r_max_ = std::max(r_max_, r_);
+  watch_last_slot(stamp, a.remaining);
   // Without w, a sliding log's span from its oldest entry: it holds
   // q - r, ours the newest of them, the oldest leaving t after the stamp.
   // Each estimate is the span (t rounded up: a little more), or less
@@ -593,8 +594,11 @@ bool advertised_budget::on_throttled(time_point now, duration latency) {
   // pace() too); with w while the log's pace steers.
   if (q_ && (w_ ? log_paced() : t_max_ > 0)) {
     auto most = w_.value_or(t_max_) + to_seconds(latency_);
-    if (span_floor_ >= most && slots_kept_ + 1 <= *q_ / 2)
+    if (span_floor_ >= most && kept_slots() + 1 <= *q_ / 2)
       slots_kept_ += 1;
+    // Under a log's pace: its last slot is kept for good.
+    if (log_paced())
+      last_slot_.doubted = true;
     auto it = std::lower_bound(
       qth_at_send_.begin(), qth_at_send_.end(), sent,
       [](const auto& e, time_point x) { return e.first < x; });
@@ -664,6 +668,10 @@ bool advertised_budget::steering(time_point now) const {
 
 void advertised_budget::on_sent(time_point now) {
   sent_at_rate_.reset();
+  if (!log_paced())
+    last_slot_.paced_from.reset();
+  else if (!last_slot_.paced_from)
+    last_slot_.paced_from = now;
   // Kept to the rate taken over a span (at least a second and three
   // sends' worth), not in one close pair: a demand below the refill sends
   // in bursts and leaves the bucket full whatever its rate, and growing on
@@ -907,6 +915,38 @@ std::optional<double> advertised_budget::log_span() const {
   return std::max(*log_span_, span_floor_);
 }
 
+double advertised_budget::kept_slots() const {
+  bool last = q_ && *q_ >= 2 && !last_slot_.shown;
+  return slots_kept_ + (last ? 1 : 0);
+}
+
+void advertised_budget::watch_last_slot(time_point stamp, double r) {
+  // The last slot (algorithm above): spaced q - 1 per span, a log shows
+  // exactly one left after each request; a counter's floored fractional
+  // weight shows none now and then.
+  auto& s = last_slot_;
+  auto span = log_span();
+  // Only an answer sent a span into this pace tells (r counts what was
+  // sent before it, too).
+  if (s.shown || s.doubted || !s.paced_from || !log_paced() || !span || *q_ < 2
+      || stamp < *s.paced_from + from_seconds(*span))
+    return;
+  // Ours within the span before its stamp, its own included.
+  auto ours = sends_in(sends_, stamp - from_seconds(*span) + duration{1},
+                       stamp + duration{1});
+  if (r < 1) {
+    s.doubted = true;
+  } else if (r < 2 && ours >= *q_ - 1) {
+    if (s.run++ == 0)
+      s.since = stamp;
+    if (s.run >= std::max(2.0, *q_ - 1)
+        && stamp - *s.since >= from_seconds(*span))
+      s.shown = true;
+  } else {
+    s.run = 0;
+  }
+}
+
 bool advertised_budget::log_paced() const {
   return q_ && refills_ && holds_whole_quota() && (sliding_ || slid_)
          && !counter();
@@ -916,10 +956,12 @@ std::optional<time_point> advertised_budget::pace_log(time_point t) const {
   auto span = log_span();
   if (!log_paced() || !span || *span <= 0)
     return std::nullopt;
-  // q - k per span, evenly: a volley spent at once carries into the next
-  // span (a counter's weight; a varying trip out reorders it at the edge).
-  auto room = std::max(1.0, *q_ - slots_kept_);
-  t = std::max(t, last_sent_ + from_seconds(*span / room));
+  // q - k - l per span, evenly: a volley spent at once carries into the
+  // next span (a counter's weight; a varying trip out reorders it at the
+  // edge). One tick more than span / room: sends that far apart never put
+  // room + 1 within a span (span / room rounded down to whole ticks did).
+  auto room = std::max(1.0, *q_ - kept_slots());
+  t = std::max(t, last_sent_ + from_seconds(*span / room) + duration{1});
   auto level = r_ - uncounted() - slots_kept_;
   if (level >= 1)
     return t;
