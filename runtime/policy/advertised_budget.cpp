@@ -948,8 +948,11 @@ void advertised_budget::watch_last_slot(time_point stamp, double r) {
 }
 
 bool advertised_budget::log_paced() const {
-  return q_ && refills_ && holds_whole_quota() && (sliding_ || slid_)
-         && !counter();
+  // Its answers' r plus our sends within the longest t made up q (the
+  // quota accounted): a log, though no answer showed it whole (a declared
+  // pace's first volley reached it before any answer).
+  return q_ && refills_ && (holds_whole_quota() || quota_accounted_)
+         && (sliding_ || slid_) && !counter();
 }
 
 std::optional<time_point> advertised_budget::pace_log(time_point t) const {

@@ -82,7 +82,9 @@
 //     below 1, two slots apart (a sliding counter's estimate frees about
 //     one per slot, rounded: at exactly q/w it rejects now and then);
 //   a log (seen sliding, refills seen with the whole quota once left at
-//     once: a log freeing its slots one by one; no counter as below),
+//     once, or r plus our sends within the longest t once making up
+//     q - 2: a log freeing its slots one by one, though a declared pace's
+//     first volley reached it before any answer; no counter as below),
 //     with its span S (below): level = r - uncounted - k, plus one for
 //     each of our sends leaving it, S after it was sent (sent in
 //     (stamp - S, x - S], those answered 429 left out: a sliding log
