@@ -948,7 +948,7 @@ void advertised_budget::watch_last_slot(time_point stamp, double r) {
 }
 
 bool advertised_budget::log_paced() const {
-  // Its answers' r plus our sends within the longest t made up q (the
+  // An answer's r plus our sends within the longest t made up q - 2 (the
   // quota accounted): a log, though no answer showed it whole (a declared
   // pace's first volley reached it before any answer).
   return q_ && refills_ && (holds_whole_quota() || quota_accounted_)

@@ -412,7 +412,7 @@ private:
   /// When a log's next slot frees, before the reset t says (the algorithm
   /// above), if the log holds exactly our q newest sends.
   std::optional<time_point> log_frees() const;
-  /// k: the slots a log's pace keeps unused (its 429s', and the last
+  /// k + l: the slots a log's pace keeps unused (k its 429s', l the last
   /// slot until the log shows it whole).
   double kept_slots() const;
   /// An answer stamped `stamp` showing r, for the last slot's test.
