@@ -421,9 +421,9 @@ TEST(pacer_limiters, a_log_never_seen_whole_is_still_paced_as_a_log) {
   // Told twice its rate, a client's first volley reaches a log behind
   // X-RateLimit-* before any answer: no answer ever shows the whole quota
   // left (r_max + 2 < q), and the log was taken for a bucket refilling at
-  // its measured rate. Its answers' r plus our sends within the longest t
-  // made up the quota, which no bucket far smaller than q shows: it is
-  // paced as a log. Answers 100 ms away (jitter 0.3), demand always
+  // its measured rate. An answer's r plus our sends within the longest t
+  // made up q - 2, which no bucket far smaller than q shows: it is paced
+  // as a log. Answers 100 ms away (jitter 0.3), demand always
   // waiting, 300 s. Before: 28, 34 and 58 429s, 0.948-0.959 of the
   // budget; now none, 0.996-0.998.
   struct limit {
