@@ -170,6 +170,22 @@ pacer::config client(double initial_rate, std::uint32_t in_flight = 4) {
   return c;
 }
 
+/// A window `kind` of q per w s behind `style` for 300 s, answers as
+/// api() sets them (or `latency` away): a pacer told `initial`
+/// requests/s with `in_flight`, demand always waiting.
+run_figures drive_window(budget_kind kind, header_style style, double q,
+                         double w, double initial, std::uint32_t in_flight,
+                         std::optional<duration> latency = std::nullopt) {
+  auto cfg = api(kind, style);
+  cfg.window_requests = static_cast<std::uint32_t>(q);
+  cfg.window_seconds = w;
+  if (latency)
+    cfg.base_latency = *latency;
+  rate_limited_api backend{cfg, at(0s)};
+  pacer p{client(initial, in_flight)};
+  return drive(p, backend, 300s);
+}
+
 /// A window `kind` of q per w s behind `style`, answers `latency` away
 /// (each trip out varying over half of it), for 600 s: a pacer told
 /// `initial` requests/s with 32 in flight, demand always waiting (or in
@@ -287,13 +303,7 @@ TEST(pacer_limiters, a_small_window_is_spent_before_t_says) {
         SCOPED_TRACE(to_string(l.kind) + " " + std::to_string(l.q) + " per "
                      + std::to_string(l.w) + " s " + to_string(style) + " from "
                      + std::to_string(initial));
-        auto cfg = api(l.kind, style);
-        cfg.window_requests = l.q;
-        cfg.window_seconds = l.w;
-        cfg.base_latency = 20ms;
-        rate_limited_api backend{cfg, at(0s)};
-        pacer p{client(initial)};
-        auto f = drive(p, backend, 300s);
+        auto f = drive_window(l.kind, style, l.q, l.w, initial, 4, 20ms);
         auto budget = l.q / l.w * 300;
         std::printf("pacer_limiters: %g per %g s %s %s from %g/s: %llu of %g "
                     "accepted, %zu throttled\n",
@@ -399,12 +409,7 @@ TEST(pacer_limiters, a_log_keeps_its_last_slot_until_it_shows_it_whole) {
                        header_style::ietf_draft6}) {
       SCOPED_TRACE(to_string(l.kind) + " " + std::to_string(l.q) + " "
                    + to_string(style));
-      auto cfg = api(l.kind, style);
-      cfg.window_requests = l.q;
-      cfg.window_seconds = 2;
-      rate_limited_api backend{cfg, at(0s)};
-      pacer p{client(26, 32)};
-      auto f = drive(p, backend, 300s);
+      auto f = drive_window(l.kind, style, l.q, 2, 26, 32);
       bool log = l.kind == budget_kind::sliding_log;
       auto budget = (log ? l.q : l.q - 1) / 2.0 * 300;
       std::printf("pacer_limiters: %s of %u per 2 s behind %s: %llu of %g "
@@ -438,12 +443,7 @@ TEST(pacer_limiters, a_log_never_seen_whole_is_still_paced_as_a_log) {
          {header_style::x_ratelimit, header_style::x_ratelimit_epoch}) {
       SCOPED_TRACE(to_string(l.kind) + " " + std::to_string(l.q) + " "
                    + to_string(style));
-      auto cfg = api(l.kind, style);
-      cfg.window_requests = l.q;
-      cfg.window_seconds = l.w;
-      rate_limited_api backend{cfg, at(0s)};
-      pacer p{client(2 * l.q / l.w, 32)};
-      auto f = drive(p, backend, 300s);
+      auto f = drive_window(l.kind, style, l.q, l.w, 2 * l.q / l.w, 32);
       auto budget = l.q / l.w * 300;
       std::printf("pacer_limiters: %s of %u per %g s behind %s, told 2x: "
                   "%llu of %g accepted, %zu throttled\n",
