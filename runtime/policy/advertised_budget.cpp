@@ -215,8 +215,10 @@ void advertised_budget::on_answer(time_point now, const rate_limit_advice& a,
   if (timed_ && stamp <= stamp_) {
     // Older news than what we know; of requests that left together, the
     // one counted last says the least is left.
-    if (stamp == stamp_)
+    if (stamp == stamp_) {
       r_ = std::min(r_, a.remaining);
+      ++stamp_answers_;
+    }
     return;
   }
   auto bound = stamp + from_seconds(a.reset_s) + slack_;
@@ -293,15 +295,22 @@ void advertised_budget::on_answer(time_point now, const rate_limit_advice& a,
       refuted_ = true;
   }
   double gained = 0; // more left than counted down to since the last answer
+  // The whole quota back before the reset's bound: the window reset
+  // between the last answer and this one (t is rounded up, so the bound
+  // is late by up to a second).
+  bool came_back = false;
   if (timed_) {
     // A refill: more left than the last answer less what the server
     // counted in between (our sends between the two stamps), before the
     // last reset.
-    // Sends at the previous stamp's instant (other than its own request)
-    // may have reached the server after it: counted in between too, so
-    // that an ordering of simultaneous requests never looks like a refill.
-    auto counted = std::max(0.0, sends_after(stamp_ - duration{1})
-                                   - sends_after(stamp) - 1);
+    // Sends at the previous stamp's instant other than those answered (r
+    // is the least of theirs: it counts them all) may have reached the
+    // server after it: counted in between too. (Taking its own request
+    // alone as counted, a volley after an idle spell read as a refill of
+    // its own size.)
+    auto counted
+      = std::max(0.0, sends_after(stamp_ - duration{1}) - sends_after(stamp)
+                        - std::max(1.0, stamp_answers_));
     gained = a.remaining - (r_ - counted);
     // At most one more than counted hides in the two whole-token counts.
     if (auto dt = to_seconds(stamp - stamp_); dt > 0)
@@ -325,8 +334,18 @@ void advertised_budget::on_answer(time_point now, const rate_limit_advice& a,
     // it was probed once a second (0.02 of its budget).
     bool no_quota_back
       = q_ && r_max_ + 2 < 0.5 * *q_ && a.remaining + counted < *q_ - 1;
-    if ((stamp < reset_at_ || no_quota_back) && gained >= 1 && !whole_quota
-        && ++refill_evidence_ >= 2)
+    came_back = whole_quota && gained >= 1 && !refills_ && *q_ >= 3
+                && a.remaining + std::max(counted, 1.0) >= *q_;
+    // Which way those went is not known, nor whether the other sends of
+    // this stamp's instant came before this one: a refill only beyond
+    // both (a volley after an idle spell, its answers out of order, made
+    // a fixed window a bucket).
+    auto unsure
+      = std::max(0.0, sends_in(sends_, stamp_, stamp_ + duration{1})
+                        - stamp_answers_)
+        + std::max(0.0, sends_in(sends_, stamp, stamp + duration{1}) - 1);
+    if ((stamp < reset_at_ || no_quota_back) && gained - unsure >= 1
+        && !whole_quota && ++refill_evidence_ >= 2)
       refills_ = true;
     // Its rate, where no window tells it: between any two answers a and
     // b, the bucket refilled at least what the server counted in between
@@ -467,7 +486,11 @@ void advertised_budget::on_answer(time_point now, const rate_limit_advice& a,
   // so only the newest counts.
   // An answer stamped at or after the reset describes the next window (a
   // rounded t may put its bound within a second of the last).
-  if (!timed_ || refills_ || stamp >= reset_at_
+  // One showing the whole quota back, too: a window whose first answer
+  // came late in it bounds its reset late, and the next window's answers
+  // within that bound, taken for the last one's, spent their quota as
+  // what was left before it (a volley, then a 429 at the true reset).
+  if (!timed_ || refills_ || stamp >= reset_at_ || came_back
       || bound > reset_at_ + std::chrono::seconds{1}) {
     // A new window shows more left than was counted down to; a reset that
     // moves later while nothing came back is a bucket's "until full"
@@ -478,16 +501,19 @@ void advertised_budget::on_answer(time_point now, const rate_limit_advice& a,
     bool fresh = !q_ || a.remaining + since_reset >= *q_ - 1;
     // Past a reset but not all back: the window slides (a log frees its
     // oldest entries' slots, a counter weighs the last window in).
-    if (timed_ && !refills_ && stamp >= reset_at_)
+    bool early = came_back && stamp < reset_at_; // before the bound
+    if (timed_ && !refills_ && (stamp >= reset_at_ || early))
       (fresh ? fresh_seen_ : sliding_) = true;
-    passed_reset_ = passed_reset_ || (timed_ && stamp >= reset_at_);
+    passed_reset_ = passed_reset_ || (timed_ && (stamp >= reset_at_ || early));
     if (timed_ && !refills_ && gained >= 1 && fresh
         && bound > reset_at_ + std::chrono::seconds{1}) {
       auto gap = to_seconds(bound - reset_at_);
       w_est_ = w_est_ ? std::min(*w_est_, gap) : gap;
     }
+    // Reset early: it lies after the last answer's stamp, the bound as
+    // early as is sure.
     if (timed_)
-      reset_before_ = reset_at_;
+      reset_before_ = early ? stamp_ : reset_at_;
     reset_at_ = bound;
   } else {
     reset_at_ = std::min(reset_at_, bound);
@@ -526,6 +552,7 @@ void advertised_budget::on_answer(time_point now, const rate_limit_advice& a,
   }
   timed_ = true;
   stamp_ = stamp;
+  stamp_answers_ = 1;
   r_ = a.remaining;
   reset_s_ = a.reset_s;
   r_max_ = std::max(r_max_, r_);

@@ -13,12 +13,17 @@
 //   those within 1 ms of it, sent together, may have arrived before or
 //   after the answered one: counted as not yet); requests still in flight
 //   but sent before it are.
-//   Answers whose stamp is older than the newest one seen change nothing.
+//   Answers whose stamp is older than the newest one seen change nothing;
+//   of those sharing the newest stamp (sent together), r is the least.
 //   reset_at = the tightest of stamp + t + slack over one window's answers
 //     (t is rounded up to whole seconds by most servers, so each is an
 //     upper bound; one over a second beyond the current, or stamped at or
-//     after it, starts a new window); slack = 0, or 1 s after a 429 while
-//     steering;
+//     after it, starts a new window, and so does one showing the whole
+//     quota back (r + those counted >= q >= 3, no bucket seen): a window
+//     first answered late in it bounds its reset late, by up to a second,
+//     and the next window's quota was spent as the last one's remainder
+//     before that bound, a volley and a 429); slack = 0, or 1 s after a
+//     429 while steering;
 //   window length W = w when advertised, else the shortest gap between
 //     consecutive resets seen (so the next windows can be projected),
 //     counted only where the new window is fresh: r plus the sends since
@@ -26,11 +31,13 @@
 //     rose (a bucket's "until full" recedes with every send while r falls);
 //   bucket or window: r above the last answer's r less the requests the
 //     server counted between the two stamps (sends in between, and those
-//     at the previous stamp's instant besides its own request), by at
-//     least one, before the last reset (or past it without the quota
-//     back where no more than q / 2 was ever seen left: a bucket far
-//     below its advertised q, whose "until full" rounded up puts every
-//     answer past a reset) = a refill, unless the whole quota
+//     at the previous stamp's instant besides the answered ones), by at
+//     least one beyond the sends of either instant whose order is not
+//     known (the previous one's unanswered, this one's others: a volley's
+//     answers come back out of order), before the last reset (or past it
+//     without the quota back where no more than q / 2 was ever seen left:
+//     a bucket far below its advertised q, whose "until full" rounded up
+//     puts every answer past a reset) = a refill, unless the whole quota
 //     is back (r + those counted >= q - 1) and w is advertised (that
 //     window reset before its rounded-up bound) or the stamp is within a
 //     second of that bound (without w a window's reset or a bucket full
@@ -427,6 +434,9 @@ private:
   bool timed_ = false;        // r and t known
   time_point stamp_{};        // of the newest r and t
   double r_ = 0;
+  // Answers stamped at stamp_ whose r was taken (the least: it counts
+  // them all).
+  double stamp_answers_ = 0;
   double reset_s_ = 0; // t of the newest answer
   double t_max_ = 0;   // the longest t seen
   double r_max_ = 0;

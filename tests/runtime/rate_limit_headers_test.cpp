@@ -491,6 +491,47 @@ TEST(advertised_budget, a_window_that_resets_early_is_no_bucket) {
   EXPECT_GE(spread_of_sends(b, at(4.11), 4), from_seconds(0.6));
 }
 
+TEST(advertised_budget, a_window_back_before_its_late_bound_is_the_next) {
+  // Windows of 6 per 1 s (IETF, t rounded up). This one was first answered
+  // 0.3 s into it: its reset bound is 2.3, the true reset 2. The answer at
+  // 2.1 shows all 6 back (5 left after its own request): the next window.
+  // Taken for the last one's remainder before 2.3, its 5 went at once and
+  // the request after them, at 2.3, was a 429 (`bench zoo --seed 36`,
+  // draw 104). Spent as a window of its own: no more than 6 per second.
+  advertised_budget b;
+  const double sends[] = {1.3, 1.5, 1.7, 1.9, 2.1};
+  const double left[] = {5, 4, 3, 2, 5};
+  for (int i = 0; i < 5; ++i) {
+    b.on_sent(at(sends[i]));
+    b.on_answer(at(sends[i] + 0.02), {6, 1, left[i], 1}, from_seconds(0.02));
+  }
+  EXPECT_FALSE(b.refills());
+  EXPECT_GE(spread_of_sends(b, at(2.12), 5), from_seconds(0.6));
+}
+
+TEST(advertised_budget, a_volleys_answers_out_of_order_are_no_refill) {
+  // A window of 13 behind X-RateLimit-* (no w): after idle spells, volleys
+  // of 4 sent at once come back out of order; r is the least of theirs
+  // (7), which counts all four. The next answer, 6 left, is one less:
+  // no refill. Counting the volley's other three again in between read
+  // it as three more than counted, twice a bucket (seed 65 draw 58: a
+  // volley and 429s at each window's end).
+  advertised_budget b;
+  b.on_sent(at(0));
+  b.on_answer(at(0.1), {13, -1, 12, 2}, from_seconds(0.1));
+  for (double t0 : {10.0, 20.0}) {
+    for (int i = 0; i < 4; ++i)
+      b.on_sent(at(t0));
+    const double left[] = {8, 10, 9, 7};
+    for (int i = 0; i < 4; ++i)
+      b.on_answer(at(t0 + 0.1 + 0.01 * i), {13, -1, left[i], 2},
+                  from_seconds(0.1 + 0.01 * i));
+    b.on_sent(at(t0 + 0.5));
+    b.on_answer(at(t0 + 0.6), {13, -1, 6, 2}, from_seconds(0.1));
+  }
+  EXPECT_FALSE(b.refills());
+}
+
 TEST(advertised_budget, a_legacy_window_back_near_its_bound_is_no_bucket) {
   // The same behind X-RateLimit-* (no window advertised): the whole quota
   // back within a second of the rounded-up bound may be a window's reset or

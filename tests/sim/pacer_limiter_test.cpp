@@ -365,7 +365,11 @@ TEST(pacer_limiters, a_counter_taken_for_a_log_keeps_a_slot_unused) {
   // 6,149-7,364 of 7,500 accepted with 12-28 429s; a log's pace keeping
   // a slot unused once its span floor is at its bound: 6,510-6,664 with
   // 6-12; keeping the last slot from the start (until the log shows it
-  // whole, which a counter does not): 6,388-6,835 with 1-11.
+  // whole, which a counter does not): 6,388-6,835 with 1-11; the whole
+  // quota back before a reset's bound taken for the next window:
+  // 6,370-6,835 with 1-6 (the counting counter at 1 s: 11 -> 6 429s,
+  // 6,420 -> 6,370 accepted, so the bound is 0.84 of the budget, not
+  // 0.85).
   for (auto kind :
        {budget_kind::sliding_counter, budget_kind::counting_counter})
     for (auto latency : {500ms, 1000ms}) {
@@ -379,7 +383,7 @@ TEST(pacer_limiters, a_counter_taken_for_a_log_keeps_a_slot_unused) {
                   to_string(kind).c_str(), to_seconds(latency),
                   static_cast<unsigned long long>(f.accepted), budget,
                   f.throttled_at.size());
-      EXPECT_GE(static_cast<double>(f.accepted), 0.85 * budget);
+      EXPECT_GE(static_cast<double>(f.accepted), 0.84 * budget);
       EXPECT_LE(f.throttled_at.size(), 12u);
     }
 }
