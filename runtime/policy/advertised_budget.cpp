@@ -502,9 +502,10 @@ void advertised_budget::on_answer(time_point now, const rate_limit_advice& a,
     // Past a reset but not all back: the window slides (a log frees its
     // oldest entries' slots, a counter weighs the last window in).
     bool early = came_back && stamp < reset_at_; // before the bound
-    if (timed_ && !refills_ && (stamp >= reset_at_ || early))
+    bool past = stamp >= reset_at_ || came_back;
+    if (timed_ && !refills_ && past)
       (fresh ? fresh_seen_ : sliding_) = true;
-    passed_reset_ = passed_reset_ || (timed_ && (stamp >= reset_at_ || early));
+    passed_reset_ = passed_reset_ || (timed_ && past);
     if (timed_ && !refills_ && gained >= 1 && fresh
         && bound > reset_at_ + std::chrono::seconds{1}) {
       auto gap = to_seconds(bound - reset_at_);
