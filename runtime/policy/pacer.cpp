@@ -836,7 +836,22 @@ void pacer::completed(time_point now, const flow_sample& s) {
     return;
   if (!ceiling_) {
     passed_ = rate_;
-    rate_ *= 2;
+    // A declared rate is a guess near the budget: its slow start doubles
+    // once (told half the budget, the budget is there). At the next epoch
+    // the rate that passed becomes a first, rough ceiling, probed up from
+    // the one after, accelerating (4%, 8%, 16%, ...), as after a first
+    // measure. Doubling on, a bucket whose burst hid the overrun for
+    // seconds was run to 8x the declared rate (told the right 2/s, a burst
+    // of 25: 16/s and eight 429s in a second). Stepping up at once instead
+    // of holding that epoch: more 429s on the zoo than doubling on.
+    if (!from_lower_bound_ && cfg_.initial_rate > 0
+        && rate_ >= 2 * cfg_.initial_rate) {
+      ceiling_ = rate_;
+      probe_step_ = 2 * cfg_.probe;
+      probe_after_ = now;
+    } else {
+      rate_ *= 2;
+    }
   } else if (rate_ < cfg_.recover * *ceiling_) {
     rate_ = std::min(cfg_.recover * *ceiling_, rate_ * 1.25);
   } else if (now >= std::max(probe_after_, quiet_until_)

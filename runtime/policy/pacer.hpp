@@ -253,7 +253,14 @@
 //     32 requests after an idle spell then drew 12 429s at once, each
 //     taken for a shut limiter, the backoff at its 60 s cap each time);
 //     otherwise:
-//       c unknown:              r_pass = r, r = 2r          (slow start)
+//       c unknown:              r_pass = r, r = 2r          (slow start),
+//         but once r >= 2 x a declared rate (not from a bare lower bound):
+//         c = r, p = 2 probe, probe time = now (the declared rate is a
+//         guess near the budget: doubled once, the rate that passed is a
+//         first, rough ceiling, probed up accelerating from the next
+//         epoch; doubling on, a bucket's burst hid the overrun until 8x
+//         the declared rate: told the right 2/s, a burst of 25, 16/s and
+//         eight 429s in a second);
 //       r < recover * c:        r = min(recover * c, 1.25 r) (recovery;
 //                               recover = 0.98: c is what an epoch passed
 //                               at, so the margin covers only timing

@@ -295,19 +295,44 @@ TEST(pacer, a_volleys_late_answers_count_to_the_window_it_spent) {
 }
 
 TEST(pacer, a_slow_rates_epoch_lasts_seconds_not_ten_requests) {
-  // Told 0.2/s with no 429 yet: its slow start doubles r per epoch. An
+  // Told 0.2/s with no 429 yet: its slow start doubles r once, then holds
+  // it an epoch as a rough ceiling and probes up 4% the epoch after. An
   // epoch of ten successes took 50 s at 0.2/s (a budget of 0.67/s
   // measured at 0.2 needed minutes to climb back); one of min_epoch
-  // seconds' worth, at least three, takes 15 s.
+  // seconds' worth, at least three, takes 10-15 s: all three steps within
+  // 41 s, where ten successes would not have doubled it yet.
   pacer p{paced(0.2)};
   auto now = at(0ms);
-  while (now < at(31s)) {
+  while (now < at(41s)) {
     now = *p.earliest(now); // demand waits for its slot
     p.on_sent(now);
     p.on_completed(now, batch_status::ok, {});
   }
-  EXPECT_GE(p.rate(), 0.8); // doubled twice within 31 s
-  EXPECT_LE(p.rate(), 1.6);
+  EXPECT_NEAR(p.rate(), 0.4 * 1.04, 1e-9);
+  ASSERT_TRUE(p.ceiling().has_value());
+  EXPECT_TRUE(p.ceiling_rough());
+}
+
+TEST(pacer, a_declared_rate_is_doubled_once) {
+  // Told 10/s, every request accepted: 20/s after an epoch, then 20/s
+  // held an epoch as a rough ceiling, then probes accelerate: 4%, 8%, ...
+  // (not 40/s, 80/s: a bucket's burst hides an overrun that long).
+  pacer p{paced(10)};
+  auto now = at(0ms);
+  std::vector<double> rates;
+  while (now < at(6s)) {
+    now = *p.earliest(now);
+    p.on_sent(now);
+    p.on_completed(now, batch_status::ok, {});
+    if (rates.empty() || rates.back() != p.rate())
+      rates.push_back(p.rate());
+  }
+  ASSERT_GE(rates.size(), 4u);
+  EXPECT_DOUBLE_EQ(rates[0], 10);
+  EXPECT_DOUBLE_EQ(rates[1], 20);
+  EXPECT_NEAR(rates[2], 20 * 1.04, 1e-9);
+  EXPECT_NEAR(rates[3], 20 * 1.04 * 1.08, 1e-9);
+  EXPECT_TRUE(p.ceiling_rough());
 }
 
 TEST(pacer, a_volleys_late_answers_count_to_a_long_retry_afters_window) {

@@ -921,6 +921,30 @@ TEST(pacer_limiters, a_declared_rate_too_low_reaches_the_budget_soon) {
   }
 }
 
+TEST(pacer_limiters, a_declared_rate_is_doubled_once_not_through_a_burst) {
+  // A token bucket of 2/s holding 25, the client told the right 2/s with
+  // 32 in flight, answers after 1 s, demand always waiting. Slow start
+  // doubles a declared rate once an epoch passed at it; the burst then
+  // hides the overrun, and doubling on reached 16/s before the first 429:
+  // 8 429s in one second, 17-18 in two minutes. Doubled once, the ceiling
+  // is a first, rough measure: probes step 4%, 8%, 16%, ... an epoch, and
+  // the overrun comes nearer the budget (2 in a second, 6-8 in all).
+  auto cfg = api(budget_kind::token_bucket, header_style::none);
+  cfg.rate = 2;
+  cfg.burst = 25;
+  cfg.base_latency = 1s;
+  for (const auto& f : drive_seeds(cfg, client(2, 32), 120s)) {
+    auto peak = peak_throttled_rate(f.throttled_at, 1s);
+    std::printf("pacer_limiters: 2/s holding 25, told 2/s: %llu accepted "
+                "of %d, %zu throttled, at most %.0f in a second\n",
+                static_cast<unsigned long long>(f.accepted), 240 + 25,
+                f.throttled_at.size(), peak);
+    EXPECT_GE(static_cast<double>(f.accepted), 0.95 * (240 + 25));
+    EXPECT_LE(peak, 4);
+    EXPECT_LE(f.throttled_at.size(), 12u);
+  }
+}
+
 TEST(pacer_limiters, a_delaying_buckets_plateau_is_confirmed) {
   // nginx's limit_req with a delaying burst (burst=6 without nodelay) at
   // 3/s, Retry-After rounded up, the client told nothing, up to 32 in
