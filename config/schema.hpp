@@ -196,9 +196,9 @@ void visit(backend_config& x, V& v) {
            bounds{0, 1e9}, "requests/s",
            "The pacer's starting rate, a guess near the budget: doubled "
            "once after an epoch without a 429 (ten requests; a second's "
-           "worth above 10/s, ten seconds' below 1/s), then probed upward "
-           "until a 429 measures the sustainable rate. 0 starts unpaced "
-           "until the first HTTP 429.");
+           "worth above 10/s, ten seconds' below 1/s but three requests at "
+           "least), then probed upward until a 429 measures the "
+           "sustainable rate. 0 starts unpaced until the first HTTP 429.");
   v.choice("flow_control", x.flow_control,
            "Who decides when the next request leaves: `pacer` (ours, "
            "learns the request budget), `fixed` (initial_requests_per_second "
