@@ -3,8 +3,9 @@
 # --json` files: exact rows for a hand-made file (which draws count, the
 # groups, nearest-rank percentiles as bench zoo's: of two shares the median
 # is the lower; seconds to 90% over windows <= 10 s, the split by budget),
-# exit 2 with a message on bad input, --against's rows for a hand-made
-# pair, and a real `bench zoo` JSON read whole.
+# exit 2 with a message on bad input, --gaps' counts for the same file,
+# --against's rows for a hand-made pair, and a real `bench zoo` JSON read
+# whole (with --gaps too).
 #   zoo_goals_test.sh BATCHING_BINARY
 set -u
 bin=${1:?binary}
@@ -47,6 +48,8 @@ runs = [
     run("none", "none", 0.10, 0.5, 99, 1, 9, 9, 1, replica=1),
     run("none", "none", 0.10, 0.5, 99, 1, 9, 9, 1, strategy="oracle"),
 ]
+for i, r in enumerate(runs):
+    r["draw"] = i
 json.dump({"seed": 1, "draws": 5, "runs": runs}, open(sys.argv[1], "w"))
 PY
 cat >"$dir/want" <<'EOF2'
@@ -67,6 +70,40 @@ EOF2
 python3 "$goals" --split-budget 1 "$dir/a.json" >"$dir/got" \
   || { echo "FAIL: zoo_goals.py exited $?"; fail=1; }
 diff "$dir/want" "$dir/got" || { echo "FAIL: the hand-made file's table"; fail=1; }
+
+# --gaps: per goal, the draws past its bound against the most its
+# nearest-rank percentile allows (a share of exactly 1% is not past the
+# p90 goal; of two shares the median is the lower, so one above 0.3% is
+# allowed), seconds to 90% over windows <= 10 s only, and the storms.
+cat >"$dir/want" <<'EOF2'
+| group | goal | draws | past it | allowed | met |
+|---|---|---|---|---|---|
+| headers advertised | no 429 on >= 99% of draws | 1 | 0 | 0 | yes |
+| headers advertised | budget use median >= 0.98 | 1 | 0 | 0 | yes |
+| Retry-After only, no declared rate | budget use median >= 0.95 | 1 | 1 | 0 | no |
+| Retry-After only, no declared rate | budget use p10 >= 0.85 | 1 | 0 | 0 | yes |
+| Retry-After only, no declared rate | 429 share median <= 0.3% | 2 | 1 | 1 | yes |
+| Retry-After only, no declared rate | 429 share p90 <= 1% | 2 | 0 | 0 | yes |
+| Retry-After only, no declared rate | s to 90% median <= 5 | 1 | 1 | 0 | no |
+| Retry-After only, no declared rate | s to 90% p90 <= 20 | 1 | 1 | 0 | no |
+| declared rate 2x off | budget use median >= 0.95 | 1 | 0 | 0 | yes |
+| declared rate 2x off | budget use p10 >= 0.85 | 1 | 0 | 0 | yes |
+| declared rate 2x off | 429 share median <= 0.3% | 1 | 1 | 0 | no |
+| declared rate 2x off | 429 share p90 <= 1% | 1 | 0 | 0 | yes |
+| declared rate 2x off | s to 90% median <= 5 | 0 | - | - | - |
+| declared rate 2x off | s to 90% p90 <= 20 | 0 | - | - | - |
+| declared right | budget use median >= 0.95 | 1 | 0 | 0 | yes |
+| declared right | budget use p10 >= 0.85 | 1 | 0 | 0 | yes |
+| declared right | 429 share median <= 0.3% | 1 | 0 | 0 | yes |
+| declared right | 429 share p90 <= 1% | 1 | 0 | 0 | yes |
+| declared right | s to 90% median <= 5 | 1 | 0 | 0 | yes |
+| declared right | s to 90% p90 <= 20 | 1 | 0 | 0 | yes |
+
+storms (goal: none): 1 1:1(1.50)
+EOF2
+python3 "$goals" --gaps "$dir/a.json" >"$dir/got" \
+  || { echo "FAIL: --gaps exited $?"; fail=1; }
+diff "$dir/want" "$dir/got" || { echo "FAIL: --gaps' table"; fail=1; }
 
 # --against: draws matched by (seed, draw, replica) across the two sets,
 # whatever the files' order; one draw only in the new set is left out.
@@ -99,6 +136,11 @@ python3 "$goals" "$dir/z.json" "$dir/z.json" >"$dir/real" \
   || { echo "FAIL: zoo_goals.py on a bench zoo JSON exited $?"; fail=1; }
 [[ $(grep -c '^| ' "$dir/real") -eq 5 ]] \
   || { echo "FAIL: a bench zoo JSON's table"; cat "$dir/real"; fail=1; }
+
+python3 "$goals" --gaps "$dir/z.json" >"$dir/real" \
+  || { echo "FAIL: --gaps on a bench zoo JSON exited $?"; fail=1; }
+[[ $(grep -c '^| ' "$dir/real") -eq 21 ]] && grep -q '^storms (goal: none): ' "$dir/real" \
+  || { echo "FAIL: a bench zoo JSON's gaps"; cat "$dir/real"; fail=1; }
 
 [[ $fail -eq 0 ]] && echo "zoo_goals: ok"
 exit $fail
