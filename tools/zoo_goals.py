@@ -108,21 +108,6 @@ def load(paths, strategy):
     return [r for path in paths for r in read(path, counted)]
 
 
-def row(name, rs):
-    use = [r["budget_use"] for r in rs if r["budget_use"] is not None]
-    share = [r["throttle_rate"] for r in rs]
-    t90 = [r["time_to_90pct_s"] for r in rs
-           if r["time_to_90pct_s"] is not None and (r["window_s"] or 0) <= 10]
-    free = sum(1 for r in rs if r["throttled"] == 0)
-    storms = sum(1 for r in rs if r["storm_ratio"] > 1)
-    return "| {} ({}) | {} / {} | {} | {} / {} | {} / {} | {} |".format(
-        name, len(rs), fmt(quantile(use, 0.5), ".3f"),
-        fmt(quantile(use, 0.1), ".3f"),
-        fmt(100 * free / len(rs) if rs else None, ".1f", "%"),
-        pct(quantile(share, 0.5)), pct(quantile(share, 0.9)),
-        fmt(quantile(t90, 0.5), "g"), fmt(quantile(t90, 0.9), "g"), storms)
-
-
 def use(rs):
     return [r["budget_use"] for r in rs if r["budget_use"] is not None]
 
@@ -134,6 +119,22 @@ def share(rs):
 def t90(rs):
     return [r["time_to_90pct_s"] for r in rs
             if r["time_to_90pct_s"] is not None and (r["window_s"] or 0) <= 10]
+
+
+def stormed(r):
+    return r["storm_ratio"] > 1
+
+
+def row(name, rs):
+    u, s, t = use(rs), share(rs), t90(rs)
+    free = sum(1 for r in rs if r["throttled"] == 0)
+    storms = sum(1 for r in rs if stormed(r))
+    return "| {} ({}) | {} / {} | {} | {} / {} | {} / {} | {} |".format(
+        name, len(rs), fmt(quantile(u, 0.5), ".3f"),
+        fmt(quantile(u, 0.1), ".3f"),
+        fmt(100 * free / len(rs) if rs else None, ".1f", "%"),
+        pct(quantile(s, 0.5)), pct(quantile(s, 0.9)),
+        fmt(quantile(t, 0.5), "g"), fmt(quantile(t, 0.9), "g"), storms)
 
 
 # (goal, the runs' values it bounds, bound, quantile, "max" or "min");
@@ -174,7 +175,7 @@ def gaps(runs):
             met = "yes" if past <= allowed else "no"
             print(f"| {name} | {goal} | {len(v)} | {past} | {allowed} | "
                   f"{met} |")
-    storms = [r for r in runs if r["storm_ratio"] > 1]
+    storms = [r for r in runs if stormed(r)]
     print()
     print(f"storms (goal: none): {len(storms)}" + "".join(
         f" {r['seed']}:{r.get('draw', '?')}({r['storm_ratio']:.2f})"
